@@ -1,0 +1,80 @@
+"""Tortoise configuration and start/stop helpers (SQLite by default, PostgreSQL by URL)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+
+from config.settings import get_settings
+
+MODEL_MODULES = ["estate.models", "surveys.models", "notifications.models"]
+MIGRATIONS_MODULE = "config.migrations"
+
+
+def normalise_url(url: str) -> str:
+    """Make a Tortoise URL usable: create the SQLite folder, enable WAL and a busy timeout."""
+    if url.startswith("sqlite://") and url != "sqlite://:memory:":
+        path = url[len("sqlite://") :].split("?", 1)[0]
+        folder = Path(path).parent
+        if str(folder) not in ("", "."):
+            folder.mkdir(parents=True, exist_ok=True)
+        if "journal_mode" not in url:
+            url += ("&" if "?" in url else "?") + "journal_mode=WAL&journal_size_limit=16384"
+    if url.startswith("postgresql://"):
+        url = "postgres://" + url[len("postgresql://") :]
+    return url
+
+
+def tortoise_config(url: str | None = None) -> dict[str, Any]:
+    db_url = normalise_url(url or get_settings().database_url)
+    return {
+        "connections": {"default": db_url},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "migrations": MIGRATIONS_MODULE,
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(url: str | None = None, *, migrate: bool = True) -> None:
+    """Initialise Tortoise (before any task or server starts) and apply pending migrations."""
+    config = tortoise_config(url)
+    if migrate:
+        await upgrade(url)
+    await Tortoise.init(config=config)
+
+
+async def upgrade(url: str | None = None) -> None:
+    from tortoise.migrations.api import migrate as migrate_api
+
+    await migrate_api(config=tortoise_config(url))
+    await Tortoise.close_connections()
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+@asynccontextmanager
+async def database(url: str | None = None, *, migrate: bool = True) -> AsyncIterator[None]:
+    await init_db(url, migrate=migrate)
+    try:
+        yield
+    finally:
+        await close_db()
+
+
+def is_sqlite(url: str | None = None) -> bool:
+    return (url or os.environ.get("LOUZHANG_DATABASE_URL") or get_settings().database_url).startswith(
+        "sqlite"
+    )
