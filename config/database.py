@@ -23,8 +23,15 @@ def normalise_url(url: str) -> str:
         folder = Path(path).parent
         if str(folder) not in ("", "."):
             folder.mkdir(parents=True, exist_ok=True)
-        if "journal_mode" not in url:
-            url += ("&" if "?" in url else "?") + "journal_mode=WAL&journal_size_limit=16384"
+        # Query parameters become PRAGMAs: WAL lets the CLI write while `louzhang run` reads;
+        # a busy timeout makes a second writer wait instead of failing at once.
+        for pragma, value in (
+            ("journal_mode", "WAL"),
+            ("busy_timeout", "15000"),
+            ("synchronous", "NORMAL"),
+        ):
+            if pragma not in url:
+                url += ("&" if "?" in url else "?") + f"{pragma}={value}"
     if url.startswith("postgresql://"):
         url = "postgres://" + url[len("postgresql://") :]
     return url
@@ -75,6 +82,6 @@ async def database(url: str | None = None, *, migrate: bool = True) -> AsyncIter
 
 
 def is_sqlite(url: str | None = None) -> bool:
-    return (url or os.environ.get("LOUZHANG_DATABASE_URL") or get_settings().database_url).startswith(
-        "sqlite"
-    )
+    return (
+        url or os.environ.get("LOUZHANG_DATABASE_URL") or get_settings().database_url
+    ).startswith("sqlite")

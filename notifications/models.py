@@ -23,6 +23,7 @@ class Priority(IntEnum):
 # Delivery states in the order they happen; a status never moves backwards.
 STATUS_ORDER = {
     "queued": 0,
+    "claimed": 0,
     "sending": 1,
     "accepted": 2,
     "sent": 3,
@@ -38,9 +39,11 @@ FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "cancelled", "
 class OutboxMessage(Model):
     id = fields.IntField(primary_key=True)
     created_at = fields.DatetimeField()
-    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
-        "models.Contact", related_name="outbox", on_delete=fields.CASCADE
+    # The recipient: a registered contact, or just an address (a reply to an unknown number).
+    contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name="outbox", null=True, on_delete=fields.CASCADE
     )
+    address = fields.CharField(max_length=40)
     household: fields.ForeignKeyNullableRelation[Household] = fields.ForeignKeyField(
         "models.Household", related_name="outbox", null=True, on_delete=fields.SET_NULL
     )
@@ -60,10 +63,13 @@ class OutboxMessage(Model):
     error = fields.CharField(max_length=300, null=True)
     sent_at = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField()
+    # A dispatcher claims rows before it sends them; a claim whose lease ran out is free again.
+    lease_owner = fields.CharField(max_length=64, null=True)
+    lease_until = fields.DatetimeField(null=True)
 
     class Meta:
         table = "outbox"
-        indexes = (("status", "priority", "next_attempt_at"),)
+        indexes = (("status", "channel", "priority", "id"), ("household_id", "status"))
 
 
 class Timer(Model):

@@ -1,4 +1,4 @@
-"""Rounds, per-household responses, every revision, and the current session of each contact."""
+"""Rounds, per-household responses (with their engine session state) and every revision."""
 
 from __future__ import annotations
 
@@ -37,11 +37,12 @@ class Response(Model):
         "models.Household", related_name="responses", on_delete=fields.CASCADE
     )
     status = fields.CharField(max_length=12, default="not_reached")
+    # The household talks to one round at a time: pending (waiting its turn) | active | done.
+    stage = fields.CharField(max_length=8, default="pending")
     state = fields.JSONField(null=True)  # engine SessionState.to_json()
     answers = fields.JSONField(default=dict)
     channel = fields.CharField(max_length=10, null=True)  # channel the round was sent by
     answered_channel = fields.CharField(max_length=10, null=True)
-    first_message_id = fields.IntField(null=True)  # outbox id of the first question sent
     proxy = fields.BooleanField(default=False)
     needs_call = fields.BooleanField(default=False)
     updated_at = fields.DatetimeField()
@@ -50,6 +51,7 @@ class Response(Model):
     class Meta:
         table = "survey_response"
         unique_together = (("round", "household"),)
+        indexes = (("household", "stage"),)
 
 
 class Revision(Model):
@@ -61,7 +63,7 @@ class Revision(Model):
     )
     at = fields.DatetimeField()
     path = fields.CharField(max_length=100)
-    value = fields.JSONField(null=True)
+    value = fields.JSONField(null=True)  # {"v": answer}; {"v": null} when cleared
     contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", related_name="revisions", null=True, on_delete=fields.SET_NULL
     )
@@ -72,20 +74,3 @@ class Revision(Model):
     class Meta:
         table = "survey_revision"
 
-
-class Session(Model):
-    # Which response a contact is talking to now (several rounds may be open at once).
-
-    id = fields.IntField(primary_key=True)
-    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
-        "models.Contact", related_name="sessions", on_delete=fields.CASCADE
-    )
-    response: fields.ForeignKeyRelation[Response] = fields.ForeignKeyField(
-        "models.Response", related_name="sessions", on_delete=fields.CASCADE
-    )
-    active = fields.BooleanField(default=True)
-    updated_at = fields.DatetimeField()
-
-    class Meta:
-        table = "survey_session"
-        unique_together = (("contact", "response"),)

@@ -1,0 +1,398 @@
+"""The dispatcher: claims due outbox rows, most urgent first, and sends them within the limits.
+
+One loop per channel. Each loop claims a small batch (about a quarter second's worth at the
+channel's rate) so that a call-up enqueued behind thousands of survey messages is claimed next.
+The attempt is recorded (status ``sending``) before the provider call, so after a crash the
+rows that were in flight are known and counted; rows merely claimed were never sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from config.clock import Clock
+from config.settings import Settings
+from estate.models import Contact
+from notifications.channels.base import (
+    ChannelAdapter,
+    PermanentFailure,
+    RetryLater,
+    SendError,
+    SendResult,
+    Unreachable,
+)
+from notifications.message import Message
+from notifications.models import OutboxMessage
+from notifications.ratelimit import PerKeySpacing, SlidingWindow, TokenBucket
+
+log = logging.getLogger(__name__)
+
+FALLBACK_ORDER = ("telegram", "local", "sms")
+LEASE = timedelta(seconds=60)
+
+UnreachableHook = Callable[[OutboxMessage, Contact | None], Awaitable[None]]
+
+
+@dataclass
+class Limits:
+    sender: SlidingWindow | TokenBucket | None
+    per_recipient: PerKeySpacing | None
+
+
+@dataclass
+class DispatchStats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    expired: int = 0
+    deferred: int = 0
+    recovered_in_flight: int = 0
+    last_errors: list[str] = field(default_factory=list)
+
+    def note_error(self, text: str) -> None:
+        self.last_errors = [*self.last_errors[-9:], text]
+
+
+def build_limits(channel: str, settings: Settings, clock: Clock, *, enabled: bool = True) -> Limits:
+    if not enabled:
+        return Limits(None, None)
+    if channel == "telegram":
+        return Limits(
+            SlidingWindow(int(settings.telegram_rate_per_second), clock),
+            PerKeySpacing(1.0 / settings.telegram_rate_per_chat, clock),
+        )
+    if channel == "sms":
+        return Limits(TokenBucket(settings.sms_segments_per_second, clock), None)
+    return Limits(None, None)
+
+
+def backoff(attempts: int, *, base: float = 2.0, cap: float = 600.0) -> float:
+    """Exponential backoff with full jitter, in seconds."""
+    return random.uniform(0.5, 1.0) * min(cap, base * 2 ** max(0, attempts - 1))
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        channels: Mapping[str, ChannelAdapter],
+        *,
+        clock: Clock,
+        settings: Settings,
+        limits_enabled: bool = True,
+        max_in_flight: int = 64,
+        poll_interval: float = 0.5,
+        worker_id: str | None = None,
+    ) -> None:
+        self.channels = dict(channels)
+        self.clock = clock
+        self.settings = settings
+        self.limits = {
+            name: build_limits(name, settings, clock, enabled=limits_enabled)
+            for name in self.channels
+        }
+        self.poll_interval = poll_interval
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.stats = DispatchStats()
+        self.on_unreachable: list[UnreachableHook] = []
+        self._wake = {name: asyncio.Event() for name in self.channels}
+        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    # ---- life cycle -------------------------------------------------------------------------
+    def notify(self, channel: str | None = None) -> None:
+        """Wake the loops: something was enqueued in this process."""
+        for name, event in self._wake.items():
+            if channel is None or channel == name:
+                event.set()
+
+    async def recover(self) -> int:
+        """Release what a previous run left claimed; requeue what was in flight, and count it."""
+        now = self.clock.now()
+        stale = (
+            OutboxMessage.filter(lease_until__lt=now)
+            if not self._single_process()
+            else OutboxMessage
+        )
+        claimed = await stale.filter(status="claimed").update(
+            status="queued", lease_owner=None, lease_until=None, updated_at=now
+        )
+        in_flight = await stale.filter(status="sending").update(
+            status="queued", lease_owner=None, lease_until=None, updated_at=now
+        )
+        self.stats.recovered_in_flight += in_flight
+        if claimed or in_flight:
+            log.warning(
+                "outbox recovery: %d claimed rows released, %d in flight at the last stop "
+                "(these may reach the recipient twice)",
+                claimed,
+                in_flight,
+            )
+        return in_flight
+
+    def _single_process(self) -> bool:
+        return self.settings.database_url.startswith("sqlite")
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.recover()
+        loops = [asyncio.create_task(self._channel_loop(name, stop)) for name in self.channels]
+        try:
+            await stop.wait()
+        finally:
+            self._stopping = True
+            self.notify()
+            for task in loops:
+                task.cancel()
+            for task in loops:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await self.drain_in_flight()
+            # Anything still claimed by us goes back to the queue for the next run.
+            await OutboxMessage.filter(status="claimed", lease_owner=self.worker_id).update(
+                status="queued", lease_owner=None, lease_until=None
+            )
+
+    async def drain_in_flight(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # ---- claiming ---------------------------------------------------------------------------
+    def _claim_size(self, channel: str) -> int:
+        limits = self.limits[channel]
+        if isinstance(limits.sender, SlidingWindow):
+            return max(1, limits.sender.limit // 4)
+        if isinstance(limits.sender, TokenBucket):
+            return max(1, int(limits.sender.rate // 4))
+        return 100
+
+    async def claim(self, channel: str, limit: int) -> list[OutboxMessage]:
+        now = self.clock.now()
+        async with in_transaction() as conn:
+            query = (
+                OutboxMessage.filter(status="queued", channel=channel, next_attempt_at__lte=now)
+                .order_by("priority", "id")
+                .limit(limit)
+                .using_db(conn)
+            )
+            if not self._single_process():
+                query = query.select_for_update(skip_locked=True)
+            rows = await query
+            if rows:
+                await (
+                    OutboxMessage.filter(id__in=[r.id for r in rows])
+                    .using_db(conn)
+                    .update(
+                        status="claimed",
+                        lease_owner=self.worker_id,
+                        lease_until=now + LEASE,
+                        updated_at=now,
+                    )
+                )
+        return list(rows)
+
+    async def next_due_in(self, channel: str) -> float | None:
+        row = (
+            await OutboxMessage.filter(status="queued", channel=channel)
+            .order_by("next_attempt_at")
+            .first()
+            .only("id", "next_attempt_at")
+        )
+        if row is None:
+            return None
+        return max(0.0, (row.next_attempt_at - self.clock.now()).total_seconds())
+
+    async def _channel_loop(self, channel: str, stop: asyncio.Event) -> None:
+        wake = self._wake[channel]
+        while not stop.is_set():
+            try:
+                handled = await self.run_once(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a worker never dies of one bad row
+                log.exception("dispatcher loop error on %s", channel)
+                handled = 0
+            if handled:
+                continue
+            wake.clear()
+            due_in = await self.next_due_in(channel)
+            timeout = self.poll_interval if due_in is None else min(self.poll_interval, due_in)
+            if timeout <= 0:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout)
+
+    async def run_once(self, channel: str) -> int:
+        """Claim one batch of due messages on a channel and start sending them."""
+        rows = await self.claim(channel, self._claim_size(channel))
+        for row in rows:
+            await self._dispatch(row)
+        return len(rows)
+
+    async def _dispatch(self, row: OutboxMessage) -> None:
+        now = self.clock.now()
+        if row.expires_at is not None and row.expires_at <= now:
+            await OutboxMessage.filter(id=row.id).update(
+                status="expired", error="not sent: too late", updated_at=now, lease_owner=None
+            )
+            self.stats.expired += 1
+            return
+        adapter = self.channels[row.channel]
+        limits = self.limits[row.channel]
+        contact_id = row.contact_id  # type: ignore[attr-defined]
+        contact = await Contact.get_or_none(id=contact_id) if contact_id else None
+        if contact_id and (contact is None or contact.status != "active"):
+            await self._contact_gone(row, contact, now)
+            return
+        key = row.address
+        if limits.per_recipient is not None:
+            wait = limits.per_recipient.wait_time(key)
+            if wait > 0:
+                # Not this recipient's turn yet: give the row back without spending an attempt.
+                await OutboxMessage.filter(id=row.id).update(
+                    status="queued",
+                    lease_owner=None,
+                    next_attempt_at=now + timedelta(seconds=wait),
+                    updated_at=now,
+                )
+                self.stats.deferred += 1
+                return
+        message = Message.from_json(row.body)
+        if limits.sender is not None:
+            await limits.sender.acquire(adapter.cost(message))
+        if limits.per_recipient is not None:
+            limits.per_recipient.take(key)
+        await self._in_flight.acquire()
+        # Record the attempt before the call: a crash from here on counts as "in flight".
+        await OutboxMessage.filter(id=row.id).update(
+            status="sending", attempts=row.attempts + 1, updated_at=self.clock.now()
+        )
+        row.attempts += 1
+        task = asyncio.create_task(self._send(row, adapter, contact, message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(
+        self, row: OutboxMessage, adapter: ChannelAdapter, contact: Contact | None, message: Message
+    ) -> None:
+        try:
+            try:
+                result = await adapter.send(row.address, message)
+            except SendError as exc:
+                await self._failed(row, contact, exc)
+            except Exception as exc:  # an adapter bug must not lose the message
+                log.exception("channel %s raised unexpectedly", adapter.name)
+                await self._failed(row, contact, RetryLater(f"internal: {type(exc).__name__}"))
+            else:
+                await self._succeeded(row, result)
+        finally:
+            self._in_flight.release()
+
+    # ---- outcomes ---------------------------------------------------------------------------
+    async def _succeeded(self, row: OutboxMessage, result: SendResult) -> None:
+        now = self.clock.now()
+        status = "sent" if result.status in ("sent", "delivered") else "accepted"
+        await OutboxMessage.filter(id=row.id, status="sending").update(
+            status=status,
+            provider_id=result.provider_id,
+            sent_at=now,
+            updated_at=now,
+            lease_owner=None,
+            error=None,
+            error_code=None,
+        )
+        self.stats.sent += 1
+
+    async def _failed(self, row: OutboxMessage, contact: Contact | None, exc: SendError) -> None:
+        now = self.clock.now()
+        reason = exc.reason[:300]
+        self.stats.note_error(f"{row.channel} {exc.code or ''} {reason}".strip())
+        if isinstance(exc, RetryLater) and row.attempts < self.settings.max_send_attempts:
+            delay = max(exc.after or 0.0, backoff(row.attempts))
+            await OutboxMessage.filter(id=row.id).update(
+                status="queued",
+                next_attempt_at=now + timedelta(seconds=delay),
+                error=reason,
+                error_code=exc.code,
+                updated_at=now,
+                lease_owner=None,
+            )
+            self.stats.retried += 1
+            log.info("outbox %d: retry in %.1fs (%s)", row.id, delay, exc.code)
+            return
+        await OutboxMessage.filter(id=row.id).update(
+            status="failed", error=reason, error_code=exc.code, updated_at=now, lease_owner=None
+        )
+        if isinstance(exc, Unreachable) and contact is not None:
+            self.stats.unreachable += 1
+            new_status = "opted_out" if exc.opted_out else "unreachable"
+            await Contact.filter(id=contact.id).update(
+                status=new_status, status_reason=reason[:100], updated_at=now
+            )
+            contact.status = new_status
+            await self._fallback(row, contact, now)
+        else:
+            self.stats.failed += 1
+            if not isinstance(exc, PermanentFailure):
+                log.warning("outbox %d: gave up after %d attempts", row.id, row.attempts)
+
+    async def _contact_gone(
+        self, row: OutboxMessage, contact: Contact | None, now: datetime
+    ) -> None:
+        await OutboxMessage.filter(id=row.id).update(
+            status="failed",
+            error="contact not active",
+            error_code=contact.status if contact else "gone",
+            updated_at=now,
+            lease_owner=None,
+        )
+        if contact is not None:
+            await self._fallback(row, contact, now)
+
+    async def _fallback(self, row: OutboxMessage, contact: Contact, now: datetime) -> None:
+        """Send the message to the household's next contact on another channel, if any."""
+        others = await Contact.filter(
+            household_id=contact.household_id,  # type: ignore[attr-defined]
+            status="active",
+            channel__in=[c for c in FALLBACK_ORDER if c in self.channels],
+        ).exclude(id=contact.id)
+        others.sort(
+            key=lambda c: (FALLBACK_ORDER.index(c.channel), c.channel == contact.channel, c.id)
+        )
+        target = next((c for c in others if c.channel != contact.channel), None) or (
+            others[0] if others else None
+        )
+        if target is not None:
+            body = dict(row.body)
+            alt = body.get("extra", {}).get("alt", {}).get(target.channel)
+            message = Message.from_json(alt) if alt else Message(text=body["text"])
+            from notifications.outbox import Outgoing, enqueue
+
+            await enqueue(
+                Outgoing(
+                    contact=target,
+                    message=message,
+                    key=f"{row.idempotency_key}|fb{target.id}",
+                    priority=row.priority,  # type: ignore[arg-type]
+                    purpose=row.purpose,
+                    ref=row.ref,
+                    expires_at=row.expires_at,
+                ),
+                now=now,
+            )
+            self.notify(target.channel)
+        for hook in self.on_unreachable:
+            try:
+                await hook(row, target)
+            except Exception:
+                log.exception("unreachable hook failed")
