@@ -1,0 +1,306 @@
+"""Reading and checking resident files, without a database: every problem, by file line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from estate.importer import (
+    ImportProblems,
+    Problem,
+    ResidentRow,
+    parse_residents,
+    read_table,
+)
+from tests.estate.helpers import TODAY
+
+HEADER = "building,floor,room,name,phone,birth_year,channel,language,home_bound,notes"
+
+
+def write(tmp_path: Path, text: str, *, name: str = "r.csv", encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def check(path: Path) -> tuple[list[ResidentRow], list[Problem]]:
+    parsed = parse_residents(read_table(path), today=TODAY)
+    return parsed.rows, parsed.problems
+
+
+def problems_of(path: Path) -> list[Problem]:
+    try:
+        rows, problems = check(path)
+    except ImportProblems as exc:
+        return exc.problems
+    assert not rows or problems
+    return problems
+
+
+def test_english_header_full_row(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"{HEADER}\n7,12,1203,王小明,138 0013 8000,1950,SMS,zh,是,needs glasses\n",
+    )
+    rows, problems = check(path)
+    assert problems == []
+    assert rows == [
+        ResidentRow(
+            line=2,
+            building=7,
+            floor=12,
+            room="1203",
+            name="王小明",
+            phone="+8613800138000",
+            birth_year=1950,
+            channel="sms",
+            language="zh-CN",
+            home_bound=True,
+            notes="needs glasses",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "楼号,楼层,室号,姓名,电话,出生年份,渠道,语言,行动不便,备注",
+        "楼号,楼层,房号,姓名,手机,出生年份,渠道,语言,居家,备注",
+        " Building , FLOOR ,Room,Name,Phone,Birth Year,Channel,Language,Home-Bound,Notes",
+    ],
+)
+def test_header_spellings(tmp_path: Path, header: str) -> None:
+    path = write(tmp_path, f"{header}\n7号楼,12层,1203室,王小明,13800138000,1950,telegram,en,否,\n")
+    rows, problems = check(path)
+    assert problems == []
+    assert (rows[0].building, rows[0].floor, rows[0].room, rows[0].channel) == (
+        7,
+        12,
+        "1203",
+        "telegram",
+    )
+    assert (rows[0].language, rows[0].home_bound) == ("en", False)
+
+
+def test_defaults_and_floor_from_room(tmp_path: Path) -> None:
+    path = write(tmp_path, "building,room,name,phone\n7,1203,A,13800138000\n7,302,B,\n")
+    rows, problems = check(path)
+    assert problems == []
+    a, b = rows
+    assert (a.floor, a.channel, a.language, a.home_bound, a.birth_year) == (
+        12,
+        "sms",
+        "zh-CN",
+        False,
+        None,
+    )
+    assert (b.floor, b.phone, b.channel) == (3, None, "sms")  # no phone, no channel: fine
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_delimiter_is_sniffed(tmp_path: Path, delimiter: str) -> None:
+    text = delimiter.join(["building", "room", "name", "notes"]) + "\n"
+    text += delimiter.join(["7", "1203", "王小明", '"a, b; c"']) + "\n"
+    rows, problems = check(write(tmp_path, text))
+    assert problems == []
+    assert rows[0].notes == "a, b; c"
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig", "utf-16"])
+def test_encodings(tmp_path: Path, encoding: str) -> None:
+    path = write(tmp_path, "楼号,室号,姓名\r\n7,1203室,王小明\r\n", encoding=encoding)
+    rows, problems = check(path)
+    assert problems == []
+    assert rows[0].name == "王小明"
+
+
+def test_blank_and_empty_rows_are_skipped_but_counted_as_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, "building,room,name,phone\n\n,,,\n7,1203,A,12345\n")
+    assert [(p.line, p.column) for p in problems_of(path)] == [(4, "phone")]
+
+
+def test_line_numbers_count_multi_line_cells(tmp_path: Path) -> None:
+    text = (
+        "building,room,name,notes\r\n"
+        '7,1203,A,"first line\r\nsecond line\r\nthird line"\r\n'  # lines 2-4
+        "7,1204,B,\r\n"  # line 5
+        "7,12-04,C,\r\n"  # line 6
+    )
+    problems = problems_of(write(tmp_path, text))
+    assert [(p.line, p.column) for p in problems] == [(6, "room")]
+
+
+def test_every_problem_is_listed(tmp_path: Path) -> None:
+    text = "\n".join(
+        [
+            HEADER,
+            "7,,1203,王小明,13800138000,1950,,,,",  # 2: fine
+            "7,,1204,李四,12345,1950,,,,",  # 3: bad phone
+            "7,,12,张三,,,,,,",  # 4: room without floor
+            "7,11,1205,赵六,,,,,,",  # 5: floor contradicts room
+            "7,,1203,王小明,,,,,,",  # 6: duplicate of line 2
+            "7,,1206,钱七,13800138001,1950,wechat,,,",  # 7: bad channel
+            "7,,1207,孙八,,,telegram,,,",  # 8: telegram without phone
+            "7,,1208,周九,,1850,,,,",  # 9: birth year out of range
+            "7,,1209,吴十,,2030,,,,",  # 10: future birth year
+            "7,,1210,郑一,,,,fr,maybe,",  # 11: bad language and home_bound
+            ",,,郑二,,,,,,",  # 12: no building, no room
+            "7,,1211,,,,,,,",  # 13: no name
+            "x,,1212,冯三,,,,,,",  # 14: bad building
+        ]
+    )
+    problems = problems_of(write(tmp_path, text))
+    assert [(p.line, p.column) for p in problems] == [
+        (3, "phone"),
+        (4, "room"),
+        (5, "floor"),
+        (6, "name"),
+        (7, "channel"),
+        (8, "phone"),
+        (9, "birth_year"),
+        (10, "birth_year"),
+        (11, "language"),
+        (11, "home_bound"),
+        (12, "building"),
+        (12, "room"),
+        (13, "name"),
+        (14, "building"),
+    ]
+    text_of = {(p.line, p.column): str(p) for p in problems}
+    assert text_of[(3, "phone")].startswith("line 3: phone '12345': not a valid phone number")
+    assert (
+        text_of[(4, "room")]
+        == "line 4: room '12': has no floor in its number (fill in the floor column)"
+    )
+    assert (
+        text_of[(5, "floor")] == "line 5: floor '11': room 1205 is on floor 12, but floor says 11"
+    )
+    assert (
+        text_of[(6, "name")] == "line 6: name: duplicate person: 王小明 in 7-1203 is also on line 2"
+    )
+    assert text_of[(7, "channel")] == "line 7: channel 'wechat': must be telegram, sms or voice"
+    assert "channel telegram needs a phone number" in text_of[(8, "phone")]
+    assert "between 1900 and 2022" in text_of[(10, "birth_year")]
+
+
+def test_room_without_floor_is_fine_with_a_floor_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "building,floor,room,name\n7,3,12,A\n7,3,12,B\n7,4,12,C\n")
+    problems = problems_of(path)
+    assert [str(p) for p in problems] == ["line 4: floor: 7-12 is on floor 3 on line 2, here 4"]
+
+
+def test_wrong_header_is_one_problem_naming_unknown_and_missing(tmp_path: Path) -> None:
+    path = write(tmp_path, "building,rooom,phnoe,notes\n7,1203,13800138000,\n7,12-03,bad,\n")
+    [problem] = problems_of(path)
+    assert problem.line == 1
+    message = str(problem)
+    assert "unknown columns 'rooom', 'phnoe'" in message
+    assert "missing columns room, name" in message
+
+
+def test_duplicate_header_column(tmp_path: Path) -> None:
+    [problem] = problems_of(write(tmp_path, "楼号,室号,姓名,电话,手机\n7,1203,A,,\n"))
+    assert "column phone given twice ('电话', '手机')" in str(problem)
+
+
+def test_headerless_file_gets_a_hint(tmp_path: Path) -> None:
+    [problem] = problems_of(write(tmp_path, "7,1203,王小明,13800138000\n7,1204,李四,\n"))
+    assert "the first line must be the header" in str(problem)
+
+
+def test_value_in_a_column_without_header(tmp_path: Path) -> None:
+    problems = problems_of(write(tmp_path, "building,room,name\n7,1203,A,oops\n"))
+    assert [(p.line, p.column) for p in problems] == [(2, None)]
+    assert "'oops' is in a column without a known header" in str(problems[0])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "the file is empty"),
+        (b"\xef\xbb\xbf", "the file is empty"),
+        (b"\r\n \r\n,,,\r\n", "the file is empty"),
+        (b"building,room,name\r\n", "header but no residents"),
+        (b"PK\x03\x04rest", "rename it to .xlsx"),
+        (b"\x00\x01\x02", "not a text file"),
+        (b"\xef\xbb\xbfbuilding,room,name\n7,1203,\xff\xfe\n", "says it is Unicode but is not"),
+    ],
+)
+def test_unreadable_csv(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "r.csv"
+    path.write_bytes(content)
+    with pytest.raises(ImportProblems) as caught:
+        read_table(path)
+    [problem] = caught.value.problems
+    assert problem.line is None
+    assert message in str(problem)
+
+
+def test_bad_quotes_point_at_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, 'building,room,name\n7,1203,A\n7,1204,"B"x\n')
+    with pytest.raises(ImportProblems) as caught:
+        read_table(path)
+    assert [p.line for p in caught.value.problems] == [3]
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("missing.csv", "file not found"),
+        ("r.pdf", "unsupported file type '.pdf'"),
+        ("r.xls", "old Excel .xls files are not supported"),
+        ("r.xlsx", "not a readable .xlsx workbook"),
+    ],
+)
+def test_unsupported_files(tmp_path: Path, name: str, message: str) -> None:
+    if name != "missing.csv":
+        (tmp_path / name).write_bytes(b"building,room,name\n7,1203,A\n")
+    with pytest.raises(ImportProblems) as caught:
+        read_table(tmp_path / name)
+    assert message in str(caught.value)
+
+
+def test_problems_text() -> None:
+    error = ImportProblems(
+        [Problem(7, "phone", "not a valid phone number", "12345"), Problem(None, None, "x")],
+        Path("/data/residents.csv"),
+    )
+    assert str(error).splitlines() == [
+        "residents.csv: 2 problems; nothing was imported",
+        "  line 7: phone '12345': not a valid phone number",
+        "  x",
+    ]
+    assert isinstance(error, ValueError)
+    assert not isinstance(error, ImportError)
+
+
+def test_warnings_do_not_block(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "building,room,name,phone,channel\n"
+        "7,1203,A,021 6234 5678,\n"  # landline on sms
+        "7,1203,B,021 6234 5679,voice\n"  # landline on voice: fine
+        "7,1204,C,13800138000,\n"
+        "8,1204,D,13800138000,\n",  # same phone, another household
+    )
+    parsed = parse_residents(read_table(path), today=TODAY)
+    assert parsed.problems == []
+    assert [(w.line, w.column) for w in parsed.warnings] == [(2, "phone"), (5, "phone")]
+    assert "landline cannot receive SMS" in str(parsed.warnings[0])
+    assert "also given for 7-1204 on line 4" in str(parsed.warnings[1])
+    assert "13800138000" not in str(parsed.warnings[1])  # masked in messages
+
+
+def test_zero_width_characters_from_chat_apps_are_dropped(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "building,room,name,phone\n7,1203,\u200b王小明\u200b,138\u200b00138000\n"
+    )
+    rows, problems = check(path)
+    assert problems == []
+    assert (rows[0].name, rows[0].phone) == ("王小明", "+8613800138000")
+
+
+def test_control_characters_in_names_are_refused(tmp_path: Path) -> None:
+    problems = problems_of(write(tmp_path, 'building,room,name\n7,1203,"王\x07小明"\n'))
+    assert [(p.line, p.column) for p in problems] == [(2, "name")]
