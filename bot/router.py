@@ -130,13 +130,7 @@ class Router:
     async def _command(self, inbound: Inbound, contact: Contact, body: str) -> Routed:
         command = body.split()[0].split("@")[0].lower()
         if command == "/start":
-            if not await self.runtime.resume(contact):
-                summary = await self.runtime.answered_summary(contact)
-                await self.send(
-                    inbound,
-                    summary or Message(text(TEXTS, "nothing_open", contact.language)),
-                    contact,
-                )
+            await self._resume_or_summary(inbound, contact)
             return Routed()
         if command in ("/cancel", "/back"):
             result = await self.runtime.handle_text(
@@ -149,6 +143,20 @@ class Router:
             return Routed()
         await self.send(inbound, Message(text(TEXTS, "unknown_command", contact.language)), contact)
         return Routed()
+
+    async def _resume_or_summary(
+        self, inbound: Inbound, contact: Contact, *, quiet: bool = False
+    ) -> None:
+        """The current question; else what the household answered (to revise); else a note."""
+        if await self.runtime.resume(contact):
+            return
+        summary = await self.runtime.answered_summary(contact)
+        if summary is not None:
+            await self.send(inbound, summary, contact)
+        elif not quiet:
+            await self.send(
+                inbound, Message(text(TEXTS, "nothing_open", contact.language)), contact
+            )
 
     async def _stranger(self, inbound: Inbound) -> Routed:
         lang = self.lang(inbound)
@@ -225,7 +233,7 @@ class Router:
             )
             log.info("chat linked to %d household(s)", len(linked))
             for contact in linked:
-                await self.runtime.resume(contact)
+                await self._resume_or_summary(inbound, contact, quiet=True)
         return Routed()
 
     # ---- SMS -------------------------------------------------------------------------------

@@ -157,7 +157,9 @@ async def test_webhook_secret_is_checked(live: dict[str, Any]) -> None:
 
     port = live["port"]
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"http://127.0.0.1:{port}/telegram/webhook", json={"update_id": 1}) as resp:
+        async with http.post(
+            f"http://127.0.0.1:{port}/telegram/webhook", json={"update_id": 1}
+        ) as resp:
             assert resp.status == 403
         async with http.post(
             f"http://127.0.0.1:{port}/telegram/webhook",
@@ -168,3 +170,99 @@ async def test_webhook_secret_is_checked(live: dict[str, Any]) -> None:
         async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
             assert resp.status == 200
             assert (await resp.json())["database"] is True
+
+
+async def start_app(db: str, tg: FakeTelegram, port: int) -> tuple[web.AppRunner, Any]:
+    settings = make_settings(
+        database_url=db,
+        telegram_token="123:TEST",
+        telegram_api_url=tg.url,
+        telegram_mode="webhook",
+        public_url=f"http://127.0.0.1:{port}",
+    )
+    services = build_services(settings)
+    runner = web.AppRunner(create_app(services))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, services
+
+
+async def test_restart_mid_survey_then_second_member_revises(db: str, tmp_path: Path) -> None:
+    path = tmp_path / "residents.csv"
+    path.write_bytes(CSV.encode("utf-8"))
+    await import_residents(path)
+    port = free_port()
+    member2 = 5550009
+    async with FakeTelegram(token="123:TEST") as tg:
+        runner, services = await start_app(db, tg, port)
+        await tg.user_contact(CHAT, "8613800138000")
+        await next_message(tg, CHAT, 1)
+        opened = await services.runtime.open_round("antigen", buildings=[7])
+        first = await next_message(tg, CHAT, 2)
+        await tg.user_press(CHAT, first["message_id"], buttons(first)["是"])
+        await next_message(tg, CHAT, 3)
+        await runner.cleanup()  # louzhang run stops mid-survey
+
+        runner, services = await start_app(db, tg, port)
+        try:
+            await tg.user_message(CHAT, "2")  # the session goes on where it was
+            asked = await next_message(tg, CHAT, 4)
+            assert "阳性" in asked["text"]
+            await tg.user_message(CHAT, "1")
+            photo = await next_message(tg, CHAT, 5)
+            await tg.user_press(CHAT, photo["message_id"], buttons(photo)["跳过"])
+            # A positive answer shows the stay-at-home note, then the summary.
+            await tg.wait_sent(CHAT, count=7, timeout=10)
+            texts = tg.texts(CHAT)
+            assert any("不要下楼" in t for t in texts)
+            done = tg.sent_to(CHAT)[-1]
+            assert "已提交" in done["text"]
+
+            # "Change the last answer" reopens the survey at the last answered question.
+            await tg.user_press(CHAT, done["message_id"], buttons(done)["⬅️ 修改最后一题"])
+            await tg.wait_sent(CHAT, count=8, timeout=10)
+            reopened = tg.sent_to(CHAT)[-1]
+            assert "照片" in reopened["text"]  # the photo was the last question (skipped)
+            await tg.user_message(CHAT, "返回")  # typed "back" goes one more question back
+            await tg.wait_sent(CHAT, count=9, timeout=10)
+            positives = tg.sent_to(CHAT)[-1]
+            assert "阳性" in positives["text"] and "当前答案：1" in positives["text"]
+            await tg.user_message(CHAT, "0")
+            await tg.wait_sent(CHAT, count=10, timeout=10)
+            photo = tg.sent_to(CHAT)[-1]
+            await tg.user_press(CHAT, photo["message_id"], buttons(photo)["跳过"])
+            await wait_for(lambda: _answered_with(opened.round.id, positive=0))
+
+            # A second member of the household sees the answers and may revise them.
+            await tg.user_contact(member2, "8613900139000")
+            await tg.wait_sent(member2, count=2, timeout=10)
+            summary = tg.sent_to(member2)[-1]
+            assert "已经回答" in summary["text"]
+            await tg.user_press(member2, summary["message_id"], buttons(summary)["修改回答"])
+            await tg.wait_sent(member2, count=3, timeout=10)
+            again = tg.sent_to(member2)[-1]
+            assert "当前答案" in again["text"]
+            await tg.user_press(member2, again["message_id"], buttons(again)["保留当前答案"])
+            await tg.wait_sent(member2, count=4, timeout=10)
+            await tg.user_message(member2, "4")  # revises the number tested
+            await tg.wait_sent(member2, count=5, timeout=10)
+            await tg.user_message(member2, "0")
+            await tg.wait_sent(member2, count=6, timeout=10)
+            last = tg.sent_to(member2)[-1]
+            await tg.user_press(member2, last["message_id"], buttons(last)["跳过"])
+            await wait_for(lambda: _answered_with(opened.round.id, tested=4))
+            member2_contact = await Contact.get(channel="telegram", address=str(member2))
+            revisions = await Revision.filter(
+                response__round_id=opened.round.id, path="tested"
+            ).order_by("id")
+            assert [r.value["v"] for r in revisions] == [2, 4]
+            assert revisions[-1].contact_id == member2_contact.id  # type: ignore[attr-defined]
+        finally:
+            await runner.cleanup()
+
+
+async def _answered_with(round_id: int, **answers: Any) -> bool:
+    response = await Response.get(round_id=round_id, household__room="1203")
+    return response.status == "answered" and all(
+        response.answers.get(k) == v for k, v in answers.items()
+    )

@@ -27,7 +27,10 @@ TOKEN = "42:DISPATCH"
 async def make_household(n: int = 1) -> list[Household]:
     estate = await Estate.create(name=f"e{n}")
     building = await Building.create(estate=estate, number=1, floors=30)
-    return [await Household.create(building=building, floor=1 + i // 4, room=f"{100 + i}") for i in range(n)]
+    return [
+        await Household.create(building=building, floor=1 + i // 4, room=f"{100 + i}")
+        for i in range(n)
+    ]
 
 
 async def tg_contact(household: Household, chat: int) -> Contact:
@@ -91,7 +94,8 @@ async def test_one_chat_gets_one_message_a_second(db: str, tg: FakeTelegram) -> 
     contact = await tg_contact(household, 777)
     now = SystemClock().now()
     await enqueue_many(
-        [Outgoing(contact=contact, message=Message(f"m{i}"), key=f"c{i}") for i in range(3)], now=now
+        [Outgoing(contact=contact, message=Message(f"m{i}"), key=f"c{i}") for i in range(3)],
+        now=now,
     )
     dispatcher, _ = telegram_dispatcher(tg)
     await run_until(dispatcher, all_sent)
@@ -106,10 +110,16 @@ async def test_callup_jumps_the_survey_backlog(db: str, tg: FakeTelegram) -> Non
     now = SystemClock().now()
     contacts = [await tg_contact(h, 2000 + i) for i, h in enumerate(households)]
     await enqueue_many(
-        [Outgoing(contact=c, message=Message("survey"), key=f"s{c.id}") for c in contacts[:-1]], now=now
+        [Outgoing(contact=c, message=Message("survey"), key=f"s{c.id}") for c in contacts[:-1]],
+        now=now,
     )
     await enqueue(
-        Outgoing(contact=contacts[-1], message=Message("come down now"), key="callup", priority=Priority.CALLUP),
+        Outgoing(
+            contact=contacts[-1],
+            message=Message("come down now"),
+            key="callup",
+            priority=Priority.CALLUP,
+        ),
         now=now,
     )
     dispatcher, _ = telegram_dispatcher(tg)
@@ -127,7 +137,9 @@ async def test_retry_after_server_errors_and_429(db: str, tg: FakeTelegram) -> N
     contact = await tg_contact(household, 31)
     tg.fail_next("sendMessage", status=500)
     tg.fail_next("sendMessage", status=429, retry_after=1)
-    await enqueue(Outgoing(contact=contact, message=Message("x"), key="r1"), now=SystemClock().now())
+    await enqueue(
+        Outgoing(contact=contact, message=Message("x"), key="r1"), now=SystemClock().now()
+    )
     dispatcher, _ = telegram_dispatcher(tg)
     # Backoff is jittered; shorten it for the test by allowing more attempts quickly.
     import notifications.dispatcher as module
@@ -149,7 +161,9 @@ async def test_blocked_chat_falls_back_to_sms(db: str, tg: FakeTelegram) -> None
     sms = await Contact.create(household=household, channel="sms", address="+8613800138000")
     tg.block(55)
     alt = Message("SMS version: 回复 1 = 是").to_json()
-    message = Message("Telegram version", buttons=((Button("是", "a:1:1:y"),),), extra={"alt": {"sms": alt}})
+    message = Message(
+        "Telegram version", buttons=((Button("是", "a:1:1:y"),),), extra={"alt": {"sms": alt}}
+    )
     await enqueue(Outgoing(contact=chat, message=message, key="fb"), now=SystemClock().now())
     async with FakeTwilio(account_sid="AC" + "1" * 32, auth_token="tok") as tw:
         settings = make_settings(
@@ -183,11 +197,18 @@ async def test_sms_unsubscribed_marks_contact_opted_out(db: str) -> None:
     async with FakeTwilio(account_sid="AC" + "2" * 32, auth_token="tok") as tw:
         tw.unsubscribe("+8613900139000")
         settings = make_settings(
-            twilio_account_sid="AC" + "2" * 32, twilio_auth_token="tok", twilio_from="+15005550006", twilio_api_url=tw.url
+            twilio_account_sid="AC" + "2" * 32,
+            twilio_auth_token="tok",
+            twilio_from="+15005550006",
+            twilio_api_url=tw.url,
         )
         channel = TwilioSmsChannel(settings)
-        dispatcher = Dispatcher({"sms": channel}, clock=SystemClock(), settings=settings, poll_interval=0.05)
-        await enqueue(Outgoing(contact=contact, message=Message("hi"), key="u"), now=SystemClock().now())
+        dispatcher = Dispatcher(
+            {"sms": channel}, clock=SystemClock(), settings=settings, poll_interval=0.05
+        )
+        await enqueue(
+            Outgoing(contact=contact, message=Message("hi"), key="u"), now=SystemClock().now()
+        )
         try:
             await run_until(dispatcher, all_sent)
         finally:
@@ -211,7 +232,10 @@ async def test_recovery_requeues_in_flight_rows_and_counts_them(db: str, tg: Fak
     [household] = await make_household(1)
     contact = await tg_contact(household, 12)
     now = SystemClock().now()
-    await enqueue_many([Outgoing(contact=contact, message=Message(f"r{i}"), key=f"rec{i}") for i in range(2)], now=now)
+    await enqueue_many(
+        [Outgoing(contact=contact, message=Message(f"r{i}"), key=f"rec{i}") for i in range(2)],
+        now=now,
+    )
     await OutboxMessage.filter(idempotency_key="rec0").update(status="sending", attempts=1)
     await OutboxMessage.filter(idempotency_key="rec1").update(status="claimed")
     dispatcher, _ = telegram_dispatcher(tg)
