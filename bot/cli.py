@@ -117,6 +117,12 @@ async def cmd_survey_open(args: argparse.Namespace) -> None:
         )
     except DefinitionError as exc:
         raise CliError(str(exc)) from None
+    if not (settings.telegram_enabled or settings.sms_enabled):
+        print(
+            "warning: Telegram and SMS are both off; the messages wait in the outbox until "
+            "a channel is turned on",
+            file=sys.stderr,
+        )
     if opened.households == 0:
         print("warning: no households in those buildings (import residents first)", file=sys.stderr)
     channels = ", ".join(f"{n} by {c}" for c, n in sorted(opened.by_channel.items())) or "none"

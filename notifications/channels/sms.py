@@ -7,7 +7,6 @@ loop and ``await close()`` it on shutdown.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import aiohttp
@@ -71,7 +70,7 @@ class TwilioSmsChannel:
             created = await self.client.messages.create_async(**kwargs)
         except TwilioRestException as exc:
             raise classify_twilio_error(exc) from exc
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise RetryLater(f"twilio network: {type(exc).__name__}", "network") from exc
         return SendResult(
             provider_id=created.sid,

@@ -56,8 +56,8 @@ async def live(db: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
             await runner.cleanup()
 
 
-async def wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_for(predicate: Any, limit: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + limit
     while True:
         result = predicate()
         if asyncio.iscoroutine(result):

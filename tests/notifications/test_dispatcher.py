@@ -54,11 +54,11 @@ def telegram_dispatcher(tg: FakeTelegram, **settings: Any) -> tuple[Dispatcher, 
     return dispatcher, bot
 
 
-async def run_until(dispatcher: Dispatcher, done: Any, timeout: float = 15.0) -> None:
+async def run_until(dispatcher: Dispatcher, done: Any, limit: float = 15.0) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(stop))
     try:
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + limit
         while not await done():
             assert asyncio.get_running_loop().time() < deadline, "dispatcher did not finish in time"
             await asyncio.sleep(0.02)
