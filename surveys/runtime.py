@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -253,7 +254,7 @@ class SurveyRuntime:
         return Outgoing(
             contact=contact,
             message=message,
-            key=f"resp{response_id}:seq{step.state.seq}:c{contact.id}:{n}:{hash(message.text) & 0xFFFF:x}",
+            key=f"resp{response_id}:seq{step.state.seq}:c{contact.id}:{n}:{zlib.crc32(message.text.encode()):x}",
             priority=priority,
             purpose="survey",
             ref=f"response:{response_id}",
