@@ -70,9 +70,12 @@ class TwilioWebhooks:
         except PhoneError:
             log.info("inbound sms from an invalid number ignored")
             return twiml()
-        routed = await self.router.handle(
-            Inbound(channel="sms", address=sender, text=params.get("Body", ""))
-        )
+        body = params.get("Body", "")
+        if params.get("OptOutType", "").upper() == "STOP":
+            # Twilio has already blocked this number (its opt-out words include CANCEL, END,
+            # QUIT … which mean something else to us): mirror the opt-out so staff see it.
+            body = "STOP"
+        routed = await self.router.handle(Inbound(channel="sms", address=sender, text=body))
         log.debug("sms from %s routed", mask_phone(sender))
         return twiml(routed.direct_reply)
 
@@ -89,20 +92,25 @@ class TwilioWebhooks:
         if row is None or status is None:
             return web.Response(status=204)
         error_code = params.get("ErrorCode") or None
-        if STATUS_ORDER.get(status, 0) > STATUS_ORDER.get(row.status, 0):
-            # A status only moves forwards; late or repeated callbacks change nothing.
-            updated = await OutboxMessage.filter(id=row.id, status=row.status).update(
-                status=status,
-                error_code=error_code or row.error_code,
-                updated_at=self.router.clock.now(),
-            )
-            if updated and error_code and row.contact_id:  # type: ignore[attr-defined]
+        rank = STATUS_ORDER.get(status, 0)
+        if rank > STATUS_ORDER.get(row.status, 0):
+            # A status only moves forwards; late or repeated callbacks change nothing. The
+            # condition is checked by the UPDATE itself: callbacks for one message arrive
+            # concurrently (sent and delivered close together) and the later one must not be
+            # dropped because the earlier one changed the row since it was read.
+            earlier = [name for name, order in STATUS_ORDER.items() if order < rank]
+            changes: dict[str, object] = {"status": status, "updated_at": self.router.clock.now()}
+            if error_code:
+                changes["error_code"] = error_code
+            updated = await OutboxMessage.filter(id=row.id, status__in=earlier).update(**changes)
+            contact_id: int | None = row.contact_id  # type: ignore[attr-defined]
+            if updated and error_code and contact_id:
                 if error_code in OPTED_OUT_ERRORS:
-                    await Contact.filter(id=row.contact_id).update(
+                    await Contact.filter(id=contact_id).update(
                         status="opted_out", status_reason=error_code
-                    )  # type: ignore[attr-defined]
+                    )
                 elif error_code in UNREACHABLE_ERRORS:
-                    await Contact.filter(id=row.contact_id).update(
+                    await Contact.filter(id=contact_id).update(
                         status="unreachable", status_reason=error_code
-                    )  # type: ignore[attr-defined]
+                    )
         return web.Response(status=204)
