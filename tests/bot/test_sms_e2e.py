@@ -218,7 +218,8 @@ async def test_elderly_sms_household_answers_antigen_by_typed_replies(
     assert "楼长助手" in help_ and "信息员" in help_
     assert "阳性" in repeat
 
-    # STOP: opted out, told so at most once, and nothing more is sent or stored.
+    # STOP: opted out; nothing more is sent or stored. (Twilio blocks the number and sends its
+    # own confirmation; the app's confirmation is then refused by Twilio with 21610.)
     await sms(live, ZHANG, "STOP")
     contact = await Contact.get(channel="sms", address=ZHANG)
     assert contact.status == "opted_out"
@@ -315,7 +316,7 @@ async def test_forged_and_missing_signatures_are_refused_and_change_nothing(
     services = live["services"]
     base = live["base"]
     await services.runtime.open_round("antigen", buildings=[8])
-    first = tw.sent_to(ZHANG)[0] if tw.sent_to(ZHANG) else (await tw.wait_sent(ZHANG))[0]
+    first = (await tw.wait_sent(ZHANG))[0]
     await stored(first.sid)
     await quiet()
     before = await snapshot()
@@ -326,9 +327,9 @@ async def test_forged_and_missing_signatures_are_refused_and_change_nothing(
     assert (await tw.inbound(sms_url, ZHANG, "1", signature="bm90IGEgc2lnbmF0dXJl"))[0] == 403
     other = tw.sign(sms_url, {"From": ZHANG, "Body": "2"})
     assert (await tw.inbound(sms_url, ZHANG, "1", signature=other))[0] == 403
-    assert (await tw.inbound(sms_url, ZHANG, "STOP", sign_url="https://evil.example/twilio/sms"))[
-        0
-    ] == 403
+    evil = "https://evil.example/twilio/sms"
+    assert (await tw.inbound(sms_url, ZHANG, "STOP", sign_url=evil))[0] == 403
+    tw.resubscribe(ZHANG)  # the fake acted on the STOP keyword before posting it
 
     # Status callbacks: a forged "failed 21610" would opt the contact out; missing, the same.
     session = await tw.session()
