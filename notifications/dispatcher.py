@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from config.clock import Clock
@@ -33,6 +34,7 @@ from notifications.channels.base import (
 )
 from notifications.message import Message
 from notifications.models import OutboxMessage
+from notifications.outbox import Outgoing, enqueue
 from notifications.ratelimit import PerKeySpacing, SlidingWindow, TokenBucket
 
 log = logging.getLogger(__name__)
@@ -144,19 +146,25 @@ class Dispatcher:
     def _single_process(self) -> bool:
         return self.settings.database_url.startswith("sqlite")
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, *, stop_timeout: float = 10.0) -> None:
         await self.recover()
         loops = [asyncio.create_task(self._channel_loop(name, stop)) for name in self.channels]
         try:
             await stop.wait()
         finally:
+            # Stop cooperatively: a task cancelled inside a Tortoise transaction on SQLite can
+            # leave the connection lock held for good, so the loops are asked to finish and
+            # only cancelled if they do not within ``stop_timeout``.
             self._stopping = True
             self.notify()
-            for task in loops:
-                task.cancel()
-            for task in loops:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            if loops:
+                _, pending = await asyncio.wait(loops, timeout=stop_timeout)
+                for task in pending:
+                    log.warning("dispatcher loop did not stop in time; cancelling it")
+                    task.cancel()
+                for task in pending:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await self.drain_in_flight()
             # Anything still claimed by us goes back to the queue for the next run.
             await OutboxMessage.filter(status="claimed", lease_owner=self.worker_id).update(
@@ -214,7 +222,7 @@ class Dispatcher:
 
     async def _channel_loop(self, channel: str, stop: asyncio.Event) -> None:
         wake = self._wake[channel]
-        while not stop.is_set():
+        while not stop.is_set() and not self._stopping:
             try:
                 handled = await self.run_once(channel)
             except asyncio.CancelledError:
@@ -233,54 +241,75 @@ class Dispatcher:
                 await asyncio.wait_for(wake.wait(), timeout)
 
     async def run_once(self, channel: str) -> int:
-        """Claim one batch of due messages on a channel and start sending them."""
+        """Claim one batch of due messages on a channel and start sending them, in order."""
         rows = await self.claim(channel, self._claim_size(channel))
-        for row in rows:
-            await self._dispatch(row)
-        return len(rows)
-
-    async def _dispatch(self, row: OutboxMessage) -> None:
+        if not rows:
+            return 0
         now = self.clock.now()
-        if row.expires_at is not None and row.expires_at <= now:
-            await OutboxMessage.filter(id=row.id).update(
+        contact_ids = {r.contact_id for r in rows if r.contact_id}  # type: ignore[attr-defined]
+        contacts = (
+            {c.id: c for c in await Contact.filter(id__in=contact_ids)} if contact_ids else {}
+        )
+        adapter = self.channels[channel]
+        limits = self.limits[channel]
+        expired: list[int] = []
+        deferred: dict[datetime, list[int]] = {}
+        ready: list[tuple[OutboxMessage, Contact | None, Message]] = []
+        for row in rows:
+            if self._stopping:
+                break  # the rest stay claimed; run() releases them
+            if row.expires_at is not None and row.expires_at <= now:
+                expired.append(row.id)
+                continue
+            contact_id = row.contact_id  # type: ignore[attr-defined]
+            contact = contacts.get(contact_id) if contact_id else None
+            if contact_id and (contact is None or contact.status != "active"):
+                await self._contact_gone(row, contact, now)
+                continue
+            if limits.per_recipient is not None:
+                free_at = limits.per_recipient.busy_until(row.address)
+                if free_at is not None:
+                    # Not this recipient's turn: give the row back without spending an attempt.
+                    # Every row of the recipient gets the same time, so they stay in id order.
+                    deferred.setdefault(free_at, []).append(row.id)
+                    continue
+            message = Message.from_json(row.body)
+            if limits.sender is not None:
+                if limits.sender.wait_time(adapter.cost(message)) > 0 and ready:
+                    await self._start(ready, adapter)
+                    ready = []
+                await limits.sender.acquire(adapter.cost(message))
+            if limits.per_recipient is not None:
+                limits.per_recipient.take(row.address)
+            ready.append((row, contact, message))
+        if ready:
+            await self._start(ready, adapter)
+        if expired:
+            await OutboxMessage.filter(id__in=expired).update(
                 status="expired", error="not sent: too late", updated_at=now, lease_owner=None
             )
-            self.stats.expired += 1
-            return
-        adapter = self.channels[row.channel]
-        limits = self.limits[row.channel]
-        contact_id = row.contact_id  # type: ignore[attr-defined]
-        contact = await Contact.get_or_none(id=contact_id) if contact_id else None
-        if contact_id and (contact is None or contact.status != "active"):
-            await self._contact_gone(row, contact, now)
-            return
-        key = row.address
-        if limits.per_recipient is not None:
-            wait = limits.per_recipient.wait_time(key)
-            if wait > 0:
-                # Not this recipient's turn yet: give the row back without spending an attempt.
-                await OutboxMessage.filter(id=row.id).update(
-                    status="queued",
-                    lease_owner=None,
-                    next_attempt_at=now + timedelta(seconds=wait),
-                    updated_at=now,
-                )
-                self.stats.deferred += 1
-                return
-        message = Message.from_json(row.body)
-        if limits.sender is not None:
-            await limits.sender.acquire(adapter.cost(message))
-        if limits.per_recipient is not None:
-            limits.per_recipient.take(key)
-        await self._in_flight.acquire()
-        # Record the attempt before the call: a crash from here on counts as "in flight".
-        await OutboxMessage.filter(id=row.id).update(
-            status="sending", attempts=row.attempts + 1, updated_at=self.clock.now()
+            self.stats.expired += len(expired)
+        for free_at, ids in deferred.items():
+            await OutboxMessage.filter(id__in=ids).update(
+                status="queued", lease_owner=None, next_attempt_at=free_at, updated_at=now
+            )
+            self.stats.deferred += len(ids)
+        return len(rows)
+
+    async def _start(
+        self, ready: list[tuple[OutboxMessage, Contact | None, Message]], adapter: ChannelAdapter
+    ) -> None:
+        """Record the attempts (one UPDATE), then make the provider calls concurrently.
+        A crash after the UPDATE counts these rows as "in flight"."""
+        await OutboxMessage.filter(id__in=[row.id for row, _, _ in ready]).update(
+            status="sending", attempts=F("attempts") + 1, updated_at=self.clock.now()
         )
-        row.attempts += 1
-        task = asyncio.create_task(self._send(row, adapter, contact, message))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        for row, contact, message in ready:
+            row.attempts += 1
+            await self._in_flight.acquire()
+            task = asyncio.create_task(self._send(row, adapter, contact, message))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _send(
         self, row: OutboxMessage, adapter: ChannelAdapter, contact: Contact | None, message: Message
@@ -376,8 +405,6 @@ class Dispatcher:
             body = dict(row.body)
             alt = body.get("extra", {}).get("alt", {}).get(target.channel)
             message = Message.from_json(alt) if alt else Message(text=body["text"])
-            from notifications.outbox import Outgoing, enqueue
-
             await enqueue(
                 Outgoing(
                     contact=target,

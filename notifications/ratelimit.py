@@ -13,6 +13,7 @@ provider's never makes a legal send look early to the provider.
 from __future__ import annotations
 
 from collections import deque
+from datetime import datetime, timedelta
 
 from config.clock import Clock
 
@@ -76,19 +77,21 @@ class TokenBucket:
 
 
 class PerKeySpacing:
-    def __init__(self, interval: float, clock: Clock, margin: float = 0.02) -> None:
-        self.interval = interval + margin
-        self._clock = clock
-        self._last: dict[str, float] = {}
+    """Wall-clock spacing per key. Every message deferred for a key gets the same ``free_at``
+    time, so a recipient's queued messages come back together and go out in order."""
 
-    def wait_time(self, key: str) -> float:
-        last = self._last.get(key)
-        if last is None:
-            return 0.0
-        return max(0.0, last + self.interval - self._clock.monotonic())
+    def __init__(self, interval: float, clock: Clock, margin: float = 0.02) -> None:
+        self.interval = timedelta(seconds=interval + margin)
+        self._clock = clock
+        self._free_at: dict[str, datetime] = {}
+
+    def busy_until(self, key: str) -> datetime | None:
+        """When ``key`` may get its next message, or None if it may now."""
+        free_at = self._free_at.get(key)
+        return free_at if free_at is not None and free_at > self._clock.now() else None
 
     def take(self, key: str) -> None:
-        now = self._clock.monotonic()
-        self._last[key] = now
-        if len(self._last) > 20_000:
-            self._last = {k: t for k, t in self._last.items() if t > now - self.interval}
+        now = self._clock.now()
+        self._free_at[key] = now + self.interval
+        if len(self._free_at) > 20_000:
+            self._free_at = {k: t for k, t in self._free_at.items() if t > now}
