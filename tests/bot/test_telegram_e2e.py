@@ -241,3 +241,50 @@ async def _answered_with(round_id: int, **answers: Any) -> bool:
     return response.status == "answered" and all(
         response.answers.get(k) == v for k, v in answers.items()
     )
+
+
+async def test_second_member_sees_the_answers_and_revises(db: str, tmp_path: Path) -> None:
+    path = tmp_path / "residents.csv"
+    path.write_bytes(CSV.encode("utf-8"))
+    await import_residents(path)
+    port = free_port()
+    member2 = 5550009
+    async with FakeTelegram(token="123:TEST") as tg:
+        runner, services = await start_app(db, tg, port)
+        try:
+            await tg.user_contact(CHAT, "8613800138000")
+            await next_message(tg, CHAT, 1)
+            opened = await services.runtime.open_round("antigen", buildings=[7])
+            first = await next_message(tg, CHAT, 2)
+            await tg.user_press(CHAT, first["message_id"], buttons(first)["是"])
+            await next_message(tg, CHAT, 3)
+            await tg.user_message(CHAT, "2")
+            await next_message(tg, CHAT, 4)
+            await tg.user_message(CHAT, "0")
+            photo = await next_message(tg, CHAT, 5)
+            await tg.user_press(CHAT, photo["message_id"], buttons(photo)["跳过"])
+            await wait_for(lambda: _answered_with(opened.round.id, tested=2))
+
+            # A second member of the household sees the answers and may revise them.
+            await tg.user_contact(member2, "8613900139000")
+            summary = await next_message(tg, member2, 2)
+            assert "已经回答" in summary["text"]
+            await tg.user_press(member2, summary["message_id"], buttons(summary)["修改回答"])
+            again = await next_message(tg, member2, 3)
+            assert "当前答案" in again["text"]
+            await tg.user_press(member2, again["message_id"], buttons(again)["保留当前答案"])
+            await next_message(tg, member2, 4)
+            await tg.user_message(member2, "4")  # revises the number tested
+            await next_message(tg, member2, 5)
+            await tg.user_message(member2, "0")
+            last = await next_message(tg, member2, 6)
+            await tg.user_press(member2, last["message_id"], buttons(last)["跳过"])
+            await wait_for(lambda: _answered_with(opened.round.id, tested=4))
+            member2_contact = await Contact.get(channel="telegram", address=str(member2))
+            revisions = await Revision.filter(
+                response__round_id=opened.round.id, path="tested"
+            ).order_by("id")
+            assert [r.value["v"] for r in revisions] == [2, 4]
+            assert revisions[-1].contact_id == member2_contact.id  # type: ignore[attr-defined]
+        finally:
+            await runner.cleanup()
