@@ -58,6 +58,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiohttp
 from twilio.request_validator import RequestValidator
 
+from tests.fakes.twilio import inbound_params
+
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "bench-auth-token"
 SENDER = "+15005550006"
@@ -227,28 +229,9 @@ class Results:
 
 def inbound_form(number: str, body: str, n: int) -> dict[str, str]:
     """The form Twilio posts for an inbound SMS (the fields of a real webhook)."""
-    sid = f"SM{n:032x}"
-    return {
-        "ToCountry": "US",
-        "ToState": "",
-        "SmsMessageSid": sid,
-        "NumMedia": "0",
-        "ToCity": "",
-        "FromZip": "",
-        "SmsSid": sid,
-        "FromState": "",
-        "SmsStatus": "received",
-        "FromCity": "",
-        "Body": body,
-        "FromCountry": "CN",
-        "To": SENDER,
-        "ToZip": "",
-        "NumSegments": "1",
-        "MessageSid": sid,
-        "AccountSid": ACCOUNT_SID,
-        "From": number,
-        "ApiVersion": "2010-04-01",
-    }
+    return inbound_params(
+        account_sid=ACCOUNT_SID, from_=number, to=SENDER, body=body, sid=f"SM{n:032x}"
+    )
 
 
 def build_requests(url: str, households: int, rng: random.Random) -> list[list[Request]]:

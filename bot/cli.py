@@ -178,13 +178,19 @@ async def cmd_survey_list(args: argparse.Namespace) -> None:
 
 
 async def cmd_survey_close(args: argparse.Namespace) -> None:
-    from surveys.models import Round
+    from config.clock import SystemClock
+    from notifications.outbox import cancel
+    from surveys.models import Response, Round
 
     await init_db()
     updated = await Round.filter(id=args.round, status="open").update(status="closed")
     if not updated:
         raise CliError(f"no open round {args.round}")
-    print(f"round {args.round} closed")
+    ids = await Response.filter(round_id=args.round).values_list("id", flat=True)
+    dropped = await cancel(
+        [f"response:{i}" for i in ids], now=SystemClock().now(), reason="round closed"
+    )
+    print(f"round {args.round} closed; {dropped} unsent messages dropped")
 
 
 async def cmd_staff_add(args: argparse.Namespace) -> None:

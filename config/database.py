@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -79,9 +78,3 @@ async def database(url: str | None = None, *, migrate: bool = True) -> AsyncIter
         yield
     finally:
         await close_db()
-
-
-def is_sqlite(url: str | None = None) -> bool:
-    return (
-        url or os.environ.get("LOUZHANG_DATABASE_URL") or get_settings().database_url
-    ).startswith("sqlite")

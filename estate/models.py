@@ -52,10 +52,6 @@ class Household(Model):
         table = "household"
         unique_together = (("building", "entrance", "room"),)
 
-    def address(self, building_number: int | None = None) -> str:
-        number = building_number if building_number is not None else self.building_id  # type: ignore[attr-defined]
-        return f"{number}-{self.room}"
-
 
 class Person(Model):
     id = fields.IntField(primary_key=True)

@@ -390,6 +390,8 @@ class Dispatcher:
 
     async def _fallback(self, row: OutboxMessage, contact: Contact, now: datetime) -> None:
         """Send the message to the household's next contact on another channel, if any."""
+        if "edit_message_id" in row.body.get("extra", {}):
+            return  # an edit of a Telegram message means nothing elsewhere
         others = await Contact.filter(
             household_id=contact.household_id,  # type: ignore[attr-defined]
             status="active",

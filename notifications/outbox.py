@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -84,8 +83,3 @@ async def cancel(refs: Iterable[str], *, now: datetime, reason: str = "cancelled
     return await OutboxMessage.filter(ref__in=list(refs), status="queued").update(
         status="cancelled", error=reason, updated_at=now
     )
-
-
-def describe(row: OutboxMessage) -> dict[str, Any]:
-    """A log-safe summary: never the body or the full address."""
-    return {"id": row.id, "channel": row.channel, "purpose": row.purpose, "priority": row.priority}

@@ -145,6 +145,11 @@ class SurveyRuntime:
                 title=localize(defn.title, contact.language),
             )
             message = Message(text=f"{title}\n\n{message.text}", buttons=message.buttons)
+        if channel == "telegram":
+            # If the chat turns out unreachable, the dispatcher falls back to the household's
+            # SMS contact with this rendering (numbered options) instead of the button text.
+            sms = render_ask(defn, ask, lang=contact.language, channel="sms")
+            message = Message(message.text, message.buttons, extra={"alt": {"sms": sms.to_json()}})
         return message
 
     # ---- opening a round -------------------------------------------------------------------

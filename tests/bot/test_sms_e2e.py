@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from surveys.report import build_report
 from tests.conftest import free_port, make_settings
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
+from tests.waiting import wait_for
 
 SID = "AC" + "0123456789abcdef" * 2
 TOKEN = "sms-e2e-auth-token"
@@ -80,11 +80,6 @@ async def running_app(
             "telegram_mode": "webhook",
         }
         services = build_services(make_settings(**{**options, **overrides}))
-        # The dispatcher's loops are cancelled on shutdown; a loop cancelled inside
-        # `in_transaction()` (its claim query) can leak Tortoise's SQLite connection lock and
-        # hang the shutdown for 30 s. With no periodic polling (everything here wakes the
-        # dispatcher when it enqueues) the loops are parked in a wait when the test ends.
-        services.dispatcher.poll_interval = 60.0
         runner = web.AppRunner(create_app(services))
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -104,20 +99,6 @@ async def live(db: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
 
 
 # ---- helpers --------------------------------------------------------------------------------
-async def wait_for(predicate: Any, timeout: float = 5.0) -> Any:  # noqa: ASYNC109
-    """Poll ``predicate`` (sync or async) every 20 ms until it is truthy; return its value."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = predicate()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
 async def texts(tw: FakeTwilio, number: str, count: int) -> list[str]:
     """Wait until ``count`` SMS went to ``number``; return all their bodies."""
     return [m.body for m in await tw.wait_sent(number, count=count, timeout=5)]
@@ -467,3 +448,27 @@ async def test_household_on_telegram_and_sms_answers_from_both(live: dict[str, A
         ("positive", sms_contact.id),
     ]
     assert await Response.filter(household=household).count() == 1
+
+
+async def test_blocked_telegram_chat_falls_back_to_sms_with_numbered_options(
+    live: dict[str, Any],
+) -> None:
+    tw: FakeTwilio = live["tw"]
+    tg: FakeTelegram = live["tg"]
+    household = await Household.get(room="501")
+    sms_contact = await Contact.get(household=household, channel="sms")
+    chat = await Contact.create(
+        household=household,
+        person_id=sms_contact.person_id,  # type: ignore[attr-defined]
+        channel="telegram",
+        address=str(CHAT),
+        language="zh-CN",
+    )
+    tg.block(CHAT)
+    opened = await live["services"].runtime.open_round("antigen", buildings=[11])
+    assert opened.by_channel == {"telegram": 1}
+    first = (await texts(tw, WANG, 1))[0]
+    assert "回复 1 = 是" in first  # the SMS rendering, not the button text
+    await chat.refresh_from_db()
+    assert chat.status == "unreachable"
+    assert "几人" in await reply(live, WANG, "1", 2)  # and the household answers by SMS

@@ -3,7 +3,6 @@ buttons and typed numbers, read the report. The real PTB talks to the fake Bot A
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from surveys.models import Response, Revision
 from surveys.report import build_report
 from tests.conftest import free_port, make_settings
 from tests.fakes.telegram import FakeTelegram
+from tests.waiting import wait_for
 
 CSV = (
     "\ufeffbuilding,floor,room,name,phone,birth_year,channel,language,home_bound,notes\r\n"
@@ -31,6 +31,24 @@ CHAT = 5550001
 CHAT_EN = 5550002
 
 
+async def start_app(
+    db: str, tg: FakeTelegram, port: int, *, secret: str | None = None
+) -> tuple[web.AppRunner, Any]:
+    settings = make_settings(
+        database_url=db,
+        telegram_token="123:TEST",
+        telegram_api_url=tg.url,
+        telegram_mode="webhook",
+        telegram_webhook_secret=secret,
+        public_url=f"http://127.0.0.1:{port}",
+    )
+    services = build_services(settings)
+    runner = web.AppRunner(create_app(services))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, services
+
+
 @pytest.fixture
 async def live(db: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     path = tmp_path / "residents.csv"
@@ -38,35 +56,11 @@ async def live(db: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     await import_residents(path)
     port = free_port()
     async with FakeTelegram(token="123:TEST") as tg:
-        settings = make_settings(
-            database_url=db,
-            telegram_token="123:TEST",
-            telegram_api_url=tg.url,
-            telegram_mode="webhook",
-            telegram_webhook_secret="s3cret",
-            public_url=f"http://127.0.0.1:{port}",
-        )
-        services = build_services(settings)
-        runner = web.AppRunner(create_app(services))
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+        runner, services = await start_app(db, tg, port, secret="s3cret")
         try:
             yield {"tg": tg, "services": services, "port": port}
         finally:
             await runner.cleanup()
-
-
-async def wait_for(predicate: Any, limit: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + limit
-    while True:
-        result = predicate()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def next_message(tg: FakeTelegram, chat: int, count: int) -> dict[str, Any]:
@@ -170,21 +164,6 @@ async def test_webhook_secret_is_checked(live: dict[str, Any]) -> None:
         async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
             assert resp.status == 200
             assert (await resp.json())["database"] is True
-
-
-async def start_app(db: str, tg: FakeTelegram, port: int) -> tuple[web.AppRunner, Any]:
-    settings = make_settings(
-        database_url=db,
-        telegram_token="123:TEST",
-        telegram_api_url=tg.url,
-        telegram_mode="webhook",
-        public_url=f"http://127.0.0.1:{port}",
-    )
-    services = build_services(settings)
-    runner = web.AppRunner(create_app(services))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, services
 
 
 async def test_restart_mid_survey_then_change_the_last_answer(db: str, tmp_path: Path) -> None:

@@ -82,6 +82,31 @@ class _Blank(dict[str, Any]):
         return ""
 
 
+def inbound_params(*, account_sid: str, from_: str, to: str, body: str, sid: str) -> dict[str, str]:
+    """The form fields Twilio posts to a messaging webhook for an inbound SMS."""
+    return {
+        "ToCountry": "US",
+        "ToState": "",
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "ToCity": "",
+        "FromZip": "",
+        "SmsSid": sid,
+        "FromState": "",
+        "SmsStatus": "received",
+        "FromCity": "",
+        "Body": body,
+        "FromCountry": "CN" if from_.startswith("+86") else "US",
+        "To": to,
+        "ToZip": "",
+        "NumSegments": str(count_segments(body)),
+        "MessageSid": sid,
+        "AccountSid": account_sid,
+        "From": from_,
+        "ApiVersion": API_VERSION,
+    }
+
+
 def sms_encoding(body: str) -> str:
     """``"GSM-7"`` when every character is in the GSM 03.38 alphabet, else ``"UCS-2"``."""
     return "GSM-7" if all(c in GSM7_BASIC or c in GSM7_EXTENDED for c in body) else "UCS-2"
@@ -423,27 +448,9 @@ class FakeTwilio(LoopbackServer):
         """
         to = to or self.service_number
         sid = _sid("SM")
-        params = {
-            "ToCountry": "US",
-            "ToState": "",
-            "SmsMessageSid": sid,
-            "NumMedia": "0",
-            "ToCity": "",
-            "FromZip": "",
-            "SmsSid": sid,
-            "FromState": "",
-            "SmsStatus": "received",
-            "FromCity": "",
-            "Body": body,
-            "FromCountry": "CN" if from_.startswith("+86") else "US",
-            "To": to,
-            "ToZip": "",
-            "NumSegments": str(count_segments(body)),
-            "MessageSid": sid,
-            "AccountSid": self.account_sid,
-            "From": from_,
-            "ApiVersion": API_VERSION,
-        }
+        params = inbound_params(
+            account_sid=self.account_sid, from_=from_, to=to, body=body, sid=sid
+        )
         keyword = body.strip().upper()
         if self.opt_out_keywords and keyword in OPT_OUT_KEYWORDS:
             self.unsubscribe(from_)
