@@ -13,6 +13,7 @@ from bot.texts import TEXTS
 from config.clock import Clock
 from config.i18n import normalise_language, text
 from config.settings import Settings
+from estate.importer import REPLACED_BY_IMPORT
 from estate.models import Contact, Household, Person, Staff
 from estate.phones import PhoneError, mask_phone, normalise_phone
 from notifications.message import Message
@@ -24,7 +25,8 @@ from surveys.runtime import SurveyRuntime
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_REPLY_EVERY = 24 * 3600.0  # one polite reply a day to an unregistered number
+UNKNOWN_REPLY_EVERY = 24 * 3600.0
+CONTACT_TTL = 10.0  # seconds a chat's or number's contacts stay cached  # one polite reply a day to an unregistered number
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Router:
         self.settings = settings
         self.wake = wake
         self._unknown_replied: dict[str, float] = {}
+        self._contacts: dict[tuple[str, str], tuple[float, list[Contact]]] = {}
 
     # ---- sending ---------------------------------------------------------------------------
     async def send(
@@ -75,6 +78,28 @@ class Router:
         )
         self.wake()
 
+    async def contacts_of(self, channel: str, address: str) -> list[Contact]:
+        """The registered contacts of a chat or number (one per household), briefly cached:
+        every answer starts here. Imports in another process show up within the TTL."""
+        key = (channel, address)
+        now = self.clock.monotonic()
+        hit = self._contacts.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        contacts = (
+            await Contact.filter(channel=channel, address=address)
+            .exclude(status_reason=REPLACED_BY_IMPORT)  # an old number the import replaced
+            .order_by("id")
+        )
+        if contacts:  # unknown senders are not cached: they may be imported any moment
+            if len(self._contacts) > 50_000:
+                self._contacts.clear()
+            self._contacts[key] = (now + CONTACT_TTL, contacts)
+        return contacts
+
+    def forget_contacts(self, channel: str, address: str) -> None:
+        self._contacts.pop((channel, address), None)
+
     def lang(self, inbound: Inbound, contact: Contact | None = None) -> str:
         if contact is not None:
             return contact.language
@@ -84,14 +109,13 @@ class Router:
     async def handle(self, inbound: Inbound) -> Routed:
         if inbound.phone is not None:
             return await self.enrol(inbound)
-        contacts = await Contact.filter(channel=inbound.channel, address=inbound.address).order_by(
-            "id"
-        )
+        contacts = await self.contacts_of(inbound.channel, inbound.address)
         if inbound.channel == "sms":
             return await self._sms(inbound, contacts)
         if not contacts:
             return await self._stranger(inbound)
         contact = await self._current(contacts)
+        await self._heard_from(contact)
         lang = contact.language
         body = (inbound.text or "").strip()
         if inbound.choice is not None:
@@ -113,6 +137,15 @@ class Router:
         if not result.handled:
             await self.send(inbound, Message(text(TEXTS, "nothing_open", lang)), contact)
         return Routed()
+
+    async def _heard_from(self, contact: Contact) -> None:
+        """A contact marked unreachable (blocked bot, carrier error) that writes to us is
+        reachable again. Opted-out contacts stay so until they send START."""
+        if contact.status == "unreachable":
+            contact.status = "active"
+            await Contact.filter(id=contact.id, status="unreachable").update(
+                status="active", status_reason="wrote to us", updated_at=self.clock.now()
+            )
 
     async def _current(self, contacts: list[Contact]) -> Contact:
         """Of a chat's or number's contacts (one per household), the one in a survey now."""
@@ -206,6 +239,7 @@ class Router:
                 inbound,
                 Message(text(TEXTS, "linked_staff", lang, name=staff.name), remove_keyboard=True),
             )
+        self.forget_contacts(inbound.channel, inbound.address)
         linked: list[Contact] = []
         addresses: list[str] = []
         for person in people:
@@ -243,11 +277,13 @@ class Router:
         if not contacts:
             return self._unknown_sms(inbound)
         contact = await self._current(contacts)
+        await self._heard_from(contact)
         lang = contact.language
         if keyword is Keyword.OPT_OUT:
             await Contact.filter(channel="sms", address=inbound.address).update(
                 status="opted_out", status_reason="STOP", updated_at=self.clock.now()
             )
+            self.forget_contacts("sms", inbound.address)
             log.info("sms contact opted out (%s)", mask_phone(inbound.address))
             await self.send(inbound, Message(text(TEXTS, "sms_stopped", lang)), None, tag="optout")
             return Routed()
@@ -255,6 +291,7 @@ class Router:
             await Contact.filter(channel="sms", address=inbound.address).update(
                 status="active", status_reason="START", updated_at=self.clock.now()
             )
+            self.forget_contacts("sms", inbound.address)
             contact.status = "active"
             await self.send(inbound, Message(text(TEXTS, "sms_started", lang)), contact)
             await self.runtime.resume(contact)

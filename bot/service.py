@@ -93,6 +93,7 @@ async def start_services(services: Services) -> None:
 
 async def stop_services(services: Services) -> None:
     services.stop.set()
+    await services.runtime.writer.close()
     for task in services.background:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(task, 30)

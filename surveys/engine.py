@@ -873,11 +873,16 @@ def _back(run: _Run) -> None:
 
 
 def start(
-    defn: SurveyDefinition, *, channel: str, previous: Mapping[str, Any] | None = None
+    defn: SurveyDefinition,
+    *,
+    channel: str,
+    previous: Mapping[str, Any] | None = None,
+    seq: int = 0,
 ) -> Step:
     """Begin a session. ``previous`` = answers already stored for this household's response:
-    they stay in place, and each Ask carries its previous value (Keep keeps it)."""
-    state = SessionState(survey=defn.slug, version=defn.version)
+    they stay in place, and each Ask carries its previous value (Keep keeps it). ``seq`` is the
+    last seq of an earlier session of the same response, so that its buttons stay stale."""
+    state = SessionState(survey=defn.slug, version=defn.version, seq=max(0, seq))
     run = _Run(defn, state, channel=channel, today=None)
     run.answers = _sanitize(defn, previous or {})
     run.closed = {g.name for g in defn.repeat_groups() if run.answers.get(g.name)}

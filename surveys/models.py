@@ -73,4 +73,3 @@ class Revision(Model):
 
     class Meta:
         table = "survey_revision"
-

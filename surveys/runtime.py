@@ -38,9 +38,11 @@ from surveys.render import (
     render_summary_lines,
 )
 from surveys.texts import TEXTS
+from surveys.writer import AnswerWriter, WriteSet
 
 log = logging.getLogger(__name__)
 
+OPEN_ROUNDS_TTL = 2.0
 ENGINE_CHANNEL = {"telegram": "telegram", "local": "telegram", "sms": "sms", "voice": "sms"}
 AlertHook = Callable[[Response, engine.Alert], Awaitable[None]]
 
@@ -106,17 +108,47 @@ class SurveyRuntime:
         self.alert_hooks: list[AlertHook] = []
         self._definitions: dict[int, SurveyDefinition] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        self._open_rounds: set[int] | None = None
+        self._open_rounds_at = 0.0
+        self._waiting: set[int] = set()  # households with a round waiting for its turn
+        # The active response of each household, kept in memory between answers. Only with
+        # SQLite, where this process is the only one that answers; PostgreSQL deployments may
+        # run several workers, so they read it each time.
+        self.cache_responses = settings.database_url.startswith("sqlite")
+        self._active: dict[int, Response] = {}
+        self.writer = AnswerWriter()
 
     # ---- helpers ---------------------------------------------------------------------------
     def today(self) -> date:
         return self.clock.now().astimezone(self.tz).date()
 
-    def definition(self, round_: Round) -> SurveyDefinition:
-        defn = self._definitions.get(round_.id)
+    async def definition(self, round_id: int) -> SurveyDefinition:
+        """A round's definition (its snapshot; cached: it never changes)."""
+        defn = self._definitions.get(round_id)
         if defn is None:
-            defn = load_definition(round_.definition)
-            self._definitions[round_.id] = defn
+            round_ = await Round.get(id=round_id)
+            defn = self._definitions[round_id] = load_definition(round_.definition)
         return defn
+
+    async def open_rounds(self) -> set[int]:
+        """Ids of the open rounds, re-read at most every couple of seconds (another process,
+        the CLI, may open or close rounds)."""
+        stamp = self.clock.monotonic()
+        if self._open_rounds is None or stamp - self._open_rounds_at > OPEN_ROUNDS_TTL:
+            ids = set(await Round.filter(status="open").values_list("id", flat=True))
+            waiting = (
+                await Response.filter(stage="pending", round_id__in=ids).values_list(
+                    "household_id", flat=True
+                )
+                if ids
+                else []
+            )
+            self._open_rounds, self._open_rounds_at = ids, stamp
+            self._waiting = set(waiting)
+        return self._open_rounds
+
+    def forget_rounds(self) -> None:
+        self._open_rounds = None
 
     def _lock(self, household_id: int) -> asyncio.Lock:
         lock = self._locks.get(household_id)
@@ -224,6 +256,7 @@ class SurveyRuntime:
                     )
             await enqueue_many(outgoing, now=now, using_db=conn)
         self._definitions[round_.id] = defn
+        self.forget_rounds()
         self.wake()
         log.info(
             "round %d (%s) opened for %d households: %s; %d unreachable, %d waiting",
@@ -267,12 +300,30 @@ class SurveyRuntime:
 
     # ---- inbound ---------------------------------------------------------------------------
     async def active_response(self, household_id: int) -> Response | None:
-        return (
-            await Response.filter(household_id=household_id, stage="active", round__status="open")
+        """The response the household is answering now, in an open round."""
+        open_ids = await self.open_rounds()
+        cached = self._active.get(household_id)
+        if cached is not None:
+            if cached.round_id in open_ids:  # type: ignore[attr-defined]
+                return cached
+            del self._active[household_id]
+        if not open_ids:
+            return None
+        response = (
+            await Response.filter(household_id=household_id, stage="active", round_id__in=open_ids)
             .order_by("updated_at")
-            .select_related("round")
             .first()
         )
+        if response is not None and self.cache_responses:
+            self._active[household_id] = response
+        return response
+
+    def _remember(self, response: Response) -> None:
+        household_id: int = response.household_id  # type: ignore[attr-defined]
+        if self.cache_responses and response.stage == "active":
+            self._active[household_id] = response
+        elif self._active.get(household_id) is response or response.stage != "active":
+            self._active.pop(household_id, None)
 
     async def handle_text(self, contact: Contact, body: str) -> Handled:
         return await self._handle(contact, lambda state, defn: engine.Text(body), None)
@@ -287,13 +338,13 @@ class SurveyRuntime:
         response_id, seq, suffix = parsed
         household_id: int = contact.household_id  # type: ignore[attr-defined]
         async with self._lock(household_id):
-            response = await Response.get_or_none(
-                id=response_id, household_id=household_id
-            ).select_related("round")
+            response = await self.active_response(household_id)
+            if response is None or response.id != response_id:
+                response = await Response.get_or_none(id=response_id, household_id=household_id)
             lang = contact.language
-            if response is None or response.round.status != "open":
+            if response is None or response.round_id not in await self.open_rounds():  # type: ignore[attr-defined]
                 return Handled(True, text(TEXTS, "closed", lang))
-            defn = self.definition(response.round)
+            defn = await self.definition(response.round_id)  # type: ignore[attr-defined]
             state = SessionState.from_json(response.state) if response.state else None
             if state is None or seq != state.seq:
                 return Handled(True, text(TEXTS, "stale", lang))
@@ -319,13 +370,14 @@ class SurveyRuntime:
         household_id: int = contact.household_id  # type: ignore[attr-defined]
         async with self._lock(household_id):
             response = await self.active_response(household_id)
-            if response is None or response.state is None:
-                return Handled(False)
-            defn = self.definition(response.round)
-            state = SessionState.from_json(response.state)
-            await self._step(
-                response, defn, state, contact, make(state, defn), message_id=message_id
-            )
+            if response is not None and response.state is not None:
+                defn = await self.definition(response.round_id)  # type: ignore[attr-defined]
+                state = SessionState.from_json(response.state)
+                inbound = make(state, defn)
+                await self._step(response, defn, state, contact, inbound, message_id=message_id)
+        if response is None or response.state is None:
+            # Nothing running: a round waiting for its turn starts now (its first question).
+            return Handled(await self.start_next(household_id, contact))
         await self._after(response, contact)
         return Handled(True)
 
@@ -423,11 +475,12 @@ class SurveyRuntime:
             self._outgoing(response.id, contact, m, step, priority, n)
             for n, (m, priority) in enumerate(messages)
         ]
-        async with in_transaction() as conn:
-            await response.save(using_db=conn)
-            if revisions:
-                await Revision.bulk_create(revisions, using_db=conn)
-            await enqueue_many(outgoing, now=now, using_db=conn)
+        try:
+            await self.writer.write(WriteSet(response, revisions, outgoing, now))
+        except Exception:
+            self._active.pop(response.household_id, None)  # type: ignore[attr-defined]
+            raise
+        self._remember(response)
         if outgoing:
             self.wake()
         for alert in alerts:
@@ -470,24 +523,28 @@ class SurveyRuntime:
     async def _after(self, response: Response, contact: Contact) -> None:
         """When a household finishes a round, the next one waiting for it starts."""
         if response.stage == "done":
-            await self.start_next(response.household_id, contact)  # type: ignore[attr-defined]
+            await self.start_next(response.household_id, contact, idle=True)  # type: ignore[attr-defined]
 
-    async def start_next(self, household_id: int, contact: Contact) -> bool:
-        """Start the household's next waiting round, if it has none active. True if started."""
+    async def start_next(self, household_id: int, contact: Contact, *, idle: bool = False) -> bool:
+        """Start the household's next waiting round, if it has none active (``idle``: known to
+        have none, it just finished one). True if started."""
         async with self._lock(household_id):
-            if await self.active_response(household_id) is not None:
+            if not idle and await self.active_response(household_id) is not None:
+                return False
+            open_ids = await self.open_rounds()
+            if not open_ids or household_id not in self._waiting:
                 return False
             response = (
                 await Response.filter(
-                    household_id=household_id, stage="pending", round__status="open"
+                    household_id=household_id, stage="pending", round_id__in=open_ids
                 )
                 .order_by("id")
-                .select_related("round")
                 .first()
             )
             if response is None:
+                self._waiting.discard(household_id)
                 return False
-            defn = self.definition(response.round)
+            defn = await self.definition(response.round_id)  # type: ignore[attr-defined]
             step = engine.start(defn, channel=ENGINE_CHANNEL.get(contact.channel, "sms"))
             response.stage = "active"
             response.channel = response.channel or contact.channel
@@ -498,9 +555,8 @@ class SurveyRuntime:
                 self._outgoing(response.id, contact, m, step, Priority.REPLY)
                 for m in self._messages_for(defn, response.id, contact, step, header=True)
             ]
-            async with in_transaction() as conn:
-                await response.save(using_db=conn)
-                await enqueue_many(outgoing, now=now, using_db=conn)
+            await self.writer.write(WriteSet(response, (), outgoing, now))
+            self._remember(response)
         self.wake()
         return True
 
@@ -510,7 +566,7 @@ class SurveyRuntime:
         response = await self.active_response(household_id)
         if response is None or response.state is None:
             return await self.start_next(household_id, contact)
-        defn = self.definition(response.round)
+        defn = await self.definition(response.round_id)  # type: ignore[attr-defined]
         state = SessionState.from_json(response.state)
         question = question_at(defn, state.cursor)
         if question is None:
@@ -543,15 +599,17 @@ class SurveyRuntime:
         """For a member who opens the bot after the household answered: what was answered,
         with a button to revise it (any member may)."""
         household_id: int = contact.household_id  # type: ignore[attr-defined]
+        open_ids = await self.open_rounds()
         response = (
-            await Response.filter(household_id=household_id, stage="done", round__status="open")
+            await Response.filter(household_id=household_id, stage="done", round_id__in=open_ids)
             .order_by("-completed_at")
-            .select_related("round")
             .first()
+            if open_ids
+            else None
         )
         if response is None:
             return None
-        defn = self.definition(response.round)
+        defn = await self.definition(response.round_id)  # type: ignore[attr-defined]
         lang = contact.language
         summary = "\n".join(render_summary_lines(defn, response.answers, lang))
         body = text(
@@ -567,41 +625,19 @@ class SurveyRuntime:
         """Start a completed response again from the first question, showing what was answered."""
         household_id: int = contact.household_id  # type: ignore[attr-defined]
         async with self._lock(household_id):
-            response = await Response.get_or_none(
-                id=response_id, household_id=household_id
-            ).select_related("round")
-            if response is None or response.round.status != "open":
+            response = await Response.get_or_none(id=response_id, household_id=household_id)
+            if response is None or response.round_id not in await self.open_rounds():  # type: ignore[attr-defined]
                 return Handled(True, text(TEXTS, "closed", contact.language))
             if await self.active_response(household_id) is not None:
                 return Handled(True, text(TEXTS, "busy_other", contact.language))
-            defn = self.definition(response.round)
+            defn = await self.definition(response.round_id)  # type: ignore[attr-defined]
             previous_seq = SessionState.from_json(response.state).seq if response.state else 0
             step = engine.start(
-                defn, channel=ENGINE_CHANNEL.get(contact.channel, "sms"), previous=response.answers
-            )
-            # Keep seq increasing across revisions so old buttons stay stale.
-            state = _with_seq(step.state, previous_seq + step.state.seq)
-            events = tuple(
-                Ask(
-                    e.path,
-                    e.question,
-                    state.seq,
-                    e.previous,
-                    e.error,
-                    e.selected,
-                    e.can_back,
-                    e.redraw,
-                )
-                if isinstance(e, Ask)
-                else e
-                for e in step.events
+                defn,
+                channel=ENGINE_CHANNEL.get(contact.channel, "sms"),
+                previous=response.answers,
+                seq=previous_seq,  # old buttons stay stale
             )
             response.stage = "active"
-            await self.apply(response, defn, contact, engine.Step(state, events))
+            await self.apply(response, defn, contact, step)
         return Handled(True)
-
-
-def _with_seq(state: SessionState, seq: int) -> SessionState:
-    data = state.to_json()
-    data["seq"] = seq
-    return SessionState.from_json(data)
