@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.inbound import Inbound
 from bot.texts import TEXTS
+from config.batching import BatchLoader
 from config.clock import Clock
 from config.i18n import normalise_language, text
 from config.settings import Settings
@@ -50,6 +51,9 @@ class Router:
         self.wake = wake
         self._unknown_replied: dict[str, float] = {}
         self._contacts: dict[tuple[str, str], tuple[float, list[Contact]]] = {}
+        self._contact_loader: BatchLoader[tuple[str, str], list[Contact]] = BatchLoader(
+            self._fetch_contacts
+        )
 
     # ---- sending ---------------------------------------------------------------------------
     async def send(
@@ -86,16 +90,26 @@ class Router:
         hit = self._contacts.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
-        contacts = (
-            await Contact.filter(channel=channel, address=address)
-            .exclude(status_reason=REPLACED_BY_IMPORT)  # an old number the import replaced
-            .order_by("id")
-        )
+        contacts = await self._contact_loader.load(key) or []
         if contacts:  # unknown senders are not cached: they may be imported any moment
             if len(self._contacts) > 50_000:
                 self._contacts.clear()
             self._contacts[key] = (now + CONTACT_TTL, contacts)
         return contacts
+
+    @staticmethod
+    async def _fetch_contacts(keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[Contact]]:
+        found: dict[tuple[str, str], list[Contact]] = {}
+        for channel in {c for c, _ in keys}:
+            addresses = [a for c, a in keys if c == channel]
+            rows = (
+                await Contact.filter(channel=channel, address__in=addresses)
+                .exclude(status_reason=REPLACED_BY_IMPORT)  # an old number an import replaced
+                .order_by("id")
+            )
+            for row in rows:
+                found.setdefault((channel, row.address), []).append(row)
+        return found
 
     def forget_contacts(self, channel: str, address: str) -> None:
         self._contacts.pop((channel, address), None)

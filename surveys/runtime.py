@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
+from config.batching import BatchLoader
 from config.clock import Clock
 from config.i18n import text
 from config.settings import Settings
@@ -116,6 +117,7 @@ class SurveyRuntime:
         # run several workers, so they read it each time.
         self.cache_responses = settings.database_url.startswith("sqlite")
         self._active: dict[int, Response] = {}
+        self._active_loader: BatchLoader[int, Response] = BatchLoader(self._fetch_active)
         self.writer = AnswerWriter()
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -309,14 +311,24 @@ class SurveyRuntime:
             del self._active[household_id]
         if not open_ids:
             return None
-        response = (
-            await Response.filter(household_id=household_id, stage="active", round_id__in=open_ids)
-            .order_by("updated_at")
-            .first()
-        )
+        response = await self._active_loader.load(household_id)
+        if response is not None and response.round_id not in open_ids:  # type: ignore[attr-defined]
+            response = None  # the round closed while the lookup ran
         if response is not None and self.cache_responses:
             self._active[household_id] = response
         return response
+
+    async def _fetch_active(self, household_ids: list[int]) -> dict[int, Response]:
+        open_ids = await self.open_rounds()
+        found: dict[int, Response] = {}
+        if not open_ids:
+            return found
+        rows = await Response.filter(
+            household_id__in=household_ids, stage="active", round_id__in=open_ids
+        ).order_by("-updated_at")
+        for row in rows:  # oldest last, so it wins: the round the household started first
+            found[row.household_id] = row  # type: ignore[attr-defined]
+        return found
 
     def _remember(self, response: Response) -> None:
         household_id: int = response.household_id  # type: ignore[attr-defined]
