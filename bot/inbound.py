@@ -16,3 +16,4 @@ class Inbound:
     phone_owner_ok: bool = True  # the shared contact is the sender's own
     message_id: int | None = None  # the message a button belongs to
     language: str | None = None
+    provider_opted_out: bool = False  # the SMS provider already opted the sender out

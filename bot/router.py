@@ -299,7 +299,10 @@ class Router:
             )
             self.forget_contacts("sms", inbound.address)
             log.info("sms contact opted out (%s)", mask_phone(inbound.address))
-            await self.send(inbound, Message(text(TEXTS, "sms_stopped", lang)), None, tag="optout")
+            if not inbound.provider_opted_out:
+                await self.send(
+                    inbound, Message(text(TEXTS, "sms_stopped", lang)), None, tag="optout"
+                )
             return Routed()
         if keyword is Keyword.OPT_IN:
             await Contact.filter(channel="sms", address=inbound.address).update(

@@ -71,11 +71,15 @@ class TwilioWebhooks:
             log.info("inbound sms from an invalid number ignored")
             return twiml()
         body = params.get("Body", "")
-        if params.get("OptOutType", "").upper() == "STOP":
-            # Twilio has already blocked this number (its opt-out words include CANCEL, END,
-            # QUIT … which mean something else to us): mirror the opt-out so staff see it.
+        provider_opted_out = params.get("OptOutType", "").upper() == "STOP"
+        if provider_opted_out:
+            # Twilio has already blocked this number and confirmed it (its opt-out words include
+            # CANCEL, END, QUIT … which mean something else to us): mirror the opt-out so staff
+            # see it, and send no confirmation of our own (Twilio would refuse it with 21610).
             body = "STOP"
-        routed = await self.router.handle(Inbound(channel="sms", address=sender, text=body))
+        routed = await self.router.handle(
+            Inbound(channel="sms", address=sender, text=body, provider_opted_out=provider_opted_out)
+        )
         log.debug("sms from %s routed", mask_phone(sender))
         return twiml(routed.direct_reply)
 

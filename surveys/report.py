@@ -75,9 +75,13 @@ async def build_report(round_id: int) -> Report:
     for response in responses:
         household = response.household
         status = response.status
-        if status not in ("answered", "in_progress"):
+        if status != "answered":
+            # A household whose every contact opted out is opted_out, even if it had begun.
             states = contact_states.get(household.id, set())
-            status = "opted_out" if states and states <= {"opted_out"} else "not_reached"
+            if states and states <= {"opted_out"}:
+                status = "opted_out"
+            elif status != "in_progress":
+                status = "not_reached"
         fixed = [
             household.building.number,
             household.floor,

@@ -279,14 +279,18 @@ async def test_twilio_opt_out_words_are_mirrored(live: dict[str, Any]) -> None:
     tw: FakeTwilio = live["tw"]
     opened = await live["services"].runtime.open_round("antigen", buildings=[10])
     await tw.wait_sent(ZHOU)
+    assert "几人" in await reply(live, ZHOU, "1", 2)  # begun: one answer given
     await sms(live, ZHOU, "CANCEL")
     assert ZHOU in tw.unsubscribed
     assert (await Contact.get(address=ZHOU)).status == "opted_out"
     await quiet()
     response = await response_of(opened.round.id, "402")
     assert response.stage == "active"  # the survey itself was not cancelled
+    # Opted out wins over "in progress" in the report.
     assert report_row(await build_report(opened.round.id), "402")["status"] == "opted_out"
-    assert len(tw.sent_to(ZHOU)) == 1
+    assert len(tw.sent_to(ZHOU)) == 2
+    # Twilio confirmed the opt-out itself: no confirmation of ours was tried (and refused).
+    assert not await OutboxMessage.filter(address=ZHOU, status="failed").exists()
 
 
 # ---- signatures and strangers ---------------------------------------------------------------
