@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from config.clock import Clock
@@ -122,8 +122,10 @@ class Dispatcher:
     async def recover(self) -> int:
         """Release what a previous run left claimed; requeue what was in flight, and count it."""
         now = self.clock.now()
+        # One process on SQLite: whatever is claimed or in flight was left by a previous run.
+        # Several workers on PostgreSQL: only rows whose lease ran out (or never had one).
         stale = (
-            OutboxMessage.filter(lease_until__lt=now)
+            OutboxMessage.filter(Q(lease_until__lt=now) | Q(lease_until__isnull=True))
             if not self._single_process()
             else OutboxMessage
         )

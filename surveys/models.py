@@ -51,7 +51,7 @@ class Response(Model):
     class Meta:
         table = "survey_response"
         unique_together = (("round", "household"),)
-        indexes = (("household", "stage"),)
+        indexes = (("household_id", "stage"),)
 
 
 class Revision(Model):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,6 +12,9 @@ import pytest
 
 from config.database import close_db, init_db
 from config.settings import Settings, get_settings
+
+# Read before any fixture clears LOUZHANG_* from the environment. .ci/run sets it.
+POSTGRES_URL = os.environ.get("LOUZHANG_TEST_POSTGRES")
 
 
 def free_port() -> int:
@@ -21,8 +26,6 @@ def free_port() -> int:
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's .env or LOUZHANG_* variables."""
-    import os
-
     for key in list(os.environ):
         if key.startswith("LOUZHANG_") or key in ("TWILIO_REGION", "TWILIO_EDGE"):
             monkeypatch.delenv(key, raising=False)
@@ -47,3 +50,35 @@ async def db(db_url: str) -> AsyncIterator[str]:
 
 def make_settings(**overrides: object) -> Settings:
     return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def any_db(request: pytest.FixtureRequest, db_url: str) -> AsyncIterator[str]:
+    """A fresh database on SQLite, then on PostgreSQL (a new database per test)."""
+    if request.param == "sqlite":
+        await init_db(db_url)
+        try:
+            yield db_url
+        finally:
+            await close_db()
+        return
+    if not POSTGRES_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the PostgreSQL tests: LOUZHANG_TEST_POSTGRES is not set")
+        pytest.skip("no PostgreSQL server here (set LOUZHANG_TEST_POSTGRES; .ci/run does)")
+    import asyncpg
+
+    name = f"louzhang_test_{uuid.uuid4().hex[:12]}"
+    admin_url = POSTGRES_URL.replace("postgres://", "postgresql://", 1)
+    admin = await asyncpg.connect(admin_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        await init_db(url)
+        try:
+            yield url
+        finally:
+            await close_db()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

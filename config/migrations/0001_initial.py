@@ -147,7 +147,7 @@ class Migration(migrations.Migration):
                 ('updated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('completed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'survey_response', 'app': 'models', 'unique_together': (('round', 'household'),), 'indexes': [Index(fields=['household', 'stage'])], 'pk_attr': 'id'},
+            options={'table': 'survey_response', 'app': 'models', 'unique_together': (('round', 'household'),), 'indexes': [Index(fields=['household_id', 'stage'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -50,13 +50,13 @@ async def start_app(
 
 
 @pytest.fixture
-async def live(db: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+async def live(any_db: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     path = tmp_path / "residents.csv"
     path.write_bytes(CSV.encode("utf-8"))
     await import_residents(path)
     port = free_port()
     async with FakeTelegram(token="123:TEST") as tg:
-        runner, services = await start_app(db, tg, port, secret="s3cret")
+        runner, services = await start_app(any_db, tg, port, secret="s3cret")
         try:
             yield {"tg": tg, "services": services, "port": port}
         finally:

@@ -71,7 +71,7 @@ async def all_sent() -> bool:
     return not await OutboxMessage.filter(status__in=["queued", "claimed", "sending"]).exists()
 
 
-async def test_backlog_drains_at_the_limit_without_429(db: str, tg: FakeTelegram) -> None:
+async def test_backlog_drains_at_the_limit_without_429(any_db: str, tg: FakeTelegram) -> None:
     households = await make_household(45)
     now = SystemClock().now()
     items = [
@@ -79,7 +79,7 @@ async def test_backlog_drains_at_the_limit_without_429(db: str, tg: FakeTelegram
         for i, h in enumerate(households)
     ]
     await enqueue_many(items, now=now)
-    dispatcher, _ = telegram_dispatcher(tg)
+    dispatcher, _ = telegram_dispatcher(tg, database_url=any_db)
     started = asyncio.get_running_loop().time()
     await run_until(dispatcher, all_sent)
     elapsed = asyncio.get_running_loop().time() - started
@@ -89,7 +89,7 @@ async def test_backlog_drains_at_the_limit_without_429(db: str, tg: FakeTelegram
     assert elapsed >= 0.9  # 45 messages at 30/s cannot go out in less than a second
 
 
-async def test_one_chat_gets_one_message_a_second(db: str, tg: FakeTelegram) -> None:
+async def test_one_chat_gets_one_message_a_second(any_db: str, tg: FakeTelegram) -> None:
     [household] = await make_household(1)
     contact = await tg_contact(household, 777)
     now = SystemClock().now()
@@ -97,7 +97,7 @@ async def test_one_chat_gets_one_message_a_second(db: str, tg: FakeTelegram) -> 
         [Outgoing(contact=contact, message=Message(f"m{i}"), key=f"c{i}") for i in range(3)],
         now=now,
     )
-    dispatcher, _ = telegram_dispatcher(tg)
+    dispatcher, _ = telegram_dispatcher(tg, database_url=any_db)
     await run_until(dispatcher, all_sent)
     assert tg.rate_limit_violations == 0
     assert [m["text"] for m in tg.sent_to(777)] == ["m0", "m1", "m2"]  # order kept
@@ -105,7 +105,7 @@ async def test_one_chat_gets_one_message_a_second(db: str, tg: FakeTelegram) -> 
     assert stamps[2] - stamps[0] >= 2.0
 
 
-async def test_callup_jumps_the_survey_backlog(db: str, tg: FakeTelegram) -> None:
+async def test_callup_jumps_the_survey_backlog(any_db: str, tg: FakeTelegram) -> None:
     households = await make_household(120)
     now = SystemClock().now()
     contacts = [await tg_contact(h, 2000 + i) for i, h in enumerate(households)]
@@ -122,7 +122,7 @@ async def test_callup_jumps_the_survey_backlog(db: str, tg: FakeTelegram) -> Non
         ),
         now=now,
     )
-    dispatcher, _ = telegram_dispatcher(tg)
+    dispatcher, _ = telegram_dispatcher(tg, database_url=any_db)
     await run_until(dispatcher, lambda: _count_calls(tg, 10))
     first_texts = [c.params["text"] for c in tg.calls_to("sendMessage")[:10]]
     assert "come down now" in first_texts
@@ -132,7 +132,7 @@ async def _count_calls(tg: FakeTelegram, n: int) -> bool:
     return len(tg.calls_to("sendMessage")) >= n
 
 
-async def test_retry_after_server_errors_and_429(db: str, tg: FakeTelegram) -> None:
+async def test_retry_after_server_errors_and_429(any_db: str, tg: FakeTelegram) -> None:
     [household] = await make_household(1)
     contact = await tg_contact(household, 31)
     tg.fail_next("sendMessage", status=500)
@@ -140,7 +140,7 @@ async def test_retry_after_server_errors_and_429(db: str, tg: FakeTelegram) -> N
     await enqueue(
         Outgoing(contact=contact, message=Message("x"), key="r1"), now=SystemClock().now()
     )
-    dispatcher, _ = telegram_dispatcher(tg)
+    dispatcher, _ = telegram_dispatcher(tg, database_url=any_db)
     # Backoff is jittered; shorten it for the test by allowing more attempts quickly.
     import notifications.dispatcher as module
 
@@ -155,7 +155,7 @@ async def test_retry_after_server_errors_and_429(db: str, tg: FakeTelegram) -> N
     assert len(tg.sent_to(31)) == 1
 
 
-async def test_blocked_chat_falls_back_to_sms(db: str, tg: FakeTelegram) -> None:
+async def test_blocked_chat_falls_back_to_sms(any_db: str, tg: FakeTelegram) -> None:
     [household] = await make_household(1)
     chat = await tg_contact(household, 55)
     sms = await Contact.create(household=household, channel="sms", address="+8613800138000")
@@ -167,6 +167,7 @@ async def test_blocked_chat_falls_back_to_sms(db: str, tg: FakeTelegram) -> None
     await enqueue(Outgoing(contact=chat, message=message, key="fb"), now=SystemClock().now())
     async with FakeTwilio(account_sid="AC" + "1" * 32, auth_token="tok") as tw:
         settings = make_settings(
+            database_url=any_db,
             twilio_account_sid="AC" + "1" * 32,
             twilio_auth_token="tok",
             twilio_from="+15005550006",
@@ -191,12 +192,13 @@ async def test_blocked_chat_falls_back_to_sms(db: str, tg: FakeTelegram) -> None
     assert chat.status == "unreachable" and sms.status == "active"
 
 
-async def test_sms_unsubscribed_marks_contact_opted_out(db: str) -> None:
+async def test_sms_unsubscribed_marks_contact_opted_out(any_db: str) -> None:
     [household] = await make_household(1)
     contact = await Contact.create(household=household, channel="sms", address="+8613900139000")
     async with FakeTwilio(account_sid="AC" + "2" * 32, auth_token="tok") as tw:
         tw.unsubscribe("+8613900139000")
         settings = make_settings(
+            database_url=any_db,
             twilio_account_sid="AC" + "2" * 32,
             twilio_auth_token="tok",
             twilio_from="+15005550006",
@@ -218,7 +220,7 @@ async def test_sms_unsubscribed_marks_contact_opted_out(db: str) -> None:
     assert contact.status == "opted_out" and row.status == "failed" and row.error_code == "21610"
 
 
-async def test_same_key_enqueued_twice_is_one_message(db: str) -> None:
+async def test_same_key_enqueued_twice_is_one_message(any_db: str) -> None:
     [household] = await make_household(1)
     contact = await tg_contact(household, 9)
     now = SystemClock().now()
@@ -228,7 +230,9 @@ async def test_same_key_enqueued_twice_is_one_message(db: str) -> None:
     assert await OutboxMessage.filter(idempotency_key="drive1/batch7/hh9/go").count() == 1
 
 
-async def test_recovery_requeues_in_flight_rows_and_counts_them(db: str, tg: FakeTelegram) -> None:
+async def test_recovery_requeues_in_flight_rows_and_counts_them(
+    any_db: str, tg: FakeTelegram
+) -> None:
     [household] = await make_household(1)
     contact = await tg_contact(household, 12)
     now = SystemClock().now()
@@ -238,6 +242,6 @@ async def test_recovery_requeues_in_flight_rows_and_counts_them(db: str, tg: Fak
     )
     await OutboxMessage.filter(idempotency_key="rec0").update(status="sending", attempts=1)
     await OutboxMessage.filter(idempotency_key="rec1").update(status="claimed")
-    dispatcher, _ = telegram_dispatcher(tg)
+    dispatcher, _ = telegram_dispatcher(tg, database_url=any_db)
     assert await dispatcher.recover() == 1
     assert await OutboxMessage.filter(status="queued").count() == 2
