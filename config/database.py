@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from config.settings import get_settings
 
@@ -69,6 +70,9 @@ async def upgrade(url: str | None = None) -> None:
 
 async def close_db() -> None:
     await Tortoise.close_connections()
+    # Tortoise caches each model's SQL by connection name, not by dialect: a process that opens
+    # SQLite and then PostgreSQL under the name "default" (the tests) would reuse SQLite SQL.
+    EXECUTOR_CACHE.clear()
 
 
 @asynccontextmanager
