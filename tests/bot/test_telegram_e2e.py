@@ -267,3 +267,26 @@ async def test_second_member_sees_the_answers_and_revises(db: str, tmp_path: Pat
             assert revisions[-1].contact_id == member2_contact.id  # type: ignore[attr-defined]
         finally:
             await runner.cleanup()
+
+
+async def test_long_polling_mode(db: str, tmp_path: Path) -> None:
+    """LOUZHANG_TELEGRAM_MODE=polling: PTB's updater long-polls getUpdates; no webhook."""
+    port = free_port()
+    async with FakeTelegram(token="123:TEST") as tg:
+        settings = make_settings(
+            database_url=db,
+            telegram_token="123:TEST",
+            telegram_api_url=tg.url,
+            telegram_mode="polling",
+        )
+        services = build_services(settings)
+        runner = web.AppRunner(create_app(services))
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            assert await tg.user_command(CHAT, "/start") is None  # queued for getUpdates
+            welcome = await next_message(tg, CHAT, 1)
+            assert "手机号" in welcome["text"]
+            assert not tg.webhook_url
+        finally:
+            await runner.cleanup()

@@ -1,0 +1,137 @@
+"""The `louzhang` command line as a user runs it: real subprocesses on a temporary database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from tests.conftest import free_port
+
+GOOD = (
+    "\ufeff楼号,楼层,室号,姓名,电话,出生年份\r\n"
+    "3,,1203室,王芳,138 0013 8000,1980\r\n"
+    "3,,1203室,李强,139-0013-9000,1950\r\n"
+    "3,5,502,张伯,136 0013 6000,1940\r\n"
+)
+BROKEN = (
+    "building,floor,room,name,phone\r\n"
+    "3,,1203,王芳,12345\r\n"  # line 2: bad phone
+    "3,,12,李强,13900139000\r\n"  # line 3: room without a floor
+)
+
+
+def louzhang(tmp_path: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LOUZHANG_")},
+        "LOUZHANG_DATABASE_URL": f"sqlite://{tmp_path}/cli.sqlite3",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_import_open_report_from_the_command_line(tmp_path: Path) -> None:
+    good = tmp_path / "residents.csv"
+    good.write_bytes(GOOD.encode("utf-8"))
+    dry = louzhang(tmp_path, "import", "residents", str(good), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "nothing was written" in dry.stdout
+    done = louzhang(tmp_path, "import", "residents", str(good))
+    assert done.returncode == 0, done.stderr
+    again = louzhang(tmp_path, "import", "residents", str(good))
+    assert "nothing changed" in again.stdout  # idempotent
+
+    opened = louzhang(
+        tmp_path, "survey", "open", "antigen", "--buildings", "1-5", "--closes-in", "6h"
+    )
+    assert opened.returncode == 0, opened.stderr
+    assert opened.stdout.strip().splitlines()[-1] == "round 1"
+    assert "2 households" in opened.stdout
+
+    report = louzhang(tmp_path, "survey", "report", "1")
+    assert report.returncode == 0, report.stderr
+    lines = report.stdout.splitlines()
+    assert lines[0].startswith("building,floor,room,status,")
+    rows = lines[1:]
+    assert len(rows) == 2
+    assert any(r.startswith("3,12,1203,not_reached,") for r in rows)  # floor from 1203室
+    assert any(r.startswith("3,5,502,not_reached,") for r in rows)
+    out = tmp_path / "round1.xlsx"
+    xlsx = louzhang(tmp_path, "survey", "report", "1", "--format", "xlsx", "-o", str(out))
+    assert xlsx.returncode == 0, xlsx.stderr
+    sheet = load_workbook(out).active
+    assert [c.value for c in sheet[1]][:4] == ["building", "floor", "room", "status"]
+    assert sheet.max_row == 3
+
+
+def test_bad_input_gets_a_clear_message_and_a_non_zero_exit(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(BROKEN.encode("utf-8"))
+    result = louzhang(tmp_path, "import", "residents", str(broken))
+    assert result.returncode != 0
+    assert "line 2" in result.stderr and "line 3" in result.stderr
+    assert "nothing imported" in result.stderr
+
+    unknown = louzhang(tmp_path, "survey", "open", "no-such-survey")
+    assert unknown.returncode != 0 and "no-such-survey" in unknown.stderr
+    bad_range = louzhang(tmp_path, "survey", "open", "antigen", "--buildings", "1-x")
+    assert bad_range.returncode != 0 and "--buildings" in bad_range.stderr
+    missing = louzhang(tmp_path, "survey", "report", "99")
+    assert missing.returncode != 0 and "99" in missing.stderr
+    for verb in (
+        ("db", "upgrade"),
+        ("import", "residents"),
+        ("survey", "open"),
+        ("drive", "start"),
+        ("run",),
+    ):
+        helped = louzhang(tmp_path, *verb, "--help")
+        assert helped.returncode == 0 and "usage:" in helped.stdout
+
+
+def test_run_serves_health_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LOUZHANG_")},
+        "LOUZHANG_DATABASE_URL": f"sqlite://{tmp_path}/run.sqlite3",
+        "LOUZHANG_HTTP_PORT": str(port),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as resp:
+                    assert resp.status == 200
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                assert time.monotonic() < deadline, "louzhang run did not answer /healthz"
+                time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert "Telegram: off (set LOUZHANG_TELEGRAM_TOKEN" in output
+    assert "SMS: off" in output
