@@ -6,6 +6,7 @@ missing signature gets 403 and changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 
@@ -34,6 +35,7 @@ TWILIO_STATUSES = {
     "failed": "failed",
     "canceled": "cancelled",
 }
+EARLY_CALLBACK_RETRIES = (0.05, 0.2, 0.5)
 OPTED_OUT_ERRORS = {"21610"}
 UNREACHABLE_ERRORS = {"30005", "30006", "21211", "21614"}
 
@@ -83,6 +85,17 @@ class TwilioWebhooks:
         log.debug("sms from %s routed", mask_phone(sender))
         return twiml(routed.direct_reply)
 
+    async def _message(self, sid: str) -> OutboxMessage | None:
+        """The outbox row of a Twilio message. A callback can beat the dispatcher's record of
+        the sid it was just given (the record is written right after the API call returns), so
+        an unknown sid is looked up again briefly before the callback is dropped."""
+        for delay in EARLY_CALLBACK_RETRIES:
+            row = await OutboxMessage.get_or_none(provider_id=sid)
+            if row is not None:
+                return row
+            await asyncio.sleep(delay)
+        return await OutboxMessage.get_or_none(provider_id=sid)
+
     async def status(self, request: web.Request) -> web.Response:
         params = {k: str(v) for k, v in (await request.post()).items()}
         if not signature_ok(self.settings, request, params):
@@ -92,7 +105,7 @@ class TwilioWebhooks:
         status = TWILIO_STATUSES.get(
             (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
         )
-        row = await OutboxMessage.get_or_none(provider_id=sid) if sid else None
+        row = await self._message(sid) if sid else None
         if row is None or status is None:
             return web.Response(status=204)
         error_code = params.get("ErrorCode") or None

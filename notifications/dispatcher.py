@@ -22,6 +22,7 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from config.clock import Clock
+from config.database import update_many
 from config.settings import Settings
 from estate.models import Contact
 from notifications.channels.base import (
@@ -41,6 +42,15 @@ log = logging.getLogger(__name__)
 
 FALLBACK_ORDER = ("telegram", "local", "sms")
 LEASE = timedelta(seconds=60)
+SENT_FIELDS = (
+    "status",
+    "provider_id",
+    "sent_at",
+    "updated_at",
+    "lease_owner",
+    "error",
+    "error_code",
+)
 
 UnreachableHook = Callable[[OutboxMessage, Contact | None], Awaitable[None]]
 
@@ -110,6 +120,8 @@ class Dispatcher:
         self._wake = {name: asyncio.Event() for name in self.channels}
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._sent: list[OutboxMessage] = []
+        self._sent_writer: asyncio.Task[None] | None = None
         self._stopping = False
 
     # ---- life cycle -------------------------------------------------------------------------
@@ -176,6 +188,8 @@ class Dispatcher:
     async def drain_in_flight(self) -> None:
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._sent_writer is not None:
+            await asyncio.gather(self._sent_writer, return_exceptions=True)
 
     # ---- claiming ---------------------------------------------------------------------------
     def _claim_size(self, channel: str) -> int:
@@ -332,17 +346,24 @@ class Dispatcher:
     # ---- outcomes ---------------------------------------------------------------------------
     async def _succeeded(self, row: OutboxMessage, result: SendResult) -> None:
         now = self.clock.now()
-        status = "sent" if result.status in ("sent", "delivered") else "accepted"
-        await OutboxMessage.filter(id=row.id, status="sending").update(
-            status=status,
-            provider_id=result.provider_id,
-            sent_at=now,
-            updated_at=now,
-            lease_owner=None,
-            error=None,
-            error_code=None,
-        )
+        row.status = "sent" if result.status in ("sent", "delivered") else "accepted"
+        row.provider_id = result.provider_id
+        row.sent_at = row.updated_at = now
+        row.lease_owner = row.error = row.error_code = None
         self.stats.sent += 1
+        # Successes are written together: one UPDATE for every send that finished meanwhile.
+        self._sent.append(row)
+        if self._sent_writer is None or self._sent_writer.done():
+            self._sent_writer = asyncio.create_task(self._write_sent())
+
+    async def _write_sent(self) -> None:
+        while self._sent:
+            await asyncio.sleep(0)
+            batch, self._sent = self._sent, []
+            try:
+                await update_many(OutboxMessage, SENT_FIELDS, batch)
+            except Exception:  # the rows stay "sending": recovery sends them again
+                log.exception("recording %d sent messages failed", len(batch))
 
     async def _failed(self, row: OutboxMessage, contact: Contact | None, exc: SendError) -> None:
         now = self.clock.now()

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from config.database import update_many
 from notifications.outbox import Outgoing, enqueue_many
 from surveys.models import Response, Revision
 
@@ -91,31 +91,13 @@ class AnswerWriter:
         outgoing = [o for item in batch for o in item.outgoing]
         now = max((item.now for item in batch if item.now), default=None)
         async with in_transaction() as conn:
-            await _update_responses(conn, [item.response for item in batch])
+            await update_many(Response, RESPONSE_FIELDS, [i.response for i in batch], using_db=conn)
             if revisions:
                 await Revision.bulk_create(revisions, using_db=conn)
             if outgoing and now is not None:
                 await enqueue_many(outgoing, now=now, using_db=conn)
         self.batches += 1
         self.writes += len(batch)
-
-
-async def _update_responses(conn: BaseDBAsyncClient, responses: Sequence[Response]) -> None:
-    """One prepared UPDATE run for every response (``executemany``): Tortoise's bulk_update
-    builds a CASE expression per row, which costs more than the write itself."""
-    executor = conn.executor_class(model=Response, db=conn)
-    sql = executor.get_update_sql(RESPONSE_FIELDS, None)
-    fields = [Response._meta.fields_map[name] for name in RESPONSE_FIELDS]
-    pk = Response._meta.pk
-    rows = [
-        [
-            field.to_db_value(getattr(r, name), r)
-            for name, field in zip(RESPONSE_FIELDS, fields, strict=True)
-        ]
-        + [pk.to_db_value(r.pk, r)]
-        for r in responses
-    ]
-    await conn.execute_many(sql, rows)
 
 
 def _settle(item: WriteSet, exc: BaseException | None) -> None:
