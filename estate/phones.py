@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
@@ -49,6 +50,7 @@ class PhoneError(ValueError):
     """A phone number that cannot be used; ``str(error)`` is the reason, in plain words."""
 
 
+@lru_cache(maxsize=65_536)  # every inbound SMS parses its sender: phonenumbers is slow
 def normalise_phone(raw: str, region: str = "CN") -> str:
     """Return ``raw`` as an E.164 number, or raise :class:`PhoneError` saying why it is unusable.
 
