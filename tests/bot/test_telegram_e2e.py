@@ -49,11 +49,26 @@ async def start_app(
     return runner, services
 
 
-@pytest.fixture
-async def live(any_db: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+async def import_csv(tmp_path: Path) -> None:
     path = tmp_path / "residents.csv"
     path.write_bytes(CSV.encode("utf-8"))
     await import_residents(path)
+
+
+async def enrol_and_say_yes(tg: FakeTelegram, services: Any) -> Any:
+    """7-1203 links its chat, `antigen` opens, the first question is answered "yes"."""
+    await tg.user_contact(CHAT, "8613800138000")
+    await next_message(tg, CHAT, 1)
+    opened = await services.runtime.open_round("antigen", buildings=[7])
+    first = await next_message(tg, CHAT, 2)
+    await tg.user_press(CHAT, first["message_id"], buttons(first)["是"])
+    await next_message(tg, CHAT, 3)
+    return opened
+
+
+@pytest.fixture
+async def live(any_db: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    await import_csv(tmp_path)
     port = free_port()
     async with FakeTelegram(token="123:TEST") as tg:
         runner, services = await start_app(any_db, tg, port, secret="s3cret")
@@ -167,18 +182,11 @@ async def test_webhook_secret_is_checked(live: dict[str, Any]) -> None:
 
 
 async def test_restart_mid_survey_then_change_the_last_answer(db: str, tmp_path: Path) -> None:
-    path = tmp_path / "residents.csv"
-    path.write_bytes(CSV.encode("utf-8"))
-    await import_residents(path)
+    await import_csv(tmp_path)
     port = free_port()
     async with FakeTelegram(token="123:TEST") as tg:
         runner, services = await start_app(db, tg, port)
-        await tg.user_contact(CHAT, "8613800138000")
-        await next_message(tg, CHAT, 1)
-        opened = await services.runtime.open_round("antigen", buildings=[7])
-        first = await next_message(tg, CHAT, 2)
-        await tg.user_press(CHAT, first["message_id"], buttons(first)["是"])
-        await next_message(tg, CHAT, 3)
+        opened = await enrol_and_say_yes(tg, services)
         await runner.cleanup()  # louzhang run stops mid-survey
 
         runner, services = await start_app(db, tg, port)
@@ -223,20 +231,13 @@ async def _answered_with(round_id: int, **answers: Any) -> bool:
 
 
 async def test_second_member_sees_the_answers_and_revises(db: str, tmp_path: Path) -> None:
-    path = tmp_path / "residents.csv"
-    path.write_bytes(CSV.encode("utf-8"))
-    await import_residents(path)
+    await import_csv(tmp_path)
     port = free_port()
     member2 = 5550009
     async with FakeTelegram(token="123:TEST") as tg:
         runner, services = await start_app(db, tg, port)
         try:
-            await tg.user_contact(CHAT, "8613800138000")
-            await next_message(tg, CHAT, 1)
-            opened = await services.runtime.open_round("antigen", buildings=[7])
-            first = await next_message(tg, CHAT, 2)
-            await tg.user_press(CHAT, first["message_id"], buttons(first)["是"])
-            await next_message(tg, CHAT, 3)
+            opened = await enrol_and_say_yes(tg, services)
             await tg.user_message(CHAT, "2")
             await next_message(tg, CHAT, 4)
             await tg.user_message(CHAT, "0")
