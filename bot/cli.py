@@ -228,6 +228,15 @@ async def cmd_staff_remove(args: argparse.Namespace) -> None:
     print(f"removed {args.name}")
 
 
+async def cmd_outbox_status(args: argparse.Namespace) -> None:
+    from config.clock import SystemClock
+    from notifications.status import outbox_summary
+
+    await init_db()
+    summary = await outbox_summary(SystemClock().now())
+    print("\n".join(summary.lines()))
+
+
 async def cmd_drive_unavailable(args: argparse.Namespace) -> None:
     raise CliError("drives are not built yet (issue 5): nothing was started")
 
@@ -327,6 +336,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = survey.add_parser("close", help="close a round")
     p.add_argument("round", type=int)
     p.set_defaults(func=cmd_survey_close)
+
+    outbox = group("outbox", "the queue of outbound messages")
+    outbox.add_parser(
+        "status", help="counts by status, channel and priority; oldest waiting; last errors"
+    ).set_defaults(func=cmd_outbox_status)
 
     drive = group("drive", "testing call-ups (not built yet)")
     p = drive.add_parser("start", help="start a floor-by-floor call-up")

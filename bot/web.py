@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from telegram import Update
 
+from bot.metrics import metrics
 from bot.service import Services, start_services, stop_services
 from bot.twilio_webhooks import TwilioWebhooks
 from estate.models import Estate
@@ -60,6 +61,7 @@ def create_app(services: Services, *, manage_services: bool = True) -> web.Appli
     app[SERVICES] = services
     twilio = TwilioWebhooks(services.settings, services.router)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     app.router.add_post("/telegram/webhook", telegram_webhook)
     app.router.add_post("/twilio/sms", twilio.sms)
     app.router.add_post("/twilio/status", twilio.status)

@@ -68,6 +68,10 @@ def test_import_open_report_from_the_command_line(tmp_path: Path) -> None:
     assert len(rows) == 2
     assert any(r.startswith("3,12,1203,not_reached,") for r in rows)  # floor from 1203室
     assert any(r.startswith("3,5,502,not_reached,") for r in rows)
+    status = louzhang(tmp_path, "outbox", "status")
+    assert status.returncode == 0, status.stderr
+    assert "queued" in status.stdout and "waiting: 2" in status.stdout  # both questions wait
+
     out = tmp_path / "round1.xlsx"
     xlsx = louzhang(tmp_path, "survey", "report", "1", "--format", "xlsx", "-o", str(out))
     assert xlsx.returncode == 0, xlsx.stderr
