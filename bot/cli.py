@@ -241,6 +241,59 @@ async def cmd_drive_unavailable(args: argparse.Namespace) -> None:
     raise CliError("drives are not built yet (issue 5): nothing was started")
 
 
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def cmd_worker(args: argparse.Namespace) -> None:
+    """The dispatcher alone: several workers may share one PostgreSQL outbox."""
+    from telegram import Bot
+
+    from config.clock import SystemClock
+    from notifications.channels.base import ChannelAdapter
+    from notifications.channels.sms import TwilioSmsChannel
+    from notifications.channels.telegram import TelegramChannel
+    from notifications.dispatcher import Dispatcher
+
+    settings = get_settings()
+    await init_db()
+    channels: dict[str, ChannelAdapter] = {}
+    if settings.telegram_enabled:
+        api = settings.telegram_api_url.rstrip("/")
+        bot = Bot(
+            settings.telegram_token or "", base_url=f"{api}/bot", base_file_url=f"{api}/file/bot"
+        )
+        channels["telegram"] = TelegramChannel(bot)
+    sms = TwilioSmsChannel(settings) if settings.sms_enabled else None
+    if sms is not None:
+        channels["sms"] = sms
+    dispatcher = Dispatcher(
+        channels, clock=SystemClock(), settings=settings, limits_enabled=settings.rate_limits
+    )
+    print(
+        f"worker {dispatcher.worker_id}: sending by {', '.join(channels) or 'nothing (no channel is on)'}",
+        flush=True,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(dispatcher.run(stop))
+    await _until_signalled()
+    print("stopping: finishing messages in flight ...", flush=True)
+    stop.set()
+    await task
+    if sms is not None:
+        await sms.close()
+    stats = dispatcher.stats
+    print(
+        f"worker stopped: {stats.sent} sent, {stats.retried} retried, {stats.failed} failed, "
+        f"{stats.recovered_in_flight} were in flight at the previous stop",
+        flush=True,
+    )
+
+
 async def cmd_run(args: argparse.Namespace) -> None:
     from aiohttp import web
 
@@ -261,11 +314,7 @@ async def cmd_run(args: argparse.Namespace) -> None:
     for line in services.channel_report():
         print(line)
     print("Ctrl-C stops.", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    await _until_signalled()
     print("stopping: finishing messages in flight ...", flush=True)
     await runner.cleanup()
 
@@ -353,6 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_drive_unavailable)
     drive.add_parser("status", help="show drives").set_defaults(func=cmd_drive_unavailable)
 
+    sub.add_parser(
+        "worker", help="send from the outbox only (more workers may share a PostgreSQL outbox)"
+    ).set_defaults(func=cmd_worker)
     sub.add_parser("run", help="start the service (web server, dispatcher, Telegram)").set_defaults(
         func=cmd_run
     )

@@ -52,7 +52,7 @@ class Services:
 
 
 def build_services(
-    settings: Settings, *, clock: Clock | None = None, limits_enabled: bool = True
+    settings: Settings, *, clock: Clock | None = None, limits_enabled: bool | None = None
 ) -> Services:
     """Build every part (call inside a running loop: the Twilio client needs one)."""
     clock = clock or SystemClock()
@@ -68,7 +68,10 @@ def build_services(
     if telegram is not None:
         dispatcher_channels["telegram"] = TelegramChannel(telegram.bot)
     dispatcher = Dispatcher(
-        dispatcher_channels, clock=clock, settings=settings, limits_enabled=limits_enabled
+        dispatcher_channels,
+        clock=clock,
+        settings=settings,
+        limits_enabled=settings.rate_limits if limits_enabled is None else limits_enabled,
     )
     runtime.enabled = set(dispatcher_channels) or {"telegram", "sms"}
     runtime.wake = dispatcher.notify

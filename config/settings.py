@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     sms_segments_per_second: float = Field(default=1.0, gt=0)
     sms_cost_per_segment: float = 0.0075  # USD, shown to staff before a send
     max_send_attempts: int = Field(default=8, ge=1)
+    # Off only for load tests against fakes that answer at once: real providers need the limits.
+    rate_limits: bool = True
 
     @property
     def telegram_enabled(self) -> bool:

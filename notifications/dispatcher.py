@@ -36,12 +36,14 @@ from notifications.channels.base import (
 from notifications.message import Message
 from notifications.models import OutboxMessage
 from notifications.outbox import Outgoing, enqueue
+from notifications.ownership import SenderOwnership
 from notifications.ratelimit import PerKeySpacing, SlidingWindow, TokenBucket
 
 log = logging.getLogger(__name__)
 
 FALLBACK_ORDER = ("telegram", "local", "sms")
 LEASE = timedelta(seconds=60)
+STANDBY_RETRY = 2.0  # seconds between a standby process's attempts to own a sender
 SENT_FIELDS = (
     "status",
     "provider_id",
@@ -123,6 +125,11 @@ class Dispatcher:
         self._sent: list[OutboxMessage] = []
         self._sent_writer: asyncio.Task[None] | None = None
         self._stopping = False
+        self._ownership = (
+            SenderOwnership(settings.database_url)
+            if limits_enabled and not settings.database_url.startswith("sqlite")
+            else None
+        )
 
     # ---- life cycle -------------------------------------------------------------------------
     def notify(self, channel: str | None = None) -> None:
@@ -184,6 +191,8 @@ class Dispatcher:
             await OutboxMessage.filter(status="claimed", lease_owner=self.worker_id).update(
                 status="queued", lease_owner=None, lease_until=None
             )
+            if self._ownership is not None:
+                await self._ownership.close()
 
     async def drain_in_flight(self) -> None:
         if self._tasks:
@@ -239,6 +248,11 @@ class Dispatcher:
     async def _channel_loop(self, channel: str, stop: asyncio.Event) -> None:
         wake = self._wake[channel]
         while not stop.is_set() and not self._stopping:
+            if not await self._may_send(channel):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), STANDBY_RETRY)
+                wake.clear()
+                continue
             try:
                 handled = await self.run_once(channel)
             except asyncio.CancelledError:
@@ -255,6 +269,12 @@ class Dispatcher:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout)
+
+    async def _may_send(self, channel: str) -> bool:
+        """With several processes on PostgreSQL, a rate-limited sender has one owner."""
+        if self._ownership is None or self.limits[channel].sender is None:
+            return True
+        return await self._ownership.owns(self.channels[channel].sender_key())
 
     async def run_once(self, channel: str) -> int:
         """Claim one batch of due messages on a channel and start sending them, in order."""
