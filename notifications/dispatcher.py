@@ -277,7 +277,9 @@ class Dispatcher:
         return await self._ownership.owns(self.channels[channel].sender_key())
 
     async def run_once(self, channel: str) -> int:
-        """Claim one batch of due messages on a channel and start sending them, in order."""
+        """Claim one batch of due messages on a channel and send them, in order, within the
+        limits. The attempts are recorded (one UPDATE) before any call; the rate limiters are
+        charged at the moment of each call, so provider-side windows see what ours saw."""
         rows = await self.claim(channel, self._claim_size(channel))
         if not rows:
             return 0
@@ -289,11 +291,10 @@ class Dispatcher:
         adapter = self.channels[channel]
         limits = self.limits[channel]
         expired: list[int] = []
-        deferred: dict[datetime, list[int]] = {}
+        later: dict[datetime, list[int]] = {}  # rows given back, by when they are due again
         ready: list[tuple[OutboxMessage, Contact | None, Message]] = []
+        recipients: set[str] = set()
         for row in rows:
-            if self._stopping:
-                break  # the rest stay claimed; run() releases them
             if row.expires_at is not None and row.expires_at <= now:
                 expired.append(row.id)
                 continue
@@ -303,49 +304,46 @@ class Dispatcher:
                 await self._contact_gone(row, contact, now)
                 continue
             if limits.per_recipient is not None:
+                # Not this recipient's turn: give the row back without spending an attempt.
+                # Every row of a recipient gets the same time, so they stay in id order.
                 free_at = limits.per_recipient.busy_until(row.address)
-                if free_at is not None:
-                    # Not this recipient's turn: give the row back without spending an attempt.
-                    # Every row of the recipient gets the same time, so they stay in id order.
-                    deferred.setdefault(free_at, []).append(row.id)
+                if free_at is not None or row.address in recipients:
+                    later.setdefault(free_at or now, []).append(row.id)
                     continue
-            message = Message.from_json(row.body)
+                recipients.add(row.address)
+            ready.append((row, contact, Message.from_json(row.body)))
+        if ready:
+            await OutboxMessage.filter(id__in=[row.id for row, _, _ in ready]).update(
+                status="sending", attempts=F("attempts") + 1, updated_at=now
+            )
+        for index, (row, contact, message) in enumerate(ready):
+            if self._stopping:  # not called: back to the queue, the attempt not spent
+                for unsent, _, _ in ready[index:]:
+                    later.setdefault(now, []).append(unsent.id)
+                await OutboxMessage.filter(id__in=[r.id for r, _, _ in ready[index:]]).update(
+                    attempts=F("attempts") - 1
+                )
+                break
             if limits.sender is not None:
-                if limits.sender.wait_time(adapter.cost(message)) > 0 and ready:
-                    await self._start(ready, adapter)
-                    ready = []
                 await limits.sender.acquire(adapter.cost(message))
             if limits.per_recipient is not None:
                 limits.per_recipient.take(row.address)
-            ready.append((row, contact, message))
-        if ready:
-            await self._start(ready, adapter)
-        if expired:
-            await OutboxMessage.filter(id__in=expired).update(
-                status="expired", error="not sent: too late", updated_at=now, lease_owner=None
-            )
-            self.stats.expired += len(expired)
-        for free_at, ids in deferred.items():
-            await OutboxMessage.filter(id__in=ids).update(
-                status="queued", lease_owner=None, next_attempt_at=free_at, updated_at=now
-            )
-            self.stats.deferred += len(ids)
-        return len(rows)
-
-    async def _start(
-        self, ready: list[tuple[OutboxMessage, Contact | None, Message]], adapter: ChannelAdapter
-    ) -> None:
-        """Record the attempts (one UPDATE), then make the provider calls concurrently.
-        A crash after the UPDATE counts these rows as "in flight"."""
-        await OutboxMessage.filter(id__in=[row.id for row, _, _ in ready]).update(
-            status="sending", attempts=F("attempts") + 1, updated_at=self.clock.now()
-        )
-        for row, contact, message in ready:
             row.attempts += 1
             await self._in_flight.acquire()
             task = asyncio.create_task(self._send(row, adapter, contact, message))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        if expired:
+            await OutboxMessage.filter(id__in=expired).update(
+                status="expired", error="not sent: too late", updated_at=now, lease_owner=None
+            )
+            self.stats.expired += len(expired)
+        for due, ids in later.items():
+            await OutboxMessage.filter(id__in=ids).update(
+                status="queued", lease_owner=None, next_attempt_at=due, updated_at=now
+            )
+            self.stats.deferred += len(ids)
+        return len(rows)
 
     async def _send(
         self, row: OutboxMessage, adapter: ChannelAdapter, contact: Contact | None, message: Message
@@ -402,18 +400,13 @@ class Dispatcher:
             self.stats.retried += 1
             log.info("outbox %d: retry in %.1fs (%s)", row.id, delay, exc.code)
             return
-        await OutboxMessage.filter(id=row.id).update(
-            status="failed", error=reason, error_code=exc.code, updated_at=now, lease_owner=None
-        )
         if isinstance(exc, Unreachable) and contact is not None:
             self.stats.unreachable += 1
             new_status = "opted_out" if exc.opted_out else "unreachable"
-            await Contact.filter(id=contact.id).update(
-                status=new_status, status_reason=reason[:100], updated_at=now
-            )
+            await self._give_up(row, contact, exc.code, reason, now, contact_status=new_status)
             contact.status = new_status
-            await self._fallback(row, contact, now)
         else:
+            await self._give_up(row, None, exc.code, reason, now)
             self.stats.failed += 1
             if not isinstance(exc, PermanentFailure):
                 log.warning("outbox %d: gave up after %d attempts", row.id, row.attempts)
@@ -421,20 +414,52 @@ class Dispatcher:
     async def _contact_gone(
         self, row: OutboxMessage, contact: Contact | None, now: datetime
     ) -> None:
-        await OutboxMessage.filter(id=row.id).update(
-            status="failed",
-            error="contact not active",
-            error_code=contact.status if contact else "gone",
-            updated_at=now,
-            lease_owner=None,
-        )
-        if contact is not None:
-            await self._fallback(row, contact, now)
+        code = contact.status if contact else "gone"
+        await self._give_up(row, contact, code, "contact not active", now)
 
-    async def _fallback(self, row: OutboxMessage, contact: Contact, now: datetime) -> None:
-        """Send the message to the household's next contact on another channel, if any."""
+    async def _give_up(
+        self,
+        row: OutboxMessage,
+        contact: Contact | None,
+        code: str | None,
+        reason: str,
+        now: datetime,
+        *,
+        contact_status: str | None = None,
+    ) -> None:
+        """Mark the message failed and, in the same transaction, the contact's new status and
+        the copy for the household's next contact: nothing is seen half-done."""
+        fallback = await self._fallback_for(row, contact) if contact is not None else None
+        async with in_transaction() as conn:
+            await (
+                OutboxMessage.filter(id=row.id)
+                .using_db(conn)
+                .update(
+                    status="failed", error=reason, error_code=code, updated_at=now, lease_owner=None
+                )
+            )
+            if contact is not None and contact_status is not None:
+                await (
+                    Contact.filter(id=contact.id)
+                    .using_db(conn)
+                    .update(status=contact_status, status_reason=reason[:100], updated_at=now)
+                )
+            if fallback is not None:
+                await enqueue(fallback, now=now, using_db=conn)
+        if fallback is not None and fallback.contact is not None:
+            self.notify(fallback.contact.channel)
+        if contact is not None:
+            target = fallback.contact if fallback is not None else None
+            for hook in self.on_unreachable:
+                try:
+                    await hook(row, target)
+                except Exception:
+                    log.exception("unreachable hook failed")
+
+    async def _fallback_for(self, row: OutboxMessage, contact: Contact) -> Outgoing | None:
+        """The copy of the message for the household's next contact on another channel."""
         if "edit_message_id" in row.body.get("extra", {}):
-            return  # an edit of a Telegram message means nothing elsewhere
+            return None  # an edit of a Telegram message means nothing elsewhere
         others = await Contact.filter(
             household_id=contact.household_id,  # type: ignore[attr-defined]
             status="active",
@@ -446,25 +471,15 @@ class Dispatcher:
         target = next((c for c in others if c.channel != contact.channel), None) or (
             others[0] if others else None
         )
-        if target is not None:
-            body = dict(row.body)
-            alt = body.get("extra", {}).get("alt", {}).get(target.channel)
-            message = Message.from_json(alt) if alt else Message(text=body["text"])
-            await enqueue(
-                Outgoing(
-                    contact=target,
-                    message=message,
-                    key=f"{row.idempotency_key}|fb{target.id}",
-                    priority=row.priority,  # type: ignore[arg-type]
-                    purpose=row.purpose,
-                    ref=row.ref,
-                    expires_at=row.expires_at,
-                ),
-                now=now,
-            )
-            self.notify(target.channel)
-        for hook in self.on_unreachable:
-            try:
-                await hook(row, target)
-            except Exception:
-                log.exception("unreachable hook failed")
+        if target is None:
+            return None
+        alt = row.body.get("extra", {}).get("alt", {}).get(target.channel)
+        return Outgoing(
+            contact=target,
+            message=Message.from_json(alt) if alt else Message(text=row.body["text"]),
+            key=f"{row.idempotency_key}|fb{target.id}",
+            priority=row.priority,  # type: ignore[arg-type]
+            purpose=row.purpose,
+            ref=row.ref,
+            expires_at=row.expires_at,
+        )

@@ -11,8 +11,10 @@ drains the queue together.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import zlib
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +29,16 @@ class SenderOwnership:
 
     def __init__(self, database_url: str) -> None:
         self.url = database_url.replace("postgres://", "postgresql://", 1)
-        self._conn = None  # asyncpg.Connection
+        self._conn: Any = None  # an asyncpg.Connection once connected
         self._held: set[str] = set()
+        self._lock = asyncio.Lock()  # one asyncpg connection: one query at a time
 
     async def owns(self, sender: str) -> bool:
         """True if this process owns ``sender`` (taking it if nobody does)."""
+        async with self._lock:
+            return await self._owns(sender)
+
+    async def _owns(self, sender: str) -> bool:
         if sender in self._held and self._conn is not None and not self._conn.is_closed():
             return True
         self._held.discard(sender)
@@ -44,6 +51,7 @@ class SenderOwnership:
             got = await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key(sender))
         except Exception as exc:  # the database is away: send nothing rather than double
             log.warning("sender ownership check failed: %s", type(exc).__name__)
+            await self.close()
             return False
         if got:
             self._held.add(sender)

@@ -19,7 +19,9 @@ from config.clock import Clock
 
 
 class SlidingWindow:
-    def __init__(self, limit: int, clock: Clock, window: float = 1.0, margin: float = 0.02) -> None:
+    def __init__(
+        self, limit: int, clock: Clock, window: float = 1.0, margin: float = 0.025
+    ) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
         self.limit = limit

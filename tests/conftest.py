@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -52,16 +53,9 @@ def make_settings(**overrides: object) -> Settings:
     return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def any_db(request: pytest.FixtureRequest, db_url: str) -> AsyncIterator[str]:
-    """A fresh database on SQLite, then on PostgreSQL (a new database per test)."""
-    if request.param == "sqlite":
-        await init_db(db_url)
-        try:
-            yield db_url
-        finally:
-            await close_db()
-        return
+@contextlib.asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database on the test server; dropped afterwards."""
     if not POSTGRES_URL:
         if os.environ.get("CI"):
             pytest.fail("CI must run the PostgreSQL tests: LOUZHANG_TEST_POSTGRES is not set")
@@ -69,16 +63,34 @@ async def any_db(request: pytest.FixtureRequest, db_url: str) -> AsyncIterator[s
     import asyncpg
 
     name = f"louzhang_test_{uuid.uuid4().hex[:12]}"
-    admin_url = POSTGRES_URL.replace("postgres://", "postgresql://", 1)
-    admin = await asyncpg.connect(admin_url)
+    admin = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://", 1))
     await admin.execute(f'CREATE DATABASE "{name}"')
-    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def any_db(request: pytest.FixtureRequest, db_url: str) -> AsyncIterator[str]:
+    """A fresh database on SQLite, then on PostgreSQL (a new database per test)."""
+    async with contextlib.AsyncExitStack() as stack:
+        url = db_url
+        if request.param == "postgres":
+            url = await stack.enter_async_context(postgres_database())
         await init_db(url)
         try:
             yield url
         finally:
             await close_db()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+
+
+@pytest.fixture
+async def pg_db() -> AsyncIterator[str]:
+    async with postgres_database() as url:
+        await init_db(url)
+        try:
+            yield url
+        finally:
+            await close_db()
