@@ -23,6 +23,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy config estate surveys notifications bot
 
 fmt: setup
 	$(BIN)/ruff format .

@@ -8,6 +8,7 @@ Polling mode: PTB's Updater long-polls ``getUpdates``. Either way the Bot talks 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import Update
 from telegram.ext import (
@@ -51,14 +52,15 @@ class TelegramHandlers:
         self.router = router
 
     @staticmethod
-    def _base(update: Update) -> dict[str, object]:
+    def _inbound(update: Update, **fields: Any) -> Inbound:
         chat = update.effective_chat
         user = update.effective_user
-        return {
-            "channel": "telegram",
-            "address": str(chat.id if chat else user.id if user else 0),
-            "language": user.language_code if user else None,
-        }
+        return Inbound(
+            channel="telegram",
+            address=str(chat.id if chat else user.id if user else 0),
+            language=user.language_code if user else None,
+            **fields,
+        )
 
     async def on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -68,8 +70,8 @@ class TelegramHandlers:
         shared = message.contact
         own = shared.user_id is not None and owner is not None and shared.user_id == owner.id
         await self.router.handle(
-            Inbound(**self._base(update), phone=shared.phone_number, phone_owner_ok=own)
-        )  # type: ignore[arg-type]
+            self._inbound(update, phone=shared.phone_number, phone_owner_ok=own)
+        )
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -77,7 +79,7 @@ class TelegramHandlers:
             return
         message_id = query.message.message_id if query.message else None
         routed = await self.router.handle(
-            Inbound(**self._base(update), choice=query.data or "", message_id=message_id)  # type: ignore[arg-type]
+            self._inbound(update, choice=query.data or "", message_id=message_id)
         )
         try:
             await query.answer(routed.toast)
@@ -88,15 +90,15 @@ class TelegramHandlers:
         message = update.effective_message
         if message is None or not message.photo:
             return
-        await self.router.handle(Inbound(**self._base(update), photo=message.photo[-1].file_id))  # type: ignore[arg-type]
+        await self.router.handle(self._inbound(update, photo=message.photo[-1].file_id))
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         if message is None or message.text is None:
             return
         await self.router.handle(
-            Inbound(**self._base(update), text=message.text, message_id=message.message_id)
-        )  # type: ignore[arg-type]
+            self._inbound(update, text=message.text, message_id=message.message_id)
+        )
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram handler error: %r", context.error, exc_info=context.error)

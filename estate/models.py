@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -47,6 +49,9 @@ class Household(Model):
     language = fields.CharField(max_length=8, default="zh-CN")
     preferred_channel = fields.CharField(max_length=10, default="sms")
     notes = fields.TextField(default="")
+
+    contacts: fields.ReverseRelation[Contact]
+    people: fields.ReverseRelation[Person]
 
     class Meta:
         table = "household"
@@ -107,6 +112,8 @@ class Staff(Model):
     active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
+    scope: fields.ReverseRelation[StaffBuilding]
+
     class Meta:
         table = "staff"
 
@@ -137,7 +144,7 @@ class AuditEntry(Model):
     action = fields.CharField(max_length=50)
     target = fields.CharField(max_length=200, default="")
     allowed = fields.BooleanField(default=True)
-    detail = fields.JSONField(default=dict)
+    detail: Any = fields.JSONField(default=dict)
 
     class Meta:
         table = "audit_entry"

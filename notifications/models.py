@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -48,7 +49,7 @@ class OutboxMessage(Model):
         "models.Household", related_name="outbox", null=True, on_delete=fields.SET_NULL
     )
     channel = fields.CharField(max_length=10)
-    body = fields.JSONField()  # notifications.message.Message.to_json()
+    body: Any = fields.JSONField()  # notifications.message.Message.to_json()
     priority = fields.SmallIntField(default=int(Priority.SURVEY))
     idempotency_key = fields.CharField(max_length=190, unique=True)
     purpose = fields.CharField(max_length=20, default="")  # survey | reminder | callup | reply ...
@@ -79,7 +80,7 @@ class Timer(Model):
     key = fields.CharField(max_length=190, unique=True)
     kind = fields.CharField(max_length=30)
     due_at = fields.DatetimeField(db_index=True)
-    payload = fields.JSONField(default=dict)
+    payload: Any = fields.JSONField(default=dict)
     status = fields.CharField(max_length=10, default="pending")  # pending | done | cancelled
 
     class Meta:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -14,13 +16,15 @@ class Round(Model):
     id = fields.IntField(primary_key=True)
     survey = fields.CharField(max_length=50)
     version = fields.IntField()
-    definition = fields.JSONField()  # snapshot: a round keeps the definition it was opened with
-    buildings = fields.JSONField(default=list)  # building numbers targeted; [] = all
+    definition: Any = (
+        fields.JSONField()
+    )  # snapshot: a round keeps the definition it was opened with
+    buildings: Any = fields.JSONField(default=list)  # building numbers targeted; [] = all
     status = fields.CharField(max_length=10, default="open")  # open | closed
     opened_at = fields.DatetimeField()
     closes_at = fields.DatetimeField(null=True)
     created_by = fields.CharField(max_length=100, default="cli")
-    reminders = fields.JSONField(default=list)  # seconds before closes_at
+    reminders: Any = fields.JSONField(default=list)  # seconds before closes_at
 
     class Meta:
         table = "survey_round"
@@ -39,8 +43,8 @@ class Response(Model):
     status = fields.CharField(max_length=12, default="not_reached")
     # The household talks to one round at a time: pending (waiting its turn) | active | done.
     stage = fields.CharField(max_length=8, default="pending")
-    state = fields.JSONField(null=True)  # engine SessionState.to_json()
-    answers = fields.JSONField(default=dict)
+    state: Any = fields.JSONField(null=True)  # engine SessionState.to_json()
+    answers: Any = fields.JSONField(default=dict)
     channel = fields.CharField(max_length=10, null=True)  # channel the round was sent by
     answered_channel = fields.CharField(max_length=10, null=True)
     proxy = fields.BooleanField(default=False)
@@ -63,7 +67,7 @@ class Revision(Model):
     )
     at = fields.DatetimeField()
     path = fields.CharField(max_length=100)
-    value = fields.JSONField(null=True)  # {"v": answer}; {"v": null} when cleared
+    value: Any = fields.JSONField(null=True)  # {"v": answer}; {"v": null} when cleared
     contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", related_name="revisions", null=True, on_delete=fields.SET_NULL
     )

@@ -136,18 +136,19 @@ class SurveyRuntime:
         """Ids of the open rounds, re-read at most every couple of seconds (another process,
         the CLI, may open or close rounds)."""
         stamp = self.clock.monotonic()
-        if self._open_rounds is None or stamp - self._open_rounds_at > OPEN_ROUNDS_TTL:
-            ids = set(await Round.filter(status="open").values_list("id", flat=True))
-            waiting = (
-                await Response.filter(stage="pending", round_id__in=ids).values_list(
+        rounds = self._open_rounds
+        if rounds is None or stamp - self._open_rounds_at > OPEN_ROUNDS_TTL:
+            ids: set[int] = set(await Round.filter(status="open").values_list("id", flat=True))  # type: ignore[arg-type]
+            waiting: list[int] = (
+                await Response.filter(stage="pending", round_id__in=ids).values_list(  # type: ignore[assignment]
                     "household_id", flat=True
                 )
                 if ids
                 else []
             )
-            self._open_rounds, self._open_rounds_at = ids, stamp
+            rounds, self._open_rounds, self._open_rounds_at = ids, ids, stamp
             self._waiting = set(waiting)
-        return self._open_rounds
+        return rounds
 
     def forget_rounds(self) -> None:
         self._open_rounds = None
