@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.inbound import Inbound
+from bot.staff_commands import StaffCommands
 from bot.texts import TEXTS
 from config.batching import BatchLoader
 from config.clock import Clock
@@ -49,6 +50,7 @@ class Router:
         self.clock = clock
         self.settings = settings
         self.wake = wake
+        self.staff_commands: StaffCommands | None = None  # set by build_services
         self._unknown_replied: dict[str, float] = {}
         self._contacts: dict[tuple[str, str], tuple[float, list[Contact]]] = {}
         self._contact_loader: BatchLoader[tuple[str, str], list[Contact]] = BatchLoader(
@@ -123,6 +125,10 @@ class Router:
     async def handle(self, inbound: Inbound) -> Routed:
         if inbound.phone is not None:
             return await self.enrol(inbound)
+        if self.staff_commands is not None:
+            staff_reply = await self.staff_commands.handle(inbound)
+            if staff_reply is not None:
+                return Routed(toast=staff_reply.toast)
         contacts = await self.contacts_of(inbound.channel, inbound.address)
         if inbound.channel == "sms":
             return await self._sms(inbound, contacts)

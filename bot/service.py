@@ -11,6 +11,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.router import Router
+from bot.staff_commands import StaffCommands
 from bot.telegram_bot import build_application
 from config.clock import Clock, SystemClock
 from config.settings import Settings
@@ -64,6 +65,7 @@ def build_services(
     dispatcher_channels = channels
     runtime = SurveyRuntime(clock=clock, settings=settings)
     router = Router(runtime, clock=clock, settings=settings)
+    router.staff_commands = StaffCommands(clock=clock)
     telegram = build_application(settings, router) if settings.telegram_enabled else None
     if telegram is not None:
         dispatcher_channels["telegram"] = TelegramChannel(telegram.bot)
