@@ -1,0 +1,184 @@
+"""Drive lateness: planned call time -> first provider API call of each batch, in real time.
+
+The real service (drive runtime + dispatcher + PTB + the twilio client) runs on the demo
+estate against the fake Telegram and Twilio servers with rate limits on (Telegram 30/s and
+1/s per chat; SMS at ``--sms-rate`` segments/s), while a survey backlog of ``--backlog``
+Telegram messages is queued at the same moment the drive starts. Six points call a batch
+every ``--interval`` seconds; the time each batch's first "come down now" reaches a fake
+server is compared with its planned time (the fakes' clocks are ``time.monotonic``).
+
+    .venv/bin/python benchmarks/bench_drive_lateness.py [--batches 8] [--interval 4]
+
+Prints p50/p95/p99/max lateness and the backlog still waiting at the end (proof that the
+call-ups went past it). Never asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aiohttp import web  # noqa: E402
+
+from bot.drive_launch import build_options, launch, make_preview  # noqa: E402
+from bot.service import build_services  # noqa: E402
+from bot.web import create_app  # noqa: E402
+from config.database import close_db, init_db  # noqa: E402
+from config.settings import Settings  # noqa: E402
+from estate.demo import seed_demo  # noqa: E402
+from estate.models import Contact, Household  # noqa: E402
+from notifications.drive_models import DriveBatch, DriveHousehold  # noqa: E402
+from notifications.drive_setup import contacts_for  # noqa: E402
+from notifications.message import Message  # noqa: E402
+from notifications.models import OutboxMessage, Priority  # noqa: E402
+from notifications.outbox import Outgoing, enqueue_many  # noqa: E402
+from tests.fakes.telegram import FakeTelegram  # noqa: E402
+from tests.fakes.twilio import FakeTwilio  # noqa: E402
+
+SID = "AC" + "0123456789abcdef" * 2
+AUTH = "bench-auth"
+BOT = "555:BENCH"
+POINTS = "A:1-4,B:5-8,C:9-12,D:13-16,E:17-21,F:22-25"
+TELEGRAM_BUILDINGS = (1, 2, 5, 6, 9, 13, 17, 22)
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def run(args: argparse.Namespace) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="louzhang-bench-"))
+    url = f"sqlite://{folder}/bench.sqlite3"
+    await init_db(url)
+    await seed_demo(today=date.today())
+    households = await Household.filter(building__number__in=TELEGRAM_BUILDINGS)
+    await Contact.bulk_create(
+        [
+            Contact(household_id=h.id, channel="telegram", address=str(7_000_000 + h.id))
+            for h in households
+        ]
+    )
+    await Household.filter(id__in=[h.id for h in households]).update(preferred_channel="telegram")
+    async with (
+        FakeTwilio(account_sid=SID, auth_token=AUTH, enforce_limits=True) as tw,
+        FakeTelegram(token=BOT, enforce_limits=True) as tg,
+    ):
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            database_url=url,
+            twilio_account_sid=SID,
+            twilio_auth_token=AUTH,
+            twilio_from="+15005550006",
+            twilio_api_url=tw.url,
+            telegram_token=BOT,
+            telegram_api_url=tg.url,
+            telegram_mode="webhook",
+            public_url="http://127.0.0.1:1",
+            sms_segments_per_second=args.sms_rate,
+        )
+        services = build_services(settings)
+        runner = web.AppRunner(create_app(services))
+        await runner.setup()  # starts the services (cleanup_ctx)
+        gc.collect()
+        gc.freeze()
+        now = datetime.now(UTC)
+        start = now + timedelta(seconds=3)
+        options = build_options(
+            points=POINTS,
+            start=start.isoformat(),
+            interval=f"{int(args.interval)}s",
+            lead=f"{int(args.lead)}s",
+            now=now,
+            settings=settings,
+        )
+        round_id, preview = await make_preview(options, {"telegram", "sms"})
+        drive = await launch(options, preview, round_id, now=now, created_by="bench")
+        planned = {
+            b.id: b.call_at
+            for b in await DriveBatch.filter(drive_id=drive.id, seq__lte=args.batches)
+        }
+        # Later batches are dropped so the run ends after --batches per point.
+        await DriveBatch.filter(drive_id=drive.id, seq__gt=args.batches).update(state="skipped")
+        # The survey backlog, queued as the drive starts.
+        backlog = [
+            Outgoing(
+                contact=None,
+                channel="telegram",
+                address=str(8_000_000 + i),
+                message=Message(f"survey question {i}: 1 yes 2 no"),
+                key=f"bench-backlog-{i}",
+                priority=Priority.SURVEY,
+                purpose="survey",
+            )
+            for i in range(args.backlog)
+        ]
+        for i in range(0, len(backlog), 1000):
+            await enqueue_many(backlog[i : i + 1000], now=datetime.now(UTC))
+        services.dispatcher.notify()
+        services.drives.notify()
+        parts = await DriveHousehold.filter(drive_id=drive.id, batch_id__in=list(planned))
+        recipients = await contacts_for([p.household_id for p in parts], {"telegram", "sms"})  # type: ignore[attr-defined]
+        batch_of = {
+            recipients[p.household_id].address: p.batch_id  # type: ignore[attr-defined]
+            for p in parts
+            if p.household_id in recipients  # type: ignore[attr-defined]
+        }
+        end = max(planned.values()) + timedelta(seconds=5)
+        print(
+            f"drive {drive.id}: {len(planned)} batches ({args.batches} per point, every "
+            f"{args.interval}s, lead {args.lead}s), {args.backlog} survey messages queued; "
+            f"running until {end:%H:%M:%S} UTC"
+        )
+        await asyncio.sleep(max(0.0, (end - datetime.now(UTC)).total_seconds()))
+        offset = time.time() - time.monotonic()  # fakes stamp with time.monotonic
+        first: dict[int, float] = {}
+        for call in tg.calls_to("sendMessage"):
+            text = str(call.params.get("text", ""))
+            batch = batch_of.get(str(call.params.get("chat_id")))
+            if batch is not None and ("现在请" in text or "come down now" in text):
+                first[batch] = min(first.get(batch, call.at + offset), call.at + offset)
+        for message in tw.messages:
+            batch = batch_of.get(message.to)
+            if batch is not None and ("现在请" in message.body or "come down now" in message.body):
+                first[batch] = min(
+                    first.get(batch, message.created + offset), message.created + offset
+                )
+        late = [first[b] - planned[b].timestamp() for b in planned if b in first]
+        missing = len(planned) - len(late)
+        waiting = await OutboxMessage.filter(purpose="survey", status="queued").count()
+        violations = tg.rate_limit_violations
+        await runner.cleanup()
+    await close_db()
+    if not late:
+        print("no batch reached a fake server")
+        return
+    print(
+        f"lateness over {len(late)} batches: p50 {quantile(late, 0.5) * 1000:.0f} ms, "
+        f"p95 {quantile(late, 0.95) * 1000:.0f} ms, p99 {quantile(late, 0.99) * 1000:.0f} ms, "
+        f"max {max(late) * 1000:.0f} ms (target p99 < 1 s); {missing} batches without a send"
+    )
+    print(f"survey backlog still queued at the end: {waiting} of {args.backlog}")
+    print(f"Telegram rate-limit violations seen by the fake: {violations}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batches", type=int, default=8, help="batches per point")
+    parser.add_argument("--interval", type=int, default=4, help="seconds between batches")
+    parser.add_argument("--lead", type=int, default=2, help="seconds of 'get ready' lead")
+    parser.add_argument("--backlog", type=int, default=5000)
+    parser.add_argument("--sms-rate", type=float, default=10.0, help="SMS segments per second")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
