@@ -12,6 +12,7 @@ from telegram.ext import Application
 
 from bot.router import Router
 from bot.staff_commands import StaffCommands
+from bot.staff_tools import StaffTools, register_staff_tools
 from bot.telegram_bot import build_application
 from config.clock import Clock, SystemClock
 from config.settings import Settings
@@ -33,6 +34,7 @@ class Services:
     router: Router
     telegram: Application | None = None  # type: ignore[type-arg]
     sms: TwilioSmsChannel | None = None
+    staff_tools: StaffTools | None = None
     background: list[asyncio.Task[Any]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -78,7 +80,9 @@ def build_services(
     runtime.enabled = set(dispatcher_channels) or {"telegram", "sms"}
     runtime.wake = dispatcher.notify
     router.wake = dispatcher.notify
-    return Services(settings, clock, dispatcher, runtime, router, telegram, sms)
+    services = Services(settings, clock, dispatcher, runtime, router, telegram, sms)
+    services.staff_tools = register_staff_tools(services)
+    return services
 
 
 async def start_services(services: Services) -> None:
@@ -94,6 +98,9 @@ async def start_services(services: Services) -> None:
             await app.bot.delete_webhook()
             await app.updater.start_polling(timeout=20)
     services.background.append(asyncio.create_task(services.dispatcher.run(services.stop)))
+    if services.staff_tools is not None and services.staff_tools.timers is not None:
+        timers = services.staff_tools.timers.run(services.stop)
+        services.background.append(asyncio.create_task(timers))
 
 
 async def stop_services(services: Services) -> None:
