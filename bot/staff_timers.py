@@ -79,6 +79,7 @@ class TimerLoop:
         self.tools = tools
         self.clock = runtime.clock
         self.interval = interval
+        self.passes = 0  # passes of the background loop (tests wait on it)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -86,6 +87,7 @@ class TimerLoop:
                 await self.run_due()
             except Exception:
                 log.exception("timer pass failed")
+            self.passes += 1
             sleeper = asyncio.ensure_future(self.clock.sleep(self.interval))
             stopper = asyncio.ensure_future(stop.wait())
             await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)

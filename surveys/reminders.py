@@ -157,9 +157,7 @@ async def unanswered(round_id: int, buildings: Collection[int] | None = None) ->
     query = Response.filter(round_id=round_id).exclude(status="answered")
     if buildings is not None:
         query = query.filter(household__building__number__in=list(buildings))
-    responses = await query.select_related("household__building").prefetch_related(
-        "household__contacts"
-    )
+    responses = await query.prefetch_related("household__building", "household__contacts")
     people: dict[int, list[Person]] = {}
     for person in await Person.filter(
         household_id__in=[r.household_id for r in responses]  # type: ignore[attr-defined]
