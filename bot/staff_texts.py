@@ -80,10 +80,10 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "survey_hours": {"zh-CN": "{hours}小时后", "en": "in {hours} h"},
     "survey_confirm": {
-        "zh-CN": "确认发起「{title}」？\n楼：{buildings}\n截止：{deadline}（提前2小时和30分钟自动提醒）\n"
+        "zh-CN": "确认发起「{title}」？\n楼：{buildings}\n截止：{deadline}（截止前2小时和30分钟自动提醒未填完的住户）\n"
         "住户：{households} 户（{channels}）\n短信：{segments} 条，约 ${cost}\n{extra}",
-        "en": "Open “{title}”?\nBuildings: {buildings}\nCloses: {deadline} (automatic reminders "
-        "2 h and 30 min before)\nHouseholds: {households} ({channels})\nSMS: {segments} segments, "
+        "en": "Open “{title}”?\nBuildings: {buildings}\nCloses: {deadline} (households not finished are "
+        "reminded 2 h and 30 min before)\nHouseholds: {households} ({channels})\nSMS: {segments} segments, "
         "about ${cost}\n{extra}",
     },
     "survey_unreachable": {

@@ -9,6 +9,7 @@ webhook paths are covered by the end-to-end tests)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -166,21 +167,29 @@ async def _day(
         )
         if contact is not None:
             sent_by[household.id] = contact
-    for household in households:
-        plan = plans[household.id]
-        contact = sent_by.get(household.id)
-        if plan == "silent" or contact is None:
-            continue
-        for reply in ANSWERS[plan][contact.channel]:
+
+    async def answer(contact: Contact, replies: list[str]) -> None:
+        for reply in replies:
             await router.handle(Inbound(contact.channel, contact.address, text=reply))
+
+    # Households answer at once, as they do (each its own replies in order).
+    await asyncio.gather(
+        *(
+            answer(sent_by[h.id], ANSWERS[plans[h.id]][sent_by[h.id].channel])
+            for h in households
+            if plans[h.id] != "silent" and h.id in sent_by
+        )
+    )
     # Those who finished `antigen` now have `medication`; a third of them answer "no".
-    for n, household in enumerate(households):
-        contact = sent_by.get(household.id)
-        if contact is None or plans[household.id] not in ("not_tested", "negative", "positive"):
-            continue
-        if n % 3 == 0:
-            no = "否" if contact.channel == "telegram" else "2"
-            await router.handle(Inbound(contact.channel, contact.address, text=no))
+    await asyncio.gather(
+        *(
+            answer(sent_by[h.id], ["否" if sent_by[h.id].channel == "telegram" else "2"])
+            for n, h in enumerate(households)
+            if h.id in sent_by
+            and plans[h.id] in ("not_tested", "negative", "positive")
+            and n % 3 == 0
+        )
+    )
     await _quiet(services)
 
     by_status: dict[str, set[int]] = {}
