@@ -97,6 +97,8 @@ async def start_services(services: Services) -> None:
         elif app.updater is not None:
             await app.bot.delete_webhook()
             await app.updater.start_polling(timeout=20)
+        if services.staff_tools is not None:
+            await services.staff_tools.set_all_menus()
     services.background.append(asyncio.create_task(services.dispatcher.run(services.stop)))
     if services.staff_tools is not None and services.staff_tools.timers is not None:
         timers = services.staff_tools.timers.run(services.stop)

@@ -163,6 +163,11 @@ class StaffTools:
         except Exception as exc:  # the menu is a convenience: linking must not fail for it
             log.warning("setMyCommands failed: %s", type(exc).__name__)
 
+    async def set_all_menus(self) -> None:
+        """At start-up: the menu of every staff chat linked before (commands may have changed)."""
+        for staff in await Staff.filter(active=True, telegram_chat_id__isnull=False):
+            await self.set_menu(staff)
+
 
 def descriptions(key: str) -> dict[str, str]:
     return dict(TEXTS[key])
