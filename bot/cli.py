@@ -112,6 +112,8 @@ async def cmd_survey_open(args: argparse.Namespace) -> None:
     runtime = SurveyRuntime(
         clock=SystemClock(), settings=settings, enabled_channels=_enabled(settings)
     )
+    if args.remind is not None and args.closes_in is None:
+        raise CliError("--remind needs --closes-in (reminders are counted back from the deadline)")
     try:
         opened = await runtime.open_round(
             args.slug, buildings=args.buildings, closes_in=args.closes_in, created_by="cli"
@@ -135,7 +137,25 @@ async def cmd_survey_open(args: argparse.Namespace) -> None:
         print(f"{opened.waiting} households are answering another round and get this one next")
     if opened.unreachable:
         print(f"{opened.unreachable} households have no reachable contact (see the report)")
+    if args.closes_in is not None:
+        from surveys.reminders import schedule_round
+
+        await schedule_round(opened.round, args.remind, now=SystemClock().now())
+        offsets = ", ".join(_format_offsets(opened.round.reminders)) or "none"
+        print(f"reminders before the deadline: {offsets}")
     print(f"round {opened.round.id}")
+
+
+def _format_offsets(seconds: list[int]) -> list[str]:
+    from datetime import timedelta
+
+    from notifications.durations import format_duration
+
+    return [format_duration(timedelta(seconds=s)) for s in seconds]
+
+
+def _reminders(text: str) -> list[int]:
+    return [int(_durations(part).total_seconds()) for part in text.split(",") if part.strip()]
 
 
 def _enabled(settings: Any) -> set[str]:
@@ -227,6 +247,14 @@ async def cmd_staff_remove(args: argparse.Namespace) -> None:
     if not await remove_staff(args.name):
         raise CliError(f"no staff member named {args.name!r}")
     print(f"removed {args.name}")
+
+
+async def cmd_audit(args: argparse.Namespace) -> None:
+    from estate.audit_log import audit_lines
+
+    await init_db()
+    for line in await audit_lines(staff=args.staff, limit=args.limit):
+        print(line)
 
 
 async def cmd_outbox_status(args: argparse.Namespace) -> None:
@@ -484,6 +512,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("slug")
     p.add_argument("--buildings", type=_buildings, help="e.g. 1-5,7 (default: every building)")
     p.add_argument("--closes-in", type=_durations, help="e.g. 6h, 90m")
+    p.add_argument(
+        "--remind",
+        type=_reminders,
+        help="reminders to households not finished, before the deadline (default: 2h,30m)",
+    )
     p.set_defaults(func=cmd_survey_open)
     p = survey.add_parser("report", help="write a round's results")
     p.add_argument("round", type=int)
@@ -494,6 +527,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = survey.add_parser("close", help="close a round")
     p.add_argument("round", type=int)
     p.set_defaults(func=cmd_survey_close)
+
+    p = sub.add_parser(
+        "audit", help="the audit log of staff actions, newest first", description="the audit log"
+    )
+    p.add_argument("--staff", help="only this staff member's actions (their name)")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_audit)
 
     outbox = group("outbox", "the queue of outbound messages")
     outbox.add_parser(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.inbound import Inbound
@@ -53,6 +53,7 @@ class Router:
         self.wake = wake
         self.staff_commands: StaffCommands = StaffCommands(clock=clock)
         self.drives: DriveRuntime | None = None  # set by build_services
+        self.staff_linked: Callable[[Staff], Awaitable[None]] | None = None  # e.g. command menu
         self._unknown_replied: dict[str, float] = {}
         self._contacts: dict[tuple[str, str], tuple[float, list[Contact]]] = {}
         self._contact_loader: BatchLoader[tuple[str, str], list[Contact]] = BatchLoader(
@@ -264,6 +265,8 @@ class Router:
                 inbound,
                 Message(text(TEXTS, "linked_staff", lang, name=staff.name), remove_keyboard=True),
             )
+            if self.staff_linked is not None:
+                await self.staff_linked(staff)
         self.forget_contacts(inbound.channel, inbound.address)
         linked: list[Contact] = []
         addresses: list[str] = []

@@ -12,6 +12,7 @@ from telegram.ext import Application
 
 from bot.drive_commands import register_drive_commands
 from bot.router import Router
+from bot.staff_tools import StaffTools, register_staff_tools
 from bot.telegram_bot import build_application
 from config.clock import Clock, SystemClock
 from config.settings import Settings
@@ -35,6 +36,7 @@ class Services:
     drives: DriveRuntime
     telegram: Application | None = None  # type: ignore[type-arg]
     sms: TwilioSmsChannel | None = None
+    staff_tools: StaffTools | None = None
     background: list[asyncio.Task[Any]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -82,7 +84,9 @@ def build_services(
     drives = DriveRuntime(clock=clock, enabled=runtime.enabled, wake_dispatcher=dispatcher.notify)
     router.drives = drives
     register_drive_commands(router.staff_commands, router, drives)
-    return Services(settings, clock, dispatcher, runtime, router, drives, telegram, sms)
+    services = Services(settings, clock, dispatcher, runtime, router, drives, telegram, sms)
+    services.staff_tools = register_staff_tools(services)
+    return services
 
 
 async def start_services(services: Services) -> None:
@@ -97,8 +101,13 @@ async def start_services(services: Services) -> None:
         elif app.updater is not None:
             await app.bot.delete_webhook()
             await app.updater.start_polling(timeout=20)
+        if services.staff_tools is not None:
+            await services.staff_tools.set_all_menus()
     services.background.append(asyncio.create_task(services.dispatcher.run(services.stop)))
     services.background.append(asyncio.create_task(services.drives.run(services.stop)))
+    if services.staff_tools is not None and services.staff_tools.timers is not None:
+        timers = services.staff_tools.timers.run(services.stop)
+        services.background.append(asyncio.create_task(timers))
 
 
 async def stop_services(services: Services) -> None:

@@ -59,6 +59,9 @@ class StaffCommands:
         self._buttons: dict[str, Handler] = {}
         # chat address -> handler for the next plain text (a guided flow asked a question)
         self._waiting_text: dict[str, Handler] = {}
+        # Consulted first for every inbound (keep them cheap): e.g. an officer answering a
+        # household's questions by proxy from their own chat.
+        self.intercepts: list[Callable[[Inbound], Awaitable[StaffReply | None]]] = []
 
     # ---- registration ---------------------------------------------------------------------
     def add(
@@ -86,11 +89,13 @@ class StaffCommands:
     def names(self) -> list[str]:
         return sorted(self._commands)
 
-    def menu(self, lang: str) -> list[tuple[str, str]]:
-        """(command, description) pairs for Telegram's per-chat command menu."""
+    def menu(self, lang: str, role: str | None = None) -> list[tuple[str, str]]:
+        """(command, description) pairs for Telegram's per-chat command menu (only the
+        commands ``role`` may run, when given)."""
         return [
             (name.lstrip("/"), c.description.get(lang) or c.description.get("en") or name)
             for name, c in sorted(self._commands.items())
+            if role is None or role in c.roles
         ]
 
     def is_command(self, body: str) -> bool:
@@ -108,6 +113,10 @@ class StaffCommands:
     async def handle(self, inbound: Inbound) -> StaffReply | None:
         """Run a staff command or button; ``None`` when this is not one (resident routing
         goes on). A non-staff sender of a staff command is audited and gets ``None`` too."""
+        for intercept in self.intercepts:
+            intercepted = await intercept(inbound)
+            if intercepted is not None:
+                return intercepted
         body = (inbound.text or "").strip()
         is_button = inbound.choice is not None and self.is_button(inbound.choice)
         is_command = not is_button and inbound.choice is None and self.is_command(body)

@@ -90,7 +90,9 @@ class TelegramHandlers:
         message = update.effective_message
         if message is None or not message.photo:
             return
-        await self.router.handle(self._inbound(update, photo=message.photo[-1].file_id))
+        await self.router.handle(
+            self._inbound(update, photo=message.photo[-1].file_id, text=message.caption)
+        )
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message

@@ -47,7 +47,7 @@ async def scope_of(staff: Staff) -> Scope:
     numbers = await StaffBuilding.filter(staff_id=staff.id).values_list(
         "building__number", flat=True
     )
-    return Scope(int(n) for n in numbers)
+    return Scope(int(n) for n in numbers)  # type: ignore[call-overload]
 
 
 async def staff_by_chat(chat_id: int | str) -> Staff | None:

@@ -1,4 +1,5 @@
-"""Telegram gateway: a :class:`Message` becomes sendMessage / sendPhoto / editMessageText."""
+"""Telegram gateway: a :class:`Message` becomes sendMessage / sendPhoto / sendDocument /
+editMessageText."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
@@ -83,7 +85,16 @@ class TelegramChannel:
                 )
                 sent_id = edit_id if isinstance(result, bool) else result.message_id
                 return SendResult(provider_id=str(sent_id))
-            if message.photo:
+            document = message.document()
+            if document is not None:
+                name, content = document
+                sent = await self.bot.send_document(
+                    chat_id,
+                    InputFile(content, filename=name),
+                    caption=message.text[:1024] or None,
+                    reply_markup=markup,
+                )
+            elif message.photo:
                 sent = await self.bot.send_photo(
                     chat_id, message.photo, caption=message.text[:1024], reply_markup=markup
                 )
