@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.inbound import Inbound
@@ -51,6 +51,8 @@ class Router:
         self.settings = settings
         self.wake = wake
         self.staff_commands: StaffCommands | None = None  # set by build_services
+        # Text outside any survey (not a command): True when it was taken (a resident's question).
+        self.free_text: Callable[[Inbound, Contact, str], Awaitable[bool]] | None = None
         self._unknown_replied: dict[str, float] = {}
         self._contacts: dict[tuple[str, str], tuple[float, list[Contact]]] = {}
         self._contact_loader: BatchLoader[tuple[str, str], list[Contact]] = BatchLoader(
@@ -154,9 +156,16 @@ class Router:
             result = await self.runtime.handle_photo(contact, inbound.photo)
         else:
             result = await self.runtime.handle_text(contact, body)
-        if not result.handled:
+        if not result.handled and not (
+            inbound.photo is None and await self._free_text(inbound, contact, body)
+        ):
             await self.send(inbound, Message(text(TEXTS, "nothing_open", lang)), contact)
         return Routed()
+
+    async def _free_text(self, inbound: Inbound, contact: Contact, body: str) -> bool:
+        return bool(
+            body and self.free_text is not None and await self.free_text(inbound, contact, body)
+        )
 
     async def _heard_from(self, contact: Contact) -> None:
         """A contact marked unreachable (blocked bot, carrier error) that writes to us is
@@ -326,7 +335,7 @@ class Router:
             await self.runtime.resume(contact)
             return Routed()
         result = await self.runtime.handle_text(contact, body)
-        if not result.handled:
+        if not result.handled and not await self._free_text(inbound, contact, body.strip()):
             await self.send(inbound, Message(text(TEXTS, "nothing_open", lang)), contact)
         return Routed()
 

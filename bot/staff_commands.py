@@ -57,6 +57,9 @@ class StaffCommands:
         self.clock = clock
         self._commands: dict[str, _Command] = {}
         self._buttons: dict[str, Handler] = {}
+        # A chat whose next plain text goes to a handler (e.g. the answer after "Answer #17"):
+        # (channel, address) -> (monotonic deadline, handler).
+        self._expecting: dict[tuple[str, str], tuple[float, Handler]] = {}
 
     # ---- registration ---------------------------------------------------------------------
     def add(
@@ -73,6 +76,13 @@ class StaffCommands:
 
     def add_buttons(self, prefix: str, handler: Handler) -> None:
         self._buttons[prefix] = handler
+
+    def expect_text(self, inbound: Inbound, handler: Handler, *, seconds: float = 900) -> None:
+        """Send this chat's next plain text (not a command) to ``handler``, within ``seconds``."""
+        self._expecting[(inbound.channel, inbound.address)] = (
+            self.clock.monotonic() + seconds,
+            handler,
+        )
 
     def names(self) -> list[str]:
         return sorted(self._commands)
@@ -103,6 +113,8 @@ class StaffCommands:
         is_button = inbound.choice is not None and self.is_button(inbound.choice)
         is_command = not is_button and inbound.choice is None and self.is_command(body)
         if not (is_button or is_command):
+            if self._expecting and inbound.choice is None and body and not body.startswith("/"):
+                return await self._expected_text(inbound)
             return None
         staff = await self.staff_of(inbound)
         now = self.clock.now()
@@ -136,6 +148,16 @@ class StaffCommands:
             return None
         request = StaffRequest(staff, scope, inbound, command=name, args=args)
         return await command.handler(request) or StaffReply()
+
+    async def _expected_text(self, inbound: Inbound) -> StaffReply | None:
+        waiting = self._expecting.pop((inbound.channel, inbound.address), None)
+        if waiting is None or waiting[0] < self.clock.monotonic():
+            return None
+        staff = await self.staff_of(inbound)
+        if staff is None:
+            return None
+        request = StaffRequest(staff, await scope_of(staff), inbound)
+        return await waiting[1](request) or StaffReply()
 
 
 def _command_of(body: str) -> str:

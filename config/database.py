@@ -14,7 +14,7 @@ from tortoise.models import Model
 
 from config.settings import get_settings
 
-MODEL_MODULES = ["estate.models", "surveys.models", "notifications.models"]
+MODEL_MODULES = ["estate.models", "surveys.models", "notifications.models", "surveys.care_models"]
 MIGRATIONS_MODULE = "config.migrations"
 
 

@@ -44,10 +44,8 @@ class Scope:
 async def scope_of(staff: Staff) -> Scope:
     if staff.role == "admin":
         return Scope(everything=True)
-    numbers = await StaffBuilding.filter(staff_id=staff.id).values_list(
-        "building__number", flat=True
-    )
-    return Scope(int(n) for n in numbers)
+    rows = await StaffBuilding.filter(staff_id=staff.id).values_list("building__number")
+    return Scope(int(row[0]) for row in rows)
 
 
 async def staff_by_chat(chat_id: int | str) -> Staff | None:

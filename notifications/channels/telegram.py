@@ -22,6 +22,7 @@ from telegram.error import (
 )
 
 from notifications.channels.base import PermanentFailure, RetryLater, SendResult, Unreachable
+from notifications.documents import document_of
 from notifications.message import Message
 
 ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
@@ -73,6 +74,7 @@ class TelegramChannel:
         chat_id = int(address)
         markup = reply_markup(message)
         edit_id = message.extra.get("edit_message_id")
+        document = document_of(message)
         try:
             if edit_id is not None:
                 result = await self.bot.edit_message_text(
@@ -83,7 +85,15 @@ class TelegramChannel:
                 )
                 sent_id = edit_id if isinstance(result, bool) else result.message_id
                 return SendResult(provider_id=str(sent_id))
-            if message.photo:
+            if document is not None:
+                sent = await self.bot.send_document(
+                    chat_id,
+                    document[1],
+                    filename=document[0],
+                    caption=message.text[:1024],
+                    reply_markup=markup,
+                )
+            elif message.photo:
                 sent = await self.bot.send_photo(
                     chat_id, message.photo, caption=message.text[:1024], reply_markup=markup
                 )
