@@ -8,7 +8,8 @@ token sets reaches :data:`THRESHOLD`.
 
 Grouping is greedy in the order the questions were asked: a question joins the first earlier
 group whose first question is similar to it, else it starts a new group (comparing with the
-first question only keeps groups from drifting: 今天做核酸 / 明天做核酸 stay apart). A question's group never
+first question only keeps a group from drifting, link by link, away from what was asked).
+Known limit: texts that differ in one short word (今天 / 明天做核酸) can still look alike. A question's group never
 changes when later questions arrive, so a group's id (its first question's id) is stable between
 ``/questions`` and the reply.
 """
