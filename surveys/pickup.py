@@ -114,7 +114,8 @@ class PickupList:
 
     @property
     def cards(self) -> int:
-        return sum(1 for h in self.households for i in h.items if i.card)
+        """Insurance cards still to collect."""
+        return sum(h.cards_to_collect for h in self.households)
 
     @property
     def open_items(self) -> int:
