@@ -9,7 +9,6 @@ import contextlib
 import io
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
