@@ -408,6 +408,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_drive_unavailable)
     drive.add_parser("status", help="show drives").set_defaults(func=cmd_drive_unavailable)
 
+    from bot.care_cli import add_pickup_parsers
+
+    add_pickup_parsers(sub, _buildings)
+
     sub.add_parser(
         "worker", help="send from the outbox only (more workers may share a PostgreSQL outbox)"
     ).set_defaults(func=cmd_worker)
