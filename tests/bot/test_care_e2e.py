@@ -289,6 +289,16 @@ async def test_pickup_lists_marks_and_delivery(estate: dict[str, Any]) -> None:
     assert await audited("/pickup", "丙", False)
     assert len(tw.sent_to(third_number)) == third_sent
 
+    # Nor call building 7's shifts; a sampling-point volunteer may not list pickups at all.
+    await tg.user_command(bing, "/delivery 7")
+    await sent(tg, bing, bing_before + 2)
+    assert await audited("/delivery", "丙", False)
+    await add_staff("戊", role="point", phone="+8613311110005", buildings=[MEDS_BUILDING])
+    await enrol(tg, 9005, "+8613311110005")
+    await tg.user_command(9005, "/pickup 7")
+    await wait_for(lambda: audited("/pickup", "戊", False))
+    assert len(tg.sent_to(yi)) == 3  # nobody was called
+
     # A resident cannot run a staff command: the ordinary answer, and the attempt is audited.
     await tg.user_command(resident_chat, "/pickup 7")
     unknown = await sent(tg, resident_chat, resident_before + 2)
@@ -358,6 +368,14 @@ async def test_questions_grouped_answered_once_then_faq(estate: dict[str, Any]) 
     await tg.user_command(officer, f"/reply {first.id} 下周解封")
     assert "没有权限" in (await sent(tg, officer, 3))[-1]["text"]
     assert await audited("/reply", "丁", False)
+    assert await Question.filter(status="open").count() == 4
+
+    # Nor answer through the button.
+    await tg.user_press(officer, listing["message_id"], f"qa:a:{first.id}")
+    await wait_for(lambda: audited("answer button", "丁", False))
+    await sent(tg, officer, 4)  # "you may not ..."
+    await tg.user_message(officer, "下周解封")  # not taken as an answer
+    await sent(tg, officer, 5)  # (the officer's chat is no resident's: the welcome text)
     assert await Question.filter(status="open").count() == 4
 
     # The cadre answers the group once: button, then the answer as the next message.
