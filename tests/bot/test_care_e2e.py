@@ -73,9 +73,9 @@ async def running(db: str) -> AsyncIterator[dict[str, Any]]:
 
 
 @pytest.fixture
-async def estate(db: str) -> AsyncIterator[dict[str, Any]]:
+async def estate(any_db: str) -> AsyncIterator[dict[str, Any]]:
     await seed_demo(today=TODAY)
-    async with running(db) as live:
+    async with running(any_db) as live:
         yield live
 
 
@@ -269,11 +269,12 @@ async def test_pickup_lists_marks_and_delivery(estate: dict[str, Any]) -> None:
     [*_, en_sms] = await tw.wait_sent(en_number, count=en_sent + 1, timeout=10)
     assert "Metformin" in en_sms.body and "at your door" in en_sms.body
 
-    # The list now shows the marks; shift B sees it too, with shift A named on duty.
+    # At 22:00 shift B is on duty; its list shows the marks made so far.
+    estate["clock"].advance(12 * 3600)
     await tg.user_command(yi, "/pickup 7")
     again = (await sent(tg, yi, 3))[1]  # after "linked as staff": the list, then the XLSX
     assert "💳医保卡已收" in again["text"] and "✅已送达" in again["text"]
-    assert "A班（08:00–20:00） 甲" in again["text"]
+    assert "值班：B班（20:00–08:00） 乙" in again["text"]
     assert "3户，4种药，1张医保卡待收，2项未送达" in again["text"]
     assert delivered not in buttons([again]) and f"pk:d:{r1.id}:2" in buttons([again])
 
