@@ -33,19 +33,15 @@ log = logging.getLogger(__name__)
 SURVEY = "medication"
 
 
-async def latest_rounds(buildings: Sequence[int] | None) -> dict[int, list[int] | None]:
-    """The latest medication round of each building: ``{round_id: buildings}`` (``None`` for
-    "every building it covers" when ``buildings`` is ``None``)."""
+async def latest_rounds(buildings: Sequence[int]) -> dict[int, list[int]]:
+    """The latest medication round of each building, as ``{round_id: [building, ...]}``
+    (a building no medication round covered is left out)."""
     rounds = await Round.filter(survey=SURVEY).order_by("-id").values("id", "buildings")
-    if buildings is None:
-        return {rounds[0]["id"]: None} if rounds else {}
-    out: dict[int, list[int] | None] = {}
+    out: dict[int, list[int]] = {}
     for number in buildings:
         for r in rounds:
             if not r["buildings"] or number in r["buildings"]:
-                found = out.setdefault(r["id"], [])
-                assert found is not None
-                found.append(number)
+                out.setdefault(r["id"], []).append(number)
                 break
     return out
 
@@ -78,7 +74,7 @@ async def load_lists(round_id: int, buildings: Sequence[int] | None = None) -> l
     return build_lists(answered, marks, buildings=buildings)
 
 
-async def lists_for(buildings: Sequence[int] | None) -> list[tuple[int, PickupList]]:
+async def lists_for(buildings: Sequence[int]) -> list[tuple[int, PickupList]]:
     """(round id, list) for each building, each from its own latest medication round."""
     out: list[tuple[int, PickupList]] = []
     for round_id, numbers in (await latest_rounds(buildings)).items():

@@ -27,7 +27,7 @@ THRESHOLD = 0.5
 # tokenising (longest first), so 什么时候解封 and 什么时候买菜 do not look alike.
 _CJK_FILLER = sorted(
     (
-        "请问一下 请问 你好 您好 麻烦 谢谢 一下 我们 我家 咱们 是不是 什么时候 什么 怎么办 "
+        "请问一下 请问 你好 您好 麻烦 谢谢 好的 收到 知道了 一下 我们 我家 咱们 是不是 什么时候 什么 怎么办 "
         "怎么样 怎么 为什么 那么 能不能 可不可以 有没有 是否 可以 能够 需要 到底 现在 请 能 还 要 "
         "的 了 吗 呢 啊 吧 呀 嘛 哦 么"
     ).split(),
@@ -37,7 +37,7 @@ _CJK_FILLER = sorted(
 _EN_STOP = frozenset(
     "a an the is are was were be do does did to of in on at for and or i we you my our "
     "please hello hi thanks thank can could would will there it this that any when what how "
-    "why where who which".split()
+    "why where who which ok okay yes no got".split()
 )
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN = re.compile(rf"[{_CJK}]+|[^\W_]+", re.UNICODE)
@@ -78,9 +78,10 @@ def similar(a: frozenset[str], b: frozenset[str], threshold: float = THRESHOLD) 
 
 
 def is_question_like(text: str) -> bool:
-    """Text worth storing as a question: it holds a letter or a CJK character (a lone "1"
-    sent after a survey ended is not a question)."""
-    return any(ch.isalpha() for ch in unicodedata.normalize("NFKC", text))
+    """Text worth storing as a question: it holds a letter or a CJK character and something
+    beyond courtesy ("1" sent after a survey ended, 谢谢, 好的 or "ok" are not questions)."""
+    folded = unicodedata.normalize("NFKC", text)
+    return any(ch.isalpha() for ch in folded) and bool(tokens(folded))
 
 
 @dataclass(frozen=True, slots=True)

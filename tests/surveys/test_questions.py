@@ -67,7 +67,12 @@ def test_groups_most_asked_first_with_counts() -> None:
     ("body", "expected"),
     [
         ("什么时候解封", True),
-        ("hello", True),
+        ("水管漏水", True),
+        ("water leak", True),
+        ("hello", False),
+        ("谢谢！", False),
+        ("好的，收到", False),
+        ("OK thanks", False),
         ("1", False),
         ("３", False),
         ("？？", False),
