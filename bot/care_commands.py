@@ -324,7 +324,7 @@ class CareCommands:
             await self._answer(next_request, group_id, (next_request.inbound.text or "").strip())
             return StaffReply()
 
-        self.staff.expect_text(request.inbound, answer)
+        self.staff.expect_text(request.inbound.address, answer)
         await self._say(
             request,
             Message(

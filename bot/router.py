@@ -51,13 +51,13 @@ class Router:
         self.settings = settings
         self.wake = wake
         self.staff_commands: StaffCommands | None = None  # set by build_services
-        # Text outside any survey (not a command): True when it was taken (a resident's question).
-        self.free_text: Callable[[Inbound, Contact, str], Awaitable[bool]] | None = None
         self._unknown_replied: dict[str, float] = {}
         self._contacts: dict[tuple[str, str], tuple[float, list[Contact]]] = {}
         self._contact_loader: BatchLoader[tuple[str, str], list[Contact]] = BatchLoader(
             self._fetch_contacts
         )
+        # Text outside any survey (not a command): True when it was taken (a resident's question).
+        self.free_text: Callable[[Inbound, Contact, str], Awaitable[bool]] | None = None
 
     # ---- sending ---------------------------------------------------------------------------
     async def send(

@@ -10,7 +10,6 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.care_commands import register_care_commands
 from bot.router import Router
 from bot.staff_commands import StaffCommands
 from bot.telegram_bot import build_application
@@ -67,10 +66,12 @@ def build_services(
     runtime = SurveyRuntime(clock=clock, settings=settings)
     router = Router(runtime, clock=clock, settings=settings)
     router.staff_commands = StaffCommands(clock=clock)
-    register_care_commands(router)
     telegram = build_application(settings, router) if settings.telegram_enabled else None
     if telegram is not None:
         dispatcher_channels["telegram"] = TelegramChannel(telegram.bot)
+    from bot.care_commands import register_care_commands  # pickups and questions (issue 6)
+
+    register_care_commands(router)
     dispatcher = Dispatcher(
         dispatcher_channels,
         clock=clock,

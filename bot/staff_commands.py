@@ -57,9 +57,8 @@ class StaffCommands:
         self.clock = clock
         self._commands: dict[str, _Command] = {}
         self._buttons: dict[str, Handler] = {}
-        # A chat whose next plain text goes to a handler (e.g. the answer after "Answer #17"):
-        # (channel, address) -> (monotonic deadline, handler).
-        self._expecting: dict[tuple[str, str], tuple[float, Handler]] = {}
+        # chat address -> handler for the next plain text (a guided flow asked a question)
+        self._waiting_text: dict[str, Handler] = {}
 
     # ---- registration ---------------------------------------------------------------------
     def add(
@@ -77,12 +76,12 @@ class StaffCommands:
     def add_buttons(self, prefix: str, handler: Handler) -> None:
         self._buttons[prefix] = handler
 
-    def expect_text(self, inbound: Inbound, handler: Handler, *, seconds: float = 900) -> None:
-        """Send this chat's next plain text (not a command) to ``handler``, within ``seconds``."""
-        self._expecting[(inbound.channel, inbound.address)] = (
-            self.clock.monotonic() + seconds,
-            handler,
-        )
+    def expect_text(self, address: str, handler: Handler | None) -> None:
+        """Send this chat's next plain text to ``handler`` (None: stop waiting)."""
+        if handler is None:
+            self._waiting_text.pop(address, None)
+        else:
+            self._waiting_text[address] = handler
 
     def names(self) -> list[str]:
         return sorted(self._commands)
@@ -112,9 +111,14 @@ class StaffCommands:
         body = (inbound.text or "").strip()
         is_button = inbound.choice is not None and self.is_button(inbound.choice)
         is_command = not is_button and inbound.choice is None and self.is_command(body)
+        waiter = self._waiting_text.get(inbound.address) if self._waiting_text else None
+        if waiter is not None and inbound.choice is None and body and not body.startswith("/"):
+            staff = await self.staff_of(inbound)
+            if staff is not None:
+                self._waiting_text.pop(inbound.address, None)
+                request = StaffRequest(staff, await scope_of(staff), inbound, args=body.split())
+                return await waiter(request) or StaffReply()
         if not (is_button or is_command):
-            if self._expecting and inbound.choice is None and body and not body.startswith("/"):
-                return await self._expected_text(inbound)
             return None
         staff = await self.staff_of(inbound)
         now = self.clock.now()
@@ -148,16 +152,6 @@ class StaffCommands:
             return None
         request = StaffRequest(staff, scope, inbound, command=name, args=args)
         return await command.handler(request) or StaffReply()
-
-    async def _expected_text(self, inbound: Inbound) -> StaffReply | None:
-        waiting = self._expecting.pop((inbound.channel, inbound.address), None)
-        if waiting is None or waiting[0] < self.clock.monotonic():
-            return None
-        staff = await self.staff_of(inbound)
-        if staff is None:
-            return None
-        request = StaffRequest(staff, await scope_of(staff), inbound)
-        return await waiting[1](request) or StaffReply()
 
 
 def _command_of(body: str) -> str:
