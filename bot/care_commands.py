@@ -25,7 +25,6 @@ from bot.staff_commands import StaffCommands, StaffReply, StaffRequest
 from config.i18n import text
 from estate.access import Scope, audit
 from estate.models import Building, Contact
-from notifications.documents import document_message
 from notifications.message import Button, Message
 from surveys.care_texts import TEXTS
 from surveys.pickup import (
@@ -139,7 +138,7 @@ class CareCommands:
         data = xlsx_bytes(shown, "pickup")
         caption = text(TEXTS, "pk_xlsx_caption", lang, buildings=label)
         filename = f"pickup-{self.now().astimezone(self.tz):%Y%m%d-%H%M}.xlsx"
-        await self._say(request, document_message(caption, filename, data))
+        await self._say(request, Message.with_document(caption, filename, data))
         return StaffReply()
 
     def header(

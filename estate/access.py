@@ -44,8 +44,10 @@ class Scope:
 async def scope_of(staff: Staff) -> Scope:
     if staff.role == "admin":
         return Scope(everything=True)
-    rows = await StaffBuilding.filter(staff_id=staff.id).values_list("building__number")
-    return Scope(int(row[0]) for row in rows)
+    numbers = await StaffBuilding.filter(staff_id=staff.id).values_list(
+        "building__number", flat=True
+    )
+    return Scope(int(n) for n in numbers)  # type: ignore[call-overload]
 
 
 async def staff_by_chat(chat_id: int | str) -> Staff | None:

@@ -2,10 +2,13 @@
 
 A channel adapter renders it: Telegram shows ``buttons`` as an inline keyboard; SMS shows the
 text only (the SMS renderer of a question has already numbered the options inside the text).
+A document (``extra["document"]``, see :meth:`Message.with_document`) goes out by Telegram's
+sendDocument with the text as caption; SMS sends the text alone.
 """
 
 from __future__ import annotations
 
+from base64 import b64decode, b64encode
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,3 +61,15 @@ class Message:
             remove_keyboard=bool(data.get("remove_keyboard", False)),
             extra=dict(data.get("extra", {})),
         )
+
+    @classmethod
+    def with_document(cls, text: str, name: str, content: bytes) -> Message:
+        """A file (e.g. an XLSX report) sent with ``text`` as its caption. The bytes travel in
+        the outbox row (base64), so a message queued by one process is sent by another."""
+        return cls(text, extra={"document": {"name": name, "b64": b64encode(content).decode()}})
+
+    def document(self) -> tuple[str, bytes] | None:
+        doc = self.extra.get("document")
+        if not isinstance(doc, dict):
+            return None
+        return str(doc.get("name") or "file"), b64decode(str(doc.get("b64", "")))

@@ -1,4 +1,5 @@
-"""Telegram gateway: a :class:`Message` becomes sendMessage / sendPhoto / editMessageText."""
+"""Telegram gateway: a :class:`Message` becomes sendMessage / sendPhoto / sendDocument /
+editMessageText."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
@@ -22,7 +24,6 @@ from telegram.error import (
 )
 
 from notifications.channels.base import PermanentFailure, RetryLater, SendResult, Unreachable
-from notifications.documents import document_of
 from notifications.message import Message
 
 ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
@@ -74,7 +75,6 @@ class TelegramChannel:
         chat_id = int(address)
         markup = reply_markup(message)
         edit_id = message.extra.get("edit_message_id")
-        document = document_of(message)
         try:
             if edit_id is not None:
                 result = await self.bot.edit_message_text(
@@ -85,12 +85,13 @@ class TelegramChannel:
                 )
                 sent_id = edit_id if isinstance(result, bool) else result.message_id
                 return SendResult(provider_id=str(sent_id))
+            document = message.document()
             if document is not None:
+                name, content = document
                 sent = await self.bot.send_document(
                     chat_id,
-                    document[1],
-                    filename=document[0],
-                    caption=message.text[:1024],
+                    InputFile(content, filename=name),
+                    caption=message.text[:1024] or None,
                     reply_markup=markup,
                 )
             elif message.photo:
