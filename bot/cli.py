@@ -576,6 +576,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--drive", type=int, help="drive id (default: the latest running)")
     p.set_defaults(func=cmd_drive_pace)
 
+    from bot.care_cli import add_pickup_parsers
+
+    add_pickup_parsers(sub, _buildings)
+
     sub.add_parser(
         "worker", help="send from the outbox only (more workers may share a PostgreSQL outbox)"
     ).set_defaults(func=cmd_worker)

@@ -59,6 +59,8 @@ class Router:
         self._contact_loader: BatchLoader[tuple[str, str], list[Contact]] = BatchLoader(
             self._fetch_contacts
         )
+        # Text outside any survey (not a command): True when it was taken (a resident's question).
+        self.free_text: Callable[[Inbound, Contact, str], Awaitable[bool]] | None = None
 
     # ---- sending ---------------------------------------------------------------------------
     async def send(
@@ -160,9 +162,16 @@ class Router:
             result = await self.runtime.handle_photo(contact, inbound.photo)
         else:
             result = await self.runtime.handle_text(contact, body)
-        if not result.handled:
+        if not result.handled and not (
+            inbound.photo is None and await self._free_text(inbound, contact, body)
+        ):
             await self.send(inbound, Message(text(TEXTS, "nothing_open", lang)), contact)
         return Routed()
+
+    async def _free_text(self, inbound: Inbound, contact: Contact, body: str) -> bool:
+        return bool(
+            body and self.free_text is not None and await self.free_text(inbound, contact, body)
+        )
 
     async def _heard_from(self, contact: Contact) -> None:
         """A contact marked unreachable (blocked bot, carrier error) that writes to us is
@@ -336,7 +345,7 @@ class Router:
         if await self._drive_reply(inbound, contact, body):
             return Routed()
         result = await self.runtime.handle_text(contact, body)
-        if not result.handled:
+        if not result.handled and not await self._free_text(inbound, contact, body.strip()):
             await self.send(inbound, Message(text(TEXTS, "nothing_open", lang)), contact)
         return Routed()
 

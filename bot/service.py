@@ -72,6 +72,9 @@ def build_services(
     telegram = build_application(settings, router) if settings.telegram_enabled else None
     if telegram is not None:
         dispatcher_channels["telegram"] = TelegramChannel(telegram.bot)
+    from bot.care_commands import register_care_commands  # pickups and questions (issue 6)
+
+    register_care_commands(router)
     dispatcher = Dispatcher(
         dispatcher_channels,
         clock=clock,

@@ -19,6 +19,7 @@ MODEL_MODULES = [
     "surveys.models",
     "notifications.models",
     "notifications.drive_models",
+    "surveys.care_models",
 ]
 MIGRATIONS_MODULE = "config.migrations"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from functools import lru_cache
 from typing import Literal
 
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     max_send_attempts: int = Field(default=8, ge=1)
     # Off only for load tests against fakes that answer at once: real providers need the limits.
     rate_limits: bool = True
+
+    # Logistics works two 12-hour shifts: A from this local time (LOUZHANG_TIMEZONE), then B.
+    shift_a_start: time = time(8, 0)
 
     @property
     def telegram_enabled(self) -> bool:
