@@ -10,15 +10,17 @@ from typing import Any
 
 from telegram.ext import Application
 
+from bot.login_command import register_login
 from bot.router import Router
 from bot.staff_commands import StaffCommands
 from bot.telegram_bot import build_application
 from config.clock import Clock, SystemClock
 from config.settings import Settings
 from notifications.channels.base import ChannelAdapter
+from notifications.channels.local import LocalChannel, LocalHub
 from notifications.channels.sms import TwilioSmsChannel
 from notifications.channels.telegram import TelegramChannel
-from notifications.dispatcher import Dispatcher
+from notifications.dispatcher import Dispatcher, Limits
 from surveys.runtime import SurveyRuntime
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,8 @@ class Services:
     telegram: Application | None = None  # type: ignore[type-arg]
     sms: TwilioSmsChannel | None = None
     background: list[asyncio.Task[Any]] = field(default_factory=list)
+    hub: LocalHub = field(default_factory=LocalHub)  # the browser's channel (simulator)
+    simulated: frozenset[str] = frozenset()  # channels delivered to the browser, not a provider
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def channel_report(self) -> list[str]:
@@ -48,6 +52,12 @@ class Services:
             lines.append(
                 "SMS: off (set LOUZHANG_TWILIO_ACCOUNT_SID, LOUZHANG_TWILIO_AUTH_TOKEN and "
                 "LOUZHANG_TWILIO_FROM to turn it on)"
+            )
+        if self.simulated:
+            lines.append(
+                "Simulator: messages by "
+                + ", ".join(sorted(self.simulated))
+                + " are delivered to the browser (no provider token is set)"
             )
         return lines
 
@@ -66,19 +76,32 @@ def build_services(
     runtime = SurveyRuntime(clock=clock, settings=settings)
     router = Router(runtime, clock=clock, settings=settings)
     router.staff_commands = StaffCommands(clock=clock)
+    register_login(
+        router.staff_commands, settings=settings, clock=clock, wake=lambda: router.wake()
+    )
     telegram = build_application(settings, router) if settings.telegram_enabled else None
     if telegram is not None:
         dispatcher_channels["telegram"] = TelegramChannel(telegram.bot)
+    # The browser's own chats always; and when no provider is on at all (a fresh machine, a
+    # rehearsal), everything the outbox would send by Telegram, SMS or voice goes there too.
+    hub = LocalHub()
+    simulated = frozenset({"telegram", "sms", "voice"}) if not dispatcher_channels else frozenset()
+    for name in ("local", *sorted(simulated)):
+        dispatcher_channels[name] = LocalChannel(name, hub)
     dispatcher = Dispatcher(
         dispatcher_channels,
         clock=clock,
         settings=settings,
         limits_enabled=settings.rate_limits if limits_enabled is None else limits_enabled,
     )
+    for name in ("local", *simulated):  # a browser has no rate limit to respect
+        dispatcher.limits[name] = Limits(None, None)
     runtime.enabled = set(dispatcher_channels) or {"telegram", "sms"}
     runtime.wake = dispatcher.notify
     router.wake = dispatcher.notify
-    return Services(settings, clock, dispatcher, runtime, router, telegram, sms)
+    return Services(
+        settings, clock, dispatcher, runtime, router, telegram, sms, hub=hub, simulated=simulated
+    )
 
 
 async def start_services(services: Services) -> None:
