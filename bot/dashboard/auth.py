@@ -28,6 +28,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -45,6 +46,11 @@ PUBLIC_PATHS = frozenset(
 )
 
 STAFF = web.AppKey("dashboard_staff_key", bytes)
+# Per-request state: typed keys where aiohttp has them (3.14+), plain names before.
+_RequestKey: Any = getattr(web, "RequestKey", None)
+STAFF_KEY: Any = _RequestKey("lz_staff", object) if _RequestKey else "lz_staff"
+SCOPE_KEY: Any = _RequestKey("lz_scope", object) if _RequestKey else "lz_scope"
+CSRF_KEY: Any = _RequestKey("lz_csrf", str) if _RequestKey else "lz_csrf"
 
 
 # ---- the key -------------------------------------------------------------------------------
@@ -246,19 +252,19 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
                 allowed=False,
             )
             return web.Response(status=403, text="CSRF check failed: reload the page")
-    request["staff"] = staff
-    request["scope"] = await scope_of(staff)
-    request["csrf"] = csrf
+    request[STAFF_KEY] = staff
+    request[SCOPE_KEY] = await scope_of(staff)
+    request[CSRF_KEY] = csrf
     return await handler(request)
 
 
 def staff_of(request: web.Request) -> Staff:
-    staff: Staff = request["staff"]
+    staff: Staff = request[STAFF_KEY]
     return staff
 
 
 def scope(request: web.Request) -> Scope:
-    s: Scope = request["scope"]
+    s: Scope = request[SCOPE_KEY]
     return s
 
 

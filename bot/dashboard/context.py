@@ -33,7 +33,9 @@ def lang_of(request: web.Request) -> str:
     chosen = request.query.get("lang") or request.cookies.get(LANG_COOKIE)
     if chosen:
         return normalise_language(chosen, "zh-CN")
-    staff = request.get("staff")
+    from bot.dashboard.auth import STAFF_KEY
+
+    staff = request.get(STAFF_KEY)
     if staff is not None:
         return normalise_language(staff.language, "zh-CN")
     return services_of(request).settings.language
@@ -50,13 +52,15 @@ def translate(lang: str) -> Any:
 
 def page(request: web.Request, template: str, context: dict[str, Any]) -> web.Response:
     """Render a page; ``?lang=`` also sets the language cookie for the next pages."""
+    from bot.dashboard.auth import CSRF_KEY, STAFF_KEY
+
     lang = lang_of(request)
     ctx = {
         "t": translate(lang),
         "lang": lang,
         "other_lang": "en" if lang == "zh-CN" else "zh-CN",
-        "staff": request.get("staff"),
-        "csrf": request.get("csrf", ""),
+        "staff": request.get(STAFF_KEY),
+        "csrf": request.get(CSRF_KEY, ""),
         "path": request.path,
         **context,
     }
@@ -68,7 +72,9 @@ def page(request: web.Request, template: str, context: dict[str, Any]) -> web.Re
 
 def fragment(request: web.Request, template: str, context: dict[str, Any]) -> str:
     """A template rendered to text (what an event stream sends to replace part of a page)."""
+    from bot.dashboard.auth import CSRF_KEY
+
     lang = lang_of(request)
     env = aiohttp_jinja2.get_env(request.app)
-    ctx = {"t": translate(lang), "lang": lang, "csrf": request.get("csrf", ""), **context}
+    ctx = {"t": translate(lang), "lang": lang, "csrf": request.get(CSRF_KEY, ""), **context}
     return env.get_template(template).render(ctx)
