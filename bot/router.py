@@ -18,6 +18,7 @@ from config.settings import Settings
 from estate.importer import REPLACED_BY_IMPORT
 from estate.models import Contact, Household, Person, Staff
 from estate.phones import PhoneError, mask_phone, normalise_phone
+from notifications.drives import REPLY_PREFIX, DriveRuntime, parse_reply
 from notifications.message import Message
 from notifications.models import Priority
 from notifications.outbox import Outgoing, enqueue_many
@@ -50,7 +51,8 @@ class Router:
         self.clock = clock
         self.settings = settings
         self.wake = wake
-        self.staff_commands: StaffCommands | None = None  # set by build_services
+        self.staff_commands: StaffCommands = StaffCommands(clock=clock)
+        self.drives: DriveRuntime | None = None  # set by build_services
         self._unknown_replied: dict[str, float] = {}
         self._contacts: dict[tuple[str, str], tuple[float, list[Contact]]] = {}
         self._contact_loader: BatchLoader[tuple[str, str], list[Contact]] = BatchLoader(
@@ -125,10 +127,9 @@ class Router:
     async def handle(self, inbound: Inbound) -> Routed:
         if inbound.phone is not None:
             return await self.enrol(inbound)
-        if self.staff_commands is not None:
-            staff_reply = await self.staff_commands.handle(inbound)
-            if staff_reply is not None:
-                return Routed(toast=staff_reply.toast)
+        staff_reply = await self.staff_commands.handle(inbound)
+        if staff_reply is not None:
+            return Routed(toast=staff_reply.toast)
         contacts = await self.contacts_of(inbound.channel, inbound.address)
         if inbound.channel == "sms":
             return await self._sms(inbound, contacts)
@@ -139,6 +140,8 @@ class Router:
         lang = contact.language
         body = (inbound.text or "").strip()
         if inbound.choice is not None:
+            if inbound.choice.startswith(REPLY_PREFIX):
+                return await self._drive_button(inbound, contact, inbound.choice)
             if inbound.choice.startswith("rv:"):
                 try:
                     response_id = int(inbound.choice[3:])
@@ -150,6 +153,8 @@ class Router:
             return Routed(toast=result.toast)
         if body.startswith("/"):
             return await self._command(inbound, contact, body)
+        if inbound.photo is None and await self._drive_reply(inbound, contact, body):
+            return Routed()
         if inbound.photo is not None:
             result = await self.runtime.handle_photo(contact, inbound.photo)
         else:
@@ -325,10 +330,46 @@ class Router:
             await self.send(inbound, Message(text(TEXTS, "sms_help", lang)), contact)
             await self.runtime.resume(contact)
             return Routed()
+        if await self._drive_reply(inbound, contact, body):
+            return Routed()
         result = await self.runtime.handle_text(contact, body)
         if not result.handled:
             await self.send(inbound, Message(text(TEXTS, "nothing_open", lang)), contact)
         return Routed()
+
+    # ---- drive replies ---------------------------------------------------------------------
+    async def _drive_reply(self, inbound: Inbound, contact: Contact, body: str) -> bool:
+        """A household called down by a drive answers 1/2/3. While it has not, any other text
+        gets the options again, unless it is in the middle of a survey (then the survey gets
+        the text; 1/2/3 still go to the drive: the call-up is the newer, urgent question)."""
+        drives = self.drives
+        household_id: int = contact.household_id  # type: ignore[attr-defined]
+        if drives is None or not await drives.awaiting(household_id):
+            return False
+        value = parse_reply(body)
+        if value is not None:
+            ack = await drives.reply(contact, value)
+            if ack is not None:
+                await self.send(inbound, ack, contact, tag="drive")
+            return True
+        if await self.runtime.active_response(household_id) is not None:
+            return False
+        await self.send(inbound, drives.options_again(contact), contact, tag="drive")
+        return True
+
+    async def _drive_button(self, inbound: Inbound, contact: Contact, data: str) -> Routed:
+        lang = contact.language
+        try:
+            part_id, value = (int(x) for x in data[len(REPLY_PREFIX) :].split(":", 1))
+        except ValueError:
+            return Routed(toast=text(TEXTS, "unknown_command", lang))
+        if self.drives is None or value not in (1, 2, 3):
+            return Routed(toast=text(TEXTS, "unknown_command", lang))
+        ack = await self.drives.reply(contact, value, part_id=part_id)
+        if ack is None:
+            return Routed(toast=text(TEXTS, "unknown_command", lang))
+        await self.send(inbound, ack, contact, tag="drive")
+        return Routed(toast=ack.text[:190])
 
     def _unknown_sms(self, inbound: Inbound) -> Routed:
         now = self.clock.monotonic()

@@ -10,9 +10,9 @@ from typing import Any
 
 from telegram.ext import Application
 
+from bot.drive_commands import register_drive_commands
 from bot.login_command import register_login
 from bot.router import Router
-from bot.staff_commands import StaffCommands
 from bot.telegram_bot import build_application
 from config.clock import Clock, SystemClock
 from config.settings import Settings
@@ -21,6 +21,7 @@ from notifications.channels.local import LocalChannel, LocalHub
 from notifications.channels.sms import TwilioSmsChannel
 from notifications.channels.telegram import TelegramChannel
 from notifications.dispatcher import Dispatcher, Limits
+from notifications.drives import DriveRuntime
 from surveys.runtime import SurveyRuntime
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class Services:
     dispatcher: Dispatcher
     runtime: SurveyRuntime
     router: Router
+    drives: DriveRuntime
     telegram: Application | None = None  # type: ignore[type-arg]
     sms: TwilioSmsChannel | None = None
     background: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -75,10 +77,6 @@ def build_services(
     dispatcher_channels = channels
     runtime = SurveyRuntime(clock=clock, settings=settings)
     router = Router(runtime, clock=clock, settings=settings)
-    router.staff_commands = StaffCommands(clock=clock)
-    register_login(
-        router.staff_commands, settings=settings, clock=clock, wake=lambda: router.wake()
-    )
     telegram = build_application(settings, router) if settings.telegram_enabled else None
     if telegram is not None:
         dispatcher_channels["telegram"] = TelegramChannel(telegram.bot)
@@ -99,8 +97,23 @@ def build_services(
     runtime.enabled = set(dispatcher_channels) or {"telegram", "sms"}
     runtime.wake = dispatcher.notify
     router.wake = dispatcher.notify
+    drives = DriveRuntime(clock=clock, enabled=runtime.enabled, wake_dispatcher=dispatcher.notify)
+    router.drives = drives
+    register_drive_commands(router.staff_commands, router, drives)
+    register_login(
+        router.staff_commands, settings=settings, clock=clock, wake=lambda: router.wake()
+    )
     return Services(
-        settings, clock, dispatcher, runtime, router, telegram, sms, hub=hub, simulated=simulated
+        settings,
+        clock,
+        dispatcher,
+        runtime,
+        router,
+        drives,
+        telegram,
+        sms,
+        hub=hub,
+        simulated=simulated,
     )
 
 
@@ -117,6 +130,7 @@ async def start_services(services: Services) -> None:
             await app.bot.delete_webhook()
             await app.updater.start_polling(timeout=20)
     services.background.append(asyncio.create_task(services.dispatcher.run(services.stop)))
+    services.background.append(asyncio.create_task(services.drives.run(services.stop)))
 
 
 async def stop_services(services: Services) -> None:

@@ -57,6 +57,8 @@ class StaffCommands:
         self.clock = clock
         self._commands: dict[str, _Command] = {}
         self._buttons: dict[str, Handler] = {}
+        # chat address -> handler for the next plain text (a guided flow asked a question)
+        self._waiting_text: dict[str, Handler] = {}
 
     # ---- registration ---------------------------------------------------------------------
     def add(
@@ -73,6 +75,13 @@ class StaffCommands:
 
     def add_buttons(self, prefix: str, handler: Handler) -> None:
         self._buttons[prefix] = handler
+
+    def expect_text(self, address: str, handler: Handler | None) -> None:
+        """Send this chat's next plain text to ``handler`` (None: stop waiting)."""
+        if handler is None:
+            self._waiting_text.pop(address, None)
+        else:
+            self._waiting_text[address] = handler
 
     def names(self) -> list[str]:
         return sorted(self._commands)
@@ -102,6 +111,13 @@ class StaffCommands:
         body = (inbound.text or "").strip()
         is_button = inbound.choice is not None and self.is_button(inbound.choice)
         is_command = not is_button and inbound.choice is None and self.is_command(body)
+        waiter = self._waiting_text.get(inbound.address) if self._waiting_text else None
+        if waiter is not None and inbound.choice is None and body and not body.startswith("/"):
+            staff = await self.staff_of(inbound)
+            if staff is not None:
+                self._waiting_text.pop(inbound.address, None)
+                request = StaffRequest(staff, await scope_of(staff), inbound, args=body.split())
+                return await waiter(request) or StaffReply()
         if not (is_button or is_command):
             return None
         staff = await self.staff_of(inbound)

@@ -14,7 +14,12 @@ from tortoise.models import Model
 
 from config.settings import get_settings
 
-MODEL_MODULES = ["estate.models", "surveys.models", "notifications.models"]
+MODEL_MODULES = [
+    "estate.models",
+    "surveys.models",
+    "notifications.models",
+    "notifications.drive_models",
+]
 MIGRATIONS_MODULE = "config.migrations"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import zlib
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -22,6 +22,7 @@ from config.batching import BatchLoader
 from config.clock import Clock
 from config.i18n import text
 from config.settings import Settings
+from estate.contacts import pick_contact
 from estate.models import Contact, Household
 from notifications.message import Button, Message
 from notifications.models import Priority
@@ -64,18 +65,6 @@ class Handled:
 
     handled: bool
     toast: str | None = None
-
-
-def pick_contact(
-    household: Household, contacts: Iterable[Contact], enabled: set[str]
-) -> Contact | None:
-    """The contact a round goes to: the household's preferred channel first, then any other."""
-    usable = [c for c in contacts if c.status == "active" and c.channel in enabled]
-    if not usable:
-        return None
-    preferred = household.preferred_channel
-    usable.sort(key=lambda c: (c.channel != preferred, c.channel != "telegram", c.id))
-    return usable[0]
 
 
 def button_data(response_id: int, seq: int) -> str:

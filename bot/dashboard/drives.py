@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.dashboard.auth import require_some, scope
 from bot.dashboard.context import fragment, page
 from bot.dashboard.live import stream
+from bot.dashboard.texts import UI
 from estate.models import Building
 
 STATES = ("waiting", "ready", "called", "done", "skipped")
@@ -22,7 +23,7 @@ DOOR_SHOWN = 200
 
 def _models() -> Any:
     try:
-        from notifications import drive_models  # type: ignore[attr-defined,unused-ignore]
+        from notifications import drive_models
     except ImportError:  # pragma: no cover - a build without drives
         return None
     return drive_models
@@ -62,41 +63,39 @@ async def _drive_or_404(request: web.Request) -> Any:
 
 
 async def _drive_context(request: web.Request, drive: Any) -> dict[str, Any]:
-    models = _models()
+    from notifications.drive_status import load_status
+
     numbers = await _buildings_of(drive.id)
     visible = require_some(request, numbers) if numbers else []
+    status = await load_status(drive.id, visible)
     heights = dict(await Building.filter(number__in=visible).values_list("number", "floors"))
-    state_of: dict[tuple[int, int], str] = {}
-    counts = {s: 0 for s in STATES}
-    for building, floors, state in await models.DriveBatch.filter(
-        drive_id=drive.id, building__in=visible
-    ).values_list("building", "floors", "state"):
-        counts[state] = counts.get(state, 0) + 1
-        for floor in floors or []:
-            state_of[(int(building), int(floor))] = state
+    floors_of: dict[int, dict[int, str]] = {}
+    counts = dict.fromkeys(STATES, 0)
+    points = []
+    for point in status.points if status else []:
+        points.append(point)
+        for building in point.buildings:
+            floors_of.setdefault(building.number, {}).update(building.floors)
+            for state in building.floors.values():
+                counts[state] = counts.get(state, 0) + 1
     columns = []
     for number in visible:
-        top = max([int(heights.get(number) or 0)] + [f for (b, f) in state_of if b == number])
+        states = floors_of.get(number, {})
+        top = max([int(heights.get(number) or 0), *states])
         columns.append(
-            {
-                "number": number,
-                "floors": [(f, state_of.get((number, f), "")) for f in range(1, top + 1)],
-            }
+            {"number": number, "floors": [(f, states.get(f, "")) for f in range(1, top + 1)]}
         )
-    door = (
-        await models.DriveHousehold.filter(drive_id=drive.id, building__in=visible)
-        .exclude(door_reason="")
-        .order_by("building", "floor", "room")
-        .limit(DOOR_SHOWN + 1)
-        .values_list("building", "room", "door_reason", "reply")
-    )
+    door = status.door_to_door if status else []
     return {
         "drive": drive,
         "states": STATES,
         "counts": counts,
+        "points": points,
         "columns": columns,
         "door": door[:DOOR_SHOWN],
         "door_more": len(door) > DOOR_SHOWN,
+        "silent": status.silent[:DOOR_SHOWN] if status else [],
+        "reasons": {key for key in UI if key.startswith("reason_")},
     }
 
 

@@ -1,0 +1,271 @@
+"""The drive runtime on a fake clock, against the database (the outbox rows are what it sends)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from config.clock import FakeClock
+from estate.models import Building, Contact, Estate, Household, Person
+from notifications import planner
+from notifications.drive_models import DriveBatch, DriveHousehold
+from notifications.drive_setup import DriveOptions, create_drive, preview
+from notifications.drive_status import load_status, render_status
+from notifications.drives import DriveError, DriveRuntime, parse_reply
+from notifications.models import OutboxMessage, Priority
+
+T0 = datetime(2022, 4, 10, 6, 0, tzinfo=UTC)
+MIN = timedelta(minutes=1)
+
+
+async def small_estate(*, floors: int = 4, per_floor: int = 2, buildings: int = 2) -> None:
+    """Buildings 1..n, `per_floor` households per floor, one person and one SMS contact each."""
+    estate = await Estate.create(name="test")
+    phone = 13800000000
+    for number in range(1, buildings + 1):
+        building = await Building.create(estate=estate, number=number, floors=floors)
+        for floor in range(1, floors + 1):
+            for unit in range(1, per_floor + 1):
+                household = await Household.create(
+                    building=building, floor=floor, room=f"{floor}{unit:02d}"
+                )
+                phone += 1
+                person = await Person.create(
+                    household=household, name=f"p{phone}", phone=f"+86{phone}"
+                )
+                await Contact.create(
+                    household=household, person=person, channel="sms", address=f"+86{phone}"
+                )
+
+
+def options(**overrides: object) -> DriveOptions:
+    values: dict[str, object] = dict(
+        points=[("A", [1]), ("B", [2])],
+        start=T0 + 10 * MIN,
+        interval=5 * MIN,
+        lead=2 * MIN,
+    )
+    values.update(overrides)
+    return DriveOptions(**values)  # type: ignore[arg-type]
+
+
+async def start(clock: FakeClock, opts: DriveOptions | None = None, positive: set[int] = set()):  # type: ignore[no-untyped-def]  # noqa: B006
+    opts = opts or options()
+    result = await preview(opts, {"sms", "telegram"}, positive=positive)
+    drive = await create_drive(opts, result.plan, now=clock.now())
+    return drive, result
+
+
+async def sent(kind: str | None = None) -> list[OutboxMessage]:
+    rows = await OutboxMessage.filter(purpose="callup").order_by("id")
+    return [r for r in rows if kind is None or f":{kind}:" in r.idempotency_key]
+
+
+async def rooms_of(rows: list[OutboxMessage]) -> list[str]:
+    out = []
+    for row in rows:
+        household = await Household.get(id=row.household_id).select_related("building")  # type: ignore[attr-defined]
+        out.append(f"{household.building.number}-{household.room}")
+    return out
+
+
+async def test_a_drive_calls_floor_by_floor_top_down_with_get_ready_first(db: str) -> None:
+    await small_estate()
+    clock = FakeClock(T0)
+    drive, result = await start(clock)
+    assert (result.households, result.batches, result.sms_messages) == (16, 8, 32)
+    runtime = DriveRuntime(clock=clock)
+
+    await runtime.tick()
+    assert await sent() == []  # nothing before 06:08
+    assert await runtime.next_due() == T0 + 8 * MIN
+
+    clock.set(T0 + 8 * MIN)  # first batches' "get ready"
+    await runtime.tick()
+    ready = await sent("ready")
+    assert sorted(await rooms_of(ready)) == ["1-401", "1-402", "2-401", "2-402"]
+    assert all(r.priority == Priority.CALLUP for r in ready)
+    assert all(r.expires_at == T0 + 10 * MIN for r in ready)  # never sent late
+    assert "4层" not in ready[0].body["text"] and "401" in ready[0].body["text"]
+
+    clock.set(T0 + 10 * MIN)
+    await runtime.tick()
+    calls = await sent("call")
+    # Two points called at once: their first messages come first (interleaved).
+    assert await rooms_of(calls) == ["1-401", "2-401", "1-402", "2-402"]
+    assert "回复1" in calls[0].body["text"]
+    batches = await DriveBatch.filter(drive_id=drive.id, state="called")
+    assert sorted((b.point, b.floors) for b in batches) == [("A", [4]), ("B", [4])]
+
+    # The next batches: floor 3 readied at 06:13, called at 06:15; floor 4 done then.
+    clock.set(T0 + 15 * MIN)
+    await runtime.tick()
+    assert sorted(await rooms_of(await sent("call")))[:4] == ["1-301", "1-302", "1-401", "1-402"]
+    states = {(b.point, b.floors[0]): b.state for b in await DriveBatch.filter(drive_id=drive.id)}
+    assert states[("A", 4)] == "done" and states[("A", 3)] == "called"
+    assert states[("A", 2)] == "waiting"
+
+    # A tick repeated (or a restarted runtime) sends nothing twice.
+    before = await OutboxMessage.all().count()
+    await DriveRuntime(clock=clock).tick()
+    await runtime.tick()
+    assert await OutboxMessage.all().count() == before
+
+
+async def test_a_late_get_ready_is_dropped_and_an_overdue_batch_moves_the_rest(db: str) -> None:
+    await small_estate(buildings=1)
+    clock = FakeClock(T0)
+    drive, _ = await start(clock, options(points=[("A", [1])]))
+    runtime = DriveRuntime(clock=clock)
+    # The service was down from before the first "get ready" until after the call time.
+    clock.set(T0 + 12 * MIN)
+    await runtime.tick()
+    assert await sent("ready") == []  # its batch is called: no late "get ready"
+    first = await DriveBatch.get(drive_id=drive.id, seq=1)
+    assert first.state == "called" and first.ready_dropped
+    assert first.called_at == T0 + 12 * MIN
+    second = await DriveBatch.get(drive_id=drive.id, seq=2)
+    assert second.call_at == T0 + 17 * MIN  # the rest keeps its spacing after the delay
+    assert second.ready_at == T0 + 15 * MIN
+
+
+async def test_replies_next_pause_resume_skip(db: str) -> None:
+    await small_estate(buildings=1)
+    clock = FakeClock(T0)
+    drive, _ = await start(clock, options(points=[("A", [1])]))
+    runtime = DriveRuntime(clock=clock)
+    clock.set(T0 + 10 * MIN)
+    await runtime.tick()
+    household = await Household.get(room="401")
+    contact = await Contact.get(household=household)
+    assert await runtime.awaiting(household.id)
+    ack = await runtime.reply(contact, 2)
+    assert ack is not None and "上门" in ack.text
+    part = await DriveHousehold.get(household=household)
+    assert part.reply == 2 and part.door_reason == "cannot"
+    assert not await runtime.awaiting(household.id)
+
+    # /next at 06:11: floor 3 is called now, floors 2 and 1 follow 5 minutes apart.
+    clock.set(T0 + 11 * MIN)
+    await runtime.call_next(drive.id, "A")
+    await runtime.tick()
+    by_seq = {b.seq: b for b in await DriveBatch.filter(drive_id=drive.id)}
+    assert by_seq[2].state == "called" and by_seq[2].called_at == T0 + 11 * MIN
+    assert by_seq[3].call_at == T0 + 16 * MIN and by_seq[1].state == "done"
+
+    # /pause for 4 minutes: nothing is called at 06:16; after /resume floor 2 is due 06:20.
+    await runtime.pause(drive.id, "A")
+    clock.set(T0 + 16 * MIN)
+    await runtime.tick()
+    assert (await DriveBatch.get(drive_id=drive.id, seq=3)).state != "called"
+    clock.set(T0 + 15 * MIN + 4 * MIN)
+    paused = await runtime.resume(drive.id, "A")
+    assert paused == 8 * MIN  # paused at 06:11, resumed at 06:19
+    assert (await DriveBatch.get(drive_id=drive.id, seq=3)).call_at == T0 + 24 * MIN
+
+    # /skip: floor 2 is not called; floor 1 takes its slot.
+    skipped = await runtime.skip(drive.id, "A")
+    assert skipped.floors == [2]
+    assert (await DriveBatch.get(drive_id=drive.id, seq=4)).call_at == T0 + 24 * MIN
+    assert all(p.skipped for p in await DriveHousehold.filter(batch_id=skipped.id))
+    with pytest.raises(DriveError):
+        await runtime.pause(drive.id, "Z")
+
+
+async def test_last_call_then_silent_list_then_done(db: str) -> None:
+    await small_estate(buildings=1, floors=2, per_floor=2)
+    clock = FakeClock(T0)
+    drive, _ = await start(clock, options(points=[("A", [1])]))
+    runtime = DriveRuntime(clock=clock)
+    clock.set(T0 + 10 * MIN)
+    await runtime.tick()
+    answered = await Household.get(room="201")
+    await runtime.reply(await Contact.get(household=answered), 1)
+    clock.set(T0 + 15 * MIN)  # floor 1 called: the building's last batch
+    await runtime.tick()
+    await runtime.mark(drive.id, 1, "101", 1, "point volunteer")
+    clock.set(T0 + 20 * MIN)  # one slot later: the last call to the two silent households
+    await runtime.tick()
+    assert sorted(await rooms_of(await sent("last_call"))) == ["1-102", "1-202"]
+    assert "最后通知" in (await sent("last_call"))[0].body["text"]
+    await runtime.reply(await Contact.get(household=await Household.get(room="102")), 3)
+    clock.set(T0 + 25 * MIN)
+    await runtime.tick()
+    silent = await DriveHousehold.filter(silent=True).values_list("room", flat=True)
+    assert silent == ["202"]
+    status = await load_status(drive.id)
+    assert status is not None and [v.room for v in status.silent] == ["202"]
+    await runtime.tick()
+    await drive.refresh_from_db()
+    assert drive.status == "done"
+
+
+async def test_home_bound_and_positive_go_door_to_door_and_status(db: str) -> None:
+    await small_estate(buildings=1, floors=2, per_floor=2)
+    bound = await Household.get(room="102")
+    bound.home_bound = True
+    await bound.save()
+    positive = await Household.get(room="201")
+    clock = FakeClock(T0)
+    drive, result = await start(clock, options(points=[("A", [1])]), positive={positive.id})
+    assert result.door_to_door == 2 and result.households == 2
+    runtime = DriveRuntime(clock=clock)
+    for minute in range(0, 40):
+        clock.set(T0 + minute * MIN)
+        await runtime.tick()
+    called = await rooms_of(await sent("call"))
+    assert "1-102" not in called and "1-201" not in called
+    status = await load_status(drive.id)
+    assert status is not None
+    assert sorted((v.room, v.reason) for v in status.door_to_door) == [
+        ("102", "home_bound"),
+        ("201", "positive"),
+    ]
+    text = render_status(status, "en", UTC)
+    assert "Door-to-door (2)" in text and "positive" in text
+    # Staff of another building see nothing of it.
+    mine = await load_status(drive.id, buildings={2})
+    assert mine is not None and mine.points == [] and mine.door_to_door == []
+
+
+async def test_adaptive_pace_advances_when_enough_replied_but_not_before_the_minimum(
+    db: str,
+) -> None:
+    await small_estate(buildings=1, floors=3, per_floor=2)
+    clock = FakeClock(T0)
+    opts = options(
+        points=[("A", [1])],
+        pace="adaptive",
+        share=0.5,
+        min_interval=2 * MIN,
+        max_interval=10 * MIN,
+    )
+    drive, _ = await start(clock, opts)
+    runtime = DriveRuntime(clock=clock)
+    clock.set(T0 + 10 * MIN)
+    await runtime.tick()
+    await runtime.reply(await Contact.get(household=await Household.get(room="301")), 1)
+    clock.set(T0 + 11 * MIN)  # half replied 1, but the minimum is 2 minutes
+    await runtime.tick()
+    assert (await DriveBatch.get(drive_id=drive.id, seq=2)).state != "called"
+    clock.set(T0 + 12 * MIN)
+    await runtime.tick()
+    second = await DriveBatch.get(drive_id=drive.id, seq=2)
+    assert second.state == "called" and second.called_at == T0 + 12 * MIN
+    # Nobody replies to the second: it still moves on at the maximum.
+    assert (await DriveBatch.get(drive_id=drive.id, seq=3)).call_at == T0 + 22 * MIN
+
+
+@pytest.mark.parametrize(
+    ("body", "value"),
+    [("1", 1), (" 2 ", 2), ("３", 3), ("1。", 1), ("4", None), ("yes", None), ("12", None)],
+)
+def test_parse_reply(body: str, value: int | None) -> None:
+    assert parse_reply(body) == value
+
+
+async def test_an_unknown_building_is_a_clear_error(db: str) -> None:
+    await small_estate(buildings=1)
+    with pytest.raises(planner.PlanError, match="no such building: 9"):
+        await preview(options(points=[("A", [1, 9])]), {"sms"})
