@@ -13,7 +13,7 @@ from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
 from bot.dashboard.auth import require_some, scope, staff_of
-from bot.dashboard.context import fragment, page, services_of
+from bot.dashboard.context import fragment, lang_of, page, services_of
 from bot.dashboard.live import stream
 from estate.access import audit
 from estate.addresses import parse_building_ranges
@@ -193,12 +193,25 @@ async def _round_context(request: web.Request, round_: Round) -> dict[str, Any]:
             }
         )
     summaries = []
+    lang = lang_of(request)
+    try:
+        defn = load_definition(round_.definition)
+    except Exception:
+        defn = None
     for index, column in enumerate(columns[len(FIXED_COLUMNS) :], start=len(FIXED_COLUMNS)):
-        values = Counter(
-            str(r[index]) for r in rows if r[index] not in (None, "") and not column.endswith("#")
-        )
+        if column.endswith("#"):
+            continue
+        question = _question(defn, column)
+        values: Counter[str] = Counter()
+        for row in rows:
+            value = row[index]
+            if value in (None, ""):
+                continue
+            choice = question.choice(str(value)) if question is not None else None
+            values[localize(choice.label, lang) if choice else str(value)] += 1
         if values:
-            summaries.append({"column": column, "top": values.most_common(6)})
+            label = localize(question.label, lang) if question is not None else column
+            summaries.append({"column": label, "top": values.most_common(6)})
     return {
         "round": round_,
         "statuses": STATUSES,
@@ -210,11 +223,20 @@ async def _round_context(request: web.Request, round_: Round) -> dict[str, Any]:
     }
 
 
+def _question(defn: Any, column: str) -> Any:
+    """The question behind a report column (``name`` or ``group.name``), if any."""
+    if defn is None:
+        return None
+    group_name, _, item = column.partition(".")
+    question = defn.question(group_name)
+    if question is not None and item:
+        return question.item_question(item)
+    return question
+
+
 async def round_page(request: web.Request) -> web.Response:
     round_ = await _round_or_404(request)
     context = await _round_context(request, round_)
-    from bot.dashboard.context import lang_of
-
     try:
         title = localize(load_definition(round_.definition).title, lang_of(request))
     except Exception:

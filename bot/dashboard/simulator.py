@@ -51,6 +51,7 @@ class Line:
     message_id: int | None = None
     segments: int = 0
     encoding: str = ""
+    order: tuple[int, int, int] = (0, 0, 0)  # outbox id, then what was typed after it
 
 
 async def transcript(channel: str, address: str, typed: list[Any]) -> list[Line]:
@@ -79,6 +80,7 @@ async def transcript(channel: str, address: str, typed: list[Any]) -> list[Line]
                 request_contact=message.request_contact,
                 message_id=provider,
             )
+        line.order = (row.id, 0, 0)
         edit = message.extra.get("edit_message_id")
         if not sms and edit is not None and int(edit) in by_id:
             old = by_id[int(edit)]  # an edit changes the earlier message in place
@@ -87,8 +89,8 @@ async def transcript(channel: str, address: str, typed: list[Any]) -> list[Line]
         if provider is not None:
             by_id[provider] = line
         lines.append(line)
-    lines.extend(Line("out", t.at, t.text) for t in typed)
-    lines.sort(key=lambda line: line.at)
+    lines.extend(Line("out", t.at, t.text, order=(t.after, 1, t.seq)) for t in typed)
+    lines.sort(key=lambda line: line.order)
     return lines
 
 
@@ -219,7 +221,13 @@ async def _deliver_typed(
         message_id=int(message_id_text) if message_id_text.isdigit() else None,
         language=lang_of(request),
     )
-    services.hub.typed(key, services.clock.now(), shown)
+    newest: Any = (
+        await OutboxMessage.filter(channel=key[0], address=key[1])
+        .order_by("-id")
+        .first()
+        .values_list("id", flat=True)
+    )
+    services.hub.typed(key, services.clock.now(), shown, after=int(newest or 0))
     await services.router.handle(inbound)
 
 

@@ -37,6 +37,7 @@ class TypedMessage:
     at: datetime
     text: str
     seq: int
+    after: int = 0  # the chat's newest outbox row when it was typed (orders the transcript)
 
 
 class LocalHub:
@@ -64,9 +65,9 @@ class LocalHub:
         for event in self._listeners.get(key, ()):
             event.set()
 
-    def typed(self, key: Key, at: datetime, text: str) -> None:
+    def typed(self, key: Key, at: datetime, text: str, *, after: int = 0) -> None:
         self._typed.setdefault(key, deque(maxlen=INBOUND_KEPT)).append(
-            TypedMessage(at, text, next(self._seq))
+            TypedMessage(at, text, next(self._seq), after)
         )
         self.announce(key)
 
