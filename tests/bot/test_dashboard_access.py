@@ -241,3 +241,13 @@ async def test_metrics_needs_a_token_when_one_is_set(db: str) -> None:
         relayed = await client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
         assert relayed.status == 401
         assert (await client.get("/healthz")).status == 200
+
+
+def test_every_page_text_is_in_chinese_and_english() -> None:
+    from bot.dashboard.texts import UI
+    from bot.login_command import DESCRIPTION, TEXTS
+    from config.i18n import check_catalog
+
+    assert check_catalog(UI) == []
+    assert check_catalog(TEXTS) == []
+    assert set(DESCRIPTION) == {"zh-CN", "en"}
