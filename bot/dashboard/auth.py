@@ -75,7 +75,10 @@ def secret_key(settings: Settings) -> bytes:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48).encode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it a moment ago
+        return path.read_bytes().strip()
     with os.fdopen(fd, "wb") as handle:
         handle.write(key)
     log.info("made a new secret key in %s", path)

@@ -168,6 +168,8 @@ async def test_drive_floor_map_moves_with_the_clock(browser: object, site: Site)
     updates = await page.get_attribute("#drive-live", "data-updates")  # type: ignore[attr-defined]
     assert updates is not None and int(updates) >= 1
     await page.screenshot(path=str(ARTIFACTS / "drive-later.png"), full_page=True)  # type: ignore[attr-defined]
+    await page.set_viewport_size(PHONE)  # type: ignore[attr-defined]
+    await page.screenshot(path=str(ARTIFACTS / "drive-phone.png"))  # type: ignore[attr-defined]
 
 
 async def test_answer_a_survey_as_an_sms_household(browser: object, site: Site) -> None:
@@ -216,3 +218,7 @@ async def test_answer_a_survey_as_an_sms_household(browser: object, site: Site) 
     )
     assert page.url == round_url  # type: ignore[attr-defined]
     await page.screenshot(path=str(ARTIFACTS / "round-live.png"), full_page=True)  # type: ignore[attr-defined]
+    await page.set_viewport_size(PHONE)  # type: ignore[attr-defined]
+    width = await page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+    assert width <= PHONE["width"] + 1
+    await page.screenshot(path=str(ARTIFACTS / "round-phone.png"))  # type: ignore[attr-defined]
