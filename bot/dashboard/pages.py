@@ -21,6 +21,7 @@ from estate.models import Building, Contact, Household
 from notifications.models import OutboxMessage, Priority
 from surveys.definition import DefinitionError, builtin_slugs, load_definition, localize
 from surveys.models import Round
+from surveys.render import format_value
 from surveys.report import FIXED_COLUMNS, build_report, write_xlsx
 
 STATUSES = ("answered", "in_progress", "not_reached", "opted_out")
@@ -207,8 +208,12 @@ async def _round_context(request: web.Request, round_: Round) -> dict[str, Any]:
             value = row[index]
             if value in (None, ""):
                 continue
-            choice = question.choice(str(value)) if question is not None else None
-            values[localize(choice.label, lang) if choice else str(value)] += 1
+            if question is None:
+                values[str(value)] += 1
+                continue
+            multiple = question.type == "select_multiple" and isinstance(value, str)
+            for item in value.split(";") if multiple else [value]:
+                values[format_value(question, item, lang)] += 1
         if values:
             label = localize(question.label, lang) if question is not None else column
             summaries.append({"column": label, "top": values.most_common(6)})

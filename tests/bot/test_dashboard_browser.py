@@ -217,6 +217,8 @@ async def test_answer_a_survey_as_an_sms_household(browser: object, site: Site) 
         timeout=15000,
     )
     assert page.url == round_url  # type: ignore[attr-defined]
+    answers = await page.inner_text("#answers")  # type: ignore[attr-defined]
+    assert "今天家里做抗原检测了吗" in answers and "是" in answers  # labels, not keys
     await page.screenshot(path=str(ARTIFACTS / "round-live.png"), full_page=True)  # type: ignore[attr-defined]
     await page.set_viewport_size(PHONE)  # type: ignore[attr-defined]
     width = await page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
