@@ -7,6 +7,8 @@ the aiohttp app built by :func:`bot.web.create_app`.
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +33,22 @@ if TYPE_CHECKING:
     from bot.service import Services
 
 STATIC = Path(__file__).parent / "static"
+_TOKEN_IN_PATH = re.compile(r"/login/[\w-]+")
+
+
+class _HideLoginTokens(logging.Filter):
+    """Access-log lines show /login/*** instead of a login link's token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "/login/" in record.msg:
+            record.msg = _TOKEN_IN_PATH.sub("/login/***", record.msg)
+        return True
+
+
+def _hide_tokens_in_access_log() -> None:
+    access = logging.getLogger("aiohttp.access")
+    if not any(isinstance(f, _HideLoginTokens) for f in access.filters):
+        access.addFilter(_HideLoginTokens())
 
 
 async def login_help(request: web.Request) -> web.Response:
@@ -61,6 +79,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 def setup_dashboard(app: web.Application, services: Services) -> None:
     install_services(app, services)
+    _hide_tokens_in_access_log()
     app[STAFF] = secret_key(services.settings)
     app[CLOSING] = asyncio.Event()
 

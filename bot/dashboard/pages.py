@@ -25,7 +25,7 @@ from surveys.render import format_value
 from surveys.report import FIXED_COLUMNS, build_report, write_xlsx
 
 STATUSES = ("answered", "in_progress", "not_reached", "opted_out")
-TELEGRAM_LIKE = {"telegram", "local"}
+TELEGRAM_LIKE = {"telegram"}  # a simulator chat ("local") is a rehearsal, not a way to reach anyone
 SMS_LIKE = {"sms", "voice"}
 NOT_REACHED_SHOWN = 60
 
