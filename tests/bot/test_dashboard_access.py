@@ -251,3 +251,15 @@ def test_every_page_text_is_in_chinese_and_english() -> None:
     assert check_catalog(UI) == []
     assert check_catalog(TEXTS) == []
     assert set(DESCRIPTION) == {"zh-CN", "en"}
+
+
+def test_access_log_lines_hide_login_tokens() -> None:
+    import logging
+
+    from bot.dashboard import _HideLoginTokens
+
+    record = logging.LogRecord(
+        "aiohttp.access", logging.INFO, "", 0, '"GET /login/abcDEF_123-x HTTP/1.1" 200', None, None
+    )
+    assert _HideLoginTokens().filter(record)
+    assert record.getMessage() == '"GET /login/*** HTTP/1.1" 200'
