@@ -3,6 +3,7 @@ one-time links work once; cookies are signed and expire; every POST needs the CS
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from datetime import timedelta
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from openpyxl import load_workbook
 
 from bot.dashboard.auth import COOKIE, create_login_link
 from bot.service import Services, build_services
@@ -173,6 +175,12 @@ async def test_another_buildings_staff_gets_403(world: World) -> None:
     async with TestClient(TestServer(world.app)) as client:
         await login(client, world.one, world)
         assert (await client.get(f"/rounds/{world.round1}")).status == 200
+        xlsx = await client.get(f"/rounds/{world.round1}.xlsx")
+        assert xlsx.status == 200 and "round-" in xlsx.headers["Content-Disposition"]
+        sheet = load_workbook(io.BytesIO(await xlsx.read())).active
+        rows = list(sheet.iter_rows(values_only=True))
+        assert rows[0][:4] == ("building", "floor", "room", "status")
+        assert [r[:4] for r in rows[1:]] == [(1, 3, "301", "not_reached")]
         assert (await client.get(f"/sim/household/{world.household1}?view=sms")).status == 200
         if world.drive1 is not None:
             assert (await client.get(f"/drives/{world.drive1}")).status == 200
