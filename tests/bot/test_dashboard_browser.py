@@ -224,3 +224,18 @@ async def test_answer_a_survey_as_an_sms_household(browser: object, site: Site) 
     width = await page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
     assert width <= PHONE["width"] + 1
     await page.screenshot(path=str(ARTIFACTS / "round-phone.png"))  # type: ignore[attr-defined]
+
+
+async def test_telegram_view_answers_with_buttons(browser: object, site: Site) -> None:
+    await site.services.runtime.open_round("antigen", buildings=[9])
+    household = await Household.filter(building__number=9).order_by("floor", "room").first()
+    assert household is not None
+    page = await logged_in_page(browser, site, phone=True)
+    await page.goto(f"{site.url}/sim/household/{household.id}?view=chat")  # type: ignore[attr-defined]
+    await page.fill("#compose input[name=text]", "/start")  # type: ignore[attr-defined]
+    await page.click("#compose button[type=submit]")  # type: ignore[attr-defined]
+    yes = page.locator(".buttons button", has_text="是").last  # type: ignore[attr-defined]
+    await yes.wait_for()
+    await yes.click()
+    await page.wait_for_selector("text=家里有几人做了检测")  # type: ignore[attr-defined]
+    await page.screenshot(path=str(ARTIFACTS / "simulator-telegram-phone.png"), full_page=True)  # type: ignore[attr-defined]
