@@ -430,7 +430,9 @@ async def cmd_run(args: argparse.Namespace) -> None:
     settings = get_settings()
     await init_db()  # before PTB, the web site or any task (Tortoise keeps a ContextVar)
     first = None
-    if not (settings.telegram_enabled or settings.sms_enabled):
+    if settings.database_url.startswith("sqlite") and not (
+        settings.telegram_enabled or settings.sms_enabled
+    ):
         from bot.dashboard.first_start import seed_if_empty
 
         first = await seed_if_empty(date.today())  # a fresh machine: the demo estate

@@ -1,5 +1,6 @@
-"""A fresh machine: with an empty database and no provider token, ``louzhang run`` seeds the
-demo estate and two demo staff members, so the dashboard and the simulator work at once."""
+"""A fresh machine: with an empty SQLite database and no provider token, ``louzhang run`` seeds
+the demo estate and two demo staff members, so the dashboard and the simulator work at once
+(never on PostgreSQL: that is a production database waiting for its real residents)."""
 
 from __future__ import annotations
 
