@@ -25,7 +25,10 @@ async def stream(
     *,
     wake: asyncio.Event | None = None,
     every: float = 1.0,
+    signature: Callable[[], Awaitable[object]] | None = None,
 ) -> web.StreamResponse:
+    """``signature``: a cheap query whose result changes when the fragment may have; when
+    given, the fragment is rendered again only after it changed."""
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream; charset=utf-8",
@@ -36,10 +39,15 @@ async def stream(
     await response.prepare(request)
     closing = request.app[CLOSING]
     last: str | None = None
+    seen: object = object()
     quiet = 0.0
     with contextlib.suppress(ConnectionResetError, asyncio.CancelledError, RuntimeError):
         while not closing.is_set():
-            html = await render()
+            html = last
+            current = await signature() if signature is not None else None
+            if signature is None or current != seen:
+                html = await render()
+                seen = current
             if html != last:
                 await response.write(f"data: {json.dumps({'html': html})}\n\n".encode())
                 last, quiet = html, 0.0

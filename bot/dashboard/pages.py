@@ -20,7 +20,7 @@ from estate.addresses import parse_building_ranges
 from estate.models import Building, Contact, Household
 from notifications.models import OutboxMessage, Priority
 from surveys.definition import DefinitionError, builtin_slugs, load_definition, localize
-from surveys.models import Round
+from surveys.models import Response, Round
 from surveys.render import format_value
 from surveys.report import FIXED_COLUMNS, build_report, write_xlsx
 
@@ -256,7 +256,14 @@ async def round_live(request: web.Request) -> web.StreamResponse:
     async def render() -> str:
         return fragment(request, "_round_live.html", await _round_context(request, round_))
 
-    return await stream(request, render, every=1.0)
+    async def signature() -> object:
+        # The report is built again only when a response or a contact's status changed.
+        responses = Response.filter(round_id=round_.id)
+        newest = await responses.order_by("-updated_at").first().values_list("updated_at")
+        contacts = await Contact.all().order_by("-updated_at").first().values_list("updated_at")
+        return (newest, await responses.count(), contacts)
+
+    return await stream(request, render, every=1.0, signature=signature)
 
 
 async def round_xlsx(request: web.Request) -> web.Response:
