@@ -259,9 +259,15 @@ async def round_live(request: web.Request) -> web.StreamResponse:
     async def signature() -> object:
         # The report is built again only when a response or a contact's status changed.
         responses = Response.filter(round_id=round_.id)
+        stages = (
+            await responses.annotate(n=Count("id"))
+            .group_by("status", "stage")
+            .values_list("status", "stage", "n")
+        )
         newest = await responses.order_by("-updated_at").first().values_list("updated_at")
         contacts = await Contact.all().order_by("-updated_at").first().values_list("updated_at")
-        return (newest, await responses.count(), contacts)
+        opted_out = await Contact.filter(status="opted_out").count()
+        return (sorted(stages), newest, contacts, opted_out)
 
     return await stream(request, render, every=1.0, signature=signature)
 
