@@ -94,7 +94,10 @@ def build_services(
     )
     for name in ("local", *simulated):  # a browser has no rate limit to respect
         dispatcher.limits[name] = Limits(None, None)
-    runtime.enabled = set(dispatcher_channels) or {"telegram", "sms"}
+    # With a real provider on, rounds and call-ups never pick a simulator chat ("local"): it is
+    # a rehearsal, and must not stand in for a household's real phone.
+    real = set(dispatcher_channels) - ({"local"} if not simulated else set())
+    runtime.enabled = real or {"telegram", "sms"}
     runtime.wake = dispatcher.notify
     router.wake = dispatcher.notify
     drives = DriveRuntime(clock=clock, enabled=runtime.enabled, wake_dispatcher=dispatcher.notify)

@@ -69,6 +69,7 @@ async def test_no_token_means_every_channel_is_delivered_to_the_browser(db: str)
     assert services.simulated == {"telegram", "sms", "voice"}
     assert set(services.dispatcher.channels) == {"local", "telegram", "sms", "voice"}
     assert "delivered to the browser" in "\n".join(services.channel_report())
+    assert "local" in services.runtime.enabled
     live = build_services(
         make_settings(
             database_url=db,
@@ -81,6 +82,7 @@ async def test_no_token_means_every_channel_is_delivered_to_the_browser(db: str)
         assert live.simulated == frozenset()  # a real provider: nothing is faked
         assert live.dispatcher.channels["sms"].name == "sms"
         assert "local" in live.dispatcher.channels  # the browser's own chats stay
+        assert "local" not in live.runtime.enabled  # but no round or call-up picks them
     finally:
         assert live.sms is not None
         await live.sms.close()
