@@ -62,6 +62,7 @@ def page(request: web.Request, template: str, context: dict[str, Any]) -> web.Re
         "staff": request.get(STAFF_KEY),
         "csrf": request.get(CSRF_KEY, ""),
         "path": request.path,
+        "lang_url": request.rel_url.update_query(lang="en" if lang == "zh-CN" else "zh-CN"),
         **context,
     }
     response = aiohttp_jinja2.render_template(template, request, ctx)

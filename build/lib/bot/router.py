@@ -1,0 +1,383 @@
+"""The router: an :class:`Inbound` from any channel goes to enrolment, the household's survey
+session, or a polite answer. Replies go through the outbox like everything else."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.inbound import Inbound
+from bot.staff_commands import StaffCommands
+from bot.texts import TEXTS
+from config.batching import BatchLoader
+from config.clock import Clock
+from config.i18n import normalise_language, text
+from config.settings import Settings
+from estate.importer import REPLACED_BY_IMPORT
+from estate.models import Contact, Household, Person, Staff
+from estate.phones import PhoneError, mask_phone, normalise_phone
+from notifications.drives import REPLY_PREFIX, DriveRuntime, parse_reply
+from notifications.message import Message
+from notifications.models import Priority
+from notifications.outbox import Outgoing, enqueue_many
+from surveys.answers import Keyword, classify_keyword
+from surveys.models import Response
+from surveys.runtime import SurveyRuntime
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_REPLY_EVERY = 24 * 3600.0
+CONTACT_TTL = 10.0  # seconds a chat's or number's contacts stay cached  # one polite reply a day to an unregistered number
+
+
+@dataclass
+class Routed:
+    toast: str | None = None  # answer to a button press
+    direct_reply: str | None = None  # text to answer inline (TwiML) instead of via the outbox
+
+
+class Router:
+    def __init__(
+        self,
+        runtime: SurveyRuntime,
+        *,
+        clock: Clock,
+        settings: Settings,
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.runtime = runtime
+        self.clock = clock
+        self.settings = settings
+        self.wake = wake
+        self.staff_commands: StaffCommands = StaffCommands(clock=clock)
+        self.drives: DriveRuntime | None = None  # set by build_services
+        self._unknown_replied: dict[str, float] = {}
+        self._contacts: dict[tuple[str, str], tuple[float, list[Contact]]] = {}
+        self._contact_loader: BatchLoader[tuple[str, str], list[Contact]] = BatchLoader(
+            self._fetch_contacts
+        )
+
+    # ---- sending ---------------------------------------------------------------------------
+    async def send(
+        self,
+        inbound: Inbound,
+        message: Message,
+        contact: Contact | None = None,
+        *,
+        tag: str = "reply",
+    ) -> None:
+        now = self.clock.now()
+        key = f"{tag}:{inbound.channel}:{inbound.address}:{now.timestamp():.6f}:{time.perf_counter_ns()}"
+        await enqueue_many(
+            [
+                Outgoing(
+                    contact=contact,
+                    message=message,
+                    key=key,
+                    priority=Priority.REPLY,
+                    purpose="reply",
+                    channel=inbound.channel,
+                    address=inbound.address,
+                )
+            ],
+            now=now,
+        )
+        self.wake()
+
+    async def contacts_of(self, channel: str, address: str) -> list[Contact]:
+        """The registered contacts of a chat or number (one per household), briefly cached:
+        every answer starts here. Imports in another process show up within the TTL."""
+        key = (channel, address)
+        now = self.clock.monotonic()
+        hit = self._contacts.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        contacts = await self._contact_loader.load(key) or []
+        if contacts:  # unknown senders are not cached: they may be imported any moment
+            if len(self._contacts) > 50_000:
+                self._contacts.clear()
+            self._contacts[key] = (now + CONTACT_TTL, contacts)
+        return contacts
+
+    @staticmethod
+    async def _fetch_contacts(keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[Contact]]:
+        found: dict[tuple[str, str], list[Contact]] = {}
+        for channel in {c for c, _ in keys}:
+            addresses = [a for c, a in keys if c == channel]
+            rows = (
+                await Contact.filter(channel=channel, address__in=addresses)
+                .exclude(status_reason=REPLACED_BY_IMPORT)  # an old number an import replaced
+                .order_by("id")
+            )
+            for row in rows:
+                found.setdefault((channel, row.address), []).append(row)
+        return found
+
+    def forget_contacts(self, channel: str, address: str) -> None:
+        self._contacts.pop((channel, address), None)
+
+    def lang(self, inbound: Inbound, contact: Contact | None = None) -> str:
+        if contact is not None:
+            return contact.language
+        return normalise_language(inbound.language, self.settings.language)
+
+    # ---- routing ---------------------------------------------------------------------------
+    async def handle(self, inbound: Inbound) -> Routed:
+        if inbound.phone is not None:
+            return await self.enrol(inbound)
+        staff_reply = await self.staff_commands.handle(inbound)
+        if staff_reply is not None:
+            return Routed(toast=staff_reply.toast)
+        contacts = await self.contacts_of(inbound.channel, inbound.address)
+        if inbound.channel == "sms":
+            return await self._sms(inbound, contacts)
+        if not contacts:
+            return await self._stranger(inbound)
+        contact = await self._current(contacts)
+        await self._heard_from(contact)
+        lang = contact.language
+        body = (inbound.text or "").strip()
+        if inbound.choice is not None:
+            if inbound.choice.startswith(REPLY_PREFIX):
+                return await self._drive_button(inbound, contact, inbound.choice)
+            if inbound.choice.startswith("rv:"):
+                try:
+                    response_id = int(inbound.choice[3:])
+                except ValueError:
+                    return Routed(toast=text(TEXTS, "unknown_command", lang))
+                result = await self.runtime.revise(contact, response_id)
+                return Routed(toast=result.toast)
+            result = await self.runtime.handle_button(contact, inbound.choice, inbound.message_id)
+            return Routed(toast=result.toast)
+        if body.startswith("/"):
+            return await self._command(inbound, contact, body)
+        if inbound.photo is None and await self._drive_reply(inbound, contact, body):
+            return Routed()
+        if inbound.photo is not None:
+            result = await self.runtime.handle_photo(contact, inbound.photo)
+        else:
+            result = await self.runtime.handle_text(contact, body)
+        if not result.handled:
+            await self.send(inbound, Message(text(TEXTS, "nothing_open", lang)), contact)
+        return Routed()
+
+    async def _heard_from(self, contact: Contact) -> None:
+        """A contact marked unreachable (blocked bot, carrier error) that writes to us is
+        reachable again. Opted-out contacts stay so until they send START."""
+        if contact.status == "unreachable":
+            contact.status = "active"
+            await Contact.filter(id=contact.id, status="unreachable").update(
+                status="active", status_reason="wrote to us", updated_at=self.clock.now()
+            )
+
+    async def _current(self, contacts: list[Contact]) -> Contact:
+        """Of a chat's or number's contacts (one per household), the one in a survey now."""
+        if len(contacts) == 1:
+            return contacts[0]
+        active = set(
+            await Response.filter(
+                household_id__in=[c.household_id for c in contacts],  # type: ignore[attr-defined]
+                stage="active",
+                round__status="open",
+            ).values_list("household_id", flat=True)
+        )
+        return next((c for c in contacts if c.household_id in active), contacts[0])  # type: ignore[attr-defined]
+
+    async def _command(self, inbound: Inbound, contact: Contact, body: str) -> Routed:
+        command = body.split()[0].split("@")[0].lower()
+        if command == "/start":
+            await self._resume_or_summary(inbound, contact)
+            return Routed()
+        if command in ("/cancel", "/back"):
+            result = await self.runtime.handle_text(
+                contact, "取消" if command == "/cancel" else "返回"
+            )
+            if not result.handled:
+                await self.send(
+                    inbound, Message(text(TEXTS, "nothing_open", contact.language)), contact
+                )
+            return Routed()
+        await self.send(inbound, Message(text(TEXTS, "unknown_command", contact.language)), contact)
+        return Routed()
+
+    async def _resume_or_summary(
+        self, inbound: Inbound, contact: Contact, *, quiet: bool = False
+    ) -> None:
+        """The current question; else what the household answered (to revise); else a note."""
+        if await self.runtime.resume(contact):
+            return
+        summary = await self.runtime.answered_summary(contact)
+        if summary is not None:
+            await self.send(inbound, summary, contact)
+        elif not quiet:
+            await self.send(
+                inbound, Message(text(TEXTS, "nothing_open", contact.language)), contact
+            )
+
+    async def _stranger(self, inbound: Inbound) -> Routed:
+        lang = self.lang(inbound)
+        if inbound.choice is not None:
+            return Routed(toast=text(TEXTS, "not_linked", lang))
+        await self.send(
+            inbound,
+            Message(
+                text(TEXTS, "welcome", lang), request_contact=text(TEXTS, "share_button", lang)
+            ),
+        )
+        return Routed()
+
+    # ---- enrolment -------------------------------------------------------------------------
+    async def enrol(self, inbound: Inbound) -> Routed:
+        """A shared contact: link this chat to every household the number is registered in."""
+        lang = self.lang(inbound)
+        if not inbound.phone_owner_ok:
+            await self.send(
+                inbound,
+                Message(
+                    text(TEXTS, "share_own", lang),
+                    request_contact=text(TEXTS, "share_button", lang),
+                ),
+            )
+            return Routed()
+        try:
+            phone = normalise_phone(inbound.phone or "", self.settings.default_region)
+        except PhoneError:
+            phone = None
+        people = (
+            await Person.filter(phone=phone).select_related("household__building") if phone else []
+        )
+        staff = await Staff.filter(phone=phone, active=True).first() if phone else None
+        if not people and staff is None:
+            log.info(
+                "enrolment refused for %s", mask_phone(phone) if phone else "an invalid number"
+            )
+            await self.send(
+                inbound, Message(text(TEXTS, "unknown_number", lang), remove_keyboard=True)
+            )
+            return Routed()
+        if staff is not None:
+            staff.telegram_chat_id = int(inbound.address)
+            await staff.save(update_fields=["telegram_chat_id"])
+            await self.send(
+                inbound,
+                Message(text(TEXTS, "linked_staff", lang, name=staff.name), remove_keyboard=True),
+            )
+        self.forget_contacts(inbound.channel, inbound.address)
+        linked: list[Contact] = []
+        addresses: list[str] = []
+        for person in people:
+            household: Household = person.household
+            contact, _ = await Contact.get_or_create(
+                household_id=household.id,
+                channel=inbound.channel,
+                address=inbound.address,
+                defaults={"person_id": person.id, "language": person.language},
+            )
+            if contact.status != "active":
+                contact.status = "active"
+                await contact.save(update_fields=["status", "updated_at"])
+            linked.append(contact)
+            addresses.append(f"{household.building.number}-{household.room}")
+        if linked:
+            lang = linked[0].language
+            await self.send(
+                inbound,
+                Message(
+                    text(TEXTS, "linked", lang, addresses="、".join(addresses)),
+                    remove_keyboard=True,
+                ),
+                linked[0],
+            )
+            log.info("chat linked to %d household(s)", len(linked))
+            for contact in linked:
+                await self._resume_or_summary(inbound, contact, quiet=True)
+        return Routed()
+
+    # ---- SMS -------------------------------------------------------------------------------
+    async def _sms(self, inbound: Inbound, contacts: list[Contact]) -> Routed:
+        body = inbound.text or ""
+        keyword = classify_keyword(body)
+        if not contacts:
+            return self._unknown_sms(inbound)
+        contact = await self._current(contacts)
+        await self._heard_from(contact)
+        lang = contact.language
+        if keyword is Keyword.OPT_OUT:
+            await Contact.filter(channel="sms", address=inbound.address).update(
+                status="opted_out", status_reason="STOP", updated_at=self.clock.now()
+            )
+            self.forget_contacts("sms", inbound.address)
+            log.info("sms contact opted out (%s)", mask_phone(inbound.address))
+            if not inbound.provider_opted_out:
+                await self.send(
+                    inbound, Message(text(TEXTS, "sms_stopped", lang)), None, tag="optout"
+                )
+            return Routed()
+        if keyword is Keyword.OPT_IN:
+            await Contact.filter(channel="sms", address=inbound.address).update(
+                status="active", status_reason="START", updated_at=self.clock.now()
+            )
+            self.forget_contacts("sms", inbound.address)
+            contact.status = "active"
+            await self.send(inbound, Message(text(TEXTS, "sms_started", lang)), contact)
+            await self.runtime.resume(contact)
+            return Routed()
+        if contact.status == "opted_out":
+            return Routed()  # they asked for silence; only START changes that
+        if keyword is Keyword.HELP:
+            await self.send(inbound, Message(text(TEXTS, "sms_help", lang)), contact)
+            await self.runtime.resume(contact)
+            return Routed()
+        if await self._drive_reply(inbound, contact, body):
+            return Routed()
+        result = await self.runtime.handle_text(contact, body)
+        if not result.handled:
+            await self.send(inbound, Message(text(TEXTS, "nothing_open", lang)), contact)
+        return Routed()
+
+    # ---- drive replies ---------------------------------------------------------------------
+    async def _drive_reply(self, inbound: Inbound, contact: Contact, body: str) -> bool:
+        """A household called down by a drive answers 1/2/3. While it has not, any other text
+        gets the options again, unless it is in the middle of a survey (then the survey gets
+        the text; 1/2/3 still go to the drive: the call-up is the newer, urgent question)."""
+        drives = self.drives
+        household_id: int = contact.household_id  # type: ignore[attr-defined]
+        if drives is None or not await drives.awaiting(household_id):
+            return False
+        value = parse_reply(body)
+        if value is not None:
+            ack = await drives.reply(contact, value)
+            if ack is not None:
+                await self.send(inbound, ack, contact, tag="drive")
+            return True
+        if await self.runtime.active_response(household_id) is not None:
+            return False
+        await self.send(inbound, drives.options_again(contact), contact, tag="drive")
+        return True
+
+    async def _drive_button(self, inbound: Inbound, contact: Contact, data: str) -> Routed:
+        lang = contact.language
+        try:
+            part_id, value = (int(x) for x in data[len(REPLY_PREFIX) :].split(":", 1))
+        except ValueError:
+            return Routed(toast=text(TEXTS, "unknown_command", lang))
+        if self.drives is None or value not in (1, 2, 3):
+            return Routed(toast=text(TEXTS, "unknown_command", lang))
+        ack = await self.drives.reply(contact, value, part_id=part_id)
+        if ack is None:
+            return Routed(toast=text(TEXTS, "unknown_command", lang))
+        await self.send(inbound, ack, contact, tag="drive")
+        return Routed(toast=ack.text[:190])
+
+    def _unknown_sms(self, inbound: Inbound) -> Routed:
+        now = self.clock.monotonic()
+        last = self._unknown_replied.get(inbound.address)
+        if last is not None and now - last < UNKNOWN_REPLY_EVERY:
+            return Routed()
+        if len(self._unknown_replied) > 10_000:
+            self._unknown_replied.clear()
+        self._unknown_replied[inbound.address] = now
+        log.info("sms from an unregistered number %s", mask_phone(inbound.address))
+        return Routed(direct_reply=text(TEXTS, "sms_unknown", self.settings.language))

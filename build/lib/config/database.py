@@ -1,0 +1,118 @@
+"""Tortoise configuration and start/stop helpers (SQLite by default, PostgreSQL by URL)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.models import Model
+
+from config.settings import get_settings
+
+MODEL_MODULES = [
+    "estate.models",
+    "surveys.models",
+    "notifications.models",
+    "notifications.drive_models",
+]
+MIGRATIONS_MODULE = "config.migrations"
+
+
+def normalise_url(url: str) -> str:
+    """Make a Tortoise URL usable: create the SQLite folder, enable WAL and a busy timeout."""
+    if url.startswith("sqlite://") and url != "sqlite://:memory:":
+        path = url[len("sqlite://") :].split("?", 1)[0]
+        folder = Path(path).parent
+        if str(folder) not in ("", "."):
+            folder.mkdir(parents=True, exist_ok=True)
+        # Query parameters become PRAGMAs: WAL lets the CLI write while `louzhang run` reads;
+        # a busy timeout makes a second writer wait instead of failing at once.
+        for pragma, value in (
+            ("journal_mode", "WAL"),
+            ("busy_timeout", "15000"),
+            ("synchronous", "NORMAL"),
+        ):
+            if pragma not in url:
+                url += ("&" if "?" in url else "?") + f"{pragma}={value}"
+    if url.startswith("postgresql://"):
+        url = "postgres://" + url[len("postgresql://") :]
+    return url
+
+
+def tortoise_config(url: str | None = None) -> dict[str, Any]:
+    db_url = normalise_url(url or get_settings().database_url)
+    return {
+        "connections": {"default": db_url},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "migrations": MIGRATIONS_MODULE,
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(url: str | None = None, *, migrate: bool = True) -> None:
+    """Initialise Tortoise (before any task or server starts) and apply pending migrations."""
+    config = tortoise_config(url)
+    if migrate:
+        await upgrade(url)
+    await Tortoise.init(config=config)
+
+
+async def upgrade(url: str | None = None) -> None:
+    from tortoise.migrations.api import migrate as migrate_api
+
+    await migrate_api(config=tortoise_config(url))
+    await Tortoise.close_connections()
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+    # Tortoise caches each model's SQL by connection name, not by dialect: a process that opens
+    # SQLite and then PostgreSQL under the name "default" (the tests) would reuse SQLite SQL.
+    EXECUTOR_CACHE.clear()
+
+
+@asynccontextmanager
+async def database(url: str | None = None, *, migrate: bool = True) -> AsyncIterator[None]:
+    await init_db(url, migrate=migrate)
+    try:
+        yield
+    finally:
+        await close_db()
+
+
+async def update_many(
+    model: type[Model],
+    fields: Sequence[str],
+    objects: Sequence[Model],
+    *,
+    using_db: BaseDBAsyncClient | None = None,
+) -> None:
+    """Write ``fields`` of every object with one prepared UPDATE run as ``executemany``.
+    Tortoise's ``bulk_update`` builds a CASE expression per row, which costs more than the
+    write; its own single-row UPDATE (cached SQL, field conversions) is reused here."""
+    if not objects:
+        return
+    conn = using_db or model._meta.db
+    sql = conn.executor_class(model=model, db=conn).get_update_sql(fields, None)
+    columns = [model._meta.fields_map[name] for name in fields]
+    pk = model._meta.pk
+    rows = [
+        [
+            field.to_db_value(getattr(obj, name), obj)
+            for name, field in zip(fields, columns, strict=True)
+        ]
+        + [pk.to_db_value(obj.pk, obj)]
+        for obj in objects
+    ]
+    await conn.execute_many(sql, rows)

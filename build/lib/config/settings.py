@@ -1,0 +1,67 @@
+"""Settings read from the environment (``LOUZHANG_*``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of louzhang; names are a public contract (see DESIGN.md)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LOUZHANG_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = "sqlite://data/louzhang.sqlite3"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    public_url: str | None = None
+    timezone: str = "Asia/Shanghai"
+    language: Literal["zh-CN", "en"] = "zh-CN"
+
+    telegram_token: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    telegram_webhook_secret: str | None = None
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_api_url: str = "https://api.twilio.com"
+
+    default_region: str = "CN"
+
+    # Rate limits (issue 4). Telegram: ~30 msg/s per bot, 1 msg/s per chat.
+    telegram_rate_per_second: float = Field(default=30.0, gt=0)
+    telegram_rate_per_chat: float = Field(default=1.0, gt=0)
+    # Twilio counts SMS segments per second per sender: 1 for a long code.
+    sms_segments_per_second: float = Field(default=1.0, gt=0)
+    sms_cost_per_segment: float = 0.0075  # USD, shown to staff before a send
+    max_send_attempts: int = Field(default=8, ge=1)
+    # Off only for load tests against fakes that answer at once: real providers need the limits.
+    rate_limits: bool = True
+
+    # Web dashboard (issue 7). The key signs staff session cookies; unset = generated once and
+    # kept in the data folder (data/secret_key). METRICS_TOKEN: GET /metrics needs
+    # "Authorization: Bearer TOKEN" when set; unset, it needs a staff login or a loopback client.
+    secret_key: str | None = None
+    session_hours: float = Field(default=12.0, gt=0)
+    login_link_minutes: float = Field(default=15.0, gt=0)
+    metrics_token: str | None = None
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_token)
+
+    @property
+    def sms_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

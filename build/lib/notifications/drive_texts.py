@@ -1,0 +1,86 @@
+"""What residents and staff read during a drive, in zh-CN and en.
+
+SMS households (many elderly) get short, plain text with the reply digits spelled out; Telegram
+households get the same words and three buttons. Every resident SMS starts with the signature
+so that an elderly reader knows who is writing.
+"""
+
+from __future__ import annotations
+
+from config.i18n import text
+
+SIGNATURE = {"zh-CN": "【楼长助手】", "en": "[Louzhang] "}
+
+DRIVE_TEXTS: dict[str, dict[str, str]] = {
+    "where": {"zh-CN": "（{location}）", "en": " ({location})"},
+    "ready": {
+        "zh-CN": "核酸检测：{building}号楼{room}室请准备，约{minutes}分钟后下楼到{point}采样点"
+        "{where}。请戴好口罩，带好手机。",
+        "en": "Testing: building {building} room {room}, please get ready. In about {minutes} "
+        "min come down to sampling point {point}{where}. Wear a mask.",
+    },
+    "call": {
+        "zh-CN": "现在请{building}号楼{room}室下楼到{point}采样点{where}做核酸。",
+        "en": "Bldg {building} room {room}: come down now to testing point {point}{where}.",
+    },
+    "last_call": {
+        "zh-CN": "最后通知：{building}号楼{room}室请现在下楼到{point}采样点{where}做核酸。",
+        "en": "Last call, bldg {building} room {room}: come down now to testing point "
+        "{point}{where}.",
+    },
+    "options_sms": {
+        "zh-CN": "回复1 已下楼/已做，2 无法下楼，3 已做过或不在家",
+        "en": "Reply 1 coming/done, 2 can't come down, 3 tested already/away",
+    },
+    "options_chat": {
+        "zh-CN": "请点下面的按钮告诉我们：",
+        "en": "Please tell us with a button below:",
+    },
+    "button_1": {"zh-CN": "1 已下楼/已做", "en": "1 On my way / done"},
+    "button_2": {"zh-CN": "2 无法下楼", "en": "2 Cannot come down"},
+    "button_3": {"zh-CN": "3 已做过/不在家", "en": "3 Already tested / not home"},
+    "ack_1": {
+        "zh-CN": "收到，谢谢！排队时请保持距离。",
+        "en": "Thank you! Please keep your distance in the queue.",
+    },
+    "ack_2": {
+        "zh-CN": "已记录：工作人员会上门采样，请在家等候。",
+        "en": "Noted: staff will come to your door to test you. Please stay at home.",
+    },
+    "ack_3": {"zh-CN": "已记录，谢谢。", "en": "Noted, thank you."},
+    "again": {
+        "zh-CN": "没看懂您的回复。",
+        "en": "Sorry, we did not understand that.",
+    },
+    "closed": {
+        "zh-CN": "这次核酸召集已经结束，谢谢。",
+        "en": "This testing call-up has ended. Thank you.",
+    },
+    # staff
+    "silent_list": {
+        "zh-CN": "核酸召集{drive}：{building}号楼最后通知后仍未回复的{count}户：\n{rooms}",
+        "en": "Call-up {drive}: {count} household(s) of building {building} still silent after "
+        "the last call:\n{rooms}",
+    },
+}
+
+
+def floors_label(floors: list[int] | tuple[int, ...], lang: str) -> str:
+    low, high = min(floors), max(floors)
+    if lang == "en":
+        return f"floor {low}" if low == high else f"floors {low}-{high}"
+    return f"{low}层" if low == high else f"{low}-{high}层"
+
+
+def resident_text(key: str, lang: str, *, sms: bool, **values: object) -> str:
+    """A resident message: signature, body and (for SMS) the reply digits."""
+    location = str(values.pop("location", "") or "")
+    where = text(DRIVE_TEXTS, "where", lang, location=location) if location else ""
+    body = text(DRIVE_TEXTS, key, lang, where=where, **values)
+    if sms and key in ("call", "last_call"):
+        body += (
+            " " + text(DRIVE_TEXTS, "options_sms", lang)
+            if lang == "en"
+            else text(DRIVE_TEXTS, "options_sms", lang)
+        )
+    return SIGNATURE.get(lang, SIGNATURE["zh-CN"]) + body

@@ -1,0 +1,85 @@
+"""The durable outbox: enqueue inside the caller's transaction; the dispatcher sends.
+
+Nothing is sent except through here. An idempotency key makes a second enqueue of the same
+message a no-op, so a retried state change never sends twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from estate.models import Contact
+from notifications.message import Message
+from notifications.models import OutboxMessage, Priority
+from notifications.segments import count_segments
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message to enqueue."""
+
+    contact: Contact | None
+    message: Message
+    key: str
+    priority: Priority = Priority.SURVEY
+    purpose: str = ""
+    ref: str = ""
+    not_before: datetime | None = None
+    expires_at: datetime | None = None
+    channel: str = ""  # with no contact: the channel and address to send to
+    address: str = ""
+
+
+def segments_of(channel: str, message: Message) -> int:
+    return count_segments(message.text).segments if channel == "sms" else 1
+
+
+def _row(item: Outgoing, now: datetime) -> OutboxMessage:
+    contact = item.contact
+    channel = contact.channel if contact else item.channel
+    return OutboxMessage(
+        created_at=now,
+        updated_at=now,
+        contact_id=contact.id if contact else None,
+        household_id=contact.household_id if contact else None,  # type: ignore[attr-defined]
+        channel=channel,
+        address=contact.address if contact else item.address,
+        body=item.message.to_json(),
+        priority=int(item.priority),
+        idempotency_key=item.key[:190],
+        purpose=item.purpose,
+        ref=item.ref,
+        status="queued",
+        next_attempt_at=item.not_before or now,
+        expires_at=item.expires_at,
+        segments=segments_of(channel, item.message),
+    )
+
+
+async def enqueue_many(
+    items: Sequence[Outgoing], *, now: datetime, using_db: BaseDBAsyncClient | None = None
+) -> int:
+    """Add messages; those whose key is already in the outbox are skipped. Returns the count given."""
+    if not items:
+        return 0
+    await OutboxMessage.bulk_create(
+        [_row(i, now) for i in items], ignore_conflicts=True, using_db=using_db
+    )
+    return len(items)
+
+
+async def enqueue(
+    item: Outgoing, *, now: datetime, using_db: BaseDBAsyncClient | None = None
+) -> None:
+    await enqueue_many([item], now=now, using_db=using_db)
+
+
+async def cancel(refs: Iterable[str], *, now: datetime, reason: str = "cancelled") -> int:
+    """Cancel queued messages of these refs (e.g. a round that closed)."""
+    return await OutboxMessage.filter(ref__in=list(refs), status="queued").update(
+        status="cancelled", error=reason, updated_at=now
+    )

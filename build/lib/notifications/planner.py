@@ -1,0 +1,775 @@
+"""The drive planner: turns an estate, sampling points and a pace into timed batches (pure).
+
+A *drive* calls residents down to their sampling point one floor (or half a building, or N
+floors) at a time. This module is the pure engine behind it: no database, no network, no clock
+reads — the start time is passed in. The runtime stores the :class:`Plan` it returns and
+sends each batch's "get ready" at :attr:`Batch.ready_at` and "come down now" at
+:attr:`Batch.call_at`.
+
+Rules (see issue 5 and DESIGN.md):
+
+* Points run in parallel, each starting at ``start``. Within a point batches are consecutive:
+  batch *k* is called at ``start + (k - 1) * interval`` and readied ``lead`` earlier.
+* A point serves its buildings in the order given, each building's floors in the drive's order
+  (``top-down`` or ``bottom-up``), grouped by the :class:`BatchSize`.
+* Floors with nobody to call produce no batch. A batch with more people than the point's
+  capacity is split into parts, keeping households whole, in calling order; a household larger
+  than the capacity gets a part of its own.
+* Home-bound and positive households are never called: they go on the door-to-door list of the
+  point serving their building (``positive`` wins as the reason).
+* A building served by two points, a point naming an unknown building and inconsistent
+  household data raise :class:`PlanError`.
+
+Schedule changes while a drive runs are pure functions returning a new plan:
+:func:`shift_point` (the primitive, used for ``/pause`` + ``/resume``), :func:`reschedule_from`
+(``/next``: call a batch now and pull the rest forward) and :func:`skip_batch` (``/skip``).
+The CLI helpers :func:`parse_points` and :func:`parse_batch` read ``--points`` and ``--batch``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, timezone
+from typing import ClassVar, Literal, TypeAlias
+
+__all__ = [
+    "ORDERS",
+    "Batch",
+    "BatchSize",
+    "BuildingSpec",
+    "DoorToDoor",
+    "HouseholdSpec",
+    "Order",
+    "Plan",
+    "PlanError",
+    "PlanRequest",
+    "PointPlan",
+    "PointSpec",
+    "Reason",
+    "parse_batch",
+    "parse_points",
+    "plan_drive",
+    "reschedule_from",
+    "shift_point",
+    "skip_batch",
+]
+
+Order: TypeAlias = Literal["top-down", "bottom-up"]
+Reason: TypeAlias = Literal["home_bound", "positive"]
+
+#: The calling orders a drive accepts, the default first.
+ORDERS: tuple[Order, ...] = ("top-down", "bottom-up")
+
+
+class PlanError(ValueError):
+    """A drive cannot be planned or changed as asked; the message is meant for staff."""
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdSpec:
+    """One household as the planner sees it.
+
+    Attributes:
+        id: the household's registry id (unique across the request).
+        building: building number; must equal the :class:`BuildingSpec` that holds it.
+        floor: floor number, ``1 .. BuildingSpec.floors``.
+        room: room as written on the door (``"1203"``); used to order a floor's households.
+        people: how many people come down (0 is allowed: the household is still called).
+        home_bound: cannot come down (elderly, bedridden): goes door-to-door.
+        positive: positive antigen answer in the current round: goes door-to-door.
+        entrance: lift lobby for buildings with several; households are ordered by it first.
+    """
+
+    id: int
+    building: int
+    floor: int
+    room: str
+    people: int
+    home_bound: bool = False
+    positive: bool = False
+    entrance: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BuildingSpec:
+    """A building: its number, its number of floors and its households (in any order)."""
+
+    number: int
+    floors: int
+    households: tuple[HouseholdSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PointSpec:
+    """A sampling point.
+
+    Attributes:
+        name: short name staff use (``"A"``, ``"东门"``); unique within a drive.
+        buildings: the buildings it serves, in the order it serves them.
+        capacity: most people per batch; ``None`` means unlimited.
+        location: where it is, for the "come down now to point B (where)" message.
+    """
+
+    name: str
+    buildings: tuple[int, ...]
+    capacity: int | None = None
+    location: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSize:
+    """How many floors one batch calls: ``floor`` (one), ``half`` (half a building) or N floors.
+
+    Use the constants :attr:`FLOOR` and :attr:`HALF`, :meth:`of_floors` or :func:`parse_batch`.
+    ``str(size)`` gives the form :func:`parse_batch` reads back (``floor``, ``half``,
+    ``3floors``), convenient for storing.
+
+    For ``half``, a building of *F* floors is split by floor number into a lower half
+    ``1 .. ceil(F/2)`` and an upper half ``ceil(F/2)+1 .. F``; top-down calls the upper half
+    first. For N floors, groups of N consecutive floor numbers are formed starting from the
+    first floor in calling order (the top floor for top-down, floor 1 for bottom-up).
+    """
+
+    kind: Literal["floors", "half"] = "floors"
+    count: int = 1
+
+    FLOOR: ClassVar[BatchSize]
+    HALF: ClassVar[BatchSize]
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("floors", "half"):
+            raise PlanError(f"unknown batch kind {self.kind!r}; use 'floors' or 'half'")
+        if self.kind == "floors" and self.count < 1:
+            raise PlanError(f"a batch must hold at least one floor, not {self.count}")
+        if self.kind == "half" and self.count != 1:
+            raise PlanError("a half-building batch takes no floor count")
+
+    @classmethod
+    def of_floors(cls, count: int) -> BatchSize:
+        """A batch of ``count`` consecutive floors."""
+        return cls("floors", count)
+
+    def __str__(self) -> str:
+        if self.kind == "half":
+            return "half"
+        return "floor" if self.count == 1 else f"{self.count}floors"
+
+
+BatchSize.FLOOR = BatchSize()
+BatchSize.HALF = BatchSize("half")
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRequest:
+    """Everything :func:`plan_drive` needs.
+
+    Attributes:
+        points: the sampling points, each with its buildings in serving order.
+        buildings: the estate's buildings by number (may hold buildings no point serves).
+        start: when each point calls its first batch (aware datetime).
+        interval: time between two batches of one point (> 0).
+        lead: how long before its call a batch gets "get ready" (>= 0).
+        order: ``top-down`` (default) or ``bottom-up``.
+        batch: how many floors one batch calls (default one floor).
+    """
+
+    points: Sequence[PointSpec]
+    buildings: Mapping[int, BuildingSpec]
+    start: datetime
+    interval: timedelta
+    lead: timedelta
+    order: Order = "top-down"
+    batch: BatchSize = BatchSize.FLOOR
+
+
+# --------------------------------------------------------------------------------------------
+# Outputs
+# --------------------------------------------------------------------------------------------
+
+
+def _add(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta`` in elapsed time (UTC), kept in ``moment``'s time zone.
+
+    Plain ``+`` on an aware datetime is wall-clock arithmetic, which is wrong across a DST
+    change; Asia/Shanghai has none, but the planner must not depend on that.
+    """
+    zone = moment.tzinfo
+    if isinstance(zone, timezone):  # fixed offset (UTC included): wall clock is elapsed time
+        return moment + delta
+    return (moment.astimezone(UTC) + delta).astimezone(zone)
+
+
+def _utc(moment: datetime) -> datetime:
+    """The instant in UTC: aware datetimes sharing a tzinfo compare by wall clock otherwise."""
+    return moment.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One step of a drive: some households of one building called to one point at one time.
+
+    Attributes:
+        point: the point's name.
+        seq: 1-based position within the point; a stable identity (after :func:`skip_batch`
+            the remaining seqs keep their numbers, so there may be a gap).
+        building: the building called.
+        floors: the floors that have households in this batch, in calling order.
+        household_ids: the households called, in calling order (floor, entrance, room).
+        people: total people of those households.
+        ready_at: when "get ready" goes out (``call_at - lead``).
+        call_at: when "come down now" goes out (the planned time).
+        part: 1-based part when a floor group was split for capacity, else 1.
+        parts: how many parts that floor group was split into (1 when not split).
+    """
+
+    point: str
+    seq: int
+    building: int
+    floors: tuple[int, ...]
+    household_ids: tuple[int, ...]
+    people: int
+    ready_at: datetime
+    call_at: datetime
+    part: int = 1
+    parts: int = 1
+
+    def shifted(self, delta: timedelta) -> Batch:
+        """This batch moved ``delta`` later (earlier if negative), in elapsed time."""
+        return Batch(
+            self.point,
+            self.seq,
+            self.building,
+            self.floors,
+            self.household_ids,
+            self.people,
+            _add(self.ready_at, delta),
+            _add(self.call_at, delta),
+            self.part,
+            self.parts,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DoorToDoor:
+    """A household that must not come down and is tested at home instead."""
+
+    household_id: int
+    building: int
+    floor: int
+    room: str
+    people: int
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class PointPlan:
+    """The schedule of one point: its batches by seq and its door-to-door list.
+
+    ``buildings`` and ``location`` repeat the :class:`PointSpec` for the runtime's messages.
+    """
+
+    name: str
+    batches: tuple[Batch, ...]
+    door_to_door: tuple[DoorToDoor, ...]
+    buildings: tuple[int, ...] = ()
+    location: str = ""
+
+    def batch(self, seq: int) -> Batch:
+        """The batch with this seq.
+
+        Raises:
+            PlanError: if the point has no such batch.
+        """
+        for batch in self.batches:
+            if batch.seq == seq:
+                return batch
+        raise PlanError(f"point {self.name!r} has no batch {seq}")
+
+    @property
+    def people(self) -> int:
+        """People called by this point."""
+        return sum(batch.people for batch in self.batches)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A planned drive: one :class:`PointPlan` per point, in the request's order.
+
+    Attributes:
+        points: the points' schedules.
+        start: the request's start time.
+        interval: the request's interval (the length of one batch's slot).
+        lead: the request's lead time.
+    """
+
+    points: tuple[PointPlan, ...]
+    start: datetime
+    interval: timedelta
+    lead: timedelta
+
+    def point(self, name: str) -> PointPlan:
+        """The plan of the point named ``name``.
+
+        Raises:
+            PlanError: if the plan has no such point.
+        """
+        for point in self.points:
+            if point.name == name:
+                return point
+        known = ", ".join(repr(p.name) for p in self.points) or "none"
+        raise PlanError(f"no point {name!r} in this drive (points: {known})")
+
+    def batches(self) -> list[Batch]:
+        """All batches, point by point (each point's in seq order)."""
+        return [batch for point in self.points for batch in point.batches]
+
+    def batches_by_time(self) -> list[Batch]:
+        """All batches ordered by call time (ties: the points' order)."""
+        order = {point.name: index for index, point in enumerate(self.points)}
+        return sorted(self.batches(), key=lambda b: (_utc(b.call_at), order[b.point], b.seq))
+
+    def door_to_door(self) -> list[DoorToDoor]:
+        """The door-to-door lists of all points, point by point."""
+        return [visit for point in self.points for visit in point.door_to_door]
+
+    def by_household(self) -> dict[int, Batch]:
+        """The batch that calls each called household, by household id."""
+        return {hid: batch for batch in self.batches() for hid in batch.household_ids}
+
+    @property
+    def finish_at(self) -> datetime:
+        """When the last slot ends: the latest ``call_at + interval``; ``start`` if none."""
+        lasts = [point.batches[-1].call_at for point in self.points if point.batches]
+        return _add(max(lasts, key=_utc), self.interval) if lasts else self.start
+
+    @property
+    def households_called(self) -> int:
+        """How many households are called (door-to-door ones excluded)."""
+        return sum(len(batch.household_ids) for batch in self.batches())
+
+    @property
+    def people_called(self) -> int:
+        """How many people are called down."""
+        return sum(batch.people for batch in self.batches())
+
+    @property
+    def batch_count(self) -> int:
+        """How many batches the drive has."""
+        return sum(len(point.batches) for point in self.points)
+
+    @property
+    def door_to_door_count(self) -> int:
+        """How many households are visited door to door."""
+        return sum(len(point.door_to_door) for point in self.points)
+
+
+# --------------------------------------------------------------------------------------------
+# Planning
+# --------------------------------------------------------------------------------------------
+
+_DIGITS_OR_NOT = re.compile(r"\d+|\D+")
+
+
+def _room_key(room: str) -> tuple[tuple[int, int | str], ...]:
+    """Natural sort key for a room: ``"902" < "1201"``, ``"12A" < "12B"``."""
+    if room.isdigit():
+        return ((0, int(room)),)
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part.casefold())
+        for part in _DIGITS_OR_NOT.findall(room)
+    )
+
+
+def _household_key(household: HouseholdSpec) -> tuple[str, tuple[tuple[int, int | str], ...], int]:
+    return (household.entrance or "", _room_key(household.room), household.id)
+
+
+def _floor_groups(floors: int, order: Order, size: BatchSize) -> list[list[int]]:
+    """The building's floor numbers grouped into batches, in calling order."""
+    top_down = order == "top-down"
+    if size.kind == "half":
+        middle = (floors + 1) // 2
+        lower, upper = list(range(1, middle + 1)), list(range(middle + 1, floors + 1))
+        groups = [upper[::-1], lower[::-1]] if top_down else [lower, upper]
+        return [group for group in groups if group]
+    sequence = list(range(floors, 0, -1)) if top_down else list(range(1, floors + 1))
+    return [sequence[i : i + size.count] for i in range(0, len(sequence), size.count)]
+
+
+def _split(households: list[HouseholdSpec], capacity: int | None) -> list[list[HouseholdSpec]]:
+    """Cut a batch's households into parts of at most ``capacity`` people, keeping order.
+
+    A household bigger than the capacity gets a part of its own.
+    """
+    if capacity is None:
+        return [households]
+    parts: list[list[HouseholdSpec]] = []
+    current: list[HouseholdSpec] = []
+    people = 0
+    for household in households:
+        if current and people + household.people > capacity:
+            parts.append(current)
+            current, people = [], 0
+        current.append(household)
+        people += household.people
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _check_request(request: PlanRequest) -> None:
+    """Check the request's scalars and the point/building assignment."""
+    if request.start.tzinfo is None or request.start.utcoffset() is None:
+        raise PlanError("the start time must be timezone-aware")
+    if request.interval <= timedelta(0):
+        raise PlanError("the interval between batches must be longer than zero")
+    if request.lead < timedelta(0):
+        raise PlanError("the lead time cannot be negative")
+    if request.order not in ORDERS:
+        raise PlanError(f"unknown order {request.order!r}; use top-down or bottom-up")
+    if not request.points:
+        raise PlanError("a drive needs at least one sampling point")
+    names: set[str] = set()
+    served_by: dict[int, str] = {}
+    for point in request.points:
+        if not point.name.strip():
+            raise PlanError("a sampling point needs a name")
+        if point.name in names:
+            raise PlanError(f"point {point.name!r} is named twice")
+        names.add(point.name)
+        if point.capacity is not None and point.capacity < 1:
+            raise PlanError(
+                f"point {point.name!r} has capacity {point.capacity}; it must be at least 1"
+            )
+        if not point.buildings:
+            raise PlanError(f"point {point.name!r} serves no buildings")
+        for number in point.buildings:
+            if number in served_by:
+                other = served_by[number]
+                if other == point.name:
+                    raise PlanError(f"point {point.name!r} lists building {number} twice")
+                raise PlanError(
+                    f"building {number} is listed under both point {other!r} "
+                    f"and point {point.name!r}"
+                )
+            building = request.buildings.get(number)
+            if building is None:
+                raise PlanError(
+                    f"point {point.name!r} names building {number}, which is not in the estate"
+                )
+            if building.number != number:
+                raise PlanError(
+                    f"building {building.number} is filed under number {number} in the estate"
+                )
+            if building.floors < 1:
+                raise PlanError(f"building {number} has {building.floors} floors")
+            served_by[number] = point.name
+
+
+def _sorted_floors(
+    building: BuildingSpec, seen: set[int]
+) -> tuple[dict[int, list[HouseholdSpec]], dict[int, list[HouseholdSpec]]]:
+    """Check a building's households; return callable and door-to-door ones by floor, sorted."""
+    callable_by_floor: dict[int, list[HouseholdSpec]] = {}
+    home_by_floor: dict[int, list[HouseholdSpec]] = {}
+    number, floors = building.number, building.floors
+    for household in building.households:
+        hid = household.id
+        if hid in seen:
+            raise PlanError(f"household {hid} appears twice")
+        seen.add(hid)
+        if household.building != number:
+            raise PlanError(
+                f"household {hid} (room {household.room}) says building "
+                f"{household.building} but is listed in building {number}"
+            )
+        if not 1 <= household.floor <= floors:
+            raise PlanError(
+                f"household {hid} (building {number} room {household.room}) is on floor "
+                f"{household.floor}, but building {number} has floors 1 to {floors}"
+            )
+        if household.people < 0:
+            raise PlanError(f"household {hid} has {household.people} people")
+        target = home_by_floor if household.home_bound or household.positive else callable_by_floor
+        bucket = target.get(household.floor)
+        if bucket is None:
+            target[household.floor] = [household]
+        else:
+            bucket.append(household)
+    for bucket in callable_by_floor.values():
+        if len(bucket) > 1:
+            bucket.sort(key=_household_key)
+    for bucket in home_by_floor.values():
+        if len(bucket) > 1:
+            bucket.sort(key=_household_key)
+    return callable_by_floor, home_by_floor
+
+
+def plan_drive(request: PlanRequest) -> Plan:
+    """Plan a drive: the batches and door-to-door list of every point, with planned times.
+
+    The result depends only on the request (households' order in the input does not matter).
+
+    Raises:
+        PlanError: on a building served twice or unknown, a household whose building or floor
+            does not match, duplicate household ids, negative people, a naive start, a
+            non-positive interval, a negative lead, a capacity below 1, or duplicate point names.
+    """
+    _check_request(request)
+    start, interval, lead = request.start, request.interval, request.lead
+    zone = start.tzinfo
+    start_utc = start.astimezone(UTC)
+    seen: set[int] = set()
+    point_plans: list[PointPlan] = []
+    for point in request.points:
+        batches: list[Batch] = []
+        visits: list[DoorToDoor] = []
+        seq = 0
+        for number in point.buildings:
+            building = request.buildings[number]
+            callable_by_floor, home_by_floor = _sorted_floors(building, seen)
+            for group in _floor_groups(building.floors, request.order, request.batch):
+                for floor in group:
+                    for household in home_by_floor.get(floor, ()):
+                        visits.append(
+                            DoorToDoor(
+                                household_id=household.id,
+                                building=number,
+                                floor=floor,
+                                room=household.room,
+                                people=household.people,
+                                reason="positive" if household.positive else "home_bound",
+                            )
+                        )
+                if not callable_by_floor:
+                    continue
+                members = [h for floor in group for h in callable_by_floor.get(floor, ())]
+                if not members:
+                    continue
+                parts = _split(members, point.capacity)
+                whole = len(parts) == 1
+                for index, part in enumerate(parts, start=1):
+                    moment = start_utc + interval * seq
+                    call_at = moment.astimezone(zone)
+                    ready_at = (moment - lead).astimezone(zone)
+                    seq += 1
+                    if whole:  # the floors of the group that have someone to call
+                        floors = tuple(f for f in group if f in callable_by_floor)
+                    else:
+                        floors = tuple(dict.fromkeys(h.floor for h in part))
+                    batches.append(
+                        Batch(
+                            point=point.name,
+                            seq=seq,
+                            building=number,
+                            floors=floors,
+                            household_ids=tuple(h.id for h in part),
+                            people=sum(h.people for h in part),
+                            ready_at=ready_at,
+                            call_at=call_at,
+                            part=index,
+                            parts=len(parts),
+                        )
+                    )
+        point_plans.append(
+            PointPlan(
+                name=point.name,
+                batches=tuple(batches),
+                door_to_door=tuple(visits),
+                buildings=tuple(point.buildings),
+                location=point.location,
+            )
+        )
+    return Plan(points=tuple(point_plans), start=start, interval=interval, lead=lead)
+
+
+# --------------------------------------------------------------------------------------------
+# Changing the schedule of a running drive
+# --------------------------------------------------------------------------------------------
+
+
+def _with_point(plan: Plan, updated: PointPlan) -> Plan:
+    points = tuple(updated if point.name == updated.name else point for point in plan.points)
+    return replace(plan, points=points)
+
+
+def shift_point(plan: Plan, point: str, after_seq: int, delta: timedelta) -> Plan:
+    """Move every batch of ``point`` with a seq above ``after_seq`` by ``delta``.
+
+    The primitive behind every pace change: positive ``delta`` pushes the rest of the schedule
+    later (``/pause`` then ``/resume``: shift by the pause's length after the last batch
+    called), negative pulls it forward. Batches up to ``after_seq`` and other points are
+    untouched; the shifted batches keep their spacing, and ``ready_at - call_at`` stays
+    ``-lead``. ``after_seq=0`` shifts the whole point.
+
+    Raises:
+        PlanError: on an unknown point, or if the first shifted batch would be called at or
+            before the last unshifted one (two batches at once, or out of order).
+    """
+    current = plan.point(point)
+    if after_seq < 0:
+        raise PlanError(f"after_seq must be 0 or more, not {after_seq}")
+    if not delta:
+        return plan
+    kept = [batch for batch in current.batches if batch.seq <= after_seq]
+    moved = [batch.shifted(delta) for batch in current.batches if batch.seq > after_seq]
+    if kept and moved and _utc(moved[0].call_at) <= _utc(kept[-1].call_at):
+        raise PlanError(
+            f"point {point!r}: batch {moved[0].seq} would be called at "
+            f"{moved[0].call_at:%H:%M:%S}, not after batch {kept[-1].seq} "
+            f"({kept[-1].call_at:%H:%M:%S})"
+        )
+    return _with_point(plan, replace(current, batches=tuple(kept + moved)))
+
+
+def reschedule_from(plan: Plan, point: str, seq: int, at: datetime) -> Plan:
+    """Call batch ``seq`` of ``point`` at ``at``; the batches after it follow at their spacing.
+
+    This is ``/next``: ``reschedule_from(plan, "A", next_seq, now)`` calls the next batch now
+    and pulls the rest of the point's schedule forward. A later ``at`` pushes it back.
+
+    Raises:
+        PlanError: on an unknown point or seq, a naive ``at``, or if ``at`` is not after the
+            previous batch's call time.
+    """
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise PlanError("the new call time must be timezone-aware")
+    current = plan.point(point)
+    batch = current.batch(seq)
+    previous = [b.seq for b in current.batches if b.seq < seq]
+    after = previous[-1] if previous else 0
+    return shift_point(plan, point, after, _utc(at) - _utc(batch.call_at))
+
+
+def skip_batch(plan: Plan, point: str, seq: int) -> Plan:
+    """Drop batch ``seq`` of ``point``; the batches after it move up into its slot.
+
+    This is ``/skip``: the skipped households are not called (the runtime records them);
+    the next batch takes the skipped one's call time and the rest keep their spacing. The
+    remaining batches keep their seq numbers, so the point's seqs then have a gap.
+
+    Raises:
+        PlanError: on an unknown point or seq.
+    """
+    current = plan.point(point)
+    skipped = current.batch(seq)
+    before = [b for b in current.batches if b.seq < seq]
+    after = [b for b in current.batches if b.seq > seq]
+    if after:
+        delta = skipped.call_at - after[0].call_at
+        after = [b.shifted(delta) for b in after]
+    return _with_point(plan, replace(current, batches=tuple(before + after)))
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the command line's --points and --batch
+# --------------------------------------------------------------------------------------------
+
+_SEPARATORS = str.maketrans({"、": ",", ";": ",", "～": "-", "~": "-", "–": "-", "—": "-"})
+_RANGE = re.compile(r"(\d+)(?:-(\d+))?")
+
+
+def _normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).translate(_SEPARATORS)
+
+
+def _parse_buildings(name: str, text: str) -> list[int]:
+    numbers: list[int] = []
+    seen: set[int] = set()
+    if not text.strip():
+        raise PlanError(f"point {name!r} lists no buildings")
+    for item in text.split("+"):
+        item = re.sub(r"\s+", "", item)
+        match = _RANGE.fullmatch(item)
+        if match is None:
+            raise PlanError(
+                f"point {name!r}: {item!r} is not a building number or range (like 1-4)"
+            )
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) is not None else first
+        if first < 1 or last < 1:
+            raise PlanError(f"point {name!r}: building numbers start at 1")
+        step = 1 if last >= first else -1
+        for number in range(first, last + step, step):
+            if number in seen:
+                raise PlanError(f"point {name!r} lists building {number} twice")
+            seen.add(number)
+            numbers.append(number)
+    return numbers
+
+
+def parse_points(spec: str) -> list[tuple[str, list[int]]]:
+    """Read ``--points``: comma-separated ``NAME:BUILDINGS`` into ``[(name, [buildings])]``.
+
+    BUILDINGS is ranges and numbers joined by ``+``: ``1-4``, ``1-3+7+9``. Buildings are
+    served in the order written; a descending range (``8-5``) serves 8, 7, 6, 5. Spaces are
+    tolerated, and so are Chinese-keyboard forms (full-width ``：``, ``，``, ``＋``, digits,
+    and ``、`` or ``;`` between points, ``~``/``～`` for ranges). Empty items (``A:1-4,``)
+    are ignored.
+
+    >>> parse_points("A:1-4, B：5+7")
+    [('A', [1, 2, 3, 4]), ('B', [5, 7])]
+
+    Raises:
+        PlanError: on an item that is not ``NAME:BUILDINGS``, a point named twice, a building
+            listed twice (in one point or two), or a bad number.
+    """
+    points: list[tuple[str, list[int]]] = []
+    owner: dict[int, str] = {}
+    for raw_item in _normalise(spec).split(","):
+        item = raw_item.strip()
+        if not item:
+            continue
+        name, colon, buildings = item.partition(":")
+        name = name.strip()
+        if not colon or not name:
+            hint = ""
+            if re.fullmatch(r"[\d\s+-]+", item) and points:
+                hint = f" (to add to point {points[-1][0]!r}, join with +: e.g. 5+6)"
+            raise PlanError(f"{item!r} is not NAME:BUILDINGS, e.g. A:1-4{hint}")
+        if any(existing == name for existing, _ in points):
+            raise PlanError(f"point {name!r} is named twice")
+        numbers = _parse_buildings(name, buildings)
+        for number in numbers:
+            if number in owner:
+                raise PlanError(
+                    f"building {number} is listed under both point {owner[number]!r} "
+                    f"and point {name!r}"
+                )
+            owner[number] = name
+        points.append((name, numbers))
+    if not points:
+        raise PlanError("no sampling points given; write e.g. A:1-4,B:5-8")
+    return points
+
+
+def parse_batch(text: str) -> BatchSize:
+    """Read ``--batch``: ``floor``, ``half`` or ``Nfloors`` (``2floors``, ``3 floors``, ``1 floor``).
+
+    Case, spaces and full-width characters are tolerated.
+
+    Raises:
+        PlanError: on anything else, or zero floors.
+    """
+    norm = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
+    if norm == "floor":
+        return BatchSize.FLOOR
+    if norm in ("half", "halfbuilding", "half-building"):
+        return BatchSize.HALF
+    match = re.fullmatch(r"(\d+)floors?", norm)
+    if match is None:
+        raise PlanError(
+            f"{text.strip()!r} is not a batch size; use floor, half or Nfloors (e.g. 2floors)"
+        )
+    count = int(match.group(1))
+    if count < 1:
+        raise PlanError("a batch must hold at least one floor")
+    return BatchSize.of_floors(count)
