@@ -153,38 +153,34 @@ class DriveRuntime:
                 task.cancel()
 
     async def next_due(self) -> datetime | None:
-        """The next moment something is due in a running drive (None: nothing planned)."""
+        """The next moment something is due in a running drive (None: nothing planned).
+
+        A few indexed MIN-style queries per running drive: this runs after every tick."""
         moments: list[datetime] = []
-        running = Drive.filter(status="running").values_list("id", flat=True)
-        drive_ids = list(await running)
-        if not drive_ids:
-            return None
-        paused = {
-            (drive_id, name)
-            for drive_id, name in await DrivePoint.filter(
-                drive_id__in=drive_ids, paused_at__isnull=False
-            ).values_list("drive_id", "name")
-        }
-        for drive_id, point, state, ready_at, call_at in await DriveBatch.filter(
-            drive_id__in=drive_ids, state__in=("waiting", "ready")
-        ).values_list("drive_id", "point", "state", "ready_at", "call_at"):
-            if (drive_id, point) in paused:
-                continue
-            if state == "waiting":
-                moments.append(min(ready_at, call_at))
-            elif state == "ready":
-                moments.append(call_at)
-        slots = {
-            d.id: _slot(d)
-            for d in await Drive.filter(id__in=drive_ids).only(
-                "id", "pace", "interval_s", "max_interval_s"
+        for drive in await Drive.filter(status="running").only(
+            "id", "pace", "interval_s", "max_interval_s"
+        ):
+            paused = list(
+                await DrivePoint.filter(drive_id=drive.id, paused_at__isnull=False).values_list(
+                    "name", flat=True
+                )
             )
-        }
-        for drive_id, point, called_at in await DriveBatch.filter(
-            drive_id__in=drive_ids, state="called"
-        ).values_list("drive_id", "point", "called_at"):
-            if called_at is not None and (drive_id, point) not in paused:
-                moments.append(called_at + slots[drive_id])
+            mine: list[datetime] = []
+            batches = DriveBatch.filter(drive_id=drive.id)
+            if paused:
+                batches = batches.exclude(point__in=paused)
+            for query, column in (
+                (batches.filter(state="waiting"), "ready_at"),
+                (batches.filter(state__in=("waiting", "ready")), "call_at"),
+                (batches.filter(state="called"), "called_at"),
+            ):
+                first = await query.order_by(column).first().values_list(column, flat=True)
+                if first is not None:
+                    moment: datetime = first  # type: ignore[assignment]
+                    mine.append(moment + _slot(drive) if column == "called_at" else moment)
+            if not paused and not mine and not await self._pending_timers(drive.id):
+                mine.append(self.clock.now())  # nothing left: the next tick finishes it
+            moments += mine
         timer = (
             await Timer.filter(status="pending", kind__in=(LAST_CALL, SILENT))
             .order_by("due_at")
@@ -208,9 +204,16 @@ class DriveRuntime:
             now = self.clock.now()
             if not self._open_loaded:
                 await self._load_open()
-            for drive in await Drive.filter(status="running").order_by("id"):
+            running = await Drive.filter(status="running").order_by("id")
+            for drive in running:
                 await self._tick_drive(drive, now, result)
             await self._timers(now, result)
+            for drive in running:
+                open_batches = await DriveBatch.filter(
+                    drive_id=drive.id, state__in=("waiting", "ready", "called")
+                ).exists()
+                if not open_batches and not await self._pending_timers(drive.id):
+                    await self._finish(drive, now, result)
             if result.messages:
                 self.wake_dispatcher()
             for hook in self.on_tick:
@@ -218,13 +221,20 @@ class DriveRuntime:
             return result
 
     async def _tick_drive(self, drive: Drive, now: datetime, result: TickResult) -> None:
-        points = {p.name: p for p in await DrivePoint.filter(drive_id=drive.id)}
+        # Only what may act now: the batch each point is calling, and batches due to be
+        # readied or called. A point's whole schedule is read only when it has to move.
         rows = await DriveBatch.filter(
-            drive_id=drive.id, state__in=("waiting", "ready", "called")
+            Q(state="called")
+            | Q(state__in=("waiting", "ready"), ready_at__lte=now)
+            | Q(state__in=("waiting", "ready"), call_at__lte=now),
+            drive_id=drive.id,
         ).order_by("point", "seq")
         by_point: dict[str, list[DriveBatch]] = {}
         for row in rows:
             by_point.setdefault(row.point, []).append(row)
+        if not by_point:
+            return
+        points = {p.name: p for p in await DrivePoint.filter(drive_id=drive.id)}
         slot = _slot(drive)
         to_call: list[DriveBatch] = []
         to_ready: list[DriveBatch] = []
@@ -232,31 +242,32 @@ class DriveRuntime:
         moved: list[DriveBatch] = []
         for name, batches in by_point.items():
             point = points.get(name)
-            current = next((b for b in batches if b.state == "called"), None)
-            pending = [b for b in batches if b.state in ("waiting", "ready")]
             if point is not None and point.paused_at is not None:
                 continue
-            if pending:
+            current = next((b for b in batches if b.state == "called"), None)
+            pending = [b for b in batches if b.state in ("waiting", "ready")]
+            due = bool(pending) and pending[0].call_at <= now
+            if not due and current is not None and drive.pace == "adaptive":
+                if await self._share_reached(drive, current, now):
+                    pending = await self._waiting(drive.id, name)
+                    due = bool(pending)
+            if due:
                 nxt = pending[0]
-                due = nxt.call_at <= now
-                if not due and current is not None and drive.pace == "adaptive":
-                    due = await self._share_reached(drive, current, now)
-                if due:
-                    if abs(now - nxt.call_at) > RESCHEDULE_OVER:
-                        moved += self._reschedule(pending, now)
-                    to_call.append(nxt)
-                    if current is not None:
-                        to_finish.append(current)
-                    pending = pending[1:]
-                for batch in pending:
-                    if batch.state == "waiting" and batch.ready_at <= now < batch.call_at:
-                        to_ready.append(batch)
+                if abs(now - nxt.call_at) > RESCHEDULE_OVER:
+                    pending = await self._waiting(drive.id, name)
+                    moved += self._reschedule(pending, now)
+                    nxt = pending[0]
+                to_call.append(nxt)
+                if current is not None:
+                    to_finish.append(current)
+                pending = pending[1:]
+            for batch in pending:
+                if batch.state == "waiting" and batch.ready_at <= now < batch.call_at:
+                    to_ready.append(batch)
             if current is not None and current not in to_finish and current.called_at:
                 if current.called_at + slot <= now:
                     to_finish.append(current)
         if not (to_call or to_ready or to_finish or moved):
-            if not by_point and not await self._pending_timers(drive.id):
-                await self._finish(drive, now, result)
             return
         await self._apply(drive, now, to_call, to_ready, to_finish, moved, result)
 
@@ -647,8 +658,8 @@ class DriveRuntime:
             replied_at=now,
             door_reason="cannot" if value == 2 else "",
         )
-        if value == 1 or value == 2 or value == 3:
-            self.notify()  # adaptive pace may advance
+        if part.drive.pace == "adaptive":
+            self.notify()  # enough replies may advance the point
         log.info(
             "drive %d: reply %d from a household of building %d",
             part.drive.id,
