@@ -147,6 +147,10 @@ async def test_sms_view_poses_as_the_households_number(running: Services) -> Non
         await client.post(f"{base}/send", data={"csrf": csrf, "view": "sms", "text": "STOP"})
         contact = await Contact.get(household_id=home.id, channel="sms")
         assert contact.status == "opted_out"  # the real SMS rules ran
+        health = await (await client.get("/outbox?lang=en")).text()
+        sent = re.search(r'id="rate">(\d+) in the last minute', health)
+        assert sent is not None and int(sent.group(1)) >= 1
+        assert "reply" in health  # the queue by priority
     finally:
         await client.close()
 
