@@ -26,22 +26,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aiohttp import web  # noqa: E402
+from aiohttp import web
 
-from bot.drive_launch import build_options, launch, make_preview  # noqa: E402
-from bot.service import build_services  # noqa: E402
-from bot.web import create_app  # noqa: E402
-from config.database import close_db, init_db  # noqa: E402
-from config.settings import Settings  # noqa: E402
-from estate.demo import seed_demo  # noqa: E402
-from estate.models import Contact, Household  # noqa: E402
-from notifications.drive_models import DriveBatch, DriveHousehold  # noqa: E402
-from notifications.drive_setup import contacts_for  # noqa: E402
-from notifications.message import Message  # noqa: E402
-from notifications.models import OutboxMessage, Priority  # noqa: E402
-from notifications.outbox import Outgoing, enqueue_many  # noqa: E402
-from tests.fakes.telegram import FakeTelegram  # noqa: E402
-from tests.fakes.twilio import FakeTwilio  # noqa: E402
+from bot.drive_launch import build_options, launch, make_preview
+from bot.service import build_services
+from bot.web import create_app
+from config.database import close_db, init_db
+from config.settings import Settings
+from estate.demo import seed_demo
+from estate.models import Contact, Household
+from notifications.drive_models import DriveBatch, DriveHousehold
+from notifications.drive_setup import contacts_for
+from notifications.message import Message
+from notifications.models import OutboxMessage, Priority
+from notifications.outbox import Outgoing, enqueue_many
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.twilio import FakeTwilio
 
 SID = "AC" + "0123456789abcdef" * 2
 AUTH = "bench-auth"

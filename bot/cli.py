@@ -257,6 +257,24 @@ async def cmd_audit(args: argparse.Namespace) -> None:
         print(line)
 
 
+async def cmd_staff_login(args: argparse.Namespace) -> None:
+    from bot.dashboard.auth import create_login_link
+    from config.clock import SystemClock
+    from estate.models import Staff
+
+    settings = get_settings()
+    await init_db()
+    staff = await Staff.filter(name=args.name, active=True).first()
+    if staff is None:
+        raise CliError(f"no active staff member named {args.name!r}")
+    url = await create_login_link(staff, settings=settings, clock=SystemClock())
+    print(
+        f"one-time login link for {staff.name}, valid {settings.login_link_minutes:g} minutes:",
+        file=sys.stderr,
+    )
+    print(url)
+
+
 async def cmd_outbox_status(args: argparse.Namespace) -> None:
     from config.clock import SystemClock
     from notifications.status import outbox_summary
@@ -439,6 +457,15 @@ async def cmd_run(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     await init_db()  # before PTB, the web site or any task (Tortoise keeps a ContextVar)
+    first = None
+    if settings.database_url.startswith("sqlite") and not (
+        settings.telegram_enabled or settings.sms_enabled
+    ):
+        from bot.dashboard.first_start import seed_if_empty
+
+        first = await seed_if_empty(date.today())  # a fresh machine: the demo estate
+        if first is not None:
+            print(first.report.summary())
     services = build_services(settings)
     app = create_app(services)
     runner = web.AppRunner(app, handle_signals=False)
@@ -450,6 +477,12 @@ async def cmd_run(args: argparse.Namespace) -> None:
     )
     for line in services.channel_report():
         print(line)
+    if first is not None:
+        from bot.dashboard.auth import create_login_link
+
+        link = await create_login_link(first.admin, settings=settings, clock=services.clock)
+        print(f"dashboard: open {link} to log in as {first.admin.name} (one-time link)")
+        print("more links: louzhang staff login NAME")
     print("Ctrl-C stops.", flush=True)
     await _until_signalled()
     print("stopping: finishing messages in flight ...", flush=True)
@@ -503,6 +536,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--point")
     p.set_defaults(func=cmd_staff_add)
     staff.add_parser("list", help="list staff").set_defaults(func=cmd_staff_list)
+    p = staff.add_parser("login", help="print a one-time login link to the web dashboard")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_staff_login)
     p = staff.add_parser("remove", help="remove a staff member")
     p.add_argument("name")
     p.set_defaults(func=cmd_staff_remove)

@@ -11,15 +11,17 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.drive_commands import register_drive_commands
+from bot.login_command import register_login
 from bot.router import Router
 from bot.staff_tools import StaffTools, register_staff_tools
 from bot.telegram_bot import build_application
 from config.clock import Clock, SystemClock
 from config.settings import Settings
 from notifications.channels.base import ChannelAdapter
+from notifications.channels.local import LocalChannel, LocalHub
 from notifications.channels.sms import TwilioSmsChannel
 from notifications.channels.telegram import TelegramChannel
-from notifications.dispatcher import Dispatcher
+from notifications.dispatcher import Dispatcher, Limits
 from notifications.drives import DriveRuntime
 from surveys.runtime import SurveyRuntime
 
@@ -38,6 +40,8 @@ class Services:
     sms: TwilioSmsChannel | None = None
     staff_tools: StaffTools | None = None
     background: list[asyncio.Task[Any]] = field(default_factory=list)
+    hub: LocalHub = field(default_factory=LocalHub)  # the browser's channel (simulator)
+    simulated: frozenset[str] = frozenset()  # channels delivered to the browser, not a provider
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def channel_report(self) -> list[str]:
@@ -52,6 +56,12 @@ class Services:
             lines.append(
                 "SMS: off (set LOUZHANG_TWILIO_ACCOUNT_SID, LOUZHANG_TWILIO_AUTH_TOKEN and "
                 "LOUZHANG_TWILIO_FROM to turn it on)"
+            )
+        if self.simulated:
+            lines.append(
+                "Simulator: messages by "
+                + ", ".join(sorted(self.simulated))
+                + " are delivered to the browser (no provider token is set)"
             )
         return lines
 
@@ -72,6 +82,12 @@ def build_services(
     telegram = build_application(settings, router) if settings.telegram_enabled else None
     if telegram is not None:
         dispatcher_channels["telegram"] = TelegramChannel(telegram.bot)
+    # The browser's own chats always; and when no provider is on at all (a fresh machine, a
+    # rehearsal), everything the outbox would send by Telegram, SMS or voice goes there too.
+    hub = LocalHub()
+    simulated = frozenset({"telegram", "sms", "voice"}) if not dispatcher_channels else frozenset()
+    for name in ("local", *sorted(simulated)):
+        dispatcher_channels[name] = LocalChannel(name, hub)
     from bot.care_commands import register_care_commands  # pickups and questions (issue 6)
 
     register_care_commands(router)
@@ -81,13 +97,32 @@ def build_services(
         settings=settings,
         limits_enabled=settings.rate_limits if limits_enabled is None else limits_enabled,
     )
-    runtime.enabled = set(dispatcher_channels) or {"telegram", "sms"}
+    for name in ("local", *simulated):  # a browser has no rate limit to respect
+        dispatcher.limits[name] = Limits(None, None)
+    # With a real provider on, rounds and call-ups never pick a simulator chat ("local"): it is
+    # a rehearsal, and must not stand in for a household's real phone.
+    real = set(dispatcher_channels) - ({"local"} if not simulated else set())
+    runtime.enabled = real or {"telegram", "sms"}
     runtime.wake = dispatcher.notify
     router.wake = dispatcher.notify
     drives = DriveRuntime(clock=clock, enabled=runtime.enabled, wake_dispatcher=dispatcher.notify)
     router.drives = drives
     register_drive_commands(router.staff_commands, router, drives)
-    services = Services(settings, clock, dispatcher, runtime, router, drives, telegram, sms)
+    register_login(
+        router.staff_commands, settings=settings, clock=clock, wake=lambda: router.wake()
+    )
+    services = Services(
+        settings,
+        clock,
+        dispatcher,
+        runtime,
+        router,
+        drives,
+        telegram,
+        sms,
+        hub=hub,
+        simulated=simulated,
+    )
     services.staff_tools = register_staff_tools(services)
     return services
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from telegram import Update
 
+from bot.dashboard import setup_dashboard
 from bot.metrics import metrics
 from bot.service import Services, start_services, stop_services
 from bot.twilio_webhooks import TwilioWebhooks
@@ -65,6 +66,7 @@ def create_app(services: Services, *, manage_services: bool = True) -> web.Appli
     app.router.add_post("/telegram/webhook", telegram_webhook)
     app.router.add_post("/twilio/sms", twilio.sms)
     app.router.add_post("/twilio/status", twilio.status)
+    setup_dashboard(app, services)  # staff pages and the simulator; needs a login (issue 7)
     if manage_services:
 
         async def lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -48,6 +48,13 @@ class Settings(BaseSettings):
 
     # Logistics works two 12-hour shifts: A from this local time (LOUZHANG_TIMEZONE), then B.
     shift_a_start: time = time(8, 0)
+    # Web dashboard (issue 7). The key signs staff session cookies; unset = generated once and
+    # kept in the data folder (data/secret_key). METRICS_TOKEN: GET /metrics needs
+    # "Authorization: Bearer TOKEN" when set; unset, it needs a staff login or a loopback client.
+    secret_key: str | None = None
+    session_hours: float = Field(default=12.0, gt=0)
+    login_link_minutes: float = Field(default=15.0, gt=0)
+    metrics_token: str | None = None
 
     @property
     def telegram_enabled(self) -> bool:

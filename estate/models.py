@@ -148,3 +148,19 @@ class AuditEntry(Model):
 
     class Meta:
         table = "audit_entry"
+
+
+class LoginToken(Model):
+    # A one-time dashboard login link (issue 7): only the SHA-256 of the token is stored.
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    staff: fields.ForeignKeyRelation[Staff] = fields.ForeignKeyField(
+        "models.Staff", related_name="login_tokens", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "login_token"

@@ -1,0 +1,40 @@
+"""A fresh machine: with an empty SQLite database and no provider token, ``louzhang run`` seeds
+the demo estate and two demo staff members, so the dashboard and the simulator work at once
+(never on PostgreSQL: that is a production database waiting for its real residents)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from estate.demo import SeedReport, seed_demo
+from estate.models import Estate, Staff
+from estate.staff import add_staff
+
+DEMO_STAFF = (
+    # name, role, phone, buildings
+    ("demo-admin", "admin", "+86 139 0000 0001", ()),
+    ("王主任", "cadre", "+86 139 0000 0002", (1, 2, 3, 4, 5)),
+)
+
+
+@dataclass
+class FirstStart:
+    report: SeedReport
+    admin: Staff
+
+
+async def seed_if_empty(today: date) -> FirstStart | None:
+    """Seed the demo estate and staff if the database holds no estate at all."""
+    if await Estate.exists():
+        return None
+    report = await seed_demo(today=today)
+    admin: Staff | None = None
+    for name, role, phone, buildings in DEMO_STAFF:
+        staff = await Staff.filter(name=name).first()
+        if staff is None:
+            staff = await add_staff(name, role=role, phone=phone, buildings=buildings)
+        if role == "admin":
+            admin = staff
+    assert admin is not None
+    return FirstStart(report, admin)

@@ -1,0 +1,244 @@
+"""The web side as staff use it, in Debian's Chromium driven by Playwright (no browser download).
+
+The service runs in the test's event loop on the demo estate with no provider token (so every
+message is delivered to the browser) and a fake clock the test moves on. Screenshots go to
+test-artifacts/ at the repository root.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from bot.dashboard.auth import create_login_link
+from bot.service import Services, build_services
+from bot.web import create_app
+from config.clock import FakeClock
+from estate.demo import seed_demo
+from estate.models import Contact, Household, Staff
+from estate.staff import add_staff
+from tests.conftest import free_port, make_settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {"width": 390, "height": 844}
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must run the browser tests: /usr/bin/chromium is missing")
+    pytest.skip("no /usr/bin/chromium here (apt-get install chromium)", allow_module_level=True)
+
+if os.environ.get("CI"):
+    from playwright import async_api  # CI must have it: a missing install fails here
+else:
+    async_api = pytest.importorskip("playwright.async_api")
+
+
+@dataclass
+class Site:
+    services: Services
+    clock: FakeClock
+    url: str
+    admin: Staff
+
+
+@pytest.fixture
+async def site(db: str) -> AsyncIterator[Site]:
+    await seed_demo(today=date(2022, 4, 10))
+    admin = await add_staff("demo-admin", role="admin")
+    clock = FakeClock()
+    port = free_port()
+    settings = make_settings(database_url=db, http_port=port, secret_key="s" * 40)
+    services = build_services(settings, clock=clock)
+    runner = web.AppRunner(create_app(services), shutdown_timeout=2)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield Site(services, clock, f"http://127.0.0.1:{port}", admin)
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[object]:
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with async_api.async_playwright() as p:
+        chromium = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def logged_in_page(browser: object, site: Site, *, phone: bool = False) -> object:
+    context = await browser.new_context(  # type: ignore[attr-defined]
+        viewport=PHONE if phone else {"width": 1280, "height": 900},
+        is_mobile=phone,
+        locale="zh-CN",
+    )
+    page = await context.new_page()
+    link = await create_login_link(site.admin, settings=site.services.settings, clock=site.clock)
+    await page.goto(link)
+    await page.click("#login-button")
+    await page.wait_for_url(site.url + "/")
+    return page
+
+
+async def test_log_in_with_a_one_time_link_on_a_phone(browser: object, site: Site) -> None:
+    page = await logged_in_page(browser, site, phone=True)
+    assert "demo-admin" in await page.inner_text("main")  # type: ignore[attr-defined]
+    rows = await page.locator("#reach tr[data-building]").count()  # type: ignore[attr-defined]
+    assert rows == 25
+    # Nothing wider than the phone's screen but the scrollable table card.
+    width = await page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+    assert width <= PHONE["width"] + 1
+    await page.screenshot(path=str(ARTIFACTS / "overview-phone-zh.png"), full_page=False)  # type: ignore[attr-defined]
+    await page.click("#lang-switch")  # type: ignore[attr-defined]
+    await page.wait_for_selector("text=How each building can be reached")  # type: ignore[attr-defined]
+    await page.screenshot(path=str(ARTIFACTS / "overview-phone-en.png"))  # type: ignore[attr-defined]
+    # A stranger without the link is sent to the login page.
+    stranger = await browser.new_page()  # type: ignore[attr-defined]
+    await stranger.goto(site.url + "/rounds")
+    assert stranger.url.endswith("/login")
+
+
+async def test_a_login_link_works_once(browser: object, site: Site) -> None:
+    link = await create_login_link(site.admin, settings=site.services.settings, clock=site.clock)
+    first = await browser.new_page()  # type: ignore[attr-defined]
+    await first.goto(link)
+    await first.click("#login-button")
+    await first.wait_for_url(site.url + "/")
+    second = await browser.new_page()  # type: ignore[attr-defined]
+    await second.goto(link)
+    assert await second.locator("#login-button").count() == 0
+    assert "已失效" in await second.inner_text("main")
+
+
+async def test_drive_floor_map_moves_with_the_clock(browser: object, site: Site) -> None:
+    from bot.drive_launch import build_options, launch, make_preview
+
+    services, clock = site.services, site.clock
+    options = build_options(
+        points="A:1,B:2",
+        start="now",
+        interval="5m",
+        lead="2m",
+        now=clock.now(),
+        settings=services.settings,
+    )
+    round_id, preview = await make_preview(options, services.runtime.enabled)
+    drive = await launch(options, preview, round_id, now=clock.now(), created_by="test")
+    services.drives.notify()
+    page = await logged_in_page(browser, site)
+    await page.goto(f"{site.url}/drives/{drive.id}")  # type: ignore[attr-defined]
+    floors = page.locator("#floor-map .floor[data-state]")  # type: ignore[attr-defined]
+    await page.wait_for_selector('#floor-map .floor[data-state="called"]')  # type: ignore[attr-defined]
+    await page.screenshot(path=str(ARTIFACTS / "drive-start.png"), full_page=True)  # type: ignore[attr-defined]
+
+    async def count(state: str) -> int:
+        return int(await page.locator(f'#floor-map .floor[data-state="{state}"]').count())  # type: ignore[attr-defined]
+
+    done_before = await count("done")
+    assert await floors.count() > 0
+    # A fast fake clock: five minutes pass every few tenths of a second; the page is not
+    # reloaded, the server pushes the new floor map.
+    for _ in range(6):
+        clock.advance(300)
+        services.drives.notify()
+        await asyncio.sleep(0.4)
+    await page.wait_for_function(  # type: ignore[attr-defined]
+        f"document.querySelectorAll('#floor-map .floor[data-state=\"done\"]').length >= {done_before + 4}",
+        timeout=15000,
+    )
+    assert await count("done") >= done_before + 4
+    updates = await page.get_attribute("#drive-live", "data-updates")  # type: ignore[attr-defined]
+    assert updates is not None and int(updates) >= 1
+    await page.screenshot(path=str(ARTIFACTS / "drive-later.png"), full_page=True)  # type: ignore[attr-defined]
+    await page.set_viewport_size(PHONE)  # type: ignore[attr-defined]
+    await page.screenshot(path=str(ARTIFACTS / "drive-phone.png"))  # type: ignore[attr-defined]
+
+
+async def test_answer_a_survey_as_an_sms_household(browser: object, site: Site) -> None:
+    page = await logged_in_page(browser, site)
+    await page.goto(f"{site.url}/rounds")  # type: ignore[attr-defined]
+    await page.select_option("#open-round select[name=slug]", "antigen")  # type: ignore[attr-defined]
+    await page.fill("#open-round input[name=buildings]", "7")  # type: ignore[attr-defined]
+    await page.click("#open-round button[type=submit]")  # type: ignore[attr-defined]
+    await page.wait_for_selector("#round-total")  # type: ignore[attr-defined]
+    round_url = page.url  # type: ignore[attr-defined]
+    assert "/rounds/" in round_url
+    answered = page.locator("#round-total .n-answered")  # type: ignore[attr-defined]
+    before = int(await answered.inner_text())
+
+    household = await (
+        Household.filter(building__number=7, preferred_channel="sms")
+        .filter(contacts__channel="sms", contacts__status="active")
+        .order_by("floor", "room")
+        .first()
+    )
+    assert household is not None
+    sms_number = (
+        await Contact.filter(household_id=household.id, channel="sms")
+        .first()
+        .values_list("address", flat=True)
+    )
+    sim = await page.context.new_page()  # type: ignore[attr-defined]
+    await sim.goto(f"{site.url}/sim/household/{household.id}?view=sms")
+    await sim.wait_for_selector(".msg.in >> text=回复 1 = 是")
+    assert "UCS-2" in await sim.inner_text(".msg.in .segments")
+    for reply in ("1", "1", "0"):
+        await sim.fill("#compose input[name=text]", reply)
+        await sim.click("#compose button[type=submit]")
+        await sim.wait_for_load_state()
+    await sim.wait_for_selector(".msg.in >> nth=3")
+    await sim.screenshot(path=str(ARTIFACTS / "simulator-sms.png"), full_page=True)
+    # The household really answered through the SMS path: its own number, the SMS rendering.
+    from notifications.models import OutboxMessage
+
+    assert await OutboxMessage.filter(channel="sms", address=sms_number, status="sent").count() >= 4
+    # The round page, open all along, shows it without a reload.
+    await page.bring_to_front()  # type: ignore[attr-defined]
+    await page.wait_for_function(  # type: ignore[attr-defined]
+        f"Number(document.querySelector('#round-total .n-answered').innerText) > {before}",
+        timeout=15000,
+    )
+    assert page.url == round_url  # type: ignore[attr-defined]
+    answers = await page.inner_text("#answers")  # type: ignore[attr-defined]
+    assert "今天家里做抗原检测了吗" in answers and "是" in answers  # labels, not keys
+    await page.screenshot(path=str(ARTIFACTS / "round-live.png"), full_page=True)  # type: ignore[attr-defined]
+    await page.set_viewport_size(PHONE)  # type: ignore[attr-defined]
+    width = await page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+    assert width <= PHONE["width"] + 1
+    await page.screenshot(path=str(ARTIFACTS / "round-phone.png"))  # type: ignore[attr-defined]
+
+
+async def test_telegram_view_answers_with_buttons(browser: object, site: Site) -> None:
+    await site.services.runtime.open_round("antigen", buildings=[9])
+    household = await Household.filter(building__number=9).order_by("floor", "room").first()
+    assert household is not None
+    page = await logged_in_page(browser, site, phone=True)
+    await page.goto(f"{site.url}/sim/household/{household.id}?view=chat")  # type: ignore[attr-defined]
+    await page.fill("#compose input[name=text]", "/start")  # type: ignore[attr-defined]
+    await page.click("#compose button[type=submit]")  # type: ignore[attr-defined]
+    yes = page.locator(".buttons button", has_text="是").last  # type: ignore[attr-defined]
+    await yes.wait_for()
+    await yes.click()
+    await page.wait_for_selector("text=家里有几人做了检测")  # type: ignore[attr-defined]
+    await page.screenshot(path=str(ARTIFACTS / "simulator-telegram-phone.png"), full_page=True)  # type: ignore[attr-defined]
