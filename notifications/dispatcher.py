@@ -34,7 +34,7 @@ from notifications.channels.base import (
     Unreachable,
 )
 from notifications.message import Message
-from notifications.models import OutboxMessage
+from notifications.models import OutboxMessage, Priority
 from notifications.outbox import Outgoing, enqueue
 from notifications.ownership import SenderOwnership
 from notifications.ratelimit import PerKeySpacing, SlidingWindow, TokenBucket
@@ -325,7 +325,9 @@ class Dispatcher:
                 )
                 break
             if limits.sender is not None:
-                await limits.sender.acquire(adapter.cost(message))
+                await limits.sender.acquire(
+                    adapter.cost(message), urgent=row.priority == Priority.CALLUP
+                )
             if limits.per_recipient is not None:
                 limits.per_recipient.take(row.address)
             row.attempts += 1

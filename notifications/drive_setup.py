@@ -306,7 +306,7 @@ async def _people(household_ids: list[int]) -> dict[int, int]:
     for household_id in await Person.filter(household_id__in=household_ids).values_list(
         "household_id", flat=True
     ):
-        counts[household_id] = counts.get(household_id, 0) + 1
+        counts[household_id] = counts.get(household_id, 0) + 1  # type: ignore[call-overload,index]
     return counts
 
 

@@ -499,7 +499,8 @@ class DriveRuntime:
 
     @staticmethod
     async def _part_ids(drive_id: int) -> set[int]:
-        return set(await DriveHousehold.filter(drive_id=drive_id).values_list("id", flat=True))
+        ids = await DriveHousehold.filter(drive_id=drive_id).values_list("id", flat=True)
+        return {int(i) for i in ids}  # type: ignore[call-overload]
 
     # ---- last calls and the silent list ----------------------------------------------------
     async def _timers(self, now: datetime, result: TickResult) -> None:
@@ -542,7 +543,7 @@ class DriveRuntime:
                 message=self.resident_message(
                     "last_call",
                     p,
-                    contacts[p.household_id],
+                    contacts[p.household_id],  # type: ignore[attr-defined]
                     location=location,  # type: ignore[attr-defined]
                 ),
                 key=f"drive:{drive.id}:last_call:{p.id}",
@@ -684,7 +685,7 @@ class DriveRuntime:
         if point is None:
             names = await DrivePoint.filter(drive_id=drive_id).values_list("name", flat=True)
             raise DriveError(
-                f"drive {drive_id} has no point {name!r} (points: {', '.join(names) or 'none'})"
+                f"drive {drive_id} has no point {name!r} (points: {', '.join(map(str, names)) or 'none'})"
             )
         return point
 
@@ -792,7 +793,7 @@ class DriveRuntime:
         for household_id in await DriveHousehold.filter(batch_id=skipped.id).values_list(
             "household_id", flat=True
         ):
-            self._open.pop(household_id, None)
+            self._open.pop(household_id, None)  # type: ignore[call-overload]
         self.notify()
         return skipped
 

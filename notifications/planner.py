@@ -664,7 +664,7 @@ def skip_batch(plan: Plan, point: str, seq: int) -> Plan:
     before = [b for b in current.batches if b.seq < seq]
     after = [b for b in current.batches if b.seq > seq]
     if after:
-        delta = skipped.call_at - after[0].call_at
+        delta = _utc(skipped.call_at) - _utc(after[0].call_at)  # elapsed, not wall clock
         after = [b.shifted(delta) for b in after]
     return _with_point(plan, replace(current, batches=tuple(before + after)))
 

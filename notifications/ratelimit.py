@@ -12,69 +12,106 @@ provider's never makes a legal send look early to the provider.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from datetime import datetime, timedelta
 
 from config.clock import Clock
 
+#: After an urgent send, ordinary traffic leaves the reserve free for this many seconds.
+URGENT_SPELL = 600.0
+
 
 class SlidingWindow:
+    """At most ``limit`` sends in any ``window`` seconds.
+
+    While call-ups are going out (an urgent send in the last :data:`URGENT_SPELL` seconds),
+    ``reserve`` of each window is kept for them: ordinary traffic may fill only
+    ``limit - reserved``, so the next call-up behind a survey broadcast finds a free slot at once
+    instead of waiting for the window to roll. Otherwise ordinary traffic uses the whole limit.
+    """
+
     def __init__(
-        self, limit: int, clock: Clock, window: float = 1.0, margin: float = 0.025
+        self,
+        limit: int,
+        clock: Clock,
+        window: float = 1.0,
+        margin: float = 0.025,
+        reserve: float = 0.2,
     ) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
         self.limit = limit
+        self.reserved = min(limit - 1, math.ceil(limit * reserve)) if limit > 1 else 0
         self.window = window + margin
         self._clock = clock
         self._stamps: deque[float] = deque()
+        self._last_urgent = -math.inf
 
-    def wait_time(self, cost: float = 1.0) -> float:
+    def wait_time(self, cost: float = 1.0, *, urgent: bool = False) -> float:
         now = self._clock.monotonic()
         while self._stamps and self._stamps[0] <= now - self.window:
             self._stamps.popleft()
-        if len(self._stamps) < self.limit:
+        reserving = not urgent and now - self._last_urgent < URGENT_SPELL
+        allowed = self.limit - self.reserved if reserving else self.limit
+        if len(self._stamps) < allowed:
             return 0.0
-        return self._stamps[0] + self.window - now
+        return self._stamps[len(self._stamps) - allowed] + self.window - now
 
     def take(self, cost: float = 1.0) -> None:
         self._stamps.append(self._clock.monotonic())
 
-    async def acquire(self, cost: float = 1.0) -> None:
-        while (delay := self.wait_time(cost)) > 0:
+    async def acquire(self, cost: float = 1.0, *, urgent: bool = False) -> None:
+        while (delay := self.wait_time(cost, urgent=urgent)) > 0:
             await self._clock.sleep(delay)
+        if urgent:
+            self._last_urgent = self._clock.monotonic()
         self.take(cost)
 
 
 class TokenBucket:
+    """``rate`` units per second with bursts up to ``burst``; ordinary sends leave ``reserve``
+    of the burst for urgent ones (see :class:`SlidingWindow`)."""
+
     def __init__(
-        self, rate: float, clock: Clock, burst: float | None = None, margin: float = 0.02
+        self,
+        rate: float,
+        clock: Clock,
+        burst: float | None = None,
+        margin: float = 0.02,
+        reserve: float = 0.2,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate / (1.0 + margin)
         self.burst = burst if burst is not None else max(1.0, rate)
+        self.reserved = self.burst * reserve if self.burst >= 2 else 0.0
         self._clock = clock
         self._tokens = self.burst
         self._stamp = clock.monotonic()
+        self._last_urgent = -math.inf
 
     def _refill(self) -> None:
         now = self._clock.monotonic()
         self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
-    def wait_time(self, cost: float = 1.0) -> float:
+    def wait_time(self, cost: float = 1.0, *, urgent: bool = False) -> float:
         self._refill()
-        need = min(cost, self.burst) - self._tokens
+        reserving = not urgent and self._stamp - self._last_urgent < URGENT_SPELL
+        keep = self.reserved if reserving else 0.0
+        need = min(cost, self.burst - keep) + keep - self._tokens
         return 0.0 if need <= 1e-9 else need / self.rate
 
     def take(self, cost: float = 1.0) -> None:
         self._refill()
         self._tokens -= cost
 
-    async def acquire(self, cost: float = 1.0) -> None:
-        while (delay := self.wait_time(cost)) > 0:
+    async def acquire(self, cost: float = 1.0, *, urgent: bool = False) -> None:
+        while (delay := self.wait_time(cost, urgent=urgent)) > 0:
             await self._clock.sleep(delay)
+        if urgent:
+            self._last_urgent = self._clock.monotonic()
         self.take(cost)
 
 

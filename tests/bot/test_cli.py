@@ -139,3 +139,44 @@ def test_run_serves_health_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert "Telegram: off (set LOUZHANG_TELEGRAM_TOKEN" in output
     assert "SMS: off" in output
+
+
+def test_drive_start_status_and_pace_from_the_command_line(tmp_path: Path) -> None:
+    assert louzhang(tmp_path, "demo", "seed").returncode == 0
+    points = "A:1-4,B:5-8,C:9-12,D:13-16,E:17-21,F:22-25"
+    args = ("drive", "start", "--points", points, "--start", "now", "--interval", "5m")
+    dry = louzhang(tmp_path, *args, "--lead", "10m", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "batches" in dry.stdout and "segments" in dry.stdout and "expected finish" in dry.stdout
+    assert "nothing was started" in dry.stdout
+    started = louzhang(tmp_path, *args, "--lead", "10m", "--locations", "A=东门广场")
+    assert started.returncode == 0, started.stderr
+    drive_id = started.stdout.strip().splitlines()[-1]
+    assert drive_id.startswith("drive ")
+    status = louzhang(tmp_path, "drive", "status", drive_id.split()[1])
+    assert status.returncode == 0, status.stderr
+    assert "Point A (东门广场)" in status.stdout and "Building 25" in status.stdout
+    assert "Door-to-door" in status.stdout
+    paused = louzhang(tmp_path, "drive", "pause", "B")
+    assert paused.returncode == 0 and "paused" in paused.stdout
+    resumed = louzhang(tmp_path, "drive", "resume", "B")
+    assert resumed.returncode == 0 and "resumed" in resumed.stdout
+    # Bad input: a clear message, exit 2, nothing started or changed.
+    for bad, message in (
+        (("--points", "A:1-4,B:4-6"), "4"),  # building 4 served twice
+        (("--points", "A:1,B:99"), "99"),
+        (("--points", "A 1-4"), "A 1-4"),
+        (("--interval", "5 minutes"), "duration"),
+        (("--start", "25:00"), "25:00"),
+    ):
+        values = dict(zip(args[2::2], args[3::2], strict=True))
+        values.update(dict(zip(bad[::2], bad[1::2], strict=True)))
+        flat = [item for key, value in values.items() for item in (key, value)]
+        result = louzhang(tmp_path, "drive", "start", *flat, "--lead", "10m")
+        assert result.returncode == 2, (bad, result.stdout, result.stderr)
+        assert message in result.stderr, (bad, result.stderr)
+    unknown = louzhang(tmp_path, "drive", "next", "Z")
+    assert unknown.returncode == 2 and "no point 'Z'" in unknown.stderr
+    cancelled = louzhang(tmp_path, "drive", "cancel")
+    assert cancelled.returncode == 0 and "cancelled" in cancelled.stdout
+    assert "no drive 42" in louzhang(tmp_path, "drive", "status", "42").stderr

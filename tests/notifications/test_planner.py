@@ -378,6 +378,19 @@ def test_times_are_elapsed_time_across_a_dst_change() -> None:
     assert plan.finish_at.astimezone(UTC) == datetime(2022, 3, 27, 2, 0, tzinfo=UTC)
 
 
+def test_skip_across_a_dst_change_moves_by_elapsed_time() -> None:
+    """Found by hypothesis: /skip subtracted wall-clock times, an hour off across the change."""
+    london = ZoneInfo("Europe/London")
+    start = datetime(2022, 3, 27, 0, 30, tzinfo=london)
+    buildings = estate((1, 3, [hh(f, 1, f) for f in (1, 2, 3)]))
+    plan = plan_drive(
+        request([PointSpec("A", (1,))], buildings, start=start, interval=30 * MIN, lead=MIN)
+    )
+    skipped = skip_batch(plan, "A", 1).point("A").batches
+    utc = [b.call_at.astimezone(UTC) for b in skipped]
+    assert utc == [datetime(2022, 3, 27, 0, 30, tzinfo=UTC) + k * 30 * MIN for k in range(2)]
+
+
 # --------------------------------------------------------------------------------------------
 # Plan helpers
 # --------------------------------------------------------------------------------------------

@@ -38,3 +38,35 @@ def test_every_deferral_of_a_recipient_gets_the_same_time() -> None:
     assert spacing.busy_until("other") is None
     clock.advance(0.7)
     assert spacing.busy_until("chat") is None
+
+
+def test_ordinary_traffic_leaves_slots_free_for_call_ups() -> None:
+    clock = FakeClock()
+    window = SlidingWindow(30, clock, margin=0.0)
+    assert window.reserved == 6
+    for _ in range(30):  # no call-up lately: ordinary traffic uses the whole limit
+        assert window.wait_time() == 0
+        window.take()
+    clock.advance(1.0)
+    window.take()  # ... a call-up goes out
+    window._last_urgent = clock.monotonic()
+    clock.advance(1.0)
+    for _ in range(24):
+        assert window.wait_time(urgent=False) == 0
+        window.take()
+        clock.advance(0.01)
+    assert window.wait_time(urgent=False) > 0  # a survey message now waits ...
+    for _ in range(6):
+        assert window.wait_time(urgent=True) == 0  # ... while call-ups go at once
+        window.take()
+    assert window.wait_time(urgent=True) > 0  # and the window's limit still holds
+
+
+def test_token_bucket_keeps_a_reserve_for_call_ups() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(10.0, clock, margin=0.0)
+    bucket.take(8)
+    assert bucket.wait_time(1, urgent=False) == 0  # no call-up lately
+    bucket._last_urgent = clock.monotonic()
+    assert bucket.wait_time(1, urgent=False) > 0
+    assert bucket.wait_time(1, urgent=True) == 0
