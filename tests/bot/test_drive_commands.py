@@ -154,9 +154,10 @@ async def test_guided_drive_then_replies_pace_and_status(live: dict[str, Any]) -
     # A resident cannot run staff commands.
     count = len(tg.sent_to(RESIDENT))
     await tg.user_command(RESIDENT, "/next A")
-    assert "Unknown" in (await last(tg, RESIDENT, count + 1))["text"] or "不认识" in (
-        await last(tg, RESIDENT, count + 1)
-    )["text"]
+    assert (
+        "Unknown" in (await last(tg, RESIDENT, count + 1))["text"]
+        or "不认识" in (await last(tg, RESIDENT, count + 1))["text"]
+    )
     assert (await DriveBatch.get(drive_id=drive.id, point="A", seq=2)).state == "waiting"
 
     # /next by the cadre calls 7-1103's floor now, two minutes in.
@@ -170,7 +171,9 @@ async def test_guided_drive_then_replies_pace_and_status(live: dict[str, Any]) -
 
     # /drive status: the cadre sees both buildings, the other cadre is refused.
     await tg.user_command(CADRE_7, "/drive status")
-    status = await wait_for(lambda: next((t for t in tg.texts(CADRE_7) if t.startswith("Drive ")), None))
+    status = await wait_for(
+        lambda: next((t for t in tg.texts(CADRE_7) if t.startswith("Drive ")), None)
+    )
     assert "Building 7" in status and "Building 8" in status and "Door-to-door (2)" in status
     await tg.user_command(CADRE_9, "/drive status")
     await wait_for(lambda: len(tg.sent_to(CADRE_9)) == 2)
