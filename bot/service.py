@@ -105,7 +105,11 @@ def build_services(
     runtime.enabled = real or {"telegram", "sms"}
     runtime.wake = dispatcher.notify
     router.wake = dispatcher.notify
-    drives = DriveRuntime(clock=clock, enabled=runtime.enabled, wake_dispatcher=dispatcher.notify)
+    drives = DriveRuntime(
+        clock=clock,
+        enabled=runtime.enabled,
+        wake_dispatcher=lambda: dispatcher.notify(urgent=True),
+    )
     router.drives = drives
     register_drive_commands(router.staff_commands, router, drives)
     register_login(

@@ -120,6 +120,7 @@ class Dispatcher:
         self.stats = DispatchStats()
         self.on_unreachable: list[UnreachableHook] = []
         self._wake = {name: asyncio.Event() for name in self.channels}
+        self._urgent: set[str] = set()  # channels with call-ups enqueued since their last claim
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
         self._sent: list[OutboxMessage] = []
@@ -132,10 +133,14 @@ class Dispatcher:
         )
 
     # ---- life cycle -------------------------------------------------------------------------
-    def notify(self, channel: str | None = None) -> None:
-        """Wake the loops: something was enqueued in this process."""
+    def notify(self, channel: str | None = None, *, urgent: bool = False) -> None:
+        """Wake the loops: something was enqueued in this process. ``urgent``: call-ups were
+        enqueued, so a loop part-way through a claimed batch of ordinary messages gives the
+        rest back and claims again (the call-ups first)."""
         for name, event in self._wake.items():
             if channel is None or channel == name:
+                if urgent:
+                    self._urgent.add(name)
                 event.set()
 
     async def recover(self) -> int:
@@ -280,6 +285,7 @@ class Dispatcher:
         """Claim one batch of due messages on a channel and send them, in order, within the
         limits. The attempts are recorded (one UPDATE) before any call; the rate limiters are
         charged at the moment of each call, so provider-side windows see what ours saw."""
+        self._urgent.discard(channel)  # this claim takes the call-ups first
         rows = await self.claim(channel, self._claim_size(channel))
         if not rows:
             return 0
@@ -317,22 +323,24 @@ class Dispatcher:
                 status="sending", attempts=F("attempts") + 1, updated_at=now
             )
         for index, (row, contact, message) in enumerate(ready):
-            if self._stopping:  # not called: back to the queue, the attempt not spent
+            yield_to_callups = channel in self._urgent and row.priority != Priority.CALLUP
+            if self._stopping or yield_to_callups:  # not called: back, the attempt not spent
                 for unsent, _, _ in ready[index:]:
                     later.setdefault(now, []).append(unsent.id)
                 await OutboxMessage.filter(id__in=[r.id for r, _, _ in ready[index:]]).update(
                     attempts=F("attempts") - 1
                 )
                 break
+            release: Callable[[], None] | None = None
             if limits.sender is not None:
-                await limits.sender.acquire(
+                release = await limits.sender.acquire(
                     adapter.cost(message), urgent=row.priority == Priority.CALLUP
                 )
             if limits.per_recipient is not None:
                 limits.per_recipient.take(row.address)
             row.attempts += 1
             await self._in_flight.acquire()
-            task = asyncio.create_task(self._send(row, adapter, contact, message))
+            task = asyncio.create_task(self._send(row, adapter, contact, message, release))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         if expired:
@@ -348,11 +356,20 @@ class Dispatcher:
         return len(rows)
 
     async def _send(
-        self, row: OutboxMessage, adapter: ChannelAdapter, contact: Contact | None, message: Message
+        self,
+        row: OutboxMessage,
+        adapter: ChannelAdapter,
+        contact: Contact | None,
+        message: Message,
+        release: Callable[[], None] | None = None,
     ) -> None:
         try:
             try:
-                result = await adapter.send(row.address, message)
+                try:
+                    result = await adapter.send(row.address, message)
+                finally:
+                    if release is not None:  # the rate slot is held until the call completed
+                        release()
             except SendError as exc:
                 await self._failed(row, contact, exc)
             except Exception as exc:  # an adapter bug must not lose the message

@@ -436,7 +436,9 @@ class DriveRuntime:
                     contact=contact,
                     message=message,
                     key=f"drive:{drive.id}:{kind}:{part.id}",
-                    priority=Priority.CALLUP,
+                    # "Come down now" goes first of all; "get ready" right after it (a late
+                    # heads-up matters less than a late call, and it expires at the call).
+                    priority=Priority.CALLUP if kind == "call" else Priority.REPLY,
                     purpose="callup",
                     ref=f"drive:{drive.id}:b{batch.id}:{kind}",
                     expires_at=batch.call_at if kind == "ready" else None,

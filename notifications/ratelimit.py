@@ -12,8 +12,9 @@ provider's never makes a legal send look early to the provider.
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections import deque
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from config.clock import Clock
@@ -23,13 +24,22 @@ URGENT_SPELL = 600.0
 
 
 class SlidingWindow:
-    """At most ``limit`` sends in any ``window`` seconds.
+    """At most ``limit`` sends in any ``window`` seconds, counted as the provider counts them.
+
+    The provider counts a request when it *arrives*, which is some time after we start it (a
+    cold connection, a GC pause, a busy loop). So a send holds its slot from the moment it
+    starts until it *completes* (:meth:`acquire` returns the ``done`` callback): a new send may
+    start only when fewer than ``limit`` sends completed within the last window and none of
+    the ones it would displace is still in flight. Then the arrival of send *k* is at least a
+    window after the arrival of send *k - limit*, whatever the latencies were.
 
     While call-ups are going out (an urgent send in the last :data:`URGENT_SPELL` seconds),
     ``reserve`` of each window is kept for them: ordinary traffic may fill only
     ``limit - reserved``, so the next call-up behind a survey broadcast finds a free slot at once
     instead of waiting for the window to roll. Otherwise ordinary traffic uses the whole limit.
     """
+
+    POLL = 0.005  # seconds between looks while the window is held by sends in flight
 
     def __init__(
         self,
@@ -45,28 +55,48 @@ class SlidingWindow:
         self.reserved = min(limit - 1, math.ceil(limit * reserve)) if limit > 1 else 0
         self.window = window + margin
         self._clock = clock
-        self._stamps: deque[float] = deque()
+        self._done: list[float] = []  # completion times (a heap)
+        self._in_flight = 0
         self._last_urgent = -math.inf
 
     def wait_time(self, cost: float = 1.0, *, urgent: bool = False) -> float:
         now = self._clock.monotonic()
-        while self._stamps and self._stamps[0] <= now - self.window:
-            self._stamps.popleft()
+        while self._done and self._done[0] <= now - self.window:
+            heapq.heappop(self._done)
         reserving = not urgent and now - self._last_urgent < URGENT_SPELL
         allowed = self.limit - self.reserved if reserving else self.limit
-        if len(self._stamps) < allowed:
+        held = len(self._done) + self._in_flight
+        if held < allowed:
             return 0.0
-        return self._stamps[len(self._stamps) - allowed] + self.window - now
+        expire = held - allowed + 1  # how many held slots must free up
+        if expire > len(self._done):
+            return self.POLL  # waiting for sends in flight to complete
+        return heapq.nsmallest(expire, self._done)[-1] + self.window - now
 
     def take(self, cost: float = 1.0) -> None:
-        self._stamps.append(self._clock.monotonic())
+        """Count a send that started and completed now."""
+        heapq.heappush(self._done, self._clock.monotonic())
 
-    async def acquire(self, cost: float = 1.0, *, urgent: bool = False) -> None:
+    def begin(self) -> Callable[[], None]:
+        """Count a send that starts now; call the result when it has completed."""
+        self._in_flight += 1
+        finished = False
+
+        def done() -> None:
+            nonlocal finished
+            if not finished:
+                finished = True
+                self._in_flight -= 1
+                self.take()
+
+        return done
+
+    async def acquire(self, cost: float = 1.0, *, urgent: bool = False) -> Callable[[], None]:
         while (delay := self.wait_time(cost, urgent=urgent)) > 0:
             await self._clock.sleep(delay)
         if urgent:
             self._last_urgent = self._clock.monotonic()
-        self.take(cost)
+        return self.begin()
 
 
 class TokenBucket:
@@ -107,12 +137,17 @@ class TokenBucket:
         self._refill()
         self._tokens -= cost
 
-    async def acquire(self, cost: float = 1.0, *, urgent: bool = False) -> None:
+    async def acquire(self, cost: float = 1.0, *, urgent: bool = False) -> Callable[[], None]:
         while (delay := self.wait_time(cost, urgent=urgent)) > 0:
             await self._clock.sleep(delay)
         if urgent:
             self._last_urgent = self._clock.monotonic()
         self.take(cost)
+        return _nothing
+
+
+def _nothing() -> None:
+    return None
 
 
 class PerKeySpacing:

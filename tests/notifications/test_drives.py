@@ -85,13 +85,14 @@ async def test_a_drive_calls_floor_by_floor_top_down_with_get_ready_first(db: st
     await runtime.tick()
     ready = await sent("ready")
     assert sorted(await rooms_of(ready)) == ["1-401", "1-402", "2-401", "2-402"]
-    assert all(r.priority == Priority.CALLUP for r in ready)
+    assert all(r.priority == Priority.REPLY for r in ready)  # after "come down now", before surveys
     assert all(r.expires_at == T0 + 10 * MIN for r in ready)  # never sent late
     assert "4层" not in ready[0].body["text"] and "401" in ready[0].body["text"]
 
     clock.set(T0 + 10 * MIN)
     await runtime.tick()
     calls = await sent("call")
+    assert all(r.priority == Priority.CALLUP for r in calls)
     # Two points called at once: their first messages come first (interleaved).
     assert await rooms_of(calls) == ["1-401", "2-401", "1-402", "2-402"]
     assert "回复1" in calls[0].body["text"]
