@@ -257,18 +257,15 @@ async def create_drive(
             .using_db(conn)
             .values_list("id", "point", "seq")
         }
-        rooms = dict(
-            await Household.filter(id__in=list(drive_plan.by_household()))
+        called = list(drive_plan.by_household())
+        where = {
+            household_id: (room, floor)
+            for household_id, room, floor in await Household.filter(id__in=called)
             .using_db(conn)
-            .values_list("id", "room")
-        )
-        floors_of = dict(
-            await Household.filter(id__in=list(drive_plan.by_household()))
-            .using_db(conn)
-            .values_list("id", "floor")
-        )
+            .values_list("id", "room", "floor")
+        }
         rows: list[DriveHousehold] = []
-        spec_people = await _people(list(drive_plan.by_household()))
+        spec_people = await _people(called)
         for batch in drive_plan.batches():
             for household_id in batch.household_ids:
                 rows.append(
@@ -278,8 +275,8 @@ async def create_drive(
                         batch_id=batch_ids[(batch.point, batch.seq)],
                         point=batch.point,
                         building=batch.building,
-                        floor=floors_of.get(household_id, 0),
-                        room=rooms.get(household_id, ""),
+                        floor=where.get(household_id, ("", 0))[1],
+                        room=where.get(household_id, ("", 0))[0],
                         people=spec_people.get(household_id, 0),
                     )
                 )

@@ -165,64 +165,44 @@ async def test_a_whole_drive_of_the_demo_estate(db: str, tmp_path: Path) -> None
         recipients = await contacts_for(list(households), {"telegram", "sms"})
         contacts = {h: c for h, c in recipients.items() if c.channel == "sms"}
         tg_contacts = {h: c for h, c in recipients.items() if c.channel == "telegram"}
-        replied_late: set[int] = set()
         answered: set[int] = set()
         steps = 0
         restarted = paused = nexted = skipped = False
 
+        async def reply_as(household_id: int, part_id: int, value: str) -> None:
+            """The household answers: the button of its latest call in Telegram, or an SMS."""
+            answered.add(household_id)
+            if household_id in tg_contacts:
+                chat = int(tg_contacts[household_id].address)
+                message = next(
+                    m
+                    for m in reversed(tg.sent_to(chat))
+                    if m.get("reply_markup", {}).get("inline_keyboard")
+                )
+                await tg.user_press(chat, message["message_id"], f"dv:{part_id}:{value}")
+            else:
+                status, _ = await tw.inbound(
+                    f"{estate.base}/twilio/sms", contacts[household_id].address, value
+                )
+                assert status == 200
+
         async def respond() -> None:
-            # Residents just called answer as scripted (by SMS digit, or by button in Telegram).
+            # Residents just called answer as scripted: at once (1/2/3), after the last call
+            # ("late": 1), or never.
             called = await DriveHousehold.filter(
                 drive_id=drive.id, batch__state="called", reply__isnull=True, marked_by__isnull=True
-            ).values_list("household_id", "id", "last_call_at")
-            for household_id, part_id, last_call_at in called:
+            ).values_list("household_id", "id")
+            for household_id, part_id in called:
                 plan = script(household_id)
-                if household_id in answered or household_id not in recipients:
-                    continue
-                if plan == "late" and last_call_at is None:
-                    continue
-                if plan in ("never",) or (plan == "late" and household_id in replied_late):
-                    continue
-                value = "1" if plan == "late" else plan
-                if plan == "late":
-                    replied_late.add(household_id)
-                answered.add(household_id)
-                if household_id in tg_contacts:
-                    chat = int(tg_contacts[household_id].address)
-                    message = next(
-                        m
-                        for m in reversed(tg.sent_to(chat))
-                        if m.get("reply_markup", {}).get("inline_keyboard")
-                    )
-                    await tg.user_press(chat, message["message_id"], f"dv:{part_id}:{value}")
-                else:
-                    status, _ = await tw.inbound(
-                        f"{estate.base}/twilio/sms", contacts[household_id].address, value
-                    )
-                    assert status == 200
-            # Late repliers answer the last call.
+                if plan in ("1", "2", "3") and household_id not in answered:
+                    if household_id in recipients:
+                        await reply_as(household_id, part_id, plan)
             for household_id, part_id in await DriveHousehold.filter(
                 drive_id=drive.id, last_call_at__isnull=False, reply__isnull=True
             ).values_list("household_id", "id"):
-                if (
-                    script(household_id) == "late"
-                    and household_id not in replied_late
-                    and household_id in recipients
-                ):
-                    replied_late.add(household_id)
-                    answered.add(household_id)
-                    if household_id in tg_contacts:
-                        chat = int(tg_contacts[household_id].address)
-                        message = next(
-                            m
-                            for m in reversed(tg.sent_to(chat))
-                            if m.get("reply_markup", {}).get("inline_keyboard")
-                        )
-                        await tg.user_press(chat, message["message_id"], f"dv:{part_id}:1")
-                    else:
-                        await tw.inbound(
-                            f"{estate.base}/twilio/sms", contacts[household_id].address, "1"
-                        )
+                plan = script(household_id)
+                if plan == "late" and household_id not in answered and household_id in recipients:
+                    await reply_as(household_id, part_id, "1")
 
             async def recorded() -> bool:
                 return not await DriveHousehold.filter(
