@@ -3,23 +3,34 @@ cadres (3-4 buildings each), an information officer per building, `antigen` and 
 rounds for every building, scripted answers (some positive, some never finished, some
 silence), reminders before the deadline only to households that have not finished, alerts to
 the right cadre once, and at the deadline each officer's list of their building's households
-that did not answer, with phone numbers. Messages go out through the real dispatcher to the
-fake Telegram Bot API and the fake Twilio; inbound answers enter the router directly (the
-webhook paths are covered by the end-to-end tests)."""
+that did not answer, with phone numbers. Medicine pickups: households of three buildings
+register medicines (Telegram by buttons, SMS by digits), the logistics shift on duty gets its
+building's pickup list (by floor, insurance cards to collect, nobody who said "no"), and a
+"delivered" mark tells the household on its own channel, once. Messages go out through the
+real dispatcher to the fake Telegram Bot API and the fake Twilio; inbound answers enter the
+router directly (the webhook paths are covered by the end-to-end tests)."""
 
 from __future__ import annotations
 
 import asyncio
+import io
+import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
+
+from openpyxl import load_workbook
 
 from bot.inbound import Inbound
 from bot.service import build_services, start_services, stop_services
 from config.clock import FakeClock
+from config.i18n import text
 from estate.demo import seed_demo
 from estate.models import Building, Contact, Household, Person, Staff, StaffBuilding
 from notifications.models import OutboxMessage, Timer
+from surveys.care_texts import TEXTS as CARE
 from surveys.models import Response
+from surveys.pickup import XLSX_COLUMNS
 from surveys.reminders import schedule_round
 from tests.conftest import make_settings
 from tests.fakes.telegram import FakeTelegram
@@ -31,19 +42,78 @@ TOKEN = "estate-day-auth-token"
 START = datetime(2022, 4, 10, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
 CADRE_BUILDINGS = [range(1, 5), range(5, 9), range(9, 12), range(12, 16), range(16, 19), range(19, 23), range(23, 26)]  # fmt: skip
 CHAT_BASE = 80_000_000
+PICKUP_BUILDINGS = (3, 14, 22)  # each with logistics staff of shifts A and B
+
+
+class Med(NamedTuple):
+    patient: str
+    drug: str
+    dose: str
+    days_left: int
+    hospital: str  # "" = skipped
+    card: bool  # a volunteer collects the insurance card
+
+
+# What the scripted households of a pickup building register with `medication` (None: no
+# medicine needed): the medicines, then the urgency.
+URGENCIES = ["today", "within_3_days", "this_week"]
+NEEDS: list[tuple[list[Med], str] | None] = [
+    ([Med("母亲", "氨氯地平片", "5mg 2盒", 3, "瑞金医院", True)], "today"),
+    (
+        [
+            Med("本人", "二甲双胍", "0.5g 3盒", 0, "", False),
+            Med("父亲", "阿司匹林肠溶片", "100mg 1盒", 10, "仁济医院", True),
+        ],
+        "within_3_days",
+    ),
+    None,
+    ([Med("孩子", "布地奈德", "1支", 5, "", False)], "this_week"),
+    ([Med("奶奶", "胰岛素", "3支", 2, "社区医院", True)], "today"),
+]
+
+
+@dataclass(frozen=True)
+class Tap:
+    """Press the button ending in ``suffix`` of the question last sent (Telegram)."""
+
+    suffix: str
+
+
+def _med_replies(need: tuple[list[Med], str] | None, telegram: bool) -> list[str | Tap]:
+    """A household's replies to `medication`: buttons on Telegram, digits by SMS."""
+
+    def yes_no(value: bool) -> str | Tap:
+        if telegram:
+            return Tap("y" if value else "n")
+        return "1" if value else "2"
+
+    if need is None:
+        return [yes_no(False)]
+    medicines, urgency = need
+    replies: list[str | Tap] = [yes_no(True)]
+    for n, med in enumerate(medicines, 1):
+        replies += [med.patient, med.drug, med.dose, str(med.days_left)]
+        replies.append(med.hospital or (Tap("skip") if telegram else "跳过"))
+        replies += [yes_no(med.card), yes_no(n < len(medicines))]  # card; another medicine?
+    index = URGENCIES.index(urgency)
+    replies.append(Tap(str(index)) if telegram else str(index + 1))
+    return replies
 
 
 async def _staff() -> dict[str, Staff]:
-    """Admin, 7 cadres, 25 officers; their chats linked (enrolment is tested elsewhere)."""
+    """Admin, 7 cadres, 25 officers, logistics shifts A and B of the pickup buildings; their
+    chats linked (enrolment is tested elsewhere)."""
     buildings = {b.number: b for b in await Building.all()}
     staff: dict[str, Staff] = {}
     chat = 9_000_000
     members: list[tuple[str, str, list[int]]] = [("admin", "admin", [])]
     members += [(f"cadre{i}", "cadre", list(r)) for i, r in enumerate(CADRE_BUILDINGS, 1)]
     members += [(f"officer{b}", "officer", [b]) for b in range(1, 26)]
+    members += [(f"logistics{b}{s}", "logistics", [b]) for b in PICKUP_BUILDINGS for s in "AB"]
     for name, role, numbers in members:
         chat += 1
-        member = await Staff.create(name=name, role=role, telegram_chat_id=chat)
+        shift = name[-1] if role == "logistics" else None
+        member = await Staff.create(name=name, role=role, telegram_chat_id=chat, shift=shift)
         await StaffBuilding.bulk_create(
             [StaffBuilding(staff_id=member.id, building_id=buildings[n].id) for n in numbers]
         )
@@ -235,6 +305,9 @@ async def _day(
     assert (await Response.get(id=response.id)).answers["positive"] == 2
     assert await OutboxMessage.filter(purpose="alert").count() == len(alerts)
 
+    # ---- medicine: households register, logistics lists and delivers --------------------
+    med_done |= await _pickups(services, staff, tg, tw, medication.round.id, households)  # type: ignore[arg-type]
+
     # ---- 2 h before the deadline: reminders to those not finished only ------------------
     await _tick(clock, timers, 8 * 3600)  # the service's timer loop fires both rounds' timers
     reminded = set(
@@ -301,3 +374,215 @@ async def _day(
                     assert phone in listed
         assert f"{number + 1}-" not in listed  # their own building only
     assert not tg.texts(staff["cadre1"].telegram_chat_id)[-1].startswith("⏱")  # type: ignore[arg-type]
+
+
+def _room_key(room: str) -> tuple[int, str]:
+    digits = re.sub(r"\D", "", room)
+    return (int(digits) if digits else 0, room)
+
+
+async def _pickups(
+    services: Any,
+    staff: dict[str, Staff],
+    tg: FakeTelegram,
+    tw: FakeTwilio,
+    round_id: int,
+    households: list[Household],
+) -> set[int]:
+    """Households of the pickup buildings answer `medication`; shift A (on duty at 08:00) lists
+    and marks. Returns the households scripted here (their `medication` is done)."""
+    router = services.router
+    by_id = {h.id: h for h in households}
+    waiting = {
+        r.household_id: r  # type: ignore[attr-defined]
+        for r in await Response.filter(round_id=round_id, stage="active").exclude(status="answered")
+    }
+    pressed: dict[str, int] = {}  # chat -> seq of the last survey button pressed
+
+    async def tap(contact: Contact, response_id: int, suffix: str) -> None:
+        """Press a button of the latest question the household's chat got."""
+        chat = int(contact.address)
+
+        def button() -> tuple[int, int, str] | None:
+            best: tuple[int, int, str] | None = None
+            for m in tg.sent_to(chat):
+                for row in (m.get("reply_markup") or {}).get("inline_keyboard", []):
+                    for b in row:
+                        data = str(b.get("callback_data", ""))
+                        parts = data.split(":")
+                        if parts[:2] != ["a", str(response_id)] or parts[3:] != [suffix]:
+                            continue
+                        seq = int(parts[2])
+                        if seq > pressed.get(contact.address, -1) and (
+                            best is None or seq > best[0]
+                        ):
+                            best = (seq, m["message_id"], data)
+            return best
+
+        seq, message_id, data = await wait_for(button)
+        pressed[contact.address] = seq
+        await router.handle(
+            Inbound("telegram", contact.address, choice=data, message_id=message_id)
+        )
+
+    async def register(household: Household, replies: list[str | Tap]) -> None:
+        response = waiting[household.id]
+        contact = next(c for c in household.contacts if c.channel == response.channel)
+        for reply in replies:
+            if isinstance(reply, Tap):
+                await tap(contact, response.id, reply.suffix)
+            else:
+                await router.handle(Inbound(contact.channel, contact.address, text=reply))
+
+    # A few households of each pickup building, alternating Telegram and SMS, highest floors
+    # first (the list must put them in floor order).
+    scripted: dict[int, tuple[list[Med], str] | None] = {}
+    jobs = []
+    for k, number in enumerate(PICKUP_BUILDINGS):
+        pool = sorted(
+            (by_id[h] for h in waiting if by_id[h].building.number == number),
+            key=lambda h: (-h.floor, _room_key(h.room)),
+        )
+        for i, need in enumerate(NEEDS):
+            channel = "telegram" if (i + k) % 2 == 0 else "sms"
+            household = next(
+                h for h in pool if h.id not in scripted and waiting[h.id].channel == channel
+            )
+            scripted[household.id] = need
+            jobs.append(register(household, _med_replies(need, channel == "telegram")))
+    await asyncio.gather(*jobs)
+    await _quiet(services)
+    answered = {
+        r.household_id: r  # type: ignore[attr-defined]
+        for r in await Response.filter(round_id=round_id, household_id__in=list(scripted))
+    }
+    for household_id, need in scripted.items():
+        response = answered[household_id]
+        assert response.status == "answered" and response.stage == "done", household_id
+        if need is None:
+            assert response.answers == {"needs_medicine": "no"}
+            continue
+        medicines, urgency = need
+        assert response.answers["urgency"] == urgency
+        assert [
+            (m["patient"], m["drug"], m["dose"], m["days_left"], m["hospital"] or "")
+            for m in response.answers["medicines"]
+        ] == [(m.patient, m.drug, m.dose, m.days_left, m.hospital) for m in medicines]
+        assert [m["insurance_card"] == "yes" for m in response.answers["medicines"]] == [
+            m.card for m in medicines
+        ]
+    said_no = {
+        r["household_id"]
+        for r in await Response.filter(round_id=round_id, status="answered").values(
+            "household_id", "answers"
+        )
+        if r["answers"].get("needs_medicine") == "no"
+    }
+
+    # Shift A of each pickup building asks for its list: exactly the scripted households
+    # needing medicine, by floor, each medicine with its card flag; nobody who said "no".
+    lists: dict[int, dict[str, Any]] = {}
+    for number in PICKUP_BUILDINGS:
+        chat = staff[f"logistics{number}A"].telegram_chat_id
+        assert chat is not None
+        before = len(tg.sent_to(chat))
+        await router.handle(Inbound("telegram", str(chat), text=f"/pickup {number}"))
+        await _quiet(services)
+        listing, document = (await tg.wait_sent(chat, count=before + 2, timeout=10))[before:]
+        lists[number] = listing
+        needing = sorted(
+            (
+                by_id[h]
+                for h, need in scripted.items()
+                if need and by_id[h].building.number == number
+            ),
+            key=lambda h: (h.floor, _room_key(h.room)),
+        )
+        header, totals, *blocks = listing["text"].split("\n\n")
+        assert f"值班：A班（08:00–20:00） logistics{number}A" in header
+        assert f"logistics{number}B" not in header
+        meds = [m for h in needing for m in scripted[h.id][0]]  # type: ignore[index]
+        assert totals == text(
+            CARE,
+            "pk_totals",
+            "zh-CN",
+            building=number,
+            households=len(needing),
+            items=len(meds),
+            cards=sum(m.card for m in meds),
+            open=len(meds),
+        )
+        listed = [re.match(r"【(\d+)楼】(\S+)", b) for b in blocks]
+        assert [(int(m[1]), m[2]) for m in listed if m] == [
+            (h.floor, f"{number}-{h.room}") for h in needing
+        ]
+        no = {f"{number}-{by_id[h].room}" for h in said_no if by_id[h].building.number == number}
+        assert len(no) > 3 and not no & {m[2] for m in listed if m}
+        for block, household in zip(blocks, needing, strict=True):
+            head, *lines = block.split("\n")
+            medicines, urgency = scripted[household.id]  # type: ignore[misc]
+            assert head.endswith(text(CARE, f"urgency_{urgency}", "zh-CN"))
+            assert len(lines) == len(medicines)
+            for n, (line, med) in enumerate(zip(lines, medicines, strict=True), 1):
+                hospital = f" · {med.hospital}" if med.hospital else ""
+                card = " · 💳需收医保卡" if med.card else ""
+                assert line == (
+                    f"  {n}. {med.drug} {med.dose}（{med.patient}用） · 余{med.days_left}天"
+                    f"{hospital}{card}"
+                )
+        sheet = load_workbook(io.BytesIO(tg.files[document["document"]["file_id"]].content)).active
+        assert sheet is not None
+        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+        assert rows[0] == XLSX_COLUMNS
+        assert [(r[2], r[6]) for r in rows[1:]] == [
+            (h.room, m.drug)
+            for h in needing
+            for m in scripted[h.id][0]  # type: ignore[index]
+        ]
+
+    # "Delivered" (the list's buttons, pressed through the router): each household is told on
+    # its own channel that its medicine is at the door; a second press tells nobody again.
+    number = PICKUP_BUILDINGS[0]
+    chat = staff[f"logistics{number}A"].telegram_chat_id
+    listing = lists[number]
+    marks = {b["callback_data"] for row in listing["reply_markup"]["inline_keyboard"] for b in row}
+    told: dict[int, tuple[Contact, str]] = {}
+    for channel in ("telegram", "sms"):
+        household = next(
+            by_id[h]
+            for h, need in scripted.items()
+            if need and by_id[h].building.number == number and answered[h].channel == channel
+        )
+        contact = next(c for c in household.contacts if c.channel == channel)
+        med = scripted[household.id][0][0]  # type: ignore[index]
+        told[household.id] = (
+            contact,
+            text(CARE, "pk_at_door", contact.language, drugs=med.drug),
+        )
+    for household_id in told:
+        data = f"pk:d:{answered[household_id].id}:1"
+        assert data in marks
+        press = Inbound("telegram", str(chat), choice=data, message_id=listing["message_id"])
+        routed = await router.handle(press)
+        assert routed.toast == text(CARE, "pk_marked_delivered", "zh-CN")
+        routed = await router.handle(press)
+        assert routed.toast == text(CARE, "pk_already", "zh-CN")
+    await _quiet(services)
+
+    def at_door(contact: Contact, message: str) -> int:
+        if contact.channel == "telegram":
+            return sum(1 for t in tg.texts(int(contact.address)) if t == message)
+        return sum(1 for m in tw.sent_to(contact.address) if m.body == message)
+
+    for contact, message in told.values():
+        assert at_door(contact, message) == 1, (contact.channel, message)
+    assert await OutboxMessage.filter(purpose="pickup").count() == len(told)
+    # The list now shows them delivered, without their buttons.
+    before = len(tg.sent_to(chat))  # type: ignore[arg-type]
+    await router.handle(Inbound("telegram", str(chat), text=f"/pickup {number}"))
+    await _quiet(services)
+    again = (await tg.wait_sent(chat, count=before + 2, timeout=10))[before]  # type: ignore[arg-type]
+    assert again["text"].count("✅已送达") == len(told)
+    buttons = {b["callback_data"] for row in again["reply_markup"]["inline_keyboard"] for b in row}
+    assert not {f"pk:d:{answered[h].id}:1" for h in told} & buttons
+    return set(scripted)
