@@ -46,7 +46,7 @@ class SlidingWindow:
         limit: int,
         clock: Clock,
         window: float = 1.0,
-        margin: float = 0.025,
+        margin: float = 0.01,
         reserve: float = 0.2,
     ) -> None:
         if limit < 1:
