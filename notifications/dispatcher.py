@@ -141,6 +141,9 @@ class Dispatcher:
             if channel is None or channel == name:
                 if urgent:
                     self._urgent.add(name)
+                    sender = self.limits[name].sender
+                    if sender is not None:
+                        sender.note_urgent()
                 event.set()
 
     async def recover(self) -> int:
@@ -323,19 +326,24 @@ class Dispatcher:
                 status="sending", attempts=F("attempts") + 1, updated_at=now
             )
         for index, (row, contact, message) in enumerate(ready):
-            yield_to_callups = channel in self._urgent and row.priority != Priority.CALLUP
-            if self._stopping or yield_to_callups:  # not called: back, the attempt not spent
+            callup = row.priority == Priority.CALLUP
+            release: Callable[[], None] | None = None
+            given_back = self._stopping or (channel in self._urgent and not callup)
+            if not given_back and limits.sender is not None:
+                # An ordinary message waiting for a slot stops waiting when call-ups arrive.
+                release = await limits.sender.acquire(
+                    adapter.cost(message),
+                    urgent=callup,
+                    abort=None if callup else lambda: channel in self._urgent or self._stopping,
+                )
+                given_back = release is None
+            if given_back:  # not called: back to the queue, the attempt not spent
                 for unsent, _, _ in ready[index:]:
                     later.setdefault(now, []).append(unsent.id)
                 await OutboxMessage.filter(id__in=[r.id for r, _, _ in ready[index:]]).update(
                     attempts=F("attempts") - 1
                 )
                 break
-            release: Callable[[], None] | None = None
-            if limits.sender is not None:
-                release = await limits.sender.acquire(
-                    adapter.cost(message), urgent=row.priority == Priority.CALLUP
-                )
             if limits.per_recipient is not None:
                 limits.per_recipient.take(row.address)
             row.attempts += 1

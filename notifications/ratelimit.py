@@ -73,6 +73,10 @@ class SlidingWindow:
             return self.POLL  # waiting for sends in flight to complete
         return heapq.nsmallest(expire, self._done)[-1] + self.window - now
 
+    def note_urgent(self) -> None:
+        """Call-ups are coming: from now on ordinary traffic leaves the reserve free."""
+        self._last_urgent = self._clock.monotonic()
+
     def take(self, cost: float = 1.0) -> None:
         """Count a send that started and completed now."""
         heapq.heappush(self._done, self._clock.monotonic())
@@ -91,9 +95,16 @@ class SlidingWindow:
 
         return done
 
-    async def acquire(self, cost: float = 1.0, *, urgent: bool = False) -> Callable[[], None]:
-        while (delay := self.wait_time(cost, urgent=urgent)) > 0:
-            await self._clock.sleep(delay)
+    async def acquire(
+        self,
+        cost: float = 1.0,
+        *,
+        urgent: bool = False,
+        abort: Callable[[], bool] | None = None,
+    ) -> Callable[[], None] | None:
+        """Wait for a slot; returns the ``done`` callback, or None if ``abort()`` said stop."""
+        if not await _wait(self, self._clock, cost, urgent, abort):
+            return None
         if urgent:
             self._last_urgent = self._clock.monotonic()
         return self.begin()
@@ -133,13 +144,24 @@ class TokenBucket:
         need = min(cost, self.burst - keep) + keep - self._tokens
         return 0.0 if need <= 1e-9 else need / self.rate
 
+    def note_urgent(self) -> None:
+        """Call-ups are coming: from now on ordinary traffic leaves the reserve free."""
+        self._last_urgent = self._clock.monotonic()
+
     def take(self, cost: float = 1.0) -> None:
         self._refill()
         self._tokens -= cost
 
-    async def acquire(self, cost: float = 1.0, *, urgent: bool = False) -> Callable[[], None]:
-        while (delay := self.wait_time(cost, urgent=urgent)) > 0:
-            await self._clock.sleep(delay)
+    async def acquire(
+        self,
+        cost: float = 1.0,
+        *,
+        urgent: bool = False,
+        abort: Callable[[], bool] | None = None,
+    ) -> Callable[[], None] | None:
+        """Wait for the tokens; returns a no-op ``done``, or None if ``abort()`` said stop."""
+        if not await _wait(self, self._clock, cost, urgent, abort):
+            return None
         if urgent:
             self._last_urgent = self._clock.monotonic()
         self.take(cost)
@@ -148,6 +170,26 @@ class TokenBucket:
 
 def _nothing() -> None:
     return None
+
+
+ABORT_CHECK = 0.01  # seconds between looks at ``abort`` while waiting
+
+
+async def _wait(
+    limiter: SlidingWindow | TokenBucket,
+    clock: Clock,
+    cost: float,
+    urgent: bool,
+    abort: Callable[[], bool] | None,
+) -> bool:
+    """Sleep until ``limiter`` has room; False as soon as ``abort()`` is true."""
+    while (delay := limiter.wait_time(cost, urgent=urgent)) > 0:
+        if abort is not None:
+            if abort():
+                return False
+            delay = min(delay, ABORT_CHECK)
+        await clock.sleep(delay)
+    return not (abort is not None and abort())
 
 
 class PerKeySpacing:

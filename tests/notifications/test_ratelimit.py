@@ -49,7 +49,7 @@ def test_ordinary_traffic_leaves_slots_free_for_call_ups() -> None:
         window.take()
     clock.advance(1.0)
     window.take()  # ... a call-up goes out
-    window._last_urgent = clock.monotonic()
+    window.note_urgent()
     clock.advance(1.0)
     for _ in range(24):
         assert window.wait_time(urgent=False) == 0
@@ -67,6 +67,6 @@ def test_token_bucket_keeps_a_reserve_for_call_ups() -> None:
     bucket = TokenBucket(10.0, clock, margin=0.0)
     bucket.take(8)
     assert bucket.wait_time(1, urgent=False) == 0  # no call-up lately
-    bucket._last_urgent = clock.monotonic()
+    bucket.note_urgent()
     assert bucket.wait_time(1, urgent=False) > 0
     assert bucket.wait_time(1, urgent=True) == 0
