@@ -11,7 +11,8 @@ limited to the staff member's buildings and audited.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,7 +28,9 @@ from notifications.drive_models import Drive, DrivePoint
 from notifications.drive_setup import DriveOptions, Preview
 from notifications.drive_status import load_status, render_status
 from notifications.drives import DriveError, DriveRuntime
+from notifications.durations import parse_duration
 from notifications.message import Button, Message
+from notifications.planner import PlanError, parse_points
 
 PREFIX = "dr:"
 POINT_NAMES = "ABCDEF"
@@ -39,12 +42,11 @@ class Wizard:
     start: str = ""
     interval: str = ""
     lead: str = ""
-    order: str = "top-down"
-    batch: str = "floor"
+    order: str = ""
+    batch: str = ""
     options: DriveOptions | None = None
     preview: Preview | None = None
     round_id: int | None = None
-    asked: list[str] = field(default_factory=list)
 
 
 STEPS: list[tuple[str, tuple[str, ...]]] = [
@@ -124,7 +126,7 @@ class DriveCommands:
         self.wizards[request.inbound.address] = wizard
         buttons: list[tuple[Button, ...]] = []
         last = await Drive.all().order_by("-id").first()
-        if last is not None and len(f"{PREFIX}p:last".encode()) <= 64:
+        if last is not None:
             buttons.append(
                 (
                     Button(
@@ -147,8 +149,6 @@ class DriveCommands:
         return await self.after_points(request, wizard)
 
     async def after_points(self, request: StaffRequest, wizard: Wizard) -> StaffReply:
-        from notifications.planner import PlanError, parse_points
-
         try:
             points = parse_points(wizard.points)
         except PlanError as exc:
@@ -166,11 +166,7 @@ class DriveCommands:
 
     async def ask_step(self, request: StaffRequest, wizard: Wizard) -> StaffReply:
         for name, choices in STEPS:
-            if not getattr(wizard, name) or (
-                name in ("order", "batch") and name not in wizard.asked
-            ):
-                if name in ("order", "batch"):
-                    wizard.asked.append(name)
+            if not getattr(wizard, name):
                 row = tuple(
                     Button(
                         self.t(request, f"choice_{c}") if f"choice_{c}" in DRIVE_STAFF_TEXTS else c,
@@ -193,8 +189,6 @@ class DriveCommands:
         start = wizard.start
         if start.startswith("+"):
             tz = ZoneInfo(self.settings.timezone)
-            from notifications.durations import parse_duration
-
             start = (now + parse_duration(start[1:])).astimezone(tz).isoformat(timespec="seconds")
         try:
             options = build_options(
@@ -204,8 +198,8 @@ class DriveCommands:
                 lead=wizard.lead,
                 now=now,
                 settings=self.settings,
-                order=wizard.order,
-                batch=wizard.batch,
+                order=wizard.order or "top-down",
+                batch=wizard.batch or "floor",
             )
             round_id, result = await make_preview(options, self.drives.enabled)
         except ValueError as exc:
@@ -319,7 +313,7 @@ class DriveCommands:
         return all(scope.allows(n) for p in points for n in p.buildings)
 
     # ---- pace ---------------------------------------------------------------------------
-    def pace_command(self, verb: str):  # type: ignore[no-untyped-def]
+    def pace_command(self, verb: str) -> Callable[[StaffRequest], Awaitable[StaffReply]]:
         async def handler(request: StaffRequest) -> StaffReply:
             drive = await self.current_drive()
             if drive is None:

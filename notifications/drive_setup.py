@@ -70,22 +70,15 @@ async def load_buildings(
     households = await Household.filter(building_id__in=[b.id for b in buildings]).values(
         "id", "building_id", "floor", "room", "entrance", "home_bound"
     )
-    counts: dict[int, int] = {}
-    bound: set[int] = set()
-    for household_id, home_bound in await Person.filter(
-        household_id__in=[h["id"] for h in households]
-    ).values_list("household_id", "home_bound"):
-        counts[household_id] = counts.get(household_id, 0) + 1
-        if home_bound:
-            bound.add(household_id)
+    counts, bound = await _members([h["id"] for h in households])
     number_of = {b.id: b.number for b in buildings}
     specs: dict[int, list[planner.HouseholdSpec]] = {b.number: [] for b in buildings}
     floors = {b.number: b.floors for b in buildings}
     for h in households:
         number = number_of[h["building_id"]]
         floors[number] = max(floors[number], h["floor"])
-        # A household is home-bound when flagged, or when every member is.
-        everyone_bound = h["id"] in bound and counts.get(h["id"], 0) > 0
+        # A household is visited at home when flagged, or when a member is home-bound: the
+        # testers come to the door anyway, so the others are tested there too.
         specs[number].append(
             planner.HouseholdSpec(
                 id=h["id"],
@@ -93,7 +86,7 @@ async def load_buildings(
                 floor=max(1, h["floor"]),
                 room=h["room"],
                 people=counts.get(h["id"], 0),
-                home_bound=bool(h["home_bound"]) or everyone_bound,
+                home_bound=bool(h["home_bound"]) or h["id"] in bound,
                 positive=h["id"] in positives,
                 entrance=h["entrance"] or None,
             )
@@ -265,7 +258,7 @@ async def create_drive(
             .values_list("id", "room", "floor")
         }
         rows: list[DriveHousehold] = []
-        spec_people = await _people(called)
+        spec_people, _ = await _members(called)
         for batch in drive_plan.batches():
             for household_id in batch.household_ids:
                 rows.append(
@@ -298,13 +291,17 @@ async def create_drive(
     return drive
 
 
-async def _people(household_ids: list[int]) -> dict[int, int]:
+async def _members(household_ids: list[int]) -> tuple[dict[int, int], set[int]]:
+    """People per household, and the households with a home-bound member."""
     counts: dict[int, int] = {}
-    for household_id in await Person.filter(household_id__in=household_ids).values_list(
-        "household_id", flat=True
+    bound: set[int] = set()
+    for household_id, home_bound in await Person.filter(household_id__in=household_ids).values_list(
+        "household_id", "home_bound"
     ):
         counts[household_id] = counts.get(household_id, 0) + 1  # type: ignore[call-overload,index]
-    return counts
+        if home_bound:
+            bound.add(household_id)  # type: ignore[arg-type]
+    return counts, bound
 
 
 def _spec(points: list[tuple[str, list[int]]]) -> str:

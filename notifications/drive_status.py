@@ -83,6 +83,10 @@ async def load_status(
     allowed = set(buildings) if buildings is not None else None
     batches = await DriveBatch.filter(drive_id=drive_id).order_by("point", "seq")
     parts = await DriveHousehold.filter(drive_id=drive_id).order_by("building", "floor", "room")
+    called: dict[tuple[str, int], list[DriveHousehold]] = {}
+    for part in parts:
+        if part.batch_id is not None:  # type: ignore[attr-defined]
+            called.setdefault((part.point, part.building), []).append(part)
     points: list[PointStatus] = []
     finish: datetime | None = None
     for point in await DrivePoint.filter(drive_id=drive_id).order_by("id"):
@@ -112,9 +116,7 @@ async def load_status(
                     for floor in batch.floors:
                         floor_states.setdefault(floor, []).append(batch.state)
             building.floors = {f: floor_state(s) for f, s in floor_states.items()}
-            for part in parts:
-                if part.building != number or part.point != point.name or part.batch_id is None:  # type: ignore[attr-defined]
-                    continue
+            for part in called.get((point.name, number), []):
                 building.households += 1
                 key = str(part.reply) if part.reply in (1, 2, 3) else "none"
                 building.replies[key] += 1

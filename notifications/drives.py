@@ -48,6 +48,7 @@ from notifications.drive_texts import DRIVE_TEXTS, resident_text
 from notifications.message import Button, Message
 from notifications.models import OutboxMessage, Priority, Timer
 from notifications.outbox import Outgoing, enqueue_many
+from notifications.to_staff import staff_outgoing
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,34 @@ def _as_plan_batch(row: DriveBatch) -> planner.Batch:
         row.part,
         row.parts,
     )
+
+
+def _replan(
+    pending: list[DriveBatch], change: Callable[[planner.Plan, str], planner.Plan]
+) -> list[DriveBatch]:
+    """Apply a pure planner change to a point's waiting batches; returns the rows still planned,
+    with their new times set (not yet written)."""
+    point = pending[0].point
+    plan = planner.Plan(
+        (planner.PointPlan(point, tuple(_as_plan_batch(b) for b in pending), ()),),
+        pending[0].call_at,
+        timedelta(0),
+        timedelta(0),
+    )
+    by_seq = {b.seq: b for b in change(plan, point).point(point).batches}
+    kept = [row for row in pending if row.seq in by_seq]
+    for row in kept:
+        row.ready_at, row.call_at = by_seq[row.seq].ready_at, by_seq[row.seq].call_at
+    return kept
+
+
+async def _write_times(rows: Iterable[DriveBatch], conn: BaseDBAsyncClient) -> None:
+    for row in rows:
+        await (
+            DriveBatch.filter(id=row.id)
+            .using_db(conn)
+            .update(ready_at=row.ready_at, call_at=row.call_at)
+        )
 
 
 class DriveRuntime:
@@ -274,19 +303,8 @@ class DriveRuntime:
     @staticmethod
     def _reschedule(pending: list[DriveBatch], at: datetime) -> list[DriveBatch]:
         """Call ``pending[0]`` at ``at``; the rest keep their spacing (planner.reschedule_from)."""
-        point = pending[0].point
-        plan = planner.Plan(
-            (planner.PointPlan(point, tuple(_as_plan_batch(b) for b in pending), ()),),
-            pending[0].call_at,
-            timedelta(0),
-            timedelta(0),
-        )
-        new = planner.reschedule_from(plan, point, pending[0].seq, at).point(point)
-        by_seq = {b.seq: b for b in new.batches}
-        for row in pending:
-            row.ready_at = by_seq[row.seq].ready_at
-            row.call_at = by_seq[row.seq].call_at
-        return list(pending)
+        first = pending[0].seq
+        return _replan(pending, lambda plan, point: planner.reschedule_from(plan, point, first, at))
 
     async def _share_reached(self, drive: Drive, current: DriveBatch, now: datetime) -> bool:
         if current.called_at is None or now < current.called_at + timedelta(
@@ -341,15 +359,9 @@ class DriveRuntime:
                 minutes=lead_minutes,
             )
         slot = _slot(drive)
+        last_of_building = [row for row in to_call if await self._last_of_building(drive.id, row)]
         async with in_transaction() as conn:
-            for row in moved:
-                if row in to_call:
-                    continue
-                await (
-                    DriveBatch.filter(id=row.id)
-                    .using_db(conn)
-                    .update(ready_at=row.ready_at, call_at=row.call_at)
-                )
+            await _write_times([row for row in moved if row not in to_call], conn)
             for row in to_finish:
                 await (
                     DriveBatch.filter(id=row.id, state="called").using_db(conn).update(state="done")
@@ -375,7 +387,7 @@ class DriveRuntime:
                     .using_db(conn)
                     .update(status="cancelled", error="called", updated_at=now)
                 )
-                if await self._last_of_building(drive.id, row, conn):
+                if row in last_of_building:
                     await Timer.get_or_create(
                         key=f"drive:{drive.id}:last:{row.point}:{row.building}",
                         defaults={
@@ -399,7 +411,7 @@ class DriveRuntime:
             await Drive.filter(id=drive.id).using_db(conn).update(updated_at=now)
         for batch in to_call + to_ready:
             for part in members.get(batch.id, []):
-                if not part.door_reason:
+                if not part.door_reason and part.reply is None and part.marked_by is None:
                     self._open[part.household_id] = part.id  # type: ignore[attr-defined]
         result.called += len(to_call)
         result.readied += len(to_ready)
@@ -472,18 +484,14 @@ class DriveRuntime:
         )
 
     @staticmethod
-    async def _last_of_building(drive_id: int, row: DriveBatch, conn: BaseDBAsyncClient) -> bool:
-        later = (
-            await DriveBatch.filter(
-                drive_id=drive_id,
-                point=row.point,
-                building=row.building,
-                seq__gt=row.seq,
-                state__in=("waiting", "ready"),
-            )
-            .using_db(conn)
-            .exists()
-        )
+    async def _last_of_building(drive_id: int, row: DriveBatch) -> bool:
+        later = await DriveBatch.filter(
+            drive_id=drive_id,
+            point=row.point,
+            building=row.building,
+            seq__gt=row.seq,
+            state__in=("waiting", "ready"),
+        ).exists()
         return not later
 
     async def _pending_timers(self, drive_id: int) -> bool:
@@ -582,28 +590,24 @@ class DriveRuntime:
         if parts:
             rooms = "、".join(p.room for p in parts)
             for member in staff:
-                outgoing.append(
-                    Outgoing(
-                        contact=None,
-                        channel="telegram",
-                        address=str(member.telegram_chat_id),
-                        message=Message(
-                            text(
-                                DRIVE_TEXTS,
-                                "silent_list",
-                                member.language,
-                                drive=drive.id,
-                                building=building,
-                                count=len(parts),
-                                rooms=rooms,
-                            )
-                        ),
-                        key=f"drive:{drive.id}:silent:{building}:{point_name}:s{member.id}",
-                        priority=Priority.REPLY,
-                        purpose="staff",
-                        ref=f"drive:{drive.id}:staff",
-                    )
+                item = staff_outgoing(
+                    member,
+                    Message(
+                        text(
+                            DRIVE_TEXTS,
+                            "silent_list",
+                            member.language,
+                            drive=drive.id,
+                            building=building,
+                            count=len(parts),
+                            rooms=rooms,
+                        )
+                    ),
+                    key=f"drive:{drive.id}:silent:{building}:{point_name}:s{member.id}",
+                    ref=f"drive:{drive.id}:staff",
                 )
+                if item is not None:
+                    outgoing.append(item)
         async with in_transaction() as conn:
             await (
                 DriveHousehold.filter(id__in=[p.id for p in parts])
@@ -625,20 +629,19 @@ class DriveRuntime:
             door_reason="",
             silent=False,
             skipped=False,
+            reply__isnull=True,
+            marked_by__isnull=True,
             batch__state__in=("ready", "called", "done"),
         ).values_list("household_id", "id")
         self._open = {household_id: part_id for household_id, part_id in rows}
         self._open_loaded = True
 
     async def awaiting(self, household_id: int) -> bool:
-        """True when the household was readied or called and has not answered yet."""
+        """True when the household was readied or called and has not answered yet (kept in
+        memory: this is asked for every message a household in a drive sends)."""
         if not self._open_loaded:
             await self._load_open()
-        part_id = self._open.get(household_id)
-        if part_id is None:
-            return False
-        part = await DriveHousehold.get_or_none(id=part_id)
-        return part is not None and part.reply is None and part.marked_by is None
+        return household_id in self._open
 
     async def reply(
         self, contact: Contact, value: int, *, part_id: int | None = None, channel: str = ""
@@ -661,6 +664,7 @@ class DriveRuntime:
             replied_at=now,
             door_reason="cannot" if value == 2 else "",
         )
+        self._open.pop(household_id, None)  # answered: later digits are not taken as replies
         if part.drive.pace == "adaptive":
             self.notify()  # enough replies may advance the point
         log.info(
@@ -706,15 +710,6 @@ class DriveRuntime:
             raise DriveError(f"drive {drive_id} is {drive.status}")
         return drive
 
-    async def _write_times(self, rows: Iterable[DriveBatch]) -> None:
-        async with in_transaction() as conn:
-            for row in rows:
-                await (
-                    DriveBatch.filter(id=row.id)
-                    .using_db(conn)
-                    .update(ready_at=row.ready_at, call_at=row.call_at)
-                )
-
     async def call_next(self, drive_id: int, point: str) -> DriveBatch:
         """``/next``: call the point's next batch now; the rest of its schedule moves up."""
         await self._running(drive_id)
@@ -724,7 +719,8 @@ class DriveRuntime:
         pending = await self._waiting(drive_id, point)
         if not pending:
             raise DriveError(f"point {point} has no batch left to call")
-        await self._write_times(self._reschedule(pending, self.clock.now()))
+        async with in_transaction() as conn:
+            await _write_times(self._reschedule(pending, self.clock.now()), conn)
         self.notify()
         return pending[0]
 
@@ -745,19 +741,13 @@ class DriveRuntime:
         now = self.clock.now()
         paused_for = now - spot.paused_at
         pending = await self._waiting(drive_id, point)
-        if pending:
-            plan = planner.Plan(
-                (planner.PointPlan(point, tuple(_as_plan_batch(b) for b in pending), ()),),
-                pending[0].call_at,
-                timedelta(0),
-                timedelta(0),
-            )
-            shifted = planner.shift_point(plan, point, 0, paused_for).point(point)
-            by_seq = {b.seq: b for b in shifted.batches}
-            for row in pending:
-                row.ready_at, row.call_at = by_seq[row.seq].ready_at, by_seq[row.seq].call_at
-            await self._write_times(pending)
-        await DrivePoint.filter(id=spot.id).update(paused_at=None)
+        async with in_transaction() as conn:
+            if pending:
+                shift = _replan(
+                    pending, lambda plan, name: planner.shift_point(plan, name, 0, paused_for)
+                )
+                await _write_times(shift, conn)
+            await DrivePoint.filter(id=spot.id).using_db(conn).update(paused_at=None)
         self.notify()
         return paused_for
 
@@ -768,15 +758,8 @@ class DriveRuntime:
         pending = await self._waiting(drive_id, point)
         if not pending:
             raise DriveError(f"point {point} has no batch left to skip")
-        plan = planner.Plan(
-            (planner.PointPlan(point, tuple(_as_plan_batch(b) for b in pending), ()),),
-            pending[0].call_at,
-            timedelta(0),
-            timedelta(0),
-        )
-        kept = planner.skip_batch(plan, point, pending[0].seq).point(point)
-        by_seq = {b.seq: b for b in kept.batches}
         skipped = pending[0]
+        kept = _replan(pending, lambda plan, name: planner.skip_batch(plan, name, skipped.seq))
         now = self.clock.now()
         async with in_transaction() as conn:
             await DriveBatch.filter(id=skipped.id).using_db(conn).update(state="skipped")
@@ -786,12 +769,7 @@ class DriveRuntime:
                 .using_db(conn)
                 .update(status="cancelled", error="skipped", updated_at=now)
             )
-            for row in pending[1:]:
-                await (
-                    DriveBatch.filter(id=row.id)
-                    .using_db(conn)
-                    .update(ready_at=by_seq[row.seq].ready_at, call_at=by_seq[row.seq].call_at)
-                )
+            await _write_times(kept, conn)
         for household_id in await DriveHousehold.filter(batch_id=skipped.id).values_list(
             "household_id", flat=True
         ):
@@ -837,14 +815,15 @@ class DriveRuntime:
             marked_by=staff[:100],
             door_reason="cannot" if value == 2 else part.door_reason,
         )
+        self._open.pop(part.household_id, None)  # type: ignore[attr-defined]
         self.notify()
         return part
 
 
 async def building_staff(building: int, point: str | None = None) -> list[Staff]:
-    """Staff with a linked chat who look after this building (cadres, officers), the point's
-    volunteers and the admins."""
-    query = Staff.filter(active=True, telegram_chat_id__isnull=False).filter(
+    """Active staff who look after this building (cadres, officers), the point's volunteers
+    and the admins."""
+    query = Staff.filter(active=True).filter(
         Q(role="admin")
         | Q(scope__building__number=building, role__in=("cadre", "officer"))
         | Q(role="point", point=point or "\x00")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from config.clock import FakeClock
-from estate.models import Building, Contact, Estate, Household, Person
+from estate.models import Building, Contact, Estate, Household, Person, Staff
 from notifications import planner
 from notifications.drive_models import DriveBatch, DriveHousehold
 from notifications.drive_setup import DriveOptions, create_drive, preview
@@ -176,6 +176,9 @@ async def test_replies_next_pause_resume_skip(db: str) -> None:
 
 async def test_last_call_then_silent_list_then_done(db: str) -> None:
     await small_estate(buildings=1, floors=2, per_floor=2)
+    # An admin without Telegram gets the silent list by SMS; an inactive one gets nothing.
+    await Staff.create(name="admin", role="admin", phone="+8613911112222")
+    await Staff.create(name="gone", role="admin", phone="+8613911113333", active=False)
     clock = FakeClock(T0)
     drive, _ = await start(clock, options(points=[("A", [1])]))
     runtime = DriveRuntime(clock=clock)
@@ -195,6 +198,9 @@ async def test_last_call_then_silent_list_then_done(db: str) -> None:
     await runtime.tick()
     silent = await DriveHousehold.filter(silent=True).values_list("room", flat=True)
     assert silent == ["202"]
+    told = await OutboxMessage.filter(purpose="staff").values_list("channel", "address", "body")
+    assert [(c, a) for c, a, _ in told] == [("sms", "+8613911112222")]
+    assert "202" in told[0][2]["text"]
     status = await load_status(drive.id)
     assert status is not None and [v.room for v in status.silent] == ["202"]
     await runtime.tick()
