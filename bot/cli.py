@@ -391,16 +391,22 @@ async def cmd_drive_pace(args: argparse.Namespace) -> None:
                 target=f"drive {drive_id} {getattr(args, 'point', '') or ''}".strip())  # fmt: skip
 
 
-async def _until_signalled() -> None:
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by Ctrl-C or SIGTERM. Installed first thing, so a signal during start-up
+    (seeding, the web site opening) stops the service cleanly instead of interrupting it."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _until_signalled(stop: asyncio.Event) -> None:
     # Everything loaded at start-up lives as long as the process: keep it out of the garbage
     # collector's way, so its pauses stay short (a long pause between taking a rate-limit slot
     # and the request reaching Telegram is what makes a 429).
     gc.collect()
     gc.freeze()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     await stop.wait()
 
 
@@ -414,6 +420,7 @@ async def cmd_worker(args: argparse.Namespace) -> None:
     from notifications.channels.telegram import TelegramChannel
     from notifications.dispatcher import Dispatcher
 
+    signalled = _stop_on_signals()
     settings = get_settings()
     await init_db()
     channels: dict[str, ChannelAdapter] = {}
@@ -435,7 +442,7 @@ async def cmd_worker(args: argparse.Namespace) -> None:
     )
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(stop))
-    await _until_signalled()
+    await _until_signalled(signalled)
     print("stopping: finishing messages in flight ...", flush=True)
     stop.set()
     await task
@@ -455,6 +462,7 @@ async def cmd_run(args: argparse.Namespace) -> None:
     from bot.service import build_services
     from bot.web import create_app
 
+    stop = _stop_on_signals()
     settings = get_settings()
     await init_db()  # before PTB, the web site or any task (Tortoise keeps a ContextVar)
     first = None
@@ -484,7 +492,7 @@ async def cmd_run(args: argparse.Namespace) -> None:
         print(f"dashboard: open {link} to log in as {first.admin.name} (one-time link)")
         print("more links: louzhang staff login NAME")
     print("Ctrl-C stops.", flush=True)
-    await _until_signalled()
+    await _until_signalled(stop)
     print("stopping: finishing messages in flight ...", flush=True)
     await runner.cleanup()
 

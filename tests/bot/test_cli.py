@@ -180,3 +180,34 @@ def test_drive_start_status_and_pace_from_the_command_line(tmp_path: Path) -> No
     cancelled = louzhang(tmp_path, "drive", "cancel")
     assert cancelled.returncode == 0 and "cancelled" in cancelled.stdout
     assert "no drive 42" in louzhang(tmp_path, "drive", "status", "42").stderr
+
+
+def test_ctrl_c_during_start_up_still_stops_cleanly(tmp_path: Path) -> None:
+    """A fresh machine seeds the demo estate first; Ctrl-C in that second is a clean stop."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LOUZHANG_")},
+        "LOUZHANG_DATABASE_URL": f"sqlite://{tmp_path}/run.sqlite3",
+        "LOUZHANG_HTTP_PORT": str(free_port()),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        # The signal handlers are in place once the database is there (before the seeding).
+        while not (tmp_path / "run.sqlite3").exists():
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.02)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    assert "Traceback" not in output
