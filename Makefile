@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint fmt bench clean
+.PHONY: setup run test lint fmt bench clean mutation
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,15 @@ fmt: setup
 bench: setup
 	for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
+# Mutation testing of the core modules listed in pyproject.toml ([tool.mutmut]); the last line
+# is the score. `tools/mutation.py -v` lists the survivors; `mutmut show NAME` shows one.
+mutation: setup
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2 > mutation.log 2>&1 || (tail -n 20 mutation.log; exit 1)
+	$(BIN)/python tools/mutation.py
+
 clean:
-	rm -rf $(VENV) data/*.sqlite3*
+	rm -rf $(VENV) data/*.sqlite3* mutants mutation.log
 
 # After changing a model: write the next migration into config/migrations/ and commit it.
 migrations: setup
