@@ -32,15 +32,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiohttp import web
 
-from bot.drive_launch import build_options, launch, make_preview
-from bot.service import build_services
-from bot.web import create_app
+from bot.app import build_services
+from bot.staff.drive_launch import build_options, launch, make_preview
+from bot.web.app import create_app
 from config.database import close_db, init_db
 from config.settings import Settings
 from estate.demo import seed_demo
 from estate.models import Contact, Household
-from notifications.drive_models import DriveBatch, DriveHousehold
-from notifications.drive_setup import contacts_for
+from notifications.drives.models import DriveBatch, DriveHousehold
+from notifications.drives.setup import contacts_for
 from notifications.message import Message
 from notifications.models import OutboxMessage, Priority
 from notifications.outbox import Outgoing, enqueue_many

@@ -1,7 +1,7 @@
 """The outbox dispatcher's figures (issue 4, "Figures to measure"). Prints them, never asserts.
 
 1. **Rate used / rate allowed.** N Telegram messages to N distinct chats are enqueued, then one
-   :class:`~notifications.dispatcher.Dispatcher` (limits on: 30/s per bot, 1/s per chat) drains
+   :class:`~notifications.dispatch.dispatcher.Dispatcher` (limits on: 30/s per bot, 1/s per chat) drains
    them into the fake Bot API server made to enforce those limits (``FakeTelegram(
    enforce_limits=True)``, which answers 429 and counts ``rate_limit_violations`` when a client
    goes over). The same for SMS: 1- and 2-segment Chinese texts into ``FakeTwilio(
@@ -78,9 +78,9 @@ from config.database import close_db, init_db  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from estate.models import Building, Contact, Estate, Household  # noqa: E402
 from notifications.channels.base import SendResult  # noqa: E402
-from notifications.channels.sms import TwilioSmsChannel  # noqa: E402
 from notifications.channels.telegram import TelegramChannel  # noqa: E402
-from notifications.dispatcher import Dispatcher  # noqa: E402
+from notifications.channels.twilio import TwilioSmsChannel  # noqa: E402
+from notifications.dispatch.dispatcher import Dispatcher  # noqa: E402
 from notifications.message import Message  # noqa: E402
 from notifications.models import OutboxMessage, Priority  # noqa: E402
 from notifications.outbox import Outgoing, enqueue, enqueue_many  # noqa: E402

@@ -8,10 +8,10 @@ half of them with an insurance card to collect; ~30% of the medicines already ma
 Timed (median of several runs, ``time.perf_counter``):
 
 * load: the round's answered responses and marks read from SQLite and the lists built
-  (:func:`surveys.pickup_service.load_lists`), all 25 buildings;
-* build: the pure list building alone (:func:`surveys.pickup.build_lists`);
+  (:func:`surveys.pickups.store.load_lists`), all 25 buildings;
+* build: the pure list building alone (:func:`surveys.pickups.lists.build_lists`);
 * chat: every building's list rendered as Telegram messages with mark buttons;
-* xlsx: the XLSX of all 25 lists (:func:`surveys.pickup_service.xlsx_bytes`).
+* xlsx: the XLSX of all 25 lists (:func:`surveys.pickups.store.xlsx_bytes`).
 
 Run: ``.venv/bin/python benchmarks/bench_pickup_lists.py`` (or ``make bench``).
 """
@@ -35,11 +35,11 @@ from config.clock import FakeClock
 from config.database import database, update_many
 from config.settings import Settings
 from estate.demo import seed_demo
-from surveys.care_models import PickupMark
-from surveys.care_texts import TEXTS
 from surveys.models import Response
-from surveys.pickup import Answered, build_lists, render_list
-from surveys.pickup_service import load_lists, xlsx_bytes
+from surveys.pickups.lists import Answered, build_lists, render_list
+from surveys.pickups.models import PickupMark
+from surveys.pickups.store import load_lists, xlsx_bytes
+from surveys.pickups.texts import TEXTS
 from surveys.runtime import SurveyRuntime
 
 SEED = 7

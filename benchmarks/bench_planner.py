@@ -6,7 +6,7 @@ Two synthetic estates, generated here with a fixed seed (``random.Random(7)``):
   6 sampling points;
 * a district of 2,000 buildings (the same shape x80) with 60 sampling points.
 
-Planning time is the median of several runs of :func:`notifications.planner.plan_drive`
+Planning time is the median of several runs of :func:`notifications.drives.planner.plan_drive`
 (``time.perf_counter``; building the input is not timed). Peak memory is measured in a
 separate run under ``tracemalloc`` (which slows Python down, so it is not timed) and covers
 what planning allocates on top of its input. The schedule-change functions are timed too.
@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from notifications.planner import (
+from notifications.drives.planner import (
     BatchSize,
     BuildingSpec,
     HouseholdSpec,

@@ -3,7 +3,7 @@
 Prints figures, never asserts. What happens:
 
 1. A CSV of N SMS-only households (default 2,000; one person each, a mobile number, channel
-   ``sms``) is written to a temp folder and imported with :func:`estate.importer.import_residents`
+   ``sms``) is written to a temp folder and imported with :func:`estate.importing.residents.import_residents`
    into a fresh SQLite database; ``antigen`` is opened for every building (N questions queued).
 2. The app (``build_services`` + ``create_app``, as ``louzhang run`` builds them) is started in a
    **child process** on a free loopback port, with SMS sending pointed at a FakeTwilio that runs
@@ -126,8 +126,8 @@ async def _serve(
 ) -> None:
     from aiohttp import web
 
-    from bot.service import build_services
-    from bot.web import create_app
+    from bot.app import build_services
+    from bot.web.app import create_app
     from config.database import close_db, init_db
     from config.settings import Settings
 
@@ -170,7 +170,7 @@ async def seed(db_url: str, csv_path: Path) -> tuple[int, float, float]:
     from config.clock import SystemClock
     from config.database import close_db, init_db
     from config.settings import Settings
-    from estate.importer import import_residents
+    from estate.importing.residents import import_residents
     from surveys.runtime import SurveyRuntime
 
     await init_db(db_url)

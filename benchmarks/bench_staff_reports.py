@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.staff_report import report_xlsx
+from bot.staff.report import report_xlsx
 from config.clock import FakeClock
 from config.database import close_db, init_db
 from config.settings import Settings

@@ -6,11 +6,11 @@ What is measured
 ----------------
 **louzhang**: Telegram update JSON -> ``Update.de_json`` -> ``app.update_queue`` (what our
 ``POST /telegram/webhook`` route does) -> PTB's update fetcher and update processor
-(``concurrent_updates(64)`` as :func:`bot.telegram_bot.build_application` configures it) ->
+(``concurrent_updates(64)`` as :func:`bot.telegram.application.build_application` configures it) ->
 ``Application.process_update`` -> our handlers -> router -> engine -> one SQLite transaction
 (response state, revisions, outbox rows). The clock stops when ``update_queue.join()`` returns,
 i.e. when PTB has finished processing every update. The app is the one
-:func:`bot.service.build_services` builds (webhook mode, so no Updater).
+:func:`bot.app.build_services` builds (webhook mode, so no Updater).
 
 **bare PTB**: an ``Application`` built with the same builder options (token, base URLs,
 ``concurrent_updates(64)``, no Updater) and the same four handler kinds, whose callbacks only
@@ -73,7 +73,7 @@ from telegram.ext import (  # noqa: E402
 )
 from telegram.request import BaseRequest, RequestData  # noqa: E402
 
-from bot.service import Services, build_services  # noqa: E402
+from bot.app import Services, build_services  # noqa: E402
 from config.database import close_db, init_db  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from estate.demo import seed_demo  # noqa: E402
@@ -196,7 +196,7 @@ def bench_settings(db_url: str) -> Settings:
 
 
 def build_bare_app(settings: Settings) -> tuple[Application, list[int]]:  # type: ignore[type-arg]
-    """Same builder options as bot.telegram_bot.build_application; handlers only record."""
+    """Same builder options as bot.telegram.application.build_application; handlers only record."""
     api = settings.telegram_api_url.rstrip("/")
     app = (
         Application.builder()

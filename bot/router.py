@@ -8,21 +8,21 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.inbound import Inbound
-from bot.staff_commands import StaffCommands
+from bot.staff.base import StaffCommands
 from bot.texts import TEXTS
 from config.batching import BatchLoader
 from config.clock import Clock
 from config.i18n import normalise_language, text
 from config.settings import Settings
-from estate.importer import REPLACED_BY_IMPORT
+from estate.importing.residents import REPLACED_BY_IMPORT
 from estate.models import Contact, Household, Person, Staff
 from estate.phones import PhoneError, mask_phone, normalise_phone
-from notifications.drives import REPLY_PREFIX, DriveRuntime, parse_reply
+from notifications.drives.runtime import REPLY_PREFIX, DriveRuntime, parse_reply
+from notifications.inbound import Inbound
 from notifications.message import Message
 from notifications.models import Priority
 from notifications.outbox import Outgoing, enqueue_many
-from surveys.answers import Keyword, classify_keyword
+from surveys.engine.answers import Keyword, classify_keyword
 from surveys.models import Response
 from surveys.runtime import SurveyRuntime
 

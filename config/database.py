@@ -18,8 +18,8 @@ MODEL_MODULES = [
     "estate.models",
     "surveys.models",
     "notifications.models",
-    "notifications.drive_models",
-    "surveys.care_models",
+    "notifications.drives.models",
+    "surveys.pickups.models",
 ]
 MIGRATIONS_MODULE = "config.migrations"
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tortoise.transactions import in_transaction
 
-from estate.importer import COLUMNS, Table, apply_residents, parse_residents
+from estate.importing.residents import COLUMNS, Table, apply_residents, parse_residents
 from estate.models import ELDERLY_AGE, Building, Contact, Estate, Household, Person
 from estate.phones import normalise_phone
 
@@ -92,7 +92,7 @@ class SeedReport:
 
 
 def demo_rows(seed: int = 7, *, today: date | None = None) -> list[dict[str, str]]:
-    """The demo estate as import rows (keys: :data:`estate.importer.COLUMNS`).
+    """The demo estate as import rows (keys: :data:`estate.importing.residents.COLUMNS`).
 
     Deterministic for a given ``seed`` and year; ``today`` (default: the current date) sets
     the year from which birth years are computed, so ages stay the same whatever the year.

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from estate.models import Household
 from notifications.outbox import segments_of
-from surveys import engine
 from surveys.definition import load_builtin
+from surveys.engine import walk as engine
 from surveys.models import Response
 from surveys.runtime import ENGINE_CHANNEL, OpenedRound, SurveyRuntime, pick_contact
 

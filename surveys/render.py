@@ -8,7 +8,7 @@ The runtime owns the prefix (e.g. ``f"s{response_id}:{ask.seq}:"``) and checks t
 
 SMS: plain text, options numbered in the text (``回复 1 = 是，2 = 否``); the engine accepts the
 numbers back. Prompts stay short: every SMS prompt of a definition must fit in 2 segments
-(checked when the definition is loaded, see ``surveys.definition``).
+(checked when the definition is loaded, see ``surveys.definition.load``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 
 from notifications.message import Button, Message
 from notifications.segments import count_segments
-from surveys.definition import ADD_ANOTHER, Question, SurveyDefinition, localize
-from surveys.engine import (
+from surveys.definition.model import ADD_ANOTHER, Question, SurveyDefinition, localize
+from surveys.engine.walk import (
     Ask,
     Back,
     Choice,
@@ -166,7 +166,7 @@ def render_ask(
     channel: str,
     data_prefix: str = "",
 ) -> Message:
-    """The message for one :class:`~surveys.engine.Ask`."""
+    """The message for one :class:`~surveys.engine.walk.Ask`."""
     question = ask.question
     item = _item_number(ask.path)
     if channel in ("sms", "voice"):

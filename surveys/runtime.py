@@ -27,9 +27,9 @@ from estate.models import Contact, Household
 from notifications.message import Button, Message
 from notifications.models import Priority
 from notifications.outbox import Outgoing, enqueue_many, segments_of
-from surveys import engine
 from surveys.definition import SurveyDefinition, load_builtin, load_definition, localize
-from surveys.engine import Ask, SessionState, path_str, question_at
+from surveys.engine import walk as engine
+from surveys.engine.walk import Ask, SessionState, path_str, question_at
 from surveys.models import Response, Revision, Round
 from surveys.render import (
     button_inbound,

@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from config.database import database
 from estate.models import AuditEntry
 from surveys.models import Response
-from surveys.pickup import XLSX_COLUMNS
+from surveys.pickups.lists import XLSX_COLUMNS
 from tests.bot.test_cli import GOOD, louzhang
 
 

@@ -15,16 +15,16 @@ import pytest
 from aiohttp import web
 from openpyxl import load_workbook
 
-from bot.service import build_services
-from bot.web import create_app
+from bot.app import build_services
+from bot.web.app import create_app
 from config.clock import FakeClock
 from estate.access import ROLES
 from estate.demo import seed_demo
 from estate.models import AuditEntry, Contact, Household, Person
 from estate.staff import add_staff
-from surveys.care_models import Question
 from surveys.models import Response
-from surveys.pickup import XLSX_COLUMNS
+from surveys.pickups.lists import XLSX_COLUMNS
+from surveys.pickups.models import Question
 from surveys.runtime import pick_contact
 from tests.conftest import free_port, make_settings
 from tests.fakes.telegram import FakeTelegram

@@ -14,9 +14,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from openpyxl import load_workbook
 
-from bot.dashboard.auth import COOKIE, create_login_link
-from bot.service import Services, build_services
-from bot.web import create_app
+from bot.app import Services, build_services
+from bot.web.app import create_app
+from bot.web.dashboard.auth import COOKIE, create_login_link
 from config.clock import FakeClock
 from estate.models import Building, Contact, Estate, Household, Staff
 from estate.staff import add_staff
@@ -70,7 +70,7 @@ async def world(db: str) -> AsyncIterator[World]:
 
 async def _drive_on_building_1(clock: FakeClock) -> int | None:
     try:
-        from notifications import drive_models as dm  # type: ignore[attr-defined,unused-ignore]
+        from notifications.drives import models as dm  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return None
     now = clock.now()
@@ -252,8 +252,8 @@ async def test_metrics_needs_a_token_when_one_is_set(db: str) -> None:
 
 
 def test_every_page_text_is_in_chinese_and_english() -> None:
-    from bot.dashboard.texts import UI
-    from bot.login_command import DESCRIPTION, TEXTS
+    from bot.staff.login import DESCRIPTION, TEXTS
+    from bot.web.dashboard.texts import UI
     from config.i18n import check_catalog
 
     assert check_catalog(UI) == []
@@ -264,7 +264,7 @@ def test_every_page_text_is_in_chinese_and_english() -> None:
 def test_access_log_lines_hide_login_tokens() -> None:
     import logging
 
-    from bot.dashboard import _HideLoginTokens
+    from bot.web.dashboard import _HideLoginTokens
 
     record = logging.LogRecord(
         "aiohttp.access", logging.INFO, "", 0, '"GET /login/abcDEF_123-x HTTP/1.1" 200', None, None

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.dashboard.auth import create_login_link
-from bot.service import Services, build_services
-from bot.web import create_app
+from bot.app import Services, build_services
+from bot.web.app import create_app
+from bot.web.dashboard.auth import create_login_link
 from config.clock import FakeClock
 from estate.demo import seed_demo
 from estate.models import Contact, Household, Staff
@@ -132,7 +132,7 @@ async def test_a_login_link_works_once(browser: object, site: Site) -> None:
 
 
 async def test_drive_floor_map_moves_with_the_clock(browser: object, site: Site) -> None:
-    from bot.drive_launch import build_options, launch, make_preview
+    from bot.staff.drive_launch import build_options, launch, make_preview
 
     services, clock = site.services, site.clock
     options = build_options(

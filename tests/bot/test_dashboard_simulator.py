@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.dashboard.auth import create_login_link
-from bot.service import Services, build_services, start_services, stop_services
-from bot.web import create_app
+from bot.app import Services, build_services, start_services, stop_services
+from bot.web.app import create_app
+from bot.web.dashboard.auth import create_login_link
 from estate.models import Building, Contact, Estate, Household, LoginToken, Person
 from estate.staff import add_staff
 from notifications.models import OutboxMessage

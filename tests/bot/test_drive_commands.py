@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.service import build_services
-from bot.web import create_app
+from bot.app import build_services
+from bot.web.app import create_app
 from config.clock import FakeClock
-from estate.importer import import_residents
+from estate.importing.residents import import_residents
 from estate.models import AuditEntry, Building, Staff, StaffBuilding
-from notifications.drive_models import Drive, DriveBatch, DriveHousehold
+from notifications.drives.models import Drive, DriveBatch, DriveHousehold
 from tests.conftest import free_port, make_settings
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio

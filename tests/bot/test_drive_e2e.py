@@ -15,15 +15,15 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.drive_launch import build_options, launch, make_preview
-from bot.service import build_services
-from bot.web import create_app
+from bot.app import build_services
+from bot.staff.drive_launch import build_options, launch, make_preview
+from bot.web.app import create_app
 from config.clock import FakeClock
 from estate.demo import seed_demo
 from estate.models import Contact, Household, Staff
-from notifications.drive_models import Drive, DriveBatch, DriveHousehold
-from notifications.drive_setup import contacts_for
-from notifications.drive_status import load_status, render_status
+from notifications.drives.models import Drive, DriveBatch, DriveHousehold
+from notifications.drives.setup import contacts_for
+from notifications.drives.status import load_status, render_status
 from notifications.models import OutboxMessage
 from tests.conftest import free_port, make_settings
 from tests.fakes.telegram import FakeTelegram

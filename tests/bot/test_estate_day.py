@@ -21,16 +21,16 @@ from typing import Any, NamedTuple
 
 from openpyxl import load_workbook
 
-from bot.inbound import Inbound
-from bot.service import build_services, start_services, stop_services
+from bot.app import build_services, start_services, stop_services
 from config.clock import FakeClock
 from config.i18n import text
 from estate.demo import seed_demo
 from estate.models import Building, Contact, Household, Person, Staff, StaffBuilding
+from notifications.inbound import Inbound
 from notifications.models import OutboxMessage, Timer
-from surveys.care_texts import TEXTS as CARE
 from surveys.models import Response
-from surveys.pickup import XLSX_COLUMNS
+from surveys.pickups.lists import XLSX_COLUMNS
+from surveys.pickups.texts import TEXTS as CARE
 from surveys.reminders import schedule_round
 from tests.conftest import make_settings
 from tests.fakes.telegram import FakeTelegram

@@ -37,7 +37,7 @@ def test_survey_open_schedules_reminders_and_audit_lists_staff_actions(tmp_path:
 
 
 def test_every_staff_text_is_in_both_languages() -> None:
-    from bot.staff_texts import TEXTS as STAFF
+    from bot.staff.texts import TEXTS as STAFF
     from surveys.reminders import TEXTS as REMINDERS
 
     assert check_catalog(STAFF) == []

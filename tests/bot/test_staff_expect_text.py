@@ -3,10 +3,10 @@ chats' texts and commands are untouched."""
 
 from __future__ import annotations
 
-from bot.inbound import Inbound
-from bot.staff_commands import StaffCommands, StaffReply, StaffRequest
+from bot.staff.base import StaffCommands, StaffReply, StaffRequest
 from config.clock import FakeClock
 from estate.models import Staff
+from notifications.inbound import Inbound
 
 
 async def test_next_text_goes_to_the_waiting_handler_once(db: str) -> None:

@@ -14,9 +14,9 @@ import pytest
 from aiohttp import web
 from openpyxl import load_workbook
 
-from bot.service import build_services
-from bot.web import create_app
-from estate.importer import import_residents
+from bot.app import build_services
+from bot.web.app import create_app
+from estate.importing.residents import import_residents
 from estate.models import AuditEntry
 from estate.staff import add_staff
 from notifications.models import OutboxMessage, Timer

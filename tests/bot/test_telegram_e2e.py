@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.service import build_services
-from bot.web import create_app
-from estate.importer import import_residents
+from bot.app import build_services
+from bot.web.app import create_app
+from estate.importing.residents import import_residents
 from estate.models import Contact
 from surveys.models import Response, Revision
 from surveys.report import build_report

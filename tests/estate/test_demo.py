@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from estate.demo import demo_rows, seed_demo, write_demo_csv
-from estate.importer import import_residents
+from estate.importing.residents import import_residents
 from estate.models import ELDERLY_AGE, Building, Household
 from estate.phones import normalise_phone
 from tests.estate.helpers import TODAY, snapshot

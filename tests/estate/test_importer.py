@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from estate.importer import REPLACED_BY_IMPORT, ImportProblems, ImportReport, import_residents
+from estate.importing.residents import (
+    REPLACED_BY_IMPORT,
+    ImportProblems,
+    ImportReport,
+    import_residents,
+)
 from estate.models import Building, Contact, Estate, Household, Person
 from tests.estate.helpers import TODAY, snapshot
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from estate.importer import (
+from estate.importing.residents import (
     ImportProblems,
     Problem,
     ResidentRow,

@@ -12,9 +12,9 @@ from telegram import Bot
 
 from config.clock import SystemClock
 from estate.models import Building, Contact, Estate, Household
-from notifications.channels.sms import TwilioSmsChannel
 from notifications.channels.telegram import TelegramChannel
-from notifications.dispatcher import Dispatcher
+from notifications.channels.twilio import TwilioSmsChannel
+from notifications.dispatch.dispatcher import Dispatcher
 from notifications.message import Button, Message
 from notifications.models import OutboxMessage, Priority
 from notifications.outbox import Outgoing, enqueue, enqueue_many
@@ -162,7 +162,7 @@ async def test_retry_after_server_errors_and_429(any_db: str, tg: FakeTelegram) 
     )
     dispatcher, _ = telegram_dispatcher(tg, database_url=any_db)
     # Backoff is jittered; shorten it for the test by allowing more attempts quickly.
-    import notifications.dispatcher as module
+    import notifications.dispatch.dispatcher as module
 
     original = module.backoff
     module.backoff = lambda attempts, **_: 0.05  # type: ignore[assignment]

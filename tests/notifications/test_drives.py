@@ -8,11 +8,11 @@ import pytest
 
 from config.clock import FakeClock
 from estate.models import Building, Contact, Estate, Household, Person, Staff
-from notifications import planner
-from notifications.drive_models import DriveBatch, DriveHousehold
-from notifications.drive_setup import DriveOptions, create_drive, preview
-from notifications.drive_status import load_status, render_status
-from notifications.drives import DriveError, DriveRuntime, parse_reply
+from notifications.drives import planner
+from notifications.drives.models import DriveBatch, DriveHousehold
+from notifications.drives.runtime import DriveError, DriveRuntime, parse_reply
+from notifications.drives.setup import DriveOptions, create_drive, preview
+from notifications.drives.status import load_status, render_status
 from notifications.models import OutboxMessage, Priority
 
 T0 = datetime(2022, 4, 10, 6, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from notifications.planner import (
+from notifications.drives.planner import (
     Batch,
     BatchSize,
     BuildingSpec,

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifications.planner import (
+from notifications.drives.planner import (
     ORDERS,
     Batch,
     BatchSize,

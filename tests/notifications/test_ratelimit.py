@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from config.clock import FakeClock
-from notifications.ratelimit import PerKeySpacing, SlidingWindow, TokenBucket
+from notifications.dispatch.ratelimit import PerKeySpacing, SlidingWindow, TokenBucket
 
 
 def test_sliding_window_allows_the_limit_then_waits_for_the_oldest() -> None:

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.service import build_services
-from bot.web import create_app
+from bot.app import build_services
+from bot.web.app import create_app
 from config.clock import SystemClock
 from estate.models import Building, Contact, Estate, Household
 from notifications.message import Message

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from surveys.answers import (
+from surveys.engine.answers import (
     Keyword,
     classify_keyword,
     normalize,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from surveys.expressions import ExpressionError, parse, truthy
+from surveys.engine.expressions import ExpressionError, parse, truthy
 
 ENV: dict[str, Any] = {
     "tested": 3,

@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from surveys.care_texts import TEXTS
-from surveys.pickup import (
+from surveys.pickups.lists import (
     XLSX_COLUMNS,
     Answered,
     Mark,
@@ -23,6 +22,7 @@ from surveys.pickup import (
     shift_on_duty,
     table_rows,
 )
+from surveys.pickups.texts import TEXTS
 
 
 def med(

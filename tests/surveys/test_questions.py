@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from config.i18n import check_catalog
-from surveys.care_texts import TEXTS
-from surveys.questions import (
+from surveys.pickups.texts import TEXTS
+from surveys.questions.grouping import (
     Asked,
     FaqEntry,
     best_faq,

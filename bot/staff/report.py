@@ -1,0 +1,58 @@
+"""``/report [ROUND]``: the round's results as an XLSX document, only the rows of the staff
+member's buildings (the newest round that covers them when no round is named)."""
+
+from __future__ import annotations
+
+import io
+
+from bot.staff.base import StaffReply, StaffRequest
+from bot.staff.registry import StaffTools
+from notifications.message import Message
+from surveys.definition import load_definition, localize
+from surveys.report import Report, build_report, write_xlsx
+
+
+def report_xlsx(report: Report, buildings: set[int] | None) -> tuple[bytes, int]:
+    """The report as XLSX bytes, keeping only rows of ``buildings`` (all when None)."""
+    rows = report.rows if buildings is None else [r for r in report.rows if r[0] in buildings]
+    out = io.BytesIO()
+    write_xlsx(out, report.columns, rows, f"round {report.round.id}")
+    return out.getvalue(), len(rows)
+
+
+class ReportCommand:
+    ACTION = "/report"
+
+    def __init__(self, tools: StaffTools) -> None:
+        self.tools = tools
+
+    async def __call__(self, request: StaffRequest) -> StaffReply | None:
+        tools = self.tools
+        if request.args:
+            round_ = await tools.round_arg(request, request.args[0])
+            if round_ is None:
+                return None
+        else:
+            rounds = await tools.rounds_in_scope(request.scope, open_only=False)
+            if not rounds:
+                await tools.reply(request, tools.t(request, "report_none"))
+                return None
+            round_ = rounds[0]
+        targets = await tools.round_buildings(round_)
+        mine = request.scope.filter(targets)
+        if not mine:
+            return await tools.refuse(request, self.ACTION, targets, target=f"round {round_.id}")
+        report = await build_report(round_.id)
+        keep = None if request.scope.everything else set(mine)
+        content, rows = report_xlsx(report, keep)
+        title = localize(load_definition(round_.definition).title, request.lang)
+        label = tools.scope_label(request) if request.scope.everything else ",".join(map(str, mine))
+        caption = tools.t(
+            request, "report_caption", round=round_.id, title=title, rows=rows, buildings=label
+        )
+        await tools.allowed(request, self.ACTION, f"round {round_.id}", rows=rows)
+        await tools.reply(
+            request,
+            Message.with_document(caption, f"round{round_.id}-{round_.survey}.xlsx", content),
+        )
+        return None

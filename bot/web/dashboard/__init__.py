@@ -1,0 +1,117 @@
+"""The web side of louzhang (issue 7): staff dashboard and resident simulator.
+
+:func:`setup_dashboard` adds the pages, the login, the access middleware and the templates to
+the aiohttp app built by :func:`bot.web.app.create_app`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from bot.web.dashboard import drives, pages, simulator
+from bot.web.dashboard.auth import (
+    COOKIE,
+    STAFF,
+    access_middleware,
+    peek_token,
+    secret_key,
+    set_session,
+    spend_token,
+)
+from bot.web.dashboard.context import install_services, page, services_of
+from bot.web.dashboard.live import CLOSING
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+STATIC = Path(__file__).parent / "static"
+_TOKEN_IN_PATH = re.compile(r"/login/[\w-]+")
+
+
+class _HideLoginTokens(logging.Filter):
+    """Access-log lines show /login/*** instead of a login link's token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "/login/" in record.msg:
+            record.msg = _TOKEN_IN_PATH.sub("/login/***", record.msg)
+        return True
+
+
+def _hide_tokens_in_access_log() -> None:
+    access = logging.getLogger("aiohttp.access")
+    if not any(isinstance(f, _HideLoginTokens) for f in access.filters):
+        access.addFilter(_HideLoginTokens())
+
+
+async def login_help(request: web.Request) -> web.Response:
+    return page(request, "login.html", {})
+
+
+async def login_link(request: web.Request) -> web.Response:
+    token = request.match_info["token"]
+    staff = await peek_token(token, services_of(request).clock)
+    return page(request, "login.html", {"token": token, "who": staff.name if staff else None})
+
+
+async def login_spend(request: web.Request) -> web.StreamResponse:
+    token = request.match_info["token"]
+    staff = await spend_token(token, services_of(request).clock)
+    if staff is None:
+        return page(request, "login.html", {"token": token, "who": None})
+    response = web.HTTPSeeOther("/")
+    set_session(response, request, staff)
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(COOKIE, path="/")
+    raise response
+
+
+def setup_dashboard(app: web.Application, services: Services) -> None:
+    install_services(app, services)
+    _hide_tokens_in_access_log()
+    app[STAFF] = secret_key(services.settings)
+    app[CLOSING] = asyncio.Event()
+
+    async def closing(app: web.Application) -> None:
+        app[CLOSING].set()
+
+    app.on_shutdown.append(closing)
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("bot.web.dashboard", "templates"),
+        autoescape=jinja2.select_autoescape(["html"], default=True),
+    )
+    app.middlewares.append(access_middleware)
+    r = app.router
+    r.add_static("/static/", STATIC)
+    r.add_get("/login", login_help)
+    r.add_get("/login/{token}", login_link)
+    r.add_post("/login/{token}", login_spend)
+    r.add_post("/logout", logout)
+    r.add_get("/", pages.overview)
+    r.add_get("/rounds", pages.rounds)
+    r.add_post("/rounds", pages.open_round)
+    r.add_get(r"/rounds/{round_id:\d+}", pages.round_page)
+    r.add_get(r"/rounds/{round_id:\d+}/live", pages.round_live)
+    r.add_get(r"/rounds/{round_id:\d+}.xlsx", pages.round_xlsx)
+    r.add_get("/outbox", pages.outbox)
+    r.add_get("/outbox/live", pages.outbox_live)
+    r.add_get("/sim", simulator.index)
+    r.add_get(r"/sim/household/{household_id:\d+}", simulator.household_page)
+    r.add_post(r"/sim/household/{household_id:\d+}/send", simulator.household_send)
+    r.add_get(r"/sim/household/{household_id:\d+}/live", simulator.household_live)
+    r.add_get(r"/sim/staff/{staff_id:\d+}", simulator.staff_page)
+    r.add_post(r"/sim/staff/{staff_id:\d+}/send", simulator.staff_send)
+    r.add_get(r"/sim/staff/{staff_id:\d+}/live", simulator.staff_live)
+    drives.add_routes(r)

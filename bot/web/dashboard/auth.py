@@ -1,0 +1,293 @@
+"""Staff login for the web pages: one-time links, signed expiring cookies, CSRF, access rules.
+
+* A link comes from the bot (``/login``) or from ``louzhang staff login NAME``. Only the token's
+  SHA-256 is stored; a link works once, within ``LOUZHANG_LOGIN_LINK_MINUTES``. Opening it
+  shows a button; the POST spends the token (so a chat app's link preview cannot spend it).
+* The session is a cookie signed with HMAC-SHA256 (key: ``LOUZHANG_SECRET_KEY``, or one made
+  once and kept in the data folder); it carries the staff id, an expiry and the CSRF token.
+  HttpOnly, SameSite=Lax, Secure when ``LOUZHANG_PUBLIC_URL`` is https.
+* Every page and API needs a session except ``/healthz``, the Telegram and Twilio webhooks
+  (they keep their own checks), the login pages and ``/static``. Pages redirect to ``/login``,
+  APIs and event streams answer 401. Every POST needs the session's CSRF token (form field
+  ``csrf`` or header ``X-CSRF-Token``), else 403.
+* ``/metrics``: with ``LOUZHANG_METRICS_TOKEN`` set, ``Authorization: Bearer TOKEN`` (or a
+  staff session); unset, a staff session or a direct client on loopback (a Prometheus on the
+  same host; a request relayed by a proxy, with X-Forwarded-For, is not taken as loopback).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import os
+import secrets
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from config.clock import Clock
+from config.settings import Settings
+from estate.access import Scope, audit, scope_of
+from estate.models import LoginToken, Staff
+
+log = logging.getLogger(__name__)
+
+COOKIE = "lz_session"
+PUBLIC_PREFIXES = ("/static/", "/login/")
+PUBLIC_PATHS = frozenset(
+    {"/healthz", "/telegram/webhook", "/twilio/sms", "/twilio/status", "/login"}
+)
+
+STAFF = web.AppKey("dashboard_staff_key", bytes)
+# Per-request state: typed keys where aiohttp has them (3.14+), plain names before.
+_RequestKey: Any = getattr(web, "RequestKey", None)
+STAFF_KEY: Any = _RequestKey("lz_staff", object) if _RequestKey else "lz_staff"
+SCOPE_KEY: Any = _RequestKey("lz_scope", object) if _RequestKey else "lz_scope"
+CSRF_KEY: Any = _RequestKey("lz_csrf", str) if _RequestKey else "lz_csrf"
+
+
+# ---- the key -------------------------------------------------------------------------------
+def data_folder(settings: Settings) -> Path:
+    """Where the SQLite file lives (``data/`` by default); ``data/`` for other databases."""
+    url = settings.database_url
+    if url.startswith("sqlite://") and url != "sqlite://:memory:":
+        path = Path(url[len("sqlite://") :].split("?", 1)[0])
+        if str(path.parent) not in ("", "."):
+            return path.parent
+    return Path("data")
+
+
+def secret_key(settings: Settings) -> bytes:
+    """``LOUZHANG_SECRET_KEY``, or the key kept in the data folder (made on first use)."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = data_folder(settings) / "secret_key"
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48).encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it a moment ago
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+    log.info("made a new secret key in %s", path)
+    return key
+
+
+# ---- login links ---------------------------------------------------------------------------
+def base_url(settings: Settings) -> str:
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host = settings.http_host if settings.http_host not in ("0.0.0.0", "::") else "127.0.0.1"
+    return f"http://{host}:{settings.http_port}"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_login_link(staff: Staff, *, settings: Settings, clock: Clock) -> str:
+    """A one-time login URL for ``staff`` (valid ``login_link_minutes``)."""
+    token = secrets.token_urlsafe(24)
+    now = clock.now()
+    await LoginToken.create(
+        token_hash=_hash(token),
+        staff_id=staff.id,
+        created_at=now,
+        expires_at=now + timedelta(minutes=settings.login_link_minutes),
+    )
+    await audit(now=now, action="login_link", staff=staff)
+    return f"{base_url(settings)}/login/{token}"
+
+
+async def peek_token(token: str, clock: Clock) -> Staff | None:
+    row = await LoginToken.filter(
+        token_hash=_hash(token), used_at__isnull=True, expires_at__gt=clock.now()
+    ).first()
+    if row is None:
+        return None
+    return await Staff.filter(id=row.staff_id, active=True).first()  # type: ignore[attr-defined]
+
+
+async def spend_token(token: str, clock: Clock) -> Staff | None:
+    """Use a login token once: the staff member it was made for, or None."""
+    now = clock.now()
+    row = await LoginToken.filter(
+        token_hash=_hash(token), used_at__isnull=True, expires_at__gt=now
+    ).first()
+    if row is None:
+        return None
+    spent = await LoginToken.filter(id=row.id, used_at__isnull=True).update(used_at=now)
+    if spent != 1:
+        return None  # someone else used it at the same moment
+    staff = await Staff.filter(id=row.staff_id, active=True).first()  # type: ignore[attr-defined]
+    if staff is not None:
+        await audit(now=now, action="login", staff=staff)
+    return staff
+
+
+# ---- the session cookie --------------------------------------------------------------------
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign_session(key: bytes, staff_id: int, expires: float, csrf: str) -> str:
+    payload = _b64(json.dumps({"s": staff_id, "e": int(expires), "c": csrf}).encode())
+    mac = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+    return f"{payload}.{_b64(mac)}"
+
+
+def read_session(key: bytes, value: str, now: float) -> tuple[int, str] | None:
+    """(staff id, CSRF token) of a valid, unexpired cookie value; None otherwise."""
+    try:
+        payload, mac = value.split(".", 1)
+        expected = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(expected, _unb64(mac)):
+            return None
+        data = json.loads(_unb64(payload))
+        if float(data["e"]) <= now:
+            return None
+        return int(data["s"]), str(data["c"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def set_session(response: web.StreamResponse, request: web.Request, staff: Staff) -> None:
+    from bot.web.dashboard.context import services_of
+
+    services = services_of(request)
+    settings = services.settings
+    max_age = int(settings.session_hours * 3600)
+    expires = services.clock.now().timestamp() + max_age
+    value = sign_session(request.app[STAFF], staff.id, expires, secrets.token_urlsafe(18))
+    response.set_cookie(
+        COOKIE,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="Lax",
+        secure=(settings.public_url or "").startswith("https://"),
+        path="/",
+    )
+
+
+# ---- access --------------------------------------------------------------------------------
+def _is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+def _wants_json(request: web.Request) -> bool:
+    return (
+        request.path.startswith("/api/")
+        or request.path.endswith("/live")
+        or "text/event-stream" in request.headers.get("Accept", "")
+    )
+
+
+def _loopback(request: web.Request) -> bool:
+    if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
+        return False
+    try:
+        return ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        return False
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if _is_public(request.path):
+        return await handler(request)
+    from bot.web.dashboard.context import services_of
+
+    services = services_of(request)
+    staff: Staff | None = None
+    csrf = ""
+    cookie = request.cookies.get(COOKIE)
+    if cookie:
+        found = read_session(request.app[STAFF], cookie, services.clock.now().timestamp())
+        if found is not None:
+            staff = await Staff.filter(id=found[0], active=True).first()
+            csrf = found[1]
+    if request.path == "/metrics" and staff is None:
+        token = services.settings.metrics_token
+        if token:
+            given = request.headers.get("Authorization", "")
+            if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return await handler(request)
+        elif _loopback(request):
+            return await handler(request)
+        return web.Response(status=401, text="login or metrics token needed")
+    if staff is None:
+        if _wants_json(request) or request.method != "GET":
+            return web.json_response({"error": "login needed"}, status=401)
+        raise web.HTTPFound("/login")
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        given = request.headers.get("X-CSRF-Token", "")
+        if not given and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            given = str((await request.post()).get("csrf", ""))
+        if not given or not hmac.compare_digest(given.encode(), csrf.encode()):
+            await audit(
+                now=services.clock.now(),
+                action="csrf_refused",
+                staff=staff,
+                target=request.path,
+                allowed=False,
+            )
+            return web.Response(status=403, text="CSRF check failed: reload the page")
+    request[STAFF_KEY] = staff
+    request[SCOPE_KEY] = await scope_of(staff)
+    request[CSRF_KEY] = csrf
+    return await handler(request)
+
+
+def staff_of(request: web.Request) -> Staff:
+    staff: Staff = request[STAFF_KEY]
+    return staff
+
+
+def scope(request: web.Request) -> Scope:
+    s: Scope = request[SCOPE_KEY]
+    return s
+
+
+def require_some(request: web.Request, buildings: Iterable[int]) -> list[int]:
+    """The buildings of ``buildings`` the staff member may see; 403 when there are none.
+    An empty ``buildings`` means the whole estate: only an admin sees all of it."""
+    wanted = list(buildings)
+    sc = scope(request)
+    if not sc.everything and not sc.buildings:
+        raise web.HTTPForbidden(text="no buildings are assigned to you")
+    if not wanted:
+        if sc.everything:
+            return []
+        return sorted(sc.buildings)
+    allowed = sc.filter(wanted)
+    if not allowed:
+        raise web.HTTPForbidden(text="not one of your buildings")
+    return allowed
+
+
+def require_building(request: web.Request, building: int) -> None:
+    if not scope(request).allows(building):
+        raise web.HTTPForbidden(text="not one of your buildings")

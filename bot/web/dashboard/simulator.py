@@ -1,0 +1,326 @@
+"""The simulator: chat as a household or a staff member, in an SMS-like or a Telegram-like view.
+
+What the page sends goes in through :meth:`bot.router.Router.handle`, the one inbound path of
+every channel, and what it shows is read from the outbox rows the dispatcher delivered: the same
+engine, runtime, outbox and rendering as the real channels.
+
+* **SMS view**: the page poses as the household's own SMS contact (channel ``sms``, its phone
+  number), so SMS rules apply exactly (numbered options, STOP/START/HELP, segment counts). Only
+  while SMS is delivered to the browser (no Twilio credentials): with Twilio on, the replies would
+  go to the real phone, so the page refuses.
+* **Telegram view**: a browser chat of its own (a ``local`` contact of the household, address
+  ``h<household id>``) that behaves like a Telegram chat (buttons, edits); it is safe whatever is
+  switched on, and the runtime sends it the household's current question on /start.
+* **Staff**: a ``local`` chat whose address is the staff member's Telegram chat id (a negative
+  placeholder id if they have none yet; Telegram private chats are positive), so staff commands
+  (``/login`` ...) run as they would from Telegram.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from bot.web.dashboard.auth import require_building, scope, staff_of
+from bot.web.dashboard.context import fragment, lang_of, page, services_of, translate
+from bot.web.dashboard.live import stream
+from estate.access import audit
+from estate.importing.residents import REPLACED_BY_IMPORT
+from estate.models import Building, Contact, Household, Staff
+from notifications.channels.local import SMS_LIKE
+from notifications.inbound import Inbound
+from notifications.message import Message
+from notifications.models import OutboxMessage
+from notifications.segments import count_segments
+
+SHOWN = ("sending", "sent", "accepted", "delivered")
+KEPT = 120
+STAFF_SIM_BASE = 10**12
+
+
+@dataclass
+class Line:
+    dir: str  # in (to the person) | out (from the person)
+    at: datetime
+    text: str
+    buttons: list[list[tuple[str, str]]] = field(default_factory=list)
+    request_contact: str | None = None
+    message_id: int | None = None
+    segments: int = 0
+    encoding: str = ""
+    order: tuple[int, int, int] = (0, 0, 0)  # outbox id, then what was typed after it
+
+
+async def transcript(channel: str, address: str, typed: list[Any]) -> list[Line]:
+    rows = (
+        await OutboxMessage.filter(channel=channel, address=address, status__in=SHOWN)
+        .order_by("-id")
+        .limit(KEPT)
+    )
+    sms = channel in SMS_LIKE
+    lines: list[Line] = []
+    by_id: dict[int, Line] = {}
+    for row in reversed(rows):
+        message = Message.from_json(row.body)
+        at = row.sent_at or row.updated_at or row.created_at
+        provider_id = row.provider_id or ""
+        provider = int(provider_id) if provider_id.isdigit() else None
+        if sms:  # what Twilio would get: the text alone
+            info = count_segments(message.text)
+            line = Line("in", at, message.text, segments=info.segments, encoding=info.encoding)
+        else:
+            line = Line(
+                "in",
+                at,
+                message.text,
+                buttons=[[(b.label, b.data) for b in r] for r in message.buttons],
+                request_contact=message.request_contact,
+                message_id=provider,
+            )
+        line.order = (row.id, 0, 0)
+        edit = message.extra.get("edit_message_id")
+        if not sms and edit is not None and int(edit) in by_id:
+            old = by_id[int(edit)]  # an edit changes the earlier message in place
+            old.text, old.buttons = line.text, line.buttons
+            continue
+        if provider is not None:
+            by_id[provider] = line
+        lines.append(line)
+    lines.extend(Line("out", t.at, t.text, order=(t.after, 1, t.seq)) for t in typed)
+    lines.sort(key=lambda line: line.order)
+    return lines
+
+
+# ---- picking -------------------------------------------------------------------------------
+async def index(request: web.Request) -> web.Response:
+    sc = scope(request)
+    query = Building.all()
+    if not sc.everything:
+        query = query.filter(number__in=sorted(sc.buildings))
+    found: list[Any] = await query.order_by("number").values_list("number", flat=True)
+    numbers = [int(n) for n in found]
+    building: int | None = None
+    households: list[Household] = []
+    if "building" in request.query:
+        try:
+            building = int(request.query["building"])
+        except ValueError:
+            raise web.HTTPBadRequest(text="building must be a number") from None
+        require_building(request, building)
+        households = (
+            await Household.filter(building__number=building).order_by("floor", "room").limit(400)
+        )
+    staff = staff_of(request)
+    members = await Staff.filter(active=True).order_by("name") if sc.everything else [staff]
+    return page(
+        request,
+        "sim_index.html",
+        {
+            "buildings": numbers,
+            "building": building,
+            "households": households,
+            "staff_members": members,
+            "simulated": ", ".join(sorted(services_of(request).simulated)),
+        },
+    )
+
+
+# ---- households ----------------------------------------------------------------------------
+async def _household(request: web.Request) -> Household:
+    try:
+        household_id = int(request.match_info["household_id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    household = await Household.get_or_none(id=household_id).select_related("building")
+    if household is None:
+        raise web.HTTPNotFound(text="no such household")
+    require_building(request, household.building.number)
+    return household
+
+
+def _view(request: web.Request, value: str | None = None) -> str:
+    view = value or request.query.get("view", "sms")
+    return "chat" if view == "chat" else "sms"
+
+
+async def _household_chat(
+    request: web.Request, household: Household, view: str, *, create: bool = False
+) -> tuple[tuple[str, str] | None, str | None]:
+    """((channel, address) the page poses as, or None; why not)."""
+    t = translate(lang_of(request))
+    if view == "chat":
+        key = ("local", f"h{household.id}")
+        if create:
+            await Contact.get_or_create(
+                household_id=household.id,
+                channel="local",
+                address=key[1],
+                defaults={"language": household.language},
+            )
+        return key, None
+    contact = (
+        await Contact.filter(household_id=household.id, channel__in=sorted(SMS_LIKE))
+        .exclude(status_reason=REPLACED_BY_IMPORT)
+        .order_by("status", "id")  # active before opted_out / unreachable
+        .first()
+    )
+    if contact is None:
+        return None, t("no_sms_contact")
+    if contact.channel not in services_of(request).simulated:
+        return None, t("sms_live")
+    return (contact.channel, contact.address), None
+
+
+async def household_page(request: web.Request) -> web.Response:
+    household = await _household(request)
+    view = _view(request)
+    key, blocked = await _household_chat(request, household, view)
+    services = services_of(request)
+    lines = await transcript(*key, services.hub.typed_by(key)) if key else []
+    who = f"{household.building.number}-{household.room}"
+    return page(
+        request,
+        "sim_chat.html",
+        {
+            "who": who,
+            "view": view,
+            "views": ("sms", "chat"),
+            "blocked": blocked,
+            "transcript": lines,
+            "base": f"/sim/household/{household.id}",
+        },
+    )
+
+
+async def _deliver_typed(
+    request: web.Request, key: tuple[str, str], *, view: str, person: str
+) -> None:
+    services = services_of(request)
+    form = await request.post()
+    text = str(form.get("text", "")).strip()
+    choice = str(form.get("choice", "")) or None
+    phone = None
+    shown = text
+    if choice is not None:
+        shown = str(form.get("label", "")) or choice
+    elif form.get("share"):
+        phone = person
+        shown = "📱"
+    elif not text:
+        return
+    message_id_text = str(form.get("message_id", ""))
+    inbound = Inbound(
+        channel=key[0],
+        address=key[1],
+        text=text if choice is None and phone is None else None,
+        choice=choice,
+        phone=phone,
+        message_id=int(message_id_text) if message_id_text.isdigit() else None,
+        language=lang_of(request),
+    )
+    newest: Any = (
+        await OutboxMessage.filter(channel=key[0], address=key[1])
+        .order_by("-id")
+        .first()
+        .values_list("id", flat=True)
+    )
+    services.hub.typed(key, services.clock.now(), shown, after=int(newest or 0))
+    await services.router.handle(inbound)
+
+
+async def household_send(request: web.Request) -> web.Response:
+    household = await _household(request)
+    form = await request.post()
+    view = _view(request, str(form.get("view", "")))
+    key, blocked = await _household_chat(request, household, view, create=True)
+    if key is None:
+        raise web.HTTPConflict(text=blocked or "")
+    await _deliver_typed(request, key, view=view, person="")
+    raise web.HTTPSeeOther(f"/sim/household/{household.id}?view={view}")
+
+
+async def household_live(request: web.Request) -> web.StreamResponse:
+    household = await _household(request)
+    view = _view(request)
+    key, _ = await _household_chat(request, household, view)
+    if key is None:
+        raise web.HTTPConflict()
+    return await _chat_stream(request, key, f"/sim/household/{household.id}", view)
+
+
+async def _chat_stream(
+    request: web.Request, key: tuple[str, str], base: str, view: str
+) -> web.StreamResponse:
+    hub = services_of(request).hub
+    wake = hub.listen(key)
+
+    async def render() -> str:
+        lines = await transcript(*key, hub.typed_by(key))
+        return fragment(request, "_chat.html", {"transcript": lines, "base": base, "view": view})
+
+    try:
+        return await stream(request, render, wake=wake, every=1.0)
+    finally:
+        hub.unlisten(key, wake)
+
+
+# ---- staff ---------------------------------------------------------------------------------
+async def _staff_member(request: web.Request) -> Staff:
+    try:
+        staff_id = int(request.match_info["staff_id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    me = staff_of(request)
+    if staff_id != me.id and not scope(request).everything:
+        raise web.HTTPForbidden(text="you may only chat as yourself")
+    member = await Staff.get_or_none(id=staff_id, active=True)
+    if member is None:
+        raise web.HTTPNotFound(text="no such staff member")
+    return member
+
+
+async def _staff_key(member: Staff) -> tuple[str, str]:
+    if member.telegram_chat_id is None:
+        member.telegram_chat_id = -(STAFF_SIM_BASE + member.id)  # never a private chat's id
+        await member.save(update_fields=["telegram_chat_id"])
+    return ("local", str(member.telegram_chat_id))
+
+
+async def staff_page(request: web.Request) -> web.Response:
+    member = await _staff_member(request)
+    key = await _staff_key(member)
+    lines = await transcript(*key, services_of(request).hub.typed_by(key))
+    return page(
+        request,
+        "sim_chat.html",
+        {
+            "who": member.name,
+            "view": "chat",
+            "views": (),
+            "blocked": None,
+            "transcript": lines,
+            "base": f"/sim/staff/{member.id}",
+        },
+    )
+
+
+async def staff_send(request: web.Request) -> web.Response:
+    member = await _staff_member(request)
+    key = await _staff_key(member)
+    await audit(
+        now=services_of(request).clock.now(),
+        action="simulate_staff",
+        staff=staff_of(request),
+        target=member.name,
+    )
+    await _deliver_typed(request, key, view="chat", person=member.phone or "")
+    raise web.HTTPSeeOther(f"/sim/staff/{member.id}")
+
+
+async def staff_live(request: web.Request) -> web.StreamResponse:
+    member = await _staff_member(request)
+    key = await _staff_key(member)
+    return await _chat_stream(request, key, f"/sim/staff/{member.id}", "chat")

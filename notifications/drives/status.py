@@ -1,0 +1,267 @@
+"""Where a drive stands, per point and building: floors done / called / ready / waiting,
+replies counted, the door-to-door list and the households still silent after the last call.
+
+:func:`load_status` reads the rows (limited to a staff member's buildings when given);
+:func:`render_status` turns the result into the text the CLI prints and Telegram shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+
+from notifications.drives.models import Drive, DriveBatch, DriveHousehold, DrivePoint
+
+FLOOR_STATES = ("done", "called", "ready", "waiting", "skipped")
+
+
+@dataclass
+class BuildingStatus:
+    number: int
+    floors: dict[int, str] = field(default_factory=dict)  # floor -> state
+    households: int = 0
+    replies: dict[str, int] = field(default_factory=lambda: {"1": 0, "2": 0, "3": 0, "none": 0})
+
+    def floors_in(self, state: str) -> list[int]:
+        return sorted(f for f, s in self.floors.items() if s == state)
+
+
+@dataclass
+class PointStatus:
+    name: str
+    location: str
+    paused: bool
+    batches: int = 0
+    batches_called: int = 0
+    current: DriveBatch | None = None
+    next_call_at: datetime | None = None
+    buildings: list[BuildingStatus] = field(default_factory=list)
+
+
+@dataclass
+class Visit:
+    building: int
+    floor: int
+    room: str
+    people: int
+    reason: str
+
+
+@dataclass
+class DriveStatus:
+    drive: Drive
+    points: list[PointStatus]
+    door_to_door: list[Visit]
+    silent: list[Visit]
+    finish_at: datetime | None
+
+
+def floor_state(states: Collection[str]) -> str:
+    """One floor's state from the states of the batches (parts) that call it."""
+    unique = set(states)
+    if "called" in unique:
+        return "called"
+    if "ready" in unique:
+        return "ready"
+    if unique <= {"skipped"}:
+        return "skipped"
+    if unique <= {"done", "skipped"}:
+        return "done"
+    if "done" in unique:  # some parts done, some still waiting
+        return "called"
+    return "waiting"
+
+
+async def load_status(
+    drive_id: int, buildings: Collection[int] | None = None
+) -> DriveStatus | None:
+    """The drive's status; ``buildings`` limits it to those (a staff member's scope)."""
+    drive = await Drive.get_or_none(id=drive_id)
+    if drive is None:
+        return None
+    allowed = set(buildings) if buildings is not None else None
+    batches = await DriveBatch.filter(drive_id=drive_id).order_by("point", "seq")
+    parts = await DriveHousehold.filter(drive_id=drive_id).order_by("building", "floor", "room")
+    called: dict[tuple[str, int], list[DriveHousehold]] = {}
+    for part in parts:
+        if part.batch_id is not None:  # type: ignore[attr-defined]
+            called.setdefault((part.point, part.building), []).append(part)
+    points: list[PointStatus] = []
+    finish: datetime | None = None
+    for point in await DrivePoint.filter(drive_id=drive_id).order_by("id"):
+        served = [b for b in point.buildings if allowed is None or b in allowed]
+        if not served:
+            continue
+        status = PointStatus(point.name, point.location, point.paused_at is not None)
+        mine = [b for b in batches if b.point == point.name]
+        status.batches = len(mine)
+        status.batches_called = sum(1 for b in mine if b.state in ("called", "done"))
+        status.current = next((b for b in mine if b.state == "called"), None)
+        waiting = [b for b in mine if b.state in ("waiting", "ready")]
+        status.next_call_at = waiting[0].call_at if waiting else None
+        if mine:
+            last = (
+                max(b.call_at for b in mine if b.state != "skipped")
+                if any(b.state != "skipped" for b in mine)
+                else None
+            )
+            if last is not None and (finish is None or last > finish):
+                finish = last
+        for number in served:
+            building = BuildingStatus(number)
+            floor_states: dict[int, list[str]] = {}
+            for batch in mine:
+                if batch.building == number:
+                    for floor in batch.floors:
+                        floor_states.setdefault(floor, []).append(batch.state)
+            building.floors = {f: floor_state(s) for f, s in floor_states.items()}
+            for part in called.get((point.name, number), []):
+                building.households += 1
+                key = str(part.reply) if part.reply in (1, 2, 3) else "none"
+                building.replies[key] += 1
+            status.buildings.append(building)
+        points.append(status)
+    door = [
+        Visit(p.building, p.floor, p.room, p.people, p.door_reason)
+        for p in parts
+        if p.door_reason and (allowed is None or p.building in allowed)
+    ]
+    silent = [
+        Visit(p.building, p.floor, p.room, p.people, "silent")
+        for p in parts
+        if p.silent and p.reply is None and (allowed is None or p.building in allowed)
+    ]
+    if finish is not None:
+        finish = finish + timedelta(
+            seconds=drive.max_interval_s if drive.pace == "adaptive" else drive.interval_s
+        )
+    return DriveStatus(drive, points, door, silent, finish)
+
+
+def ranges(numbers: list[int]) -> str:
+    """[1, 2, 3, 5, 7, 8] -> "1-3,5,7-8" (any order in; "-" for none)."""
+    if not numbers:
+        return "-"
+    ordered = sorted(set(numbers))
+    out: list[str] = []
+    start = prev = ordered[0]
+    for n in ordered[1:]:
+        if n == prev + 1:
+            prev = n
+            continue
+        out.append(str(start) if start == prev else f"{start}-{prev}")
+        start = prev = n
+    out.append(str(start) if start == prev else f"{start}-{prev}")
+    return ",".join(out)
+
+
+LABELS = {
+    "en": {
+        "title": "Drive {id}: {status}, {order}, batch {batch}, every {interval} (lead {lead})",
+        "finish": "expected finish {at}",
+        "point": "Point {name}{where}",
+        "paused": " — PAUSED",
+        "current": "now calling building {building} {floors} (batch {done}/{total})",
+        "next": "next call {at}",
+        "idle": "nothing called now ({done}/{total} batches)",
+        "building": "  Building {n}: done {done} | called {called} | ready {ready} | waiting {waiting}"
+        " | replies 1:{r1} 2:{r2} 3:{r3} none:{none}",
+        "door": "Door-to-door ({count}):",
+        "silent": "Silent after the last call ({count}):",
+        "visit": "  {b}-{room} ({people} people, {reason})",
+        "reasons": "home_bound=home-bound,positive=positive,cannot=cannot come down,silent=silent",
+        "floors": "floors",
+    },
+    "zh-CN": {
+        "title": "核酸召集 {id}：{status}，{order}，每批 {batch}，间隔 {interval}（提前 {lead} 通知）",
+        "finish": "预计结束 {at}",
+        "point": "采样点 {name}{where}",
+        "paused": " — 已暂停",
+        "current": "正在召集 {building}号楼 {floors}（第 {done}/{total} 批）",
+        "next": "下一批 {at}",
+        "idle": "当前没有召集（已召集 {done}/{total} 批）",
+        "building": "  {n}号楼：已完成 {done} | 召集中 {called} | 准备 {ready} | 等待 {waiting}"
+        " | 回复 1:{r1} 2:{r2} 3:{r3} 未回复:{none}",
+        "door": "上门采样（{count}户）：",
+        "silent": "最后通知后仍未回复（{count}户）：",
+        "visit": "  {b}-{room}（{people}人，{reason}）",
+        "reasons": "home_bound=行动不便,positive=阳性,cannot=无法下楼,silent=未回复",
+        "floors": "层",
+    },
+}
+
+
+def render_status(status: DriveStatus, lang: str, tz: tzinfo, *, limit: int = 60) -> str:
+    labels = LABELS["en" if lang == "en" else "zh-CN"]
+    reasons = dict(item.split("=") for item in labels["reasons"].split(","))
+    drive = status.drive
+
+    def hhmm(moment: datetime | None) -> str:
+        return moment.astimezone(tz).strftime("%H:%M:%S") if moment else "-"
+
+    interval = drive.max_interval_s if drive.pace == "adaptive" else drive.interval_s
+    lines = [
+        labels["title"].format(
+            id=drive.id,
+            status=drive.status,
+            order=drive.order,
+            batch=drive.batch,
+            interval=f"{interval:g}s",
+            lead=f"{drive.lead_s:g}s",
+        )
+    ]
+    if status.finish_at and drive.status == "running":
+        lines.append(labels["finish"].format(at=hhmm(status.finish_at)))
+    for point in status.points:
+        where = f" ({point.location})" if point.location else ""
+        head = labels["point"].format(name=point.name, where=where)
+        if point.paused:
+            head += labels["paused"]
+        lines.append(head)
+        if point.current is not None:
+            lines.append(
+                "  "
+                + labels["current"].format(
+                    building=point.current.building,
+                    floors=ranges(list(point.current.floors)),
+                    done=point.batches_called,
+                    total=point.batches,
+                )
+            )
+        else:
+            lines.append(
+                "  " + labels["idle"].format(done=point.batches_called, total=point.batches)
+            )
+        if point.next_call_at is not None:
+            lines.append("  " + labels["next"].format(at=hhmm(point.next_call_at)))
+        for building in point.buildings:
+            lines.append(
+                labels["building"].format(
+                    n=building.number,
+                    done=ranges(building.floors_in("done")),
+                    called=ranges(building.floors_in("called")),
+                    ready=ranges(building.floors_in("ready")),
+                    waiting=ranges(building.floors_in("waiting")),
+                    r1=building.replies["1"],
+                    r2=building.replies["2"],
+                    r3=building.replies["3"],
+                    none=building.replies["none"],
+                )
+            )
+    for title, visits in (("door", status.door_to_door), ("silent", status.silent)):
+        if not visits:
+            continue
+        lines.append(labels[title].format(count=len(visits)))
+        for visit in visits[:limit]:
+            lines.append(
+                labels["visit"].format(
+                    b=visit.building,
+                    room=visit.room,
+                    people=visit.people,
+                    reason=reasons.get(visit.reason, visit.reason),
+                )
+            )
+        if len(visits) > limit:
+            lines.append(f"  … +{len(visits) - limit}")
+    return "\n".join(lines)
