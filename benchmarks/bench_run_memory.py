@@ -138,7 +138,7 @@ def outbox_counts(db_path: Path) -> dict[str, int]:
 def imports_only_rss(env: dict[str, str], cwd: Path) -> int | None:
     """Peak RSS of an interpreter that only imports what `louzhang run` imports."""
     code = (
-        "import bot.cli.main, bot.app, bot.web.app, aiohttp.web, telegram.ext, tortoise, twilio.rest\n"
+        "import bot.cli, bot.app, bot.web.app, aiohttp.web, telegram.ext, tortoise, twilio.rest\n"
         "from pathlib import Path\n"
         "print(next(l for l in Path('/proc/self/status').read_text().splitlines()"
         " if l.startswith('VmHWM')).split()[1])\n"

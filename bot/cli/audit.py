@@ -1,0 +1,27 @@
+"""`louzhang audit`: the audit log of staff actions."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from config.database import init_db
+
+
+async def cmd_audit(args: argparse.Namespace) -> None:
+    from estate.audit_log import audit_lines
+
+    await init_db()
+    for line in await audit_lines(staff=args.staff, limit=args.limit):
+        print(line)
+
+
+def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
+    """Add this command group to the top-level subparsers."""
+    p = sub.add_parser(
+        "audit", help="the audit log of staff actions, newest first", description="the audit log"
+    )
+    p.add_argument("--staff", help="only this staff member's actions (their name)")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_audit)

@@ -1,0 +1,28 @@
+"""`louzhang demo seed`: a realistic demo estate."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from config.database import init_db
+
+
+async def cmd_demo_seed(args: argparse.Namespace) -> None:
+    from estate.demo import seed_demo
+
+    await init_db()
+    report = await seed_demo(seed=args.seed, today=date.today())
+    print(report.summary() if hasattr(report, "summary") else report)
+
+
+def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
+    """Add this command group to the top-level subparsers."""
+    demo = group("demo", "demo data")
+    p = demo.add_parser(
+        "seed", help="create a realistic demo estate (25 buildings, ~5,000 residents)"
+    )
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(func=cmd_demo_seed)

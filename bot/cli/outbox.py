@@ -1,0 +1,26 @@
+"""`louzhang outbox status`: the queue of outbound messages."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from config.database import init_db
+
+
+async def cmd_outbox_status(args: argparse.Namespace) -> None:
+    from config.clock import SystemClock
+    from notifications.status import outbox_summary
+
+    await init_db()
+    summary = await outbox_summary(SystemClock().now())
+    print("\n".join(summary.lines()))
+
+
+def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
+    """Add this command group to the top-level subparsers."""
+    outbox = group("outbox", "the queue of outbound messages")
+    outbox.add_parser(
+        "status", help="counts by status, channel and priority; oldest waiting; last errors"
+    ).set_defaults(func=cmd_outbox_status)

@@ -1,0 +1,39 @@
+"""`louzhang import residents FILE [--dry-run]`: the committee's list of residents."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bot.cli.errors import CliError
+from config.database import init_db
+from config.settings import get_settings
+
+
+async def cmd_import_residents(args: argparse.Namespace) -> None:
+    from estate.importing.residents import ImportProblems, import_residents
+
+    settings = get_settings()
+    await init_db()
+    try:
+        report = await import_residents(
+            Path(args.file),
+            estate_name=args.estate,
+            dry_run=args.dry_run,
+            region=settings.default_region,
+        )
+    except ImportProblems as exc:
+        raise CliError(f"nothing imported: {exc}") from None
+    print(report.summary())
+
+
+def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
+    """Add this command group to the top-level subparsers."""
+    imp = group("import", "import data")
+    p = imp.add_parser("residents", help="import residents from CSV or XLSX")
+    p.add_argument("file")
+    p.add_argument("--dry-run", action="store_true", help="check the file, write nothing")
+    p.add_argument("--estate", default="default", help="estate name (default: %(default)s)")
+    p.set_defaults(func=cmd_import_residents)

@@ -1,0 +1,134 @@
+"""`louzhang run` (the whole service) and `louzhang worker` (extra senders)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import signal
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from config.database import init_db
+from config.settings import get_settings
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by Ctrl-C or SIGTERM. Installed first thing, so a signal during start-up
+    (seeding, the web site opening) stops the service cleanly instead of interrupting it."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _until_signalled(stop: asyncio.Event) -> None:
+    # Everything loaded at start-up lives as long as the process: keep it out of the garbage
+    # collector's way, so its pauses stay short (a long pause between taking a rate-limit slot
+    # and the request reaching Telegram is what makes a 429).
+    gc.collect()
+    gc.freeze()
+    await stop.wait()
+
+
+async def cmd_worker(args: argparse.Namespace) -> None:
+    """The dispatcher alone: several workers may share one PostgreSQL outbox."""
+    from telegram import Bot
+
+    from config.clock import SystemClock
+    from notifications.channels.base import ChannelAdapter
+    from notifications.channels.telegram import TelegramChannel
+    from notifications.channels.twilio import TwilioSmsChannel
+    from notifications.dispatch.dispatcher import Dispatcher
+
+    signalled = _stop_on_signals()
+    settings = get_settings()
+    await init_db()
+    channels: dict[str, ChannelAdapter] = {}
+    if settings.telegram_enabled:
+        api = settings.telegram_api_url.rstrip("/")
+        bot = Bot(
+            settings.telegram_token or "", base_url=f"{api}/bot", base_file_url=f"{api}/file/bot"
+        )
+        channels["telegram"] = TelegramChannel(bot)
+    sms = TwilioSmsChannel(settings) if settings.sms_enabled else None
+    if sms is not None:
+        channels["sms"] = sms
+    dispatcher = Dispatcher(
+        channels, clock=SystemClock(), settings=settings, limits_enabled=settings.rate_limits
+    )
+    print(
+        f"worker {dispatcher.worker_id}: sending by {', '.join(channels) or 'nothing (no channel is on)'}",
+        flush=True,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(dispatcher.run(stop))
+    await _until_signalled(signalled)
+    print("stopping: finishing messages in flight ...", flush=True)
+    stop.set()
+    await task
+    if sms is not None:
+        await sms.close()
+    stats = dispatcher.stats
+    print(
+        f"worker stopped: {stats.sent} sent, {stats.retried} retried, {stats.failed} failed, "
+        f"{stats.recovered_in_flight} were in flight at the previous stop",
+        flush=True,
+    )
+
+
+async def cmd_run(args: argparse.Namespace) -> None:
+    from aiohttp import web
+
+    from bot.app import build_services
+    from bot.web.app import create_app
+
+    stop = _stop_on_signals()
+    settings = get_settings()
+    await init_db()  # before PTB, the web site or any task (Tortoise keeps a ContextVar)
+    first = None
+    if settings.database_url.startswith("sqlite") and not (
+        settings.telegram_enabled or settings.sms_enabled
+    ):
+        from estate.first_start import seed_if_empty
+
+        first = await seed_if_empty(date.today())  # a fresh machine: the demo estate
+        if first is not None:
+            print(first.report.summary())
+    services = build_services(settings)
+    app = create_app(services)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http_host, settings.http_port)
+    await site.start()
+    print(
+        f"louzhang on http://{settings.http_host}:{settings.http_port} (database: {_db_label(settings.database_url)})"
+    )
+    for line in services.channel_report():
+        print(line)
+    if first is not None:
+        from bot.web.dashboard.auth import create_login_link
+
+        link = await create_login_link(first.admin, settings=settings, clock=services.clock)
+        print(f"dashboard: open {link} to log in as {first.admin.name} (one-time link)")
+        print("more links: louzhang staff login NAME")
+    print("Ctrl-C stops.", flush=True)
+    await _until_signalled(stop)
+    print("stopping: finishing messages in flight ...", flush=True)
+    await runner.cleanup()
+
+
+def _db_label(url: str) -> str:
+    return url.split("@")[-1] if "@" in url else url
+
+
+def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
+    """Add this command group to the top-level subparsers."""
+    sub.add_parser(
+        "worker", help="send from the outbox only (more workers may share a PostgreSQL outbox)"
+    ).set_defaults(func=cmd_worker)
+    sub.add_parser("run", help="start the service (web server, dispatcher, Telegram)").set_defaults(
+        func=cmd_run
+    )

@@ -1,0 +1,88 @@
+"""`louzhang staff add|list|login|remove`: committee staff."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from bot.cli.args import buildings_arg
+from bot.cli.errors import CliError
+from config.database import init_db
+from config.settings import get_settings
+
+
+async def cmd_staff_add(args: argparse.Namespace) -> None:
+    from estate.staff import add_staff
+
+    await init_db()
+    try:
+        staff = await add_staff(
+            args.name,
+            role=args.role,
+            phone=args.phone,
+            buildings=args.buildings or [],
+            shift=args.shift,
+            point=args.point,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    print(f"staff {staff.id}: {staff.name} ({staff.role})")
+
+
+async def cmd_staff_list(args: argparse.Namespace) -> None:
+    from estate.staff import list_staff
+
+    await init_db()
+    for line in await list_staff():
+        print(line)
+
+
+async def cmd_staff_remove(args: argparse.Namespace) -> None:
+    from estate.staff import remove_staff
+
+    await init_db()
+    if not await remove_staff(args.name):
+        raise CliError(f"no staff member named {args.name!r}")
+    print(f"removed {args.name}")
+
+
+async def cmd_staff_login(args: argparse.Namespace) -> None:
+    from bot.web.dashboard.auth import create_login_link
+    from config.clock import SystemClock
+    from estate.models import Staff
+
+    settings = get_settings()
+    await init_db()
+    staff = await Staff.filter(name=args.name, active=True).first()
+    if staff is None:
+        raise CliError(f"no active staff member named {args.name!r}")
+    url = await create_login_link(staff, settings=settings, clock=SystemClock())
+    print(
+        f"one-time login link for {staff.name}, valid {settings.login_link_minutes:g} minutes:",
+        file=sys.stderr,
+    )
+    print(url)
+
+
+def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
+    """Add this command group to the top-level subparsers."""
+    staff = group("staff", "committee staff")
+    p = staff.add_parser("add", help="add a staff member")
+    p.add_argument("name")
+    p.add_argument(
+        "--role", required=True, choices=["admin", "cadre", "officer", "logistics", "point"]
+    )
+    p.add_argument("--phone")
+    p.add_argument("--buildings", type=buildings_arg, help="e.g. 1-5,7")
+    p.add_argument("--shift", choices=["A", "B"])
+    p.add_argument("--point")
+    p.set_defaults(func=cmd_staff_add)
+    staff.add_parser("list", help="list staff").set_defaults(func=cmd_staff_list)
+    p = staff.add_parser("login", help="print a one-time login link to the web dashboard")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_staff_login)
+    p = staff.add_parser("remove", help="remove a staff member")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_staff_remove)

@@ -1,0 +1,141 @@
+"""`louzhang survey open|report|list|close`: survey rounds."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bot.cli.args import buildings_arg, durations_arg, enabled_channels
+from bot.cli.errors import CliError
+from config.database import init_db
+from config.settings import get_settings
+
+
+async def cmd_survey_open(args: argparse.Namespace) -> None:
+    from config.clock import SystemClock
+    from surveys.definition import DefinitionError
+    from surveys.runtime import SurveyRuntime
+
+    settings = get_settings()
+    await init_db()
+    runtime = SurveyRuntime(
+        clock=SystemClock(), settings=settings, enabled_channels=enabled_channels(settings)
+    )
+    if args.remind is not None and args.closes_in is None:
+        raise CliError("--remind needs --closes-in (reminders are counted back from the deadline)")
+    try:
+        opened = await runtime.open_round(
+            args.slug, buildings=args.buildings, closes_in=args.closes_in, created_by="cli"
+        )
+    except DefinitionError as exc:
+        raise CliError(str(exc)) from None
+    if not (settings.telegram_enabled or settings.sms_enabled):
+        print(
+            "warning: Telegram and SMS are both off; the messages wait in the outbox until "
+            "a channel is turned on",
+            file=sys.stderr,
+        )
+    if opened.households == 0:
+        print("warning: no households in those buildings (import residents first)", file=sys.stderr)
+    channels = ", ".join(f"{n} by {c}" for c, n in sorted(opened.by_channel.items())) or "none"
+    print(f"{opened.households} households: {channels}")
+    if opened.sms_segments:
+        cost = opened.sms_segments * settings.sms_cost_per_segment
+        print(f"SMS: {opened.sms_segments} segments, about ${cost:.2f}")
+    if opened.waiting:
+        print(f"{opened.waiting} households are answering another round and get this one next")
+    if opened.unreachable:
+        print(f"{opened.unreachable} households have no reachable contact (see the report)")
+    if args.closes_in is not None:
+        from surveys.reminders import schedule_round
+
+        await schedule_round(opened.round, args.remind, now=SystemClock().now())
+        offsets = ", ".join(_format_offsets(opened.round.reminders)) or "none"
+        print(f"reminders before the deadline: {offsets}")
+    print(f"round {opened.round.id}")
+
+
+def _format_offsets(seconds: list[int]) -> list[str]:
+    from datetime import timedelta
+
+    from notifications.durations import format_duration
+
+    return [format_duration(timedelta(seconds=s)) for s in seconds]
+
+
+def _reminders(text: str) -> list[int]:
+    return [int(durations_arg(part).total_seconds()) for part in text.split(",") if part.strip()]
+
+
+async def cmd_survey_report(args: argparse.Namespace) -> None:
+    from surveys.report import build_report, to_csv, write_csv, write_xlsx
+
+    await init_db()
+    try:
+        report = await build_report(args.round)
+    except LookupError as exc:
+        raise CliError(str(exc)) from None
+    fmt = args.format or ("xlsx" if args.output and args.output.endswith(".xlsx") else "csv")
+    if fmt == "xlsx":
+        if not args.output:
+            raise CliError("--format xlsx needs -o FILE")
+        write_xlsx(Path(args.output), report.columns, report.rows, f"round {args.round}")
+    elif args.output:
+        write_csv(Path(args.output), report.columns, report.rows)
+    else:
+        sys.stdout.write(to_csv(report.columns, report.rows))
+    if args.output:
+        print(f"wrote {len(report.rows)} rows to {args.output}")
+
+
+async def cmd_survey_list(args: argparse.Namespace) -> None:
+    from surveys.definition import builtin_slugs
+    from surveys.models import Round
+
+    await init_db()
+    print("surveys: " + ", ".join(builtin_slugs()))
+    for r in await Round.all().order_by("id"):
+        print(f"round {r.id}: {r.survey} {r.status} opened {r.opened_at:%Y-%m-%d %H:%M} UTC")
+
+
+async def cmd_survey_close(args: argparse.Namespace) -> None:
+    from config.clock import SystemClock
+    from notifications.outbox import cancel
+    from surveys.models import Response, Round
+
+    await init_db()
+    updated = await Round.filter(id=args.round, status="open").update(status="closed")
+    if not updated:
+        raise CliError(f"no open round {args.round}")
+    ids = await Response.filter(round_id=args.round).values_list("id", flat=True)
+    dropped = await cancel(
+        [f"response:{i}" for i in ids], now=SystemClock().now(), reason="round closed"
+    )
+    print(f"round {args.round} closed; {dropped} unsent messages dropped")
+
+
+def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
+    """Add this command group to the top-level subparsers."""
+    survey = group("survey", "survey rounds")
+    p = survey.add_parser("open", help="open a round and send its first question")
+    p.add_argument("slug")
+    p.add_argument("--buildings", type=buildings_arg, help="e.g. 1-5,7 (default: every building)")
+    p.add_argument("--closes-in", type=durations_arg, help="e.g. 6h, 90m")
+    p.add_argument(
+        "--remind",
+        type=_reminders,
+        help="reminders to households not finished, before the deadline (default: 2h,30m)",
+    )
+    p.set_defaults(func=cmd_survey_open)
+    p = survey.add_parser("report", help="write a round's results")
+    p.add_argument("round", type=int)
+    p.add_argument("--format", choices=["csv", "xlsx"])
+    p.add_argument("-o", "--output")
+    p.set_defaults(func=cmd_survey_report)
+    survey.add_parser("list", help="list surveys and rounds").set_defaults(func=cmd_survey_list)
+    p = survey.add_parser("close", help="close a round")
+    p.add_argument("round", type=int)
+    p.set_defaults(func=cmd_survey_close)
