@@ -24,6 +24,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy config estate surveys notifications bot
+	$(BIN)/lint-imports --no-cache
 
 fmt: setup
 	$(BIN)/ruff format .
