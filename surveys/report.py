@@ -9,13 +9,10 @@ row repeats the address and status and fills only its ``group.#`` and ``group.<q
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from config.exports import to_csv, write_csv, write_xlsx
 from estate.models import Contact
 from notifications.models import OutboxMessage
 from surveys.definition import load_definition
@@ -99,27 +96,4 @@ async def build_report(round_id: int) -> Report:
     return Report(round_, columns, rows)
 
 
-def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
-    return out.getvalue()
-
-
-def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    # utf-8-sig: Excel opens Chinese text correctly only with the BOM.
-    path.write_text(to_csv(columns, rows), encoding="utf-8-sig", newline="")
-
-
-def write_xlsx(
-    path: Path | io.BytesIO, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str
-) -> None:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31] or "report")
-    sheet.append(list(columns))
-    for row in rows:
-        sheet.append(["" if v is None else v for v in row])
-    workbook.save(path)
+__all__ = ["FIXED_COLUMNS", "Report", "build_report", "to_csv", "write_csv", "write_xlsx"]
