@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,13 +25,39 @@ MODEL_MODULES = [
 MIGRATIONS_MODULE = "config.migrations"
 
 
+SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg", "psycopg")
+
+
+class DatabaseUrlError(ValueError):
+    """LOUZHANG_DATABASE_URL is not a database louzhang can open (the message says why)."""
+
+
 def normalise_url(url: str) -> str:
-    """Make a Tortoise URL usable: create the SQLite folder, enable WAL and a busy timeout."""
-    if url.startswith("sqlite://") and url != "sqlite://:memory:":
+    """Make a Tortoise URL usable.
+
+    Accepts ``sqlite://relative/path``, ``sqlite:///absolute/path``, a plain file path (taken
+    as SQLite) and ``postgres://`` / ``postgresql://`` URLs; anything else is a
+    :class:`DatabaseUrlError` with a clear message. For SQLite: the folder is created, the file
+    is created readable by its owner only (0600: it holds health data), WAL and a busy timeout
+    are enabled.
+    """
+    url = url.strip()
+    if "://" not in url:
+        if not url or url.startswith(("postgres:", "postgresql:", "sqlite:")):
+            raise DatabaseUrlError(_url_help(url))
+        url = "sqlite://" + url  # a plain file path
+    scheme = url.split("://", 1)[0].lower()
+    if scheme not in SCHEMES:
+        raise DatabaseUrlError(_url_help(url))
+    if scheme == "sqlite" and url != "sqlite://:memory:":
         path = url[len("sqlite://") :].split("?", 1)[0]
+        if not path:
+            raise DatabaseUrlError(_url_help(url))
         folder = Path(path).parent
         if str(folder) not in ("", "."):
             folder.mkdir(parents=True, exist_ok=True)
+        if not Path(path).exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         # Query parameters become PRAGMAs: WAL lets the CLI write while `louzhang run` reads;
         # a busy timeout makes a second writer wait instead of failing at once.
         for pragma, value in (
@@ -43,6 +70,18 @@ def normalise_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgres://" + url[len("postgresql://") :]
     return url
+
+
+def _url_help(url: str) -> str:
+    shown = url
+    if "@" in url:  # never print a password
+        scheme, _, rest = url.partition("://")
+        shown = f"{scheme}://…@{rest.rsplit('@', 1)[-1]}" if rest else "…@" + url.rsplit("@", 1)[-1]
+    return (
+        f"LOUZHANG_DATABASE_URL {shown!r} is not a database louzhang can open: use a file path "
+        "(data/louzhang.sqlite3), sqlite://relative/path, sqlite:///absolute/path or "
+        "postgres://user:password@host:5432/dbname"
+    )
 
 
 def tortoise_config(url: str | None = None) -> dict[str, Any]:

@@ -31,3 +31,36 @@ def enabled_channels(settings: Any) -> set[str]:
     if settings.sms_enabled:
         enabled.add("sms")
     return enabled or {"telegram", "sms"}
+
+
+async def cli_audit(action: str, target: str) -> None:
+    """Record a command-line action in the audit log, like a staff action (actor "cli")."""
+    from config.clock import SystemClock
+    from estate.access import audit
+
+    await audit(now=SystemClock().now(), action=action, actor="cli", target=target)
+
+
+def plural(count: int, noun: str) -> str:
+    """ "1 household", "2 households" (English CLI output)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def command_hint() -> str:
+    """How to run louzhang again, as typed in this shell: ``louzhang`` when it is on PATH,
+    else the path of this virtualenv's script (``.venv/bin/louzhang`` after ``make run``)."""
+    import os
+    import shutil
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "louzhang"
+    found = shutil.which("louzhang")
+    if found and Path(found).resolve() == script.resolve():
+        return "louzhang"
+    if not script.exists():
+        return f"{sys.executable} -m bot"
+    try:
+        return os.path.relpath(script)
+    except ValueError:
+        return str(script)

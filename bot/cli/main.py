@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,7 +25,7 @@ import bot.cli.staff as staff
 import bot.cli.survey as survey
 from bot.cli.args import buildings_arg
 from bot.cli.errors import CliError
-from config.database import close_db
+from config.database import DatabaseUrlError, close_db
 from config.logging import setup_logging
 
 GROUPS = (db, residents, demo, staff, survey, audit, outbox, drive)
@@ -61,9 +62,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         asyncio.run(runner())
-    except CliError as exc:
+    except (CliError, DatabaseUrlError) as exc:
         print(f"louzhang: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `louzhang audit | head`: the reader left; that is not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a clear message, not a traceback, for operational errors

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot.cli.args import cli_audit
 from bot.cli.errors import CliError
 from config.database import init_db
 from config.settings import get_settings
@@ -26,7 +27,20 @@ async def cmd_import_residents(args: argparse.Namespace) -> None:
         )
     except ImportProblems as exc:
         raise CliError(f"nothing imported: {exc}") from None
+    if not args.dry_run:
+        await cli_audit("import residents", f"{Path(args.file).name} estate {args.estate}")
     print(report.summary())
+
+
+async def cmd_import_template(args: argparse.Namespace) -> None:
+    from estate.importing.template import write_template
+
+    path = Path(args.output)
+    write_template(path)
+    print(
+        f"wrote a residents template to {path} (fill one row per person, then: "
+        f"louzhang import residents {path} --dry-run)"
+    )
 
 
 def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
@@ -37,3 +51,10 @@ def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     p.add_argument("--dry-run", action="store_true", help="check the file, write nothing")
     p.add_argument("--estate", default="default", help="estate name (default: %(default)s)")
     p.set_defaults(func=cmd_import_residents)
+    p = imp.add_parser(
+        "template", help="write an empty residents file (XLSX or CSV) with both header languages"
+    )
+    p.add_argument(
+        "-o", "--output", default="residents-template.xlsx", help="(default: %(default)s)"
+    )
+    p.set_defaults(func=cmd_import_template)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from bot.cli.args import command_hint
 from config.database import init_db
 from config.settings import get_settings
 
@@ -113,7 +114,13 @@ async def cmd_run(args: argparse.Namespace) -> None:
 
         link = await create_login_link(first.admin, settings=settings, clock=services.clock)
         print(f"dashboard: open {link} to log in as {first.admin.name} (one-time link)")
-        print("more links: louzhang staff login NAME")
+        print(f"more links: {command_hint()} staff login {first.admin.name}")
+    elif not await _any_staff():
+        print(
+            "no staff yet: add the first admin with "
+            f"`{command_hint()} staff add NAME --role admin --phone +86...`, then "
+            f"`{command_hint()} staff login NAME` for a dashboard link"
+        )
     print("Ctrl-C stops.", flush=True)
     await _until_signalled(stop)
     print("stopping: finishing messages in flight ...", flush=True)
@@ -132,3 +139,9 @@ def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     sub.add_parser("run", help="start the service (web server, dispatcher, Telegram)").set_defaults(
         func=cmd_run
     )
+
+
+async def _any_staff() -> bool:
+    from estate.models import Staff
+
+    return await Staff.filter(active=True).exists()

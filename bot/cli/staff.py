@@ -7,10 +7,19 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bot.cli.args import buildings_arg
+from bot.cli.args import buildings_arg, cli_audit
 from bot.cli.errors import CliError
 from config.database import init_db
 from config.settings import get_settings
+from estate.staff import ROLES
+
+ROLES_HELP = """Roles:
+  admin      every building; adds staff, sees everything
+  cadre      committee cadre for --buildings (e.g. 1-5): surveys, reports, notices, call-ups
+  officer    the information officer of ONE building (--buildings 7): surveys, proxy answers
+  logistics  logistics volunteer (--shift A or B) for --buildings: medicine pickups, deliveries
+  point      sampling-point volunteer (--point B): paces and marks that point's call-up
+Every action is limited to the staff member's buildings and written to the audit log."""
 
 
 async def cmd_staff_add(args: argparse.Namespace) -> None:
@@ -28,7 +37,12 @@ async def cmd_staff_add(args: argparse.Namespace) -> None:
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    await cli_audit("staff add", f"{staff.name} {staff.role} {_buildings_label(args.buildings)}")
     print(f"staff {staff.id}: {staff.name} ({staff.role})")
+
+
+def _buildings_label(buildings: list[int] | None) -> str:
+    return "buildings " + ",".join(map(str, buildings)) if buildings else "no buildings"
 
 
 async def cmd_staff_list(args: argparse.Namespace) -> None:
@@ -45,6 +59,7 @@ async def cmd_staff_remove(args: argparse.Namespace) -> None:
     await init_db()
     if not await remove_staff(args.name):
         raise CliError(f"no staff member named {args.name!r}")
+    await cli_audit("staff remove", args.name)
     print(f"removed {args.name}")
 
 
@@ -69,11 +84,14 @@ async def cmd_staff_login(args: argparse.Namespace) -> None:
 def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     """Add this command group to the top-level subparsers."""
     staff = group("staff", "committee staff")
-    p = staff.add_parser("add", help="add a staff member")
-    p.add_argument("name")
-    p.add_argument(
-        "--role", required=True, choices=["admin", "cadre", "officer", "logistics", "point"]
+    p = staff.add_parser(
+        "add",
+        help="add a staff member",
+        description="Add a staff member. " + ROLES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    p.add_argument("name")
+    p.add_argument("--role", required=True, choices=ROLES, help="see the roles above")
     p.add_argument("--phone")
     p.add_argument("--buildings", type=buildings_arg, help="e.g. 1-5,7")
     p.add_argument("--shift", choices=["A", "B"])

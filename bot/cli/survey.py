@@ -7,8 +7,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from bot.cli.args import buildings_arg, durations_arg, enabled_channels
+from bot.cli.args import buildings_arg, cli_audit, durations_arg, enabled_channels, plural
 from bot.cli.errors import CliError
 from config.database import init_db
 from config.settings import get_settings
@@ -32,23 +33,30 @@ async def cmd_survey_open(args: argparse.Namespace) -> None:
         )
     except DefinitionError as exc:
         raise CliError(str(exc)) from None
+    await cli_audit(
+        "survey open",
+        f"round {opened.round.id} {args.slug} buildings "
+        + (",".join(map(str, args.buildings)) if args.buildings else "all"),
+    )
     if not (settings.telegram_enabled or settings.sms_enabled):
         print(
-            "warning: Telegram and SMS are both off; the messages wait in the outbox until "
-            "a channel is turned on",
+            "note: no provider is on (no Telegram or Twilio token), so a running `louzhang run` "
+            "delivers these messages to the browser simulator; real residents get nothing",
             file=sys.stderr,
         )
     if opened.households == 0:
         print("warning: no households in those buildings (import residents first)", file=sys.stderr)
-    channels = ", ".join(f"{n} by {c}" for c, n in sorted(opened.by_channel.items())) or "none"
-    print(f"{opened.households} households: {channels}")
+    channels = ", ".join(f"{n} by {c}" for c, n in sorted(opened.by_channel.items()))
+    print(plural(opened.households, "household") + (f": {channels}" if channels else ""))
     if opened.sms_segments:
         cost = opened.sms_segments * settings.sms_cost_per_segment
         print(f"SMS: {opened.sms_segments} segments, about ${cost:.2f}")
     if opened.waiting:
-        print(f"{opened.waiting} households are answering another round and get this one next")
+        print(f"{plural(opened.waiting, 'household')} answering another round get this one next")
     if opened.unreachable:
-        print(f"{opened.unreachable} households have no reachable contact (see the report)")
+        print(
+            f"{plural(opened.unreachable, 'household')} with no reachable contact (see the report)"
+        )
     if args.closes_in is not None:
         from surveys.reminders import schedule_round
 
@@ -96,9 +104,21 @@ async def cmd_survey_list(args: argparse.Namespace) -> None:
     from surveys.models import Round
 
     await init_db()
+    tz = ZoneInfo(get_settings().timezone)
     print("surveys: " + ", ".join(builtin_slugs()))
-    for r in await Round.all().order_by("id"):
-        print(f"round {r.id}: {r.survey} {r.status} opened {r.opened_at:%Y-%m-%d %H:%M} UTC")
+    rounds = await Round.all().order_by("id")
+    if rounds:
+        print(f"(times in {tz.key}, UTC{rounds[0].opened_at.astimezone(tz):%z})")
+    for r in rounds:
+        closes = (
+            f", closes {r.closes_at.astimezone(tz):%Y-%m-%d %H:%M}"
+            if r.closes_at
+            else ", no deadline"
+        )
+        print(
+            f"round {r.id}: {r.survey} {r.status}, opened "
+            f"{r.opened_at.astimezone(tz):%Y-%m-%d %H:%M}{closes}"
+        )
 
 
 async def cmd_survey_close(args: argparse.Namespace) -> None:
@@ -114,7 +134,8 @@ async def cmd_survey_close(args: argparse.Namespace) -> None:
     dropped = await cancel(
         [f"response:{i}" for i in ids], now=SystemClock().now(), reason="round closed"
     )
-    print(f"round {args.round} closed; {dropped} unsent messages dropped")
+    await cli_audit("survey close", f"round {args.round}")
+    print(f"round {args.round} closed; {plural(dropped, 'unsent message')} dropped")
 
 
 def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:

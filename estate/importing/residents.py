@@ -422,6 +422,9 @@ def _resolve_header(line: int, header: Sequence[str]) -> tuple[dict[str, int], P
         if not cell.strip():
             continue
         column = _HEADER_INDEX.get(_header_key(cell))
+        if column is None and "/" in cell:  # both languages, as in the template: 楼号/building
+            names = {_HEADER_INDEX.get(_header_key(part)) for part in cell.split("/")}
+            column = names.pop() if len(names) == 1 else None
         if column is None:
             unknown.append(cell.strip())
             continue
