@@ -79,7 +79,7 @@ def _reminders(text: str) -> list[int]:
 
 
 async def cmd_survey_report(args: argparse.Namespace) -> None:
-    from surveys.report import build_report, to_csv, write_csv, write_xlsx
+    from surveys.report import build_report, to_csv, write_csv, write_people_xlsx
 
     await init_db()
     try:
@@ -90,7 +90,7 @@ async def cmd_survey_report(args: argparse.Namespace) -> None:
     if fmt == "xlsx":
         if not args.output:
             raise CliError("--format xlsx needs -o FILE")
-        write_xlsx(Path(args.output), report.columns, report.rows, f"round {args.round}")
+        write_people_xlsx(report, Path(args.output), get_settings().language)
     elif args.output:
         write_csv(Path(args.output), report.columns, report.rows)
     else:

@@ -66,8 +66,8 @@ def test_import_open_report_from_the_command_line(tmp_path: Path) -> None:
     assert lines[0].startswith("building,floor,room,status,")
     rows = lines[1:]
     assert len(rows) == 2
-    assert any(r.startswith("3,12,1203,not_reached,") for r in rows)  # floor from 1203室
-    assert any(r.startswith("3,5,502,not_reached,") for r in rows)
+    assert any(r.startswith("3,12,1203,no_reply,") for r in rows)  # floor from 1203室
+    assert any(r.startswith("3,5,502,no_reply,") for r in rows)
     status = louzhang(tmp_path, "outbox", "status")
     assert status.returncode == 0, status.stderr
     assert "queued" in status.stdout and "waiting: 2" in status.stdout  # both questions wait
@@ -76,7 +76,7 @@ def test_import_open_report_from_the_command_line(tmp_path: Path) -> None:
     xlsx = louzhang(tmp_path, "survey", "report", "1", "--format", "xlsx", "-o", str(out))
     assert xlsx.returncode == 0, xlsx.stderr
     sheet = load_workbook(out).active
-    assert [c.value for c in sheet[1]][:4] == ["building", "floor", "room", "status"]
+    assert [c.value for c in sheet[1]][:4] == ["楼号", "楼层", "室号", "状态"]  # the staff language
     assert sheet.max_row == 3
 
 

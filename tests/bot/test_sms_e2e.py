@@ -399,7 +399,7 @@ async def test_twilio_send_errors_mark_contacts(live: dict[str, Any]) -> None:
 
     report = await build_report(opened.round.id)
     assert report_row(report, "401")["status"] == "opted_out"
-    assert report_row(report, "402")["status"] == "not_reached"
+    assert report_row(report, "402")["status"] == "not_delivered"
     assert report_row(report, "401")["first_message"] == "failed"
 
 
