@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from tortoise.transactions import in_transaction
+
 from estate.demo import SeedReport, seed_demo
-from estate.models import Estate, Staff
+from estate.models import Estate, Household, Staff
 from estate.staff import add_staff
 
 DEMO_STAFF = (
@@ -38,3 +40,41 @@ async def seed_if_empty(today: date) -> FirstStart | None:
             admin = staff
     assert admin is not None
     return FirstStart(report, admin)
+
+
+DEMO_ESTATE = "demo"
+
+
+@dataclass
+class RemovedDemo:
+    households: int
+    staff: list[str]
+
+
+async def demo_present() -> bool:
+    """Whether this database holds the demo estate (fake residents)."""
+    return await Estate.filter(name=DEMO_ESTATE).exists()
+
+
+async def real_residents_present() -> bool:
+    """Whether any estate other than the demo holds households (a committee's real list)."""
+    return (
+        await Estate.filter(buildings__households__id__isnull=False)
+        .exclude(name=DEMO_ESTATE)
+        .exists()
+    )
+
+
+async def remove_demo_estate() -> RemovedDemo:
+    """Delete the demo estate (its buildings, households, people and contacts go with it, and
+    with them their responses, call-up parts and queued messages) and the demo staff."""
+    estate = await Estate.filter(name=DEMO_ESTATE).first()
+    if estate is None:
+        return RemovedDemo(0, [])
+    households = await Household.filter(building__estate_id=estate.id).count()
+    names = [name for name, *_ in DEMO_STAFF]
+    demo_staff = [s.name for s in await Staff.filter(name__in=names)]
+    async with in_transaction():
+        await Staff.filter(name__in=names).delete()
+        await estate.delete()
+    return RemovedDemo(households, demo_staff)

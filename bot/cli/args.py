@@ -64,3 +64,17 @@ def command_hint() -> str:
         return os.path.relpath(script)
     except ValueError:
         return str(script)
+
+
+async def demo_note() -> None:
+    """While the demo estate is in the database, every summary says so (on stderr)."""
+    import sys
+
+    from estate.first_start import demo_present
+
+    if await demo_present():
+        print(
+            "DEMO DATA: this database holds the demo estate (fake residents); your first "
+            "`import residents` replaces it",
+            file=sys.stderr,
+        )

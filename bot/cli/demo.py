@@ -7,13 +7,21 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from bot.cli.errors import CliError
 from config.database import init_db
 
 
 async def cmd_demo_seed(args: argparse.Namespace) -> None:
     from estate.demo import seed_demo
+    from estate.first_start import real_residents_present
 
     await init_db()
+    if await real_residents_present():
+        raise CliError(
+            "this database holds real residents; the demo estate never goes beside them. "
+            "Seed it into a database of its own, e.g. "
+            "LOUZHANG_DATABASE_URL=data/demo.sqlite3 louzhang demo seed"
+        )
     report = await seed_demo(seed=args.seed, today=date.today())
     print(report.summary() if hasattr(report, "summary") else report)
 

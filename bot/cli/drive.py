@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bot.cli.args import enabled_channels
+from bot.cli.args import demo_note, enabled_channels
 from bot.cli.errors import CliError
 from config.database import init_db
 from config.settings import get_settings
@@ -40,6 +40,7 @@ async def cmd_drive_start(args: argparse.Namespace) -> None:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     await init_db()
+    await demo_note()
     try:
         round_id, result = await make_preview(options, enabled_channels(settings))
     except ValueError as exc:
@@ -78,6 +79,7 @@ async def cmd_drive_status(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     await init_db()
+    await demo_note()
     drive_id = await _drive_id(args.drive)
     status = await load_status(drive_id)
     if status is None:

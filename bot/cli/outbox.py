@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from bot.cli.args import demo_note
 from config.database import init_db
 
 
@@ -14,6 +15,7 @@ async def cmd_outbox_status(args: argparse.Namespace) -> None:
     from notifications.status import outbox_summary
 
     await init_db()
+    await demo_note()
     summary = await outbox_summary(SystemClock().now())
     print("\n".join(summary.lines()))
 

@@ -7,14 +7,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.cli.args import cli_audit
+from bot.cli.args import cli_audit, plural
 from bot.cli.errors import CliError
 from config.database import init_db
 from config.settings import get_settings
 
 
 async def cmd_import_residents(args: argparse.Namespace) -> None:
+    from estate.first_start import DEMO_ESTATE, demo_present
     from estate.importing.residents import ImportProblems, import_residents
+    from surveys.demo import replace_demo
 
     settings = get_settings()
     await init_db()
@@ -27,9 +29,25 @@ async def cmd_import_residents(args: argparse.Namespace) -> None:
         )
     except ImportProblems as exc:
         raise CliError(f"nothing imported: {exc}") from None
-    if not args.dry_run:
-        await cli_audit("import residents", f"{Path(args.file).name} estate {args.estate}")
     print(report.summary())
+    if args.estate == DEMO_ESTATE:
+        return
+    if args.dry_run:
+        if await demo_present():
+            print(
+                "note: this database holds the demo estate (fake residents); importing this "
+                "file for real replaces it"
+            )
+        return
+    await cli_audit("import residents", f"{Path(args.file).name} estate {args.estate}")
+    removed = await replace_demo()
+    if removed is not None:
+        staff = ", ".join(removed.staff) or "none"
+        print(
+            f"the demo estate is gone ({plural(removed.households, 'fake household')}; demo staff: "
+            f"{staff}): this database now holds your residents only"
+        )
+        await cli_audit("demo removed", f"{removed.households} households")
 
 
 async def cmd_import_template(args: argparse.Namespace) -> None:

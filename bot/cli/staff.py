@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bot.cli.args import buildings_arg, cli_audit
+from bot.cli.args import buildings_arg, cli_audit, demo_note
 from bot.cli.errors import CliError
 from config.database import init_db
 from config.settings import get_settings
@@ -49,6 +49,7 @@ async def cmd_staff_list(args: argparse.Namespace) -> None:
     from estate.staff import list_staff
 
     await init_db()
+    await demo_note()
     for line in await list_staff():
         print(line)
 

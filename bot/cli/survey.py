@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.cli.args import buildings_arg, cli_audit, durations_arg, enabled_channels, plural
+from bot.cli.args import (
+    buildings_arg,
+    cli_audit,
+    demo_note,
+    durations_arg,
+    enabled_channels,
+    plural,
+)
 from bot.cli.errors import CliError
 from config.database import init_db
 from config.settings import get_settings
@@ -22,6 +29,7 @@ async def cmd_survey_open(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     await init_db()
+    await demo_note()
     runtime = SurveyRuntime(
         clock=SystemClock(), settings=settings, enabled_channels=enabled_channels(settings)
     )
@@ -104,6 +112,7 @@ async def cmd_survey_list(args: argparse.Namespace) -> None:
     from surveys.models import Round
 
     await init_db()
+    await demo_note()
     tz = ZoneInfo(get_settings().timezone)
     print("surveys: " + ", ".join(builtin_slugs()))
     rounds = await Round.all().order_by("id")
