@@ -25,6 +25,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from tests.fakes.recorder import Recorder
 from tests.fakes.telegram import FakeTelegram
+from tests.waiting import wait_for
 
 TOKEN = "123:ABC"
 CHAT = 4242
@@ -181,7 +182,7 @@ async def test_command_update_has_bot_command_entity(tg: FakeTelegram, bot: Bot)
 async def test_long_poll_returns_promptly_when_update_is_pushed(tg: FakeTelegram, bot: Bot) -> None:
     started = time.monotonic()
     poll = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.05)
+    await wait_for(lambda: tg.calls_to("getUpdates"))  # the poll is at the server, waiting
     assert not poll.done()
     await tg.user_message(CHAT, "1")
     updates = await asyncio.wait_for(poll, 2)
@@ -408,11 +409,7 @@ async def test_ptb_application_polling_end_to_end(tg: FakeTelegram) -> None:
         await tg.user_command(CHAT, "/start")
         (welcome,) = await tg.wait_sent(CHAT, 1, timeout=5)
         query_id = await tg.user_press(CHAT, welcome["message_id"], "ok")
-        for _ in range(200):
-            if tg.last_message(CHAT).get("text") == "选了 ok":  # type: ignore[union-attr]
-                break
-            await asyncio.sleep(0.01)
-        assert tg.last_message(CHAT)["text"] == "选了 ok"  # type: ignore[index]
+        await wait_for(lambda: (tg.last_message(CHAT) or {}).get("text") == "选了 ok")
         assert query_id in tg.callback_answers
     finally:
         await app.updater.stop()

@@ -202,4 +202,3 @@ async def test_signature_over_public_url_not_the_host_header(db: str, tmp_path: 
         assert await snapshot() == before
         status, _ = await tw.inbound(local, ZHANG, "HELP", sign_url=f"{public}/twilio/sms")
         assert status == 200
-        await asyncio.sleep(0)
