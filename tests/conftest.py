@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -16,6 +19,42 @@ from config.settings import Settings, get_settings
 
 # Read before any fixture clears LOUZHANG_* from the environment. .ci/run sets it.
 POSTGRES_URL = os.environ.get("LOUZHANG_TEST_POSTGRES")
+
+# Tests that need what a developer's machine may lack. Locally they are skipped and named in one
+# line at the end of the run; under CI (`CI` set) they fail instead. `.ci/run` provides both.
+NEEDS = {
+    "postgres": "on PostgreSQL (LOUZHANG_TEST_POSTGRES unset)",
+    "browser": "in the browser (/usr/bin/chromium or playwright missing)",
+}
+_NEED_REASON = re.compile(r"needs (\w+):")
+
+
+def require(need: str, missing: str) -> NoReturn:
+    """Skip the test for lack of ``need`` (a key of NEEDS); under CI, fail it."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run the {need} tests: {missing}")
+    pytest.skip(f"needs {need}: {missing}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line naming what was skipped for lack of PostgreSQL or a browser, and how to run it."""
+    counts: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        found = _NEED_REASON.search(reason)
+        counts[found[1] if found and found[1] in NEEDS else "other"] += 1
+    if not counts:
+        return
+    parts = [f"{counts[need]} tests {NEEDS[need]}" for need in NEEDS if counts[need]]
+    if counts["other"]:
+        parts.append(f"{counts['other']} for other reasons (-rs lists them)")
+    terminalreporter.write_line(
+        "SKIPPED " + ", ".join(parts) + ". To run them: `sudo .ci/run` (installs chromium,"
+        " starts a throwaway PostgreSQL, sets LOUZHANG_TEST_POSTGRES, runs make test).",
+        yellow=True,
+        bold=True,
+    )
 
 
 def free_port() -> int:
@@ -57,9 +96,7 @@ def make_settings(**overrides: object) -> Settings:
 async def postgres_database() -> AsyncIterator[str]:
     """A new, empty PostgreSQL database on the test server; dropped afterwards."""
     if not POSTGRES_URL:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the PostgreSQL tests: LOUZHANG_TEST_POSTGRES is not set")
-        pytest.skip("no PostgreSQL server here (set LOUZHANG_TEST_POSTGRES; .ci/run does)")
+        require("postgres", "no PostgreSQL server (set LOUZHANG_TEST_POSTGRES; .ci/run does)")
     import asyncpg
 
     name = f"louzhang_test_{uuid.uuid4().hex[:12]}"
