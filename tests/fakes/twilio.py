@@ -297,6 +297,7 @@ class FakeTwilio(LoopbackServer):
         self._failures: list[_Failure] = []
         self._buckets: dict[str, tuple[float, float]] = {}
         self._by_sid: dict[str, FakeMessage] = {}
+        self._by_to: dict[str, list[FakeMessage]] = {}  # sent_to without a scan of all messages
         self._created_event: asyncio.Event | None = None
         self._seq = itertools.count(1)
 
@@ -305,7 +306,7 @@ class FakeTwilio(LoopbackServer):
     # =========================================================================================
     def sent_to(self, number: str) -> list[FakeMessage]:
         """Outbound messages created for ``number`` (E.164), in order."""
-        return [m for m in self.messages if m.to == number]
+        return list(self._by_to.get(number, ()))
 
     def last_message(self, number: str) -> FakeMessage | None:
         """The last outbound message to ``number`` or ``None``."""
@@ -638,6 +639,7 @@ class FakeTwilio(LoopbackServer):
         )
         self.messages.append(message)
         self._by_sid[message.sid] = message
+        self._by_to.setdefault(message.to, []).append(message)
         return message
 
     def _take_tokens(self, sender: str, segments: int) -> None:
