@@ -580,6 +580,8 @@ async def test_rule_unimplemented_resources_are_twilio_404(tw: FakeTwilio, clien
     ):
         assert resp.status == 404 and (await resp.json())["code"] == 20404
     assert ("POST", path, {}, 404) in tw.requests
+    async with aiohttp.ClientSession() as http, http.post(f"{tw.url}{path}") as resp:
+        assert resp.status == 401 and (await resp.json())["code"] == 20003  # auth comes first
 
 
 async def test_message_resource_has_the_spec_shape(tw: FakeTwilio, client: Client) -> None:

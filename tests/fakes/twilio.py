@@ -657,10 +657,13 @@ class FakeTwilio(LoopbackServer):
             raise TwilioApiError(404, 20404, f"The requested resource {request.path} was not found")
 
     async def _not_found(self, request: web.Request) -> web.Response:
-        self.requests.append((request.method, request.path, {}, 404))
-        return self._error(
-            TwilioApiError(404, 20404, f"The requested resource {request.path} was not found")
-        )
+        """Anything the fake does not implement (Calls, ...): Twilio's 404, after the auth check."""
+        try:
+            self._authenticate(request)
+            raise TwilioApiError(404, 20404, f"The requested resource {request.path} was not found")
+        except TwilioApiError as exc:
+            self.requests.append((request.method, request.path, {}, exc.status))
+            return self._error(exc)
 
     async def _fetch(self, request: web.Request) -> web.Response:
         try:
