@@ -489,7 +489,7 @@ async def test_rule_callback_data_at_most_64_bytes(
 ) -> None:
     tg, bot, _clock = strict
     tg.start_chat(CHAT)
-    with pytest.raises(BadRequest, match="(?i)BUTTON_DATA_INVALID"):
+    with pytest.raises(BadRequest, match=r"(?i)BUTTON_DATA_INVALID"):
         await bot.send_message(CHAT, "q", reply_markup=keyboard("楼" * 22))  # 66 bytes, 22 chars
     assert tg.calls[-1].status == 400 and tg.calls[-1].error == "Bad Request: BUTTON_DATA_INVALID"
     await bot.send_message(CHAT, "q", reply_markup=keyboard("楼" * 21))  # 63 bytes
@@ -500,7 +500,7 @@ async def test_rule_text_at_most_4096_characters(
 ) -> None:
     tg, bot, _clock = strict
     tg.start_chat(CHAT)
-    with pytest.raises(BadRequest, match="(?i)message is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
         await bot.send_message(CHAT, "楼" * 4097)
     status, body = await raw_send(tg, "sendMessage", chat_id=CHAT, text="x" * 4097)
     assert (status, body["description"]) == (400, "Bad Request: message is too long")
@@ -512,9 +512,9 @@ async def test_rule_caption_at_most_1024_characters(
 ) -> None:
     tg, bot, _clock = strict
     tg.start_chat(CHAT)
-    with pytest.raises(BadRequest, match="(?i)caption is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
         await bot.send_photo(CHAT, b"jpeg", caption="c" * 1025)
-    with pytest.raises(BadRequest, match="(?i)caption is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
         await bot.send_document(CHAT, b"xlsx", filename="r.xlsx", caption="c" * 1025)
     await bot.send_document(CHAT, b"xlsx", filename="r.xlsx", caption="楼" * 1024)
 
@@ -523,7 +523,7 @@ async def test_rule_blocked_user_is_403(strict: tuple[FakeTelegram, Bot, FakeClo
     tg, bot, _clock = strict
     tg.start_chat(CHAT)
     tg.block(CHAT)
-    with pytest.raises(Forbidden, match="(?i)bot was blocked by the user"):
+    with pytest.raises(Forbidden, match=r"(?i)bot was blocked by the user"):
         await bot.send_message(CHAT, "x")
     status, body = await raw_send(tg, "sendMessage", chat_id=CHAT, text="x")
     assert status == 403 and body == {
@@ -537,7 +537,7 @@ async def test_rule_user_who_never_started_the_bot_is_403(
     strict: tuple[FakeTelegram, Bot, FakeClock],
 ) -> None:
     tg, bot, _clock = strict
-    with pytest.raises(Forbidden, match="(?i)bot can't initiate conversation with a user"):
+    with pytest.raises(Forbidden, match=r"(?i)bot can't initiate conversation with a user"):
         await bot.send_message(CHAT, "x")
     await tg.user_command(CHAT, "/start")  # writing to the bot opens the chat
     await bot.send_message(CHAT, "welcome")
@@ -552,11 +552,11 @@ async def test_rule_edit_that_changes_nothing_is_not_modified(
     tg, bot, _clock = strict
     tg.start_chat(CHAT)
     sent = await bot.send_message(CHAT, "Q1", reply_markup=keyboard("a"))
-    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
         await bot.edit_message_text(
             "Q1", chat_id=CHAT, message_id=sent.message_id, reply_markup=keyboard("a")
         )
-    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
         await bot.edit_message_reply_markup(
             chat_id=CHAT, message_id=sent.message_id, reply_markup=keyboard("a")
         )
@@ -574,10 +574,10 @@ async def test_rule_callback_query_answered_late_or_twice(
     late = await tg.user_press(CHAT, sent.message_id, "a")
     clock.now += 15.0
     assert await bot.answer_callback_query(on_time)
-    with pytest.raises(BadRequest, match="(?i)query is too old and response timeout expired"):
+    with pytest.raises(BadRequest, match=r"(?i)query is too old and response timeout expired"):
         await bot.answer_callback_query(on_time)  # twice
     clock.now += 0.1
-    with pytest.raises(BadRequest, match="(?i)query is too old and response timeout expired"):
+    with pytest.raises(BadRequest, match=r"(?i)query is too old and response timeout expired"):
         await bot.answer_callback_query(late)  # over 15 s after the press
     assert tg.calls[-1].error == (
         "Bad Request: query is too old and response timeout expired or query ID is invalid"

@@ -419,6 +419,7 @@ async def test_household_on_telegram_and_sms_answers_from_both(live: dict[str, A
         address=str(CHAT),
         language="zh-CN",
     )
+    tg.start_chat(CHAT)  # the resident started the bot when this contact was made
 
     opened = await services.runtime.open_round("antigen", buildings=[11])
     assert opened.by_channel == {"telegram": 1}
