@@ -204,3 +204,43 @@ async def test_what_cannot_be_split_is_shortened_by_the_adapter(tg: FakeTelegram
         ("sendMessage", 200),
         ("editMessageText", 200),
     ]
+
+
+async def test_a_split_message_falls_back_to_sms_once_and_whole(db: str, tg: FakeTelegram) -> None:
+    """The Telegram chat is blocked: the first part's fallback carries the whole text by SMS
+    (split again for SMS); the second part has no fallback of its own."""
+    chat = await contact("telegram", str(CHAT))
+    household_id = chat.household_id  # type: ignore[attr-defined]
+    sms = await Contact.create(household_id=household_id, channel="sms", address=PHONE)
+    tg.block(CHAT)
+    lines = [f"{n}号楼 12层 请下楼" for n in range(400)]
+    text = "\n".join(lines)
+    await enqueue(Outgoing(chat, Message(text), key="fb-long"), now=SystemClock().now())
+    assert await OutboxMessage.all().count() == 2
+    async with FakeTwilio(account_sid=SID, auth_token="tok") as tw:
+        settings = make_settings(
+            database_url=db,
+            twilio_account_sid=SID,
+            twilio_auth_token="tok",
+            twilio_from=tw.service_number,
+            twilio_api_url=tw.url,
+            sms_segments_per_second=100,
+        )
+        sms_channel = TwilioSmsChannel(settings)
+        bot = Bot(TOKEN, base_url=f"{tg.url}/bot")
+        dispatcher = Dispatcher(
+            {"telegram": TelegramChannel(bot), "sms": sms_channel},
+            clock=SystemClock(),
+            settings=settings,
+            poll_interval=0.05,
+        )
+        try:
+            await run_until_sent(dispatcher)
+        finally:
+            await sms_channel.close()
+    bodies = [m.body for m in tw.sent_to(PHONE)]
+    assert len(bodies) == 4 and all(len(b) <= SMS_BODY for b in bodies)
+    assert sorted("\n".join(bodies).split("\n")) == sorted(lines)
+    keys = await OutboxMessage.filter(channel="sms").values_list("idempotency_key", flat=True)
+    first = f"fb-long|fb{sms.id}"
+    assert sorted(keys) == [first, f"{first}|part2", f"{first}|part3", f"{first}|part4"]
