@@ -1,5 +1,23 @@
 """The dispatcher's promises, one pass (`run_once`) at a time on a fake clock with a fake channel.
 
+Promises of notifications/dispatcher.py (each has a test here or in test_dispatcher.py):
+- Never sends to a contact who opted out (STOP) or is unreachable: the row fails, no call.
+- Never sends an expired message (a "get ready" whose batch was called): status expired.
+- Claims due rows only, most urgent priority first, then in id order, on its own channel,
+  in batches of a quarter second at the channel's rate, under a lease.
+- Records the attempt before the call; a success is sent/accepted with the provider's id.
+- Telegram: at most 30 a second and one a second per chat; a chat's later rows are given back
+  (the attempt not spent), all due at the same time so they stay in order.
+- Call-ups cut in: an ordinary message waiting for a slot is given back when call-ups arrive,
+  and call-ups use the reserved slots at once.
+- RetryLater: requeued no sooner than the server's wait or the jittered backoff, until
+  max_send_attempts; an adapter bug is a retry, never a lost message.
+- Unreachable: the contact is marked (opted_out or unreachable), the household's next contact
+  (another channel first, with the channel's own text) gets a copy with the same priority,
+  ref and expiry, and the hooks are told; PermanentFailure fails the message only.
+- Recovery: claimed and in-flight rows of a previous run are requeued, the in-flight counted.
+- The limits: Telegram 30/s and 1/s per chat (+20 ms), SMS segments/s; none when disabled.
+
 No HTTP and no sleeping: each test enqueues rows, runs one claim-and-send pass, waits for the
 sends it started and reads the rows back. The end-to-end tests against the fake Telegram and
 Twilio servers are in test_dispatcher.py.

@@ -1,4 +1,22 @@
-"""The drive runtime on a fake clock, against the database (the outbox rows are what it sends)."""
+"""The drive runtime on a fake clock, against the database (the outbox rows are what it sends).
+
+Promises of notifications/drives.py (tests here and in test_drive_runtime.py):
+- Batches are readied at ready_at and called at call_at, floor by floor, in the plan's order;
+  points called at once are interleaved; a repeated tick or a restart sends nothing twice.
+- "Get ready" has reply priority and expires at the call; one still queued when its batch is
+  called is cancelled, and a batch called before its "get ready" went never gets one.
+- A batch more than a second overdue is called now and the rest of its point keep their spacing.
+- Pace: /next calls now and pulls the rest forward, /pause holds the point, /resume shifts it by
+  the pause, /skip drops the next batch (and its queued "get ready"); impossible ones refuse.
+- Adaptive pace: the next batch goes once `share` replied 1, never before min_interval.
+- A called batch is done after its slot; the building's last call goes a slot after its last
+  batch to the silent only; one slot later the still silent are flagged and listed.
+- The silent list goes only to the building's cadres and officers, the point's volunteers and
+  the admins, never to other buildings' staff.
+- A reply lands only on the replying household's own part, only while the drive runs; a
+  cancelled drive answers "closed" and records nothing; an answered household is not awaited.
+- Home-bound and positive households are never called; they are visited door to door.
+"""
 
 from __future__ import annotations
 
