@@ -42,6 +42,7 @@ from notifications.channels.base import (
 from notifications.dispatcher import (
     LEASE,
     Dispatcher,
+    DispatchStats,
     backoff,
     build_limits,
 )
@@ -616,3 +617,105 @@ async def test_run_stops_and_gives_back_what_it_claimed(db: str) -> None:
     await asyncio.wait_for(task, 5)
     assert channel.sent == [("1", "x")]
     assert (await row("k")).status == "sent"
+
+
+# ---- more of the life cycle -----------------------------------------------------------------
+
+
+def test_notify_wakes_the_named_channel_and_only_urgent_marks_it(db: str) -> None:
+    clock = FakeClock()
+    dispatcher = make(db, clock, FakeChannel(), FakeChannel("sms"), limits=True)
+    dispatcher.notify("sms")
+    assert dispatcher._wake["sms"].is_set() and not dispatcher._wake["telegram"].is_set()
+    assert dispatcher._urgent == set()
+    sms = dispatcher.limits["sms"].sender
+    assert isinstance(sms, TokenBucket) and sms._last_urgent < 0
+    clock.advance(7)
+    dispatcher.notify(urgent=True)
+    assert dispatcher._wake["telegram"].is_set()
+    assert dispatcher._urgent == {"telegram", "sms"} and sms._last_urgent == 7
+
+
+def test_errors_keep_the_last_ten() -> None:
+    stats = DispatchStats()
+    for i in range(12):
+        stats.note_error(str(i))
+    assert stats.last_errors == [str(i) for i in range(2, 12)]
+
+
+async def test_a_stopping_dispatcher_gives_its_batch_back_unspent(db: str) -> None:
+    clock = FakeClock()
+    await enqueue_many(
+        [
+            Outgoing(
+                contact=None,
+                message=Message(f"{i}"),
+                key=f"k{i}",
+                channel="telegram",
+                address=f"{i}",
+                priority=Priority.CALLUP,
+            )
+            for i in range(2)
+        ],
+        now=clock.now(),
+    )
+    channel = FakeChannel()
+    dispatcher = make(db, clock, channel)
+    dispatcher._stopping = True
+    assert await one_pass(dispatcher) == 2
+    assert channel.sent == []
+    rows = await OutboxMessage.all()
+    assert [(r.status, r.attempts, r.lease_owner) for r in rows] == [("queued", 0, None)] * 2
+
+
+async def test_the_rate_slot_is_held_until_the_call_completes(db: str) -> None:
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(contact=None, message=Message("x"), key="k", channel="telegram", address="1"),
+        now=clock.now(),
+    )
+    gate = asyncio.Event()
+
+    class SlowChannel(FakeChannel):
+        async def send(self, address: str, message: Message) -> SendResult:
+            await gate.wait()
+            return await super().send(address, message)
+
+    dispatcher = make(db, clock, SlowChannel(), limits=True)
+    sender = dispatcher.limits["telegram"].sender
+    assert isinstance(sender, SlidingWindow)
+    await dispatcher.run_once("telegram")
+    assert sender._in_flight == 1 and sender._done == []
+    gate.set()
+    await dispatcher.drain_in_flight()
+    assert sender._in_flight == 0 and sender._done == [clock.monotonic()]
+
+
+async def test_with_several_workers_only_expired_leases_are_recovered(db: str) -> None:
+    """On PostgreSQL another worker may hold a live lease: its rows are left alone."""
+    clock = FakeClock()
+    now = clock.now()
+    await enqueue_many(
+        [
+            Outgoing(
+                contact=None, message=Message(f"{i}"), key=f"k{i}", channel="telegram", address="1"
+            )
+            for i in range(4)
+        ],
+        now=now,
+    )
+    live, stale = now + timedelta(seconds=30), now - timedelta(seconds=1)
+    await OutboxMessage.filter(idempotency_key="k0").update(status="sending", lease_until=live)
+    await OutboxMessage.filter(idempotency_key="k1").update(status="sending", lease_until=stale)
+    await OutboxMessage.filter(idempotency_key="k2").update(status="claimed", lease_until=live)
+    await OutboxMessage.filter(idempotency_key="k3").update(status="claimed", lease_until=None)
+    dispatcher = Dispatcher(
+        {"telegram": FakeChannel()},
+        clock=clock,
+        settings=make_settings(database_url="postgres://u:p@nowhere/db"),
+        limits_enabled=False,
+    )
+    assert not dispatcher._single_process()
+    assert await dispatcher.recover() == 1
+    status = dict(await OutboxMessage.all().values_list("idempotency_key", "status"))
+    assert status == {"k0": "sending", "k1": "queued", "k2": "claimed", "k3": "queued"}

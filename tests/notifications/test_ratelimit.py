@@ -146,7 +146,7 @@ def test_token_bucket_reserve_is_a_fifth_of_the_burst_while_call_ups_go() -> Non
     # A message bigger than what ordinary traffic may use still goes once the rest is full.
     clock.advance(1.0)
     assert bucket.wait_time(9) == 0 and bucket.wait_time(12) == 0
-    clock.advance(URGENT_SPELL)  # the spell is over: the reserve is free for anyone
+    clock.advance(600)  # the spell is over: the reserve is free for anyone
     bucket.take(9)
     assert bucket.wait_time(1) == 0
 
@@ -238,7 +238,7 @@ def test_sliding_window_holds_a_slot_until_the_send_completes() -> None:
     window = SlidingWindow(2, clock, margin=0.0, reserve=0.0)
     done = window.begin()
     window.begin()
-    assert window.wait_time() == SlidingWindow.POLL  # both in flight: nothing to wait for yet
+    assert window.wait_time() == SlidingWindow.POLL == 0.005  # both in flight: look again soon
     clock.advance(5.0)
     assert window.wait_time() == SlidingWindow.POLL  # still in flight, however long
     done()
@@ -253,7 +253,8 @@ def test_the_reserve_ends_after_the_urgent_spell() -> None:
     clock = FakeClock()
     window = SlidingWindow(10, clock, margin=0.0)
     window.note_urgent()
-    clock.advance(URGENT_SPELL - 1)
+    assert URGENT_SPELL == 600  # ten minutes after the last call-up
+    clock.advance(599)
     for _ in range(8):
         window.take()
     assert window.wait_time() > 0
@@ -288,11 +289,12 @@ async def test_a_wait_is_aborted_within_the_check_interval() -> None:
     stop = False
     task = asyncio.create_task(window.acquire(abort=lambda: stop))
     await _settle()
-    clock.advance(ABORT_CHECK / 2)
+    assert ABORT_CHECK == 0.01
+    clock.advance(0.005)
     await _settle()
     assert not task.done()
     stop = True
-    clock.advance(ABORT_CHECK / 2)  # the waiter looks again well before the window frees
+    clock.advance(0.005)  # the waiter looks again within 10 ms, long before the window frees
     await _settle()
     assert task.done() and task.result() is None
 
