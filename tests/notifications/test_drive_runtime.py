@@ -9,7 +9,7 @@ import pytest
 
 from config.clock import FakeClock
 from config.i18n import text
-from estate.models import Contact, Household, Staff
+from estate.models import Building, Contact, Household, Staff, StaffBuilding
 from notifications.drive_models import Drive, DriveBatch, DriveHousehold, DrivePoint
 from notifications.drive_texts import DRIVE_TEXTS
 from notifications.drives import (
@@ -19,6 +19,7 @@ from notifications.drives import (
     DriveError,
     DriveRuntime,
     TickResult,
+    building_staff,
 )
 from notifications.models import OutboxMessage, Priority, Timer
 from tests.notifications.test_drives import MIN, T0, options, rooms_of, sent, small_estate, start
@@ -307,3 +308,37 @@ async def test_a_timer_of_a_finished_drive_is_cancelled(db: str) -> None:
     await runtime.tick()
     assert (await Timer.get(kind=LAST_CALL)).status == "cancelled"
     assert await sent("last_call") == []
+
+
+async def test_a_reply_wakes_the_runtime_only_in_adaptive_pace_and_is_logged(
+    db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock(T0)
+    drive, runtime = await one_building(clock, floors=1, per_floor=2)
+    clock.set(T0 + 10 * MIN)
+    await runtime.tick()
+    first, second = await Household.all().order_by("room")
+    runtime._wake.clear()
+    with caplog.at_level("INFO", logger="notifications.drives"):
+        await runtime.reply(await Contact.get(household=first), 1)
+    assert not runtime._wake.is_set()  # fixed pace: nothing to advance
+    assert [r.getMessage() for r in caplog.records] == [
+        f"drive {drive.id}: reply 1 from a household of building 1"
+    ]
+    await Drive.filter(id=drive.id).update(pace="adaptive")
+    await runtime.reply(await Contact.get(household=second), 3)
+    assert runtime._wake.is_set()
+
+
+async def test_building_staff_lists_each_member_once_and_only_the_active(db: str) -> None:
+    await small_estate(buildings=2, floors=1, per_floor=1)
+    one, two = await Building.get(number=1), await Building.get(number=2)
+    admin = await Staff.create(name="admin", role="admin")
+    cadre = await Staff.create(name="cadre", role="cadre")
+    await Staff.create(name="old", role="admin", active=False)
+    await Staff.create(name="nopoint", role="point", point=None)
+    for member in (admin, cadre):
+        for building in (one, two):
+            await StaffBuilding.create(staff=member, building=building)
+    assert sorted(m.name for m in await building_staff(1)) == ["admin", "cadre"]
+    assert sorted(m.name for m in await building_staff(2, "A")) == ["admin", "cadre"]
