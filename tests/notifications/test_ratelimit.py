@@ -127,7 +127,7 @@ def test_token_bucket_rate_burst_and_margin() -> None:
     small = TokenBucket(0.5, clock, margin=0.0)
     assert small.burst == 1.0  # at least one unit, even below one a second
     assert TokenBucket(2.0, clock, burst=7.0).burst == 7.0
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match=r"^rate must be positive$"):
         TokenBucket(0, clock)
 
 
@@ -210,7 +210,7 @@ def test_sliding_window_margin_reserve_and_limits() -> None:
     assert SlidingWindow(1, clock).reserved == 0  # a limit of one keeps no reserve
     assert SlidingWindow(2, clock).reserved == 1
     assert SlidingWindow(10, clock, reserve=0.25).reserved == 3  # rounded up
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ValueError, match=r"^limit must be at least 1$"):
         SlidingWindow(0, clock)
     for _ in range(30):
         window.take()
@@ -316,3 +316,42 @@ async def test_a_wait_without_abort_sleeps_until_the_slot_frees() -> None:
 async def _settle() -> None:
     for _ in range(5):
         await asyncio.sleep(0)
+
+
+def test_token_bucket_defaults_cost_one_unit() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(4.0, clock, margin=0.0, reserve=0.0)
+    bucket.take()
+    bucket.take()
+    bucket.take()
+    assert bucket.wait_time() == 0  # one unit left: a one-unit message goes
+    assert bucket.wait_time(2) == pytest.approx(0.25)
+    bucket.take()
+    assert bucket.wait_time() == pytest.approx(0.25)
+
+
+async def test_token_bucket_acquire_defaults_to_one_ordinary_unit() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(10.0, clock, margin=0.0)
+    done = await bucket.acquire()
+    assert done is not None and bucket._tokens == pytest.approx(9.0)
+    assert bucket._last_urgent == float("-inf")  # not a call-up: no reserve started
+
+
+async def test_an_urgent_acquire_takes_the_reserve_at_once() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(10.0, clock, margin=0.0)
+    bucket.note_urgent()
+    bucket.take(8)  # only the reserve is left
+    assert await bucket.acquire(1, abort=lambda: True) is None  # ordinary: must wait
+    done = await asyncio.wait_for(bucket.acquire(1, urgent=True), 1)
+    assert done is not None and bucket._tokens == pytest.approx(1.0)
+
+
+def test_the_token_bucket_reserve_ends_exactly_after_the_spell() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(10.0, clock, margin=0.0)
+    bucket.note_urgent()
+    clock.advance(600)
+    bucket.take(9)  # 1 left (refilled to the cap first)
+    assert bucket.wait_time(1) == 0  # 600 s on: the reserve is free again
