@@ -259,6 +259,7 @@ def test_the_reserve_ends_after_the_urgent_spell() -> None:
         window.take()
     assert window.wait_time() > 0
     clock.advance(1)  # 600 s after the last call-up
+    assert window.wait_time() == 0  # 8 in the window, the whole limit of 10 is open again
     for _ in range(8):
         window.take()
     clock.advance(1)
@@ -355,3 +356,19 @@ def test_the_token_bucket_reserve_ends_exactly_after_the_spell() -> None:
     clock.advance(600)
     bucket.take(9)  # 1 left (refilled to the cap first)
     assert bucket.wait_time(1) == 0  # 600 s on: the reserve is free again
+
+
+async def test_a_wait_is_for_the_whole_cost_of_the_message() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(10.0, clock, margin=0.0, reserve=0.0)
+    bucket.take(10)
+    task = asyncio.create_task(bucket.acquire(5))  # a 5-segment SMS waits for 5 tokens
+    await _settle()
+    clock.advance(0.1)
+    await _settle()
+    clock.advance(0.3)
+    await _settle()
+    assert not task.done()
+    clock.advance(0.1)
+    await _settle()
+    assert task.done() and task.result() is not None
