@@ -1,4 +1,7 @@
-"""The outbox dispatcher against the fake Telegram and Twilio servers (real clients)."""
+"""The outbox dispatcher against the fake Telegram and Twilio servers (real clients).
+
+The dispatcher's promises are listed in test_dispatcher_promises.py (fake clock, fake channel).
+"""
 
 from __future__ import annotations
 
