@@ -191,6 +191,13 @@ def test_signature_is_checked_over_the_public_url_path_and_query() -> None:
     assert not signature_ok(settings, _request("/twilio/sms?x=1", _sign(url, params)), forged)
 
 
+def test_a_public_url_with_a_path_prefix_keeps_it() -> None:
+    settings = make_settings(twilio_auth_token=TOKEN, public_url="https://example.org/LZX/")
+    params = {"From": PHONE}
+    good = _sign("https://example.org/LZX/twilio/sms", params)
+    assert signature_ok(settings, _request("/twilio/sms", good), params)
+
+
 def test_without_a_public_url_the_request_scheme_and_host_are_signed() -> None:
     settings = make_settings(twilio_auth_token=TOKEN)
     params = {"From": PHONE}
