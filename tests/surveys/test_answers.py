@@ -521,3 +521,40 @@ def test_more_keywords(text: str, expected: Keyword) -> None:
 @pytest.mark.parametrize("text", ["今", "Toda", "day", "this", "3天", "本周"])
 def test_choice_alias_must_match_whole(text: str) -> None:
     assert parse_choice(text, URGENCY).reason == "no_such_choice"
+
+
+NINE = [(f"v{i}", f"选项{i}", f"option {i}") for i in range(1, 10)]
+TEN = [(f"v{i}", f"选项{i}", f"option {i}") for i in range(1, 11)]
+FOODS = [("pb", "花生和豆类", "peanuts and beans"), ("milk", "牛奶", "milk")]
+
+
+@pytest.mark.parametrize(
+    ("text", "options", "expected"),
+    [
+        ("13", NINE, (0, 2)),
+        ("13", TEN, "no_such_choice"),
+        ("一", MANY, (0,)),
+        ("1,,3", SYMPTOMS, (0, 2)),
+        ("1、、3", SYMPTOMS, (0, 2)),
+        ("和", SYMPTOMS, "empty"),
+        ("花生和豆类", FOODS, (0,)),
+        ("peanuts and beans", FOODS, (0,)),
+    ],
+)
+def test_parse_choices_edges(text: str, options: list[tuple[str, ...]], expected: object) -> None:
+    result = parse_choices(text, options)
+    if isinstance(expected, str):
+        assert result.reason == expected
+        assert not result.ok
+    else:
+        assert result.value == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "reason"),
+    [("0", 0.0, None), ("没有", 0.0, None), ("abc", None, "not_a_number"), ("", None, "empty")],
+)
+def test_parse_decimal_edges(text: str, value: float | None, reason: str | None) -> None:
+    result = parse_decimal(text)
+    assert result.reason == reason
+    assert result.value == value

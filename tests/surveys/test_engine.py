@@ -188,3 +188,28 @@ def test_stored_values_are_sanitized(name: str, value: Any, kept: Any) -> None:
     else:
         assert state.answers == {name: kept}
         assert type(state.answers[name]) is type(kept)
+
+
+LIMITS = load_definition(
+    """
+slug: limits
+version: 1
+title: {zh-CN: 范围, en: Limits}
+questions:
+  - {name: t, type: decimal, min: 35, max: 42.5, label: {zh-CN: 体温, en: Temperature}}
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown", "hidden"),
+    [("30", "at least 35.", "35.0"), ("50", "at most 42.5.", None)],
+)
+def test_limits_are_shown_as_written(text: str, shown: str, hidden: str | None) -> None:
+    state, _ = engine.start(LIMITS, channel="telegram")
+    _, events = engine.handle(LIMITS, state, Text(text), channel="telegram")
+    ask = events[-1]
+    assert isinstance(ask, Ask) and ask.error is not None
+    assert shown in ask.error["en"]
+    if hidden:
+        assert hidden not in ask.error["en"]
