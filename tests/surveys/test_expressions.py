@@ -578,3 +578,38 @@ def test_walk_visits_every_node() -> None:
     assert parse("count(x) and empty(y)").selected_values() == set()
     assert not parse("x").uses_current()
     assert parse("x").names() == {"x"}
+
+
+@pytest.mark.parametrize(
+    ("src", "message"),
+    [
+        ("", "empty expression"),
+        ("1a", "a name cannot start with a digit"),
+        ("'a", "unterminated string"),
+        ("'a\\'", "unterminated string"),
+        ("not " * 61 + "1", "expression is nested too deeply"),
+        ("1 < 2 < 3", "comparisons cannot be chained; join them with 'and'"),
+    ],
+)
+def test_error_messages_exact(src: str, message: str) -> None:
+    with pytest.raises(ExpressionError) as info:
+        parse(src)
+    assert info.value.message == message
+
+
+@pytest.mark.parametrize(
+    "inner",
+    ["not 0 and ", "-1 + ", "(1) + ", "count(x) + "],
+)
+def test_depth_returns_to_its_level(inner: str) -> None:
+    """After a nested part is parsed the depth is back to where it was: a sibling as deep as
+    the limit allows is accepted, one level more is not."""
+    ok_src = "(" * 29 + inner + "-" * 30 + "1" + ")" * 29
+    parse(ok_src)
+    bad_src = "(" * 30 + inner + "-" * 31 + "1" + ")" * 30
+    with pytest.raises(ExpressionError, match="nested too deeply"):
+        parse(bad_src)
+
+
+def test_names_may_start_with_any_letter() -> None:
+    assert parse("X + XX").evaluate({"X": 1, "XX": 2}) == 3
