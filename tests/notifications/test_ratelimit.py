@@ -209,6 +209,7 @@ def test_sliding_window_margin_reserve_and_limits() -> None:
     assert window.window == pytest.approx(1.01) and window.reserved == 6
     assert SlidingWindow(1, clock).reserved == 0  # a limit of one keeps no reserve
     assert SlidingWindow(2, clock).reserved == 1
+    assert SlidingWindow(2, clock, reserve=0.6).reserved == 1  # never the whole limit
     assert SlidingWindow(10, clock, reserve=0.25).reserved == 3  # rounded up
     with pytest.raises(ValueError, match=r"^limit must be at least 1$"):
         SlidingWindow(0, clock)
@@ -254,11 +255,11 @@ def test_the_reserve_ends_after_the_urgent_spell() -> None:
     window = SlidingWindow(10, clock, margin=0.0)
     window.note_urgent()
     assert URGENT_SPELL == 600  # ten minutes after the last call-up
-    clock.advance(599)
+    clock.advance(599.5)
     for _ in range(8):
         window.take()
     assert window.wait_time() > 0
-    clock.advance(1)  # 600 s after the last call-up
+    clock.advance(0.5)  # 600 s after the last call-up, the 8 still in the window
     assert window.wait_time() == 0  # 8 in the window, the whole limit of 10 is open again
     for _ in range(8):
         window.take()
