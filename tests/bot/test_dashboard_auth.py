@@ -535,3 +535,10 @@ def test_require_building_refuses_another_building() -> None:
     with pytest.raises(web.HTTPForbidden) as refused:
         require_building(_scoped(Scope([1])), 2)
     assert refused.value.text == "not one of your buildings"
+
+
+def test_sessions_of_every_length_read_back() -> None:
+    """base64 padding is dropped in the cookie and restored when it is read, for any length."""
+    for n in range(12):
+        value = sign_session(KEY, 7, 2000, "t" * n)
+        assert read_session(KEY, value, 0) == (7, "t" * n), n
