@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import socket
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -63,12 +66,36 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.fixture(scope="session")
+def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database with every migration applied, made once per run: each test's
+    database starts as a copy (migrating a new file costs ~0.8 s; a copy ~1 ms)."""
+    path = tmp_path_factory.mktemp("template") / "louzhang.sqlite3"
+    code = (
+        "import asyncio, sys\n"
+        "from config.database import close_db, init_db\n"
+        "async def main():\n"
+        "    await init_db(sys.argv[1])\n"
+        "    await close_db()\n"
+        "asyncio.run(main())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOUZHANG_")}
+    subprocess.run(
+        [sys.executable, "-c", code, f"sqlite://{path}"], check=True, env=env, cwd=Path.cwd()
+    )
+    return path
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test reads the developer's .env or LOUZHANG_* variables."""
+def _isolated_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, _migrated_template: Path
+) -> None:
+    """No test reads the developer's .env or LOUZHANG_* variables; the test's database (the
+    default URL) starts empty with the schema in place."""
     for key in list(os.environ):
         if key.startswith("LOUZHANG_") or key in ("TWILIO_REGION", "TWILIO_EDGE"):
             monkeypatch.delenv(key, raising=False)
+    shutil.copy(_migrated_template, tmp_path / "louzhang.sqlite3")
     monkeypatch.setenv("LOUZHANG_DATABASE_URL", f"sqlite://{tmp_path}/louzhang.sqlite3")
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()
