@@ -85,3 +85,17 @@ class Timer(Model):
 
     class Meta:
         table = "timer"
+
+
+class InboundSeen(Model):
+    """A provider message that has been handled: each has at most one effect, however often the
+    provider sends it (Twilio retries a slow or failing webhook with the same ``MessageSid``)."""
+
+    id = fields.IntField(primary_key=True)
+    provider = fields.CharField(max_length=16)  # "sms": the key is the Twilio MessageSid
+    key = fields.CharField(max_length=64)
+    seen_at = fields.DatetimeField()
+
+    class Meta:
+        table = "inbound_seen"
+        unique_together = (("provider", "key"),)

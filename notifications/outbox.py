@@ -13,6 +13,7 @@ from datetime import datetime
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from estate.models import Contact
+from notifications.channels.limits import split_message
 from notifications.message import Message
 from notifications.models import OutboxMessage, Priority
 from notifications.segments import count_segments
@@ -38,7 +39,25 @@ def segments_of(channel: str, message: Message) -> int:
     return count_segments(message.text).segments if channel == "sms" else 1
 
 
-def _row(item: Outgoing, now: datetime) -> OutboxMessage:
+def part_key(key: str, number: int) -> str:
+    """The idempotency key of part ``number`` of a split message (part 1 keeps ``key``)."""
+    if number == 1:
+        return key[:190]
+    suffix = f"|part{number}"
+    return key[: 190 - len(suffix)] + suffix
+
+
+def _rows(item: Outgoing, now: datetime) -> list[OutboxMessage]:
+    """The outbox rows of one message: one, or one per part when it is over the channel's
+    limit (see :func:`notifications.channels.limits.split_message`)."""
+    channel = item.contact.channel if item.contact else item.channel
+    return [
+        _row(item, message, part_key(item.key, number), now)
+        for number, message in enumerate(split_message(channel, item.message), start=1)
+    ]
+
+
+def _row(item: Outgoing, message: Message, key: str, now: datetime) -> OutboxMessage:
     contact = item.contact
     channel = contact.channel if contact else item.channel
     return OutboxMessage(
@@ -48,27 +67,29 @@ def _row(item: Outgoing, now: datetime) -> OutboxMessage:
         household_id=contact.household_id if contact else None,  # type: ignore[attr-defined]
         channel=channel,
         address=contact.address if contact else item.address,
-        body=item.message.to_json(),
+        body=message.to_json(),
         priority=int(item.priority),
-        idempotency_key=item.key[:190],
+        idempotency_key=key,
         purpose=item.purpose,
         ref=item.ref,
         status="queued",
         next_attempt_at=item.not_before or now,
         expires_at=item.expires_at,
-        segments=segments_of(channel, item.message),
+        segments=segments_of(channel, message),
     )
 
 
 async def enqueue_many(
     items: Sequence[Outgoing], *, now: datetime, using_db: BaseDBAsyncClient | None = None
 ) -> int:
-    """Add messages; those whose key is already in the outbox are skipped. Returns the count given."""
+    """Add messages; those whose key is already in the outbox are skipped. Returns the count given.
+
+    A message over its channel's length limit becomes several rows, in order (see
+    :func:`_rows`)."""
     if not items:
         return 0
-    await OutboxMessage.bulk_create(
-        [_row(i, now) for i in items], ignore_conflicts=True, using_db=using_db
-    )
+    rows = [row for item in items for row in _rows(item, now)]
+    await OutboxMessage.bulk_create(rows, ignore_conflicts=True, using_db=using_db)
     return len(items)
 
 

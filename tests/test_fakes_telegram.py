@@ -25,6 +25,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from tests.fakes.recorder import Recorder
 from tests.fakes.telegram import FakeTelegram
+from tests.waiting import wait_for
 
 TOKEN = "123:ABC"
 CHAT = 4242
@@ -55,7 +56,11 @@ def seconds(value: int | dtm.timedelta) -> float:
 
 @pytest.fixture
 async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN) as fake:
+    """A lenient fake for the feature tests: no rate limits, any chat may be written to.
+
+    The strict defaults (limits, chats that never started the bot) have their own tests below.
+    """
+    async with FakeTelegram(token=TOKEN, enforce_limits=False, strict_chats=False) as fake:
         yield fake
 
 
@@ -181,7 +186,7 @@ async def test_command_update_has_bot_command_entity(tg: FakeTelegram, bot: Bot)
 async def test_long_poll_returns_promptly_when_update_is_pushed(tg: FakeTelegram, bot: Bot) -> None:
     started = time.monotonic()
     poll = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.05)
+    await wait_for(lambda: tg.calls_to("getUpdates"))  # the poll is at the server, waiting
     assert not poll.done()
     await tg.user_message(CHAT, "1")
     updates = await asyncio.wait_for(poll, 2)
@@ -298,7 +303,7 @@ async def test_request_validation_like_telegram(tg: FakeTelegram, bot: Bot) -> N
 
 async def test_rate_limits_with_fake_clock() -> None:
     clock = FakeClock()
-    async with FakeTelegram(TOKEN, clock=clock, enforce_limits=True) as tg, make_bot(tg) as bot:
+    async with FakeTelegram(TOKEN, clock=clock, strict_chats=False) as tg, make_bot(tg) as bot:
         await bot.send_message(1, "a")
         with pytest.raises(RetryAfter) as retry:
             await bot.send_message(1, "b")  # same chat within 1 s
@@ -408,14 +413,169 @@ async def test_ptb_application_polling_end_to_end(tg: FakeTelegram) -> None:
         await tg.user_command(CHAT, "/start")
         (welcome,) = await tg.wait_sent(CHAT, 1, timeout=5)
         query_id = await tg.user_press(CHAT, welcome["message_id"], "ok")
-        for _ in range(200):
-            if tg.last_message(CHAT).get("text") == "选了 ok":  # type: ignore[union-attr]
-                break
-            await asyncio.sleep(0.01)
-        assert tg.last_message(CHAT)["text"] == "选了 ok"  # type: ignore[index]
+        await wait_for(lambda: (tg.last_message(CHAT) or {}).get("text") == "选了 ok")
         assert query_id in tg.callback_answers
     finally:
         await app.updater.stop()
         await app.stop()
         await app.shutdown()
     assert [c.method for c in tg.calls[:2]] == ["getMe", "deleteWebhook"]
+
+
+# ---- one test per rule of the real Bot API, with the strict defaults ---------------------------
+@pytest.fixture
+async def strict() -> AsyncIterator[tuple[FakeTelegram, Bot, FakeClock]]:
+    """The fake as shipped (limits on, unknown chats refused) on a settable clock."""
+    clock = FakeClock()
+    async with FakeTelegram(TOKEN, clock=clock) as fake, make_bot(fake) as b:
+        yield fake, b, clock
+
+
+async def raw_send(
+    tg: FakeTelegram, method: str, **params: object
+) -> tuple[int, dict[str, object]]:
+    """POST a Bot API method without PTB; the HTTP status and the JSON answer."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{tg.url}/bot{TOKEN}/{method}", json=params) as resp,
+    ):
+        return resp.status, await resp.json()
+
+
+async def test_rule_30_messages_per_second_per_bot(
+    strict: tuple[FakeTelegram, Bot, FakeClock],
+) -> None:
+    tg, bot, clock = strict
+    tg.start_chat(*range(1, 32))
+    for chat in range(1, 31):
+        await bot.send_message(chat, "x")
+    with pytest.raises(RetryAfter) as retry:
+        await bot.send_message(31, "x")
+    assert seconds(retry.value.retry_after) == 1
+    assert await raw_send(tg, "sendMessage", chat_id=31, text="x") == (
+        429,
+        {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 1",
+            "parameters": {"retry_after": 1},
+        },
+    )
+    clock.now += 1.0
+    await bot.send_message(31, "x")
+
+
+async def test_rule_one_message_per_second_per_chat(
+    strict: tuple[FakeTelegram, Bot, FakeClock],
+) -> None:
+    tg, bot, clock = strict
+    tg.start_chat(CHAT, CHAT + 1)
+    await bot.send_message(CHAT, "a")
+    await bot.send_message(CHAT + 1, "another chat is not held up")
+    clock.now += 0.4
+    with pytest.raises(RetryAfter) as retry:
+        await bot.send_message(CHAT, "b")
+    assert seconds(retry.value.retry_after) == 1
+    clock.now += 0.6
+    await bot.send_message(CHAT, "b")
+    assert tg.texts(CHAT) == ["a", "b"] and tg.rate_limit_violations == 1
+
+
+async def test_rule_callback_data_at_most_64_bytes(
+    strict: tuple[FakeTelegram, Bot, FakeClock],
+) -> None:
+    tg, bot, _clock = strict
+    tg.start_chat(CHAT)
+    with pytest.raises(BadRequest, match=r"(?i)BUTTON_DATA_INVALID"):
+        await bot.send_message(CHAT, "q", reply_markup=keyboard("楼" * 22))  # 66 bytes, 22 chars
+    assert tg.calls[-1].status == 400 and tg.calls[-1].error == "Bad Request: BUTTON_DATA_INVALID"
+    await bot.send_message(CHAT, "q", reply_markup=keyboard("楼" * 21))  # 63 bytes
+
+
+async def test_rule_text_at_most_4096_characters(
+    strict: tuple[FakeTelegram, Bot, FakeClock],
+) -> None:
+    tg, bot, _clock = strict
+    tg.start_chat(CHAT)
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
+        await bot.send_message(CHAT, "楼" * 4097)
+    status, body = await raw_send(tg, "sendMessage", chat_id=CHAT, text="x" * 4097)
+    assert (status, body["description"]) == (400, "Bad Request: message is too long")
+    await bot.send_message(CHAT, "楼" * 4096)  # characters, not bytes
+
+
+async def test_rule_caption_at_most_1024_characters(
+    strict: tuple[FakeTelegram, Bot, FakeClock],
+) -> None:
+    tg, bot, _clock = strict
+    tg.start_chat(CHAT)
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
+        await bot.send_photo(CHAT, b"jpeg", caption="c" * 1025)
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
+        await bot.send_document(CHAT, b"xlsx", filename="r.xlsx", caption="c" * 1025)
+    await bot.send_document(CHAT, b"xlsx", filename="r.xlsx", caption="楼" * 1024)
+
+
+async def test_rule_blocked_user_is_403(strict: tuple[FakeTelegram, Bot, FakeClock]) -> None:
+    tg, bot, _clock = strict
+    tg.start_chat(CHAT)
+    tg.block(CHAT)
+    with pytest.raises(Forbidden, match=r"(?i)bot was blocked by the user"):
+        await bot.send_message(CHAT, "x")
+    status, body = await raw_send(tg, "sendMessage", chat_id=CHAT, text="x")
+    assert status == 403 and body == {
+        "ok": False,
+        "error_code": 403,
+        "description": "Forbidden: bot was blocked by the user",
+    }
+
+
+async def test_rule_user_who_never_started_the_bot_is_403(
+    strict: tuple[FakeTelegram, Bot, FakeClock],
+) -> None:
+    tg, bot, _clock = strict
+    with pytest.raises(Forbidden, match=r"(?i)bot can't initiate conversation with a user"):
+        await bot.send_message(CHAT, "x")
+    await tg.user_command(CHAT, "/start")  # writing to the bot opens the chat
+    await bot.send_message(CHAT, "welcome")
+    with pytest.raises(Forbidden):
+        await bot.send_message(CHAT + 1, "x")
+    await bot.send_message(-100, "groups are not private chats")
+
+
+async def test_rule_edit_that_changes_nothing_is_not_modified(
+    strict: tuple[FakeTelegram, Bot, FakeClock],
+) -> None:
+    tg, bot, _clock = strict
+    tg.start_chat(CHAT)
+    sent = await bot.send_message(CHAT, "Q1", reply_markup=keyboard("a"))
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
+        await bot.edit_message_text(
+            "Q1", chat_id=CHAT, message_id=sent.message_id, reply_markup=keyboard("a")
+        )
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
+        await bot.edit_message_reply_markup(
+            chat_id=CHAT, message_id=sent.message_id, reply_markup=keyboard("a")
+        )
+    # the same text without the keyboard is a change (Telegram drops the keyboard)
+    await bot.edit_message_text("Q1", chat_id=CHAT, message_id=sent.message_id)
+
+
+async def test_rule_callback_query_answered_late_or_twice(
+    strict: tuple[FakeTelegram, Bot, FakeClock],
+) -> None:
+    tg, bot, clock = strict
+    tg.start_chat(CHAT)
+    sent = await bot.send_message(CHAT, "Q1", reply_markup=keyboard("a"))
+    on_time = await tg.user_press(CHAT, sent.message_id, "a")
+    late = await tg.user_press(CHAT, sent.message_id, "a")
+    clock.now += 15.0
+    assert await bot.answer_callback_query(on_time)
+    with pytest.raises(BadRequest, match=r"(?i)query is too old and response timeout expired"):
+        await bot.answer_callback_query(on_time)  # twice
+    clock.now += 0.1
+    with pytest.raises(BadRequest, match=r"(?i)query is too old and response timeout expired"):
+        await bot.answer_callback_query(late)  # over 15 s after the press
+    assert tg.calls[-1].error == (
+        "Bad Request: query is too old and response timeout expired or query ID is invalid"
+    )

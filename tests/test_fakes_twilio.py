@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
+from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from tests.fakes.recorder import Recorder
-from tests.fakes.twilio import FakeTwilio, count_segments, sms_encoding
+from tests.fakes.twilio import (
+    CREATE_PARAMS,
+    MESSAGE_PROPERTIES,
+    MESSAGE_STATUSES,
+    FakeTwilio,
+    count_segments,
+    sms_encoding,
+)
 
 SID = "AC" + "0123456789abcdef" * 2
 TOKEN = "fake-auth-token"
@@ -286,9 +298,9 @@ async def test_auto_callbacks(app: Recorder) -> None:
             await tw.drain()
         finally:
             await http.close()
-        assert [r.form["MessageStatus"] for r in app.requests] == ["sent", "delivered"]
+        assert [r.form["MessageStatus"] for r in app.requests] == ["queued", "sent", "delivered"]
         assert tw.get(message.sid or "").status == "delivered"
-        assert len(tw.callbacks) == 2 and tw.callbacks[0].status == 200
+        assert len(tw.callbacks) == 3 and tw.callbacks[0].status == 200
 
 
 async def test_inbound_sms_signed_over_public_url(tw: FakeTwilio, app: Recorder) -> None:
@@ -330,3 +342,267 @@ async def test_unknown_resource_and_wait_sent(tw: FakeTwilio, client: Client) ->
     assert (err.value.status, err.value.code) == (404, 20404)
     await client.messages.create_async(to=RESIDENT, from_=FROM, body="x")
     assert [m.body for m in await tw.wait_sent(RESIDENT, 1, timeout=1)] == ["x"]
+
+
+# ---- one test per rule of the real Messages API --------------------------------------------------
+async def create_error(client: Client, **kwargs: str) -> TwilioRestException:
+    with pytest.raises(TwilioRestException) as err:
+        await client.messages.create_async(**kwargs)
+    return err.value
+
+
+async def raw_post(tw: FakeTwilio, path: str, form: dict[str, str]) -> tuple[int, object]:
+    """A form POST with the account's credentials, without the twilio library."""
+    async with (
+        aiohttp.ClientSession(auth=aiohttp.BasicAuth(SID, TOKEN)) as http,
+        http.post(f"{tw.url}/2010-04-01/Accounts/{SID}/{path}", data=form) as resp,
+    ):
+        return resp.status, await resp.json()
+
+
+async def test_rule_body_over_1600_characters_is_21617(tw: FakeTwilio, client: Client) -> None:
+    err = await create_error(client, to=RESIDENT, from_=FROM, body="楼" * 1601)
+    assert (err.status, err.code) == (400, 21617)
+    assert await raw_post(
+        tw, "Messages.json", {"To": RESIDENT, "From": FROM, "Body": "x" * 1601}
+    ) == (
+        400,
+        {
+            "code": 21617,
+            "message": "The concatenated message body exceeds the 1600 character limit.",
+            "more_info": "https://www.twilio.com/docs/errors/21617",
+            "status": 400,
+        },
+    )
+    await client.messages.create_async(to=RESIDENT, from_=FROM, body="楼" * 1600)
+    assert tw.messages[-1].num_segments == 24
+
+
+async def test_rule_unsubscribed_recipient_is_21610(tw: FakeTwilio, client: Client) -> None:
+    tw.unsubscribe(RESIDENT)
+    err = await create_error(client, to=RESIDENT, from_=FROM, body="x")
+    assert (err.status, err.code) == (400, 21610)
+    assert err.msg.endswith("Attempt to send to unsubscribed recipient")
+    assert tw.messages == []
+
+
+async def test_rule_invalid_number_is_21211(tw: FakeTwilio, client: Client) -> None:
+    for number in ("13800138000", "+86 138 0013 8000", "+0123"):
+        err = await create_error(client, to=number, from_=FROM, body="x")
+        assert (err.status, err.code) == (400, 21211)
+    tw.invalid("+8613900000000")  # well formed, but no such number
+    err = await create_error(client, to="+8613900000000", from_=FROM, body="x")
+    assert err.msg.endswith("The 'To' number +8613900000000 is not a valid phone number.")
+
+
+async def test_rule_landline_is_21614(tw: FakeTwilio, client: Client) -> None:
+    tw.landline("+862155550000")
+    err = await create_error(client, to="+862155550000", from_=FROM, body="x")
+    assert (err.status, err.code) == (400, 21614)
+    assert "not a valid mobile number" in err.msg
+
+
+async def test_rule_requests_are_authenticated(tw: FakeTwilio) -> None:
+    for token in ("wrong", ""):
+        client, http = await make_client(tw, token=token)
+        try:
+            err = await create_error(client, to=RESIDENT, from_=FROM, body="x")
+            assert (err.status, err.code) == (401, 20003)
+            with pytest.raises(TwilioRestException) as fetch:
+                await client.messages("SM" + "0" * 32).fetch_async()
+            assert (fetch.value.status, fetch.value.code) == (401, 20003)
+        finally:
+            await http.close()
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{tw.url}/2010-04-01/Accounts/{SID}/Messages.json", data={}) as resp,
+    ):
+        assert resp.status == 401 and (await resp.json())["code"] == 20003
+    assert tw.messages == []
+
+
+async def test_rule_from_is_an_own_number_or_a_messaging_service(
+    tw: FakeTwilio, client: Client
+) -> None:
+    err = await create_error(client, to=RESIDENT, from_="+15005550001", body="x")
+    assert (err.status, err.code) == (400, 21606)
+    assert "+15005550001" in err.msg
+    await client.messages.create_async(to=RESIDENT, from_=FROM, body="own number")
+    by_from = await client.messages.create_async(to=RESIDENT, from_=SERVICE, body="service")
+    assert by_from.status == "accepted" and by_from.messaging_service_sid == SERVICE
+    err = await create_error(client, to=RESIDENT, messaging_service_sid="MG1", body="x")
+    assert (err.status, err.code) == (400, 21701)
+    async with FakeTwilio(SID, TOKEN, services={SERVICE}) as strict:
+        other, http = await make_client(strict)
+        try:
+            err = await create_error(
+                other, to=RESIDENT, messaging_service_sid="MG" + "1" * 32, body="x"
+            )
+            assert err.code == 21701
+            await other.messages.create_async(to=RESIDENT, messaging_service_sid=SERVICE, body="x")
+        finally:
+            await http.close()
+
+
+async def test_rule_status_callback_must_be_a_url(tw: FakeTwilio, client: Client) -> None:
+    err = await create_error(
+        client, to=RESIDENT, from_=FROM, body="x", status_callback="http://bad_host/status"
+    )
+    assert (err.status, err.code) == (400, 21609)
+
+
+async def test_rule_status_callbacks_in_twilios_order_and_signed(app: Recorder) -> None:
+    url = f"{app.url}/twilio/status"
+    async with FakeTwilio(SID, TOKEN, auto_callbacks=True, callback_delay=0) as tw:
+        tw.outcome("+8613800138001", "undelivered", 30005)
+        tw.outcome("+8613800138002", "failed", 30007)
+        client, http = await make_client(tw)
+        try:
+            sids = {}
+            for number in (RESIDENT, "+8613800138001", "+8613800138002"):
+                created = await client.messages.create_async(
+                    to=number, from_=FROM, body="x", status_callback=url
+                )
+                sids[created.sid] = number
+                await tw.drain()
+        finally:
+            await http.close()
+    validator = RequestValidator(TOKEN)
+    seen: dict[str, list[tuple[str, str | None]]] = {}
+    for request in app.requests:
+        assert validator.validate(url, request.form, request.headers["X-Twilio-Signature"])
+        form = request.form
+        seen.setdefault(sids[form["MessageSid"]], []).append(
+            (form["MessageStatus"], form.get("ErrorCode"))
+        )
+    assert seen == {
+        RESIDENT: [("queued", None), ("sent", None), ("delivered", None)],
+        "+8613800138001": [("queued", None), ("sent", None), ("undelivered", "30005")],
+        "+8613800138002": [("queued", None), ("failed", "30007")],
+    }
+
+
+async def test_rule_progress_skips_what_was_posted(
+    tw: FakeTwilio, client: Client, app: Recorder
+) -> None:
+    url = f"{app.url}/twilio/status"
+    message = await client.messages.create_async(
+        to=RESIDENT, from_=FROM, body="x", status_callback=url
+    )
+    assert await tw.deliver(message.sid or "", "queued") == 200
+    assert await tw.progress(message.sid or "", "failed") == [200]
+    assert [r.form["MessageStatus"] for r in app.requests] == ["queued", "failed"]
+    assert app.requests[-1].form["ErrorCode"] == "30003"
+    with pytest.raises(ValueError, match="failed already"):
+        await tw.progress(message.sid or "")
+    with pytest.raises(ValueError, match="not a Twilio message status"):
+        await tw.deliver(message.sid or "", "lost")
+
+
+class SlowThenFine:
+    """A stand-in app: the first webhook hangs until the retry arrives (or answers 500)."""
+
+    def __init__(self, first_status: int | None) -> None:
+        self.first_status = first_status  # None: hang
+        self.requests: list[tuple[dict[str, str], dict[str, str]]] = []
+        self.retried = asyncio.Event()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        self.requests.append((form, dict(request.headers)))
+        if len(self.requests) == 1:
+            if self.first_status is None:
+                await self.retried.wait()  # slower than the fake's timeout
+                return web.Response(status=200)
+            return web.Response(status=self.first_status)
+        self.retried.set()
+        return web.Response(text="<Response/>", content_type="application/xml")
+
+
+@pytest.mark.parametrize("first_status", [None, 500, 503])
+async def test_rule_inbound_webhook_retried_when_slow_or_failing(
+    first_status: int | None,
+) -> None:
+    stand_in = SlowThenFine(first_status)
+    web_app = web.Application()
+    web_app.router.add_post("/twilio/sms", stand_in.handle)
+    async with FakeTwilio(SID, TOKEN, webhook_retries=1, webhook_timeout=0.3) as tw:
+        runner = web.AppRunner(web_app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        url = f"http://127.0.0.1:{port}/twilio/sms"
+        try:
+            status, text = await tw.inbound(url, RESIDENT, "1")
+        finally:
+            stand_in.retried.set()
+            await runner.cleanup()
+    assert (status, text) == (200, "<Response/>")
+    (first, first_headers), (second, second_headers) = stand_in.requests
+    assert first == second and first["MessageSid"] == tw.inbound_messages[0].sid
+    for name in ("X-Twilio-Signature", "I-Twilio-Idempotency-Token"):
+        assert first_headers[name] == second_headers[name]
+    assert RequestValidator(TOKEN).validate(url, second, second_headers["X-Twilio-Signature"])
+    attempts = [(a.attempt, a.status, a.error) for a in tw.webhook_attempts]
+    expected_first = (1, None, "timeout") if first_status is None else (1, first_status, None)
+    assert attempts == [expected_first, (2, 200, None)]
+
+
+async def test_rule_inbound_webhook_not_retried_by_default(tw: FakeTwilio) -> None:
+    async with Recorder(status=500) as failing:
+        assert await tw.inbound(f"{failing.url}/twilio/sms", RESIDENT, "1") == (500, "")
+        assert len(failing.requests) == 1
+        assert await tw.inbound(f"{failing.url}/twilio/sms", RESIDENT, "1", retries=2) == (500, "")
+        assert len(failing.requests) == 4
+    with pytest.raises(aiohttp.ClientConnectionError):  # nobody listens any more
+        await tw.inbound(f"{failing.url}/twilio/sms", RESIDENT, "1", retries=1)
+    assert [(a.status, a.error is not None) for a in tw.webhook_attempts[-2:]] == [(None, True)] * 2
+
+
+async def test_rule_unimplemented_resources_are_twilio_404(tw: FakeTwilio, client: Client) -> None:
+    with pytest.raises(TwilioRestException) as err:
+        await client.calls.create_async(to=RESIDENT, from_=FROM, url="https://x.example/voice")
+    assert (err.value.status, err.value.code) == (404, 20404)
+    path = f"/2010-04-01/Accounts/{SID}/Calls.json"
+    assert await raw_post(tw, "Calls.json", {"To": RESIDENT}) == (
+        404,
+        {
+            "code": 20404,
+            "message": f"The requested resource {path} was not found",
+            "more_info": "https://www.twilio.com/docs/errors/20404",
+            "status": 404,
+        },
+    )
+    async with (
+        aiohttp.ClientSession(auth=aiohttp.BasicAuth(SID, TOKEN)) as http,
+        http.delete(f"{tw.url}/2010-04-01/Accounts/{SID}/Messages.json") as resp,
+    ):
+        assert resp.status == 404 and (await resp.json())["code"] == 20404
+    assert ("POST", path, {}, 404) in tw.requests
+    async with aiohttp.ClientSession() as http, http.post(f"{tw.url}{path}") as resp:
+        assert resp.status == 401 and (await resp.json())["code"] == 20003  # auth comes first
+
+
+async def test_message_resource_has_the_spec_shape(tw: FakeTwilio, client: Client) -> None:
+    created = await client.messages.create_async(to=RESIDENT, from_=FROM, body="x")
+    status, listed = await raw_post(
+        tw, "Messages.json", {"To": RESIDENT, "From": FROM, "Body": "y"}
+    )
+    assert status == 201 and isinstance(listed, dict)
+    assert sorted(listed) == sorted(MESSAGE_PROPERTIES)
+    assert created.status in MESSAGE_STATUSES
+
+
+def test_copied_spec_matches_twilios_openapi_description() -> None:
+    """The fake carries its own copy; compare it with the spec when the spec is around."""
+    spec = Path("/work/shared/specs/twilio_api_v2010.json")
+    if not spec.exists():
+        pytest.skip("Twilio's OpenAPI description is not on this machine")
+    document = json.loads(spec.read_text())
+    schemas = document["components"]["schemas"]
+    assert list(schemas["api.v2010.account.message"]["properties"]) == MESSAGE_PROPERTIES
+    assert set(schemas["message_enum_status"]["enum"]) == MESSAGE_STATUSES
+    create = document["paths"]["/2010-04-01/Accounts/{AccountSid}/Messages.json"]["post"]
+    form = create["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert set(form["properties"]) == CREATE_PARAMS

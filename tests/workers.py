@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from config.clock import SystemClock
@@ -79,5 +78,4 @@ def stop_worker(proc: subprocess.Popen[str], tmp_path: Path, name: str) -> str:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    time.sleep(0.05)
     return (tmp_path / f"{name}.log").read_text()

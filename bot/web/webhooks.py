@@ -2,6 +2,11 @@
 
 Both are checked with twilio's RequestValidator over ``LOUZHANG_PUBLIC_URL + path``; a bad or
 missing signature gets 403 and changes nothing.
+
+Twilio sends an inbound webhook again when our answer is slow or failing, with the same
+``MessageSid``: an inbound SMS is handled once per ``MessageSid`` (:class:`InboundSeen`), and a
+repeat is answered with empty TwiML. If handling fails, the mark is removed so that Twilio's
+retry is handled.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import logging
 from collections.abc import Mapping
 
 from aiohttp import web
+from tortoise.exceptions import IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -19,7 +25,7 @@ from config.settings import Settings
 from estate.models import Contact
 from estate.phones import PhoneError, mask_phone, normalise_phone
 from notifications.inbound import Inbound
-from notifications.models import STATUS_ORDER, OutboxMessage
+from notifications.models import STATUS_ORDER, InboundSeen, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +72,23 @@ class TwilioWebhooks:
         if not signature_ok(self.settings, request, params):
             log.warning("twilio inbound with a bad or missing signature refused")
             return web.Response(status=403, text="invalid signature")
+        sid = params.get("MessageSid") or params.get("SmsSid") or ""
+        if sid:
+            try:
+                seen = await InboundSeen.create(
+                    provider="sms", key=sid[:64], seen_at=self.router.clock.now()
+                )
+            except IntegrityError:
+                log.info("inbound sms %s again (a provider retry): handled already", sid)
+                return twiml()
+            try:
+                return await self._handle_sms(params)
+            except BaseException:
+                await InboundSeen.filter(id=seen.id).delete()  # Twilio's retry handles it
+                raise
+        return await self._handle_sms(params)
+
+    async def _handle_sms(self, params: dict[str, str]) -> web.Response:
         raw_from = params.get("From", "")
         try:
             sender = normalise_phone(raw_from, self.settings.default_region)

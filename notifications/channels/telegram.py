@@ -1,5 +1,10 @@
 """Telegram gateway: a :class:`Message` becomes sendMessage / sendPhoto / sendDocument /
-editMessageText."""
+editMessageText.
+
+A message over Telegram's limits was split when it was enqueued
+(:func:`notifications.channels.limits.split_message`); what still does not fit here (an edit, a
+row written before the split existed) is shortened with an ellipsis, never sent to be refused.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from telegram.error import (
 )
 
 from notifications.channels.base import PermanentFailure, RetryLater, SendResult, Unreachable
+from notifications.channels.limits import TELEGRAM_CAPTION, TELEGRAM_TEXT, shorten
 from notifications.message import Message
 
 ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
@@ -78,7 +84,7 @@ class TelegramChannel:
         try:
             if edit_id is not None:
                 result = await self.bot.edit_message_text(
-                    message.text,
+                    shorten(message.text, TELEGRAM_TEXT),
                     chat_id=chat_id,
                     message_id=int(edit_id),
                     reply_markup=markup,  # type: ignore[arg-type]
@@ -91,15 +97,20 @@ class TelegramChannel:
                 sent = await self.bot.send_document(
                     chat_id,
                     InputFile(content, filename=name),
-                    caption=message.text[:1024] or None,
+                    caption=shorten(message.text, TELEGRAM_CAPTION) or None,
                     reply_markup=markup,
                 )
             elif message.photo:
                 sent = await self.bot.send_photo(
-                    chat_id, message.photo, caption=message.text[:1024], reply_markup=markup
+                    chat_id,
+                    message.photo,
+                    caption=shorten(message.text, TELEGRAM_CAPTION),
+                    reply_markup=markup,
                 )
             else:
-                sent = await self.bot.send_message(chat_id, message.text, reply_markup=markup)
+                sent = await self.bot.send_message(
+                    chat_id, shorten(message.text, TELEGRAM_TEXT), reply_markup=markup
+                )
         except RetryAfter as exc:
             raise RetryLater(
                 "telegram flood control", "429", after=_seconds(exc.retry_after)

@@ -16,6 +16,7 @@ from twilio.rest import Client
 
 from config.settings import Settings
 from notifications.channels.base import PermanentFailure, RetryLater, SendResult, Unreachable
+from notifications.channels.limits import SMS_BODY, shorten
 from notifications.message import Message
 from notifications.segments import count_segments
 
@@ -59,7 +60,9 @@ class TwilioSmsChannel:
         return count_segments(message.text).segments
 
     async def send(self, address: str, message: Message) -> SendResult:
-        kwargs: dict[str, Any] = {"to": address, "body": message.text}
+        # Over 1600 characters Twilio refuses the body (21617): the outbox split the message
+        # when it was enqueued; a row from before that is shortened rather than refused.
+        kwargs: dict[str, Any] = {"to": address, "body": shorten(message.text, SMS_BODY)}
         if self.sender.startswith("MG"):
             kwargs["messaging_service_sid"] = self.sender
         else:

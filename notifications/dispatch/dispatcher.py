@@ -500,10 +500,14 @@ class Dispatcher:
         )
         if target is None:
             return None
-        alt = row.body.get("extra", {}).get("alt", {}).get(target.channel)
+        extra = row.body.get("extra", {})
+        if "part" in extra:
+            return None  # the first part of a split message carries the whole for a fallback
+        alt = extra.get("alt", {}).get(target.channel)
+        whole = extra.get("whole_text") or row.body["text"]
         return Outgoing(
             contact=target,
-            message=Message.from_json(alt) if alt else Message(text=row.body["text"]),
+            message=Message.from_json(alt) if alt else Message(text=whole),
             key=f"{row.idempotency_key}|fb{target.id}",
             priority=row.priority,  # type: ignore[arg-type]
             purpose=row.purpose,

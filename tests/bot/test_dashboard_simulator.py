@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from estate.models import Building, Contact, Estate, Household, LoginToken, Pers
 from estate.staff import add_staff
 from notifications.models import OutboxMessage
 from tests.conftest import free_port, make_settings
+from tests.waiting import wait_for
 
 
 async def household(number: int = 1, *, language: str = "zh-CN") -> Household:
@@ -31,15 +31,6 @@ async def household(number: int = 1, *, language: str = "zh-CN") -> Household:
     await Person.create(household=home, name="王芳", phone="+8613800138000")
     await Contact.create(household=home, channel="sms", address="+8613800138000")
     return home
-
-
-async def wait_for(predicate: object, within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if await predicate():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture

@@ -86,9 +86,7 @@ async def running_app(
         try:
             yield {"tw": tw, "tg": tg, "services": services, "base": base}
         finally:
-            with contextlib.suppress(AssertionError):
-                await quiet()
-            await asyncio.sleep(0.05)
+            await quiet()  # nothing in flight when the app stops
             await runner.cleanup()
 
 
@@ -335,7 +333,7 @@ async def test_forged_and_missing_signatures_are_refused_and_change_nothing(
     ) as resp:
         assert resp.status == 403
 
-    await asyncio.sleep(0.1)  # anything a handler might have queued would be visible by now
+    await quiet()  # anything a handler queued is in the outbox, and sent
     assert await snapshot() == before
     assert len(tw.sent_to(ZHANG)) == 1
 
@@ -363,7 +361,7 @@ async def test_unregistered_number_gets_one_polite_reply_and_nothing_else(
     for body in ("HELP", "2", "STOP"):
         status, twiml = await sms(live, STRANGER, body)
         assert status == 200 and "<Message>" not in twiml
-    await asyncio.sleep(0.1)
+    await quiet()
     assert await snapshot() == before
     assert tw.sent_to(STRANGER) == []
 
@@ -419,6 +417,7 @@ async def test_household_on_telegram_and_sms_answers_from_both(live: dict[str, A
         address=str(CHAT),
         language="zh-CN",
     )
+    tg.start_chat(CHAT)  # the resident started the bot when this contact was made
 
     opened = await services.runtime.open_round("antigen", buildings=[11])
     assert opened.by_channel == {"telegram": 1}
@@ -476,3 +475,55 @@ async def test_blocked_telegram_chat_falls_back_to_sms_with_numbered_options(
     await chat.refresh_from_db()
     assert chat.status == "unreachable"
     assert "几人" in await reply(live, WANG, "1", 2)  # and the household answers by SMS
+
+
+# ---- Twilio's retries of an inbound webhook -----------------------------------------------------
+async def test_a_retried_inbound_sms_has_one_effect(
+    live: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twilio sends the webhook again (same MessageSid) when the answer is slow or failing."""
+    tw: FakeTwilio = live["tw"]
+    services = live["services"]
+    opened = await services.runtime.open_round("antigen", buildings=[9])
+    await texts(tw, LI, 1)
+    router = services.router
+    original = router.handle
+    handled: list[str | None] = []
+    release = asyncio.Event()
+
+    async def slow(inbound: Any) -> Any:
+        handled.append(inbound.text)
+        if len(handled) == 1:
+            await release.wait()  # still busy when Twilio gives up and sends it again
+        return await original(inbound)
+
+    monkeypatch.setattr(router, "handle", slow)
+    status, _ = await sms(live, LI, "1", retries=1, timeout=0.3)
+    assert status == 200
+    attempts = [(a.attempt, a.status, a.error) for a in tw.webhook_attempts]
+    assert attempts == [(1, None, "timeout"), (2, 200, None)]
+    release.set()
+    assert "几人" in (await texts(tw, LI, 2))[1]
+    await quiet()
+    assert handled == ["1"] and len(tw.sent_to(LI)) == 2
+    response = await response_of(opened.round.id, "201")
+    assert response.answers == {"tested_today": "yes"}
+    assert await Revision.filter(response_id=response.id).count() == 1
+
+    failures = [RuntimeError("the database went away")]
+
+    async def failing(inbound: Any) -> Any:
+        handled.append(inbound.text)
+        if failures:
+            raise failures.pop()
+        return await original(inbound)
+
+    monkeypatch.setattr(router, "handle", failing)
+    status, _ = await sms(live, LI, "2", retries=1)
+    assert status == 200
+    assert [a.status for a in tw.webhook_attempts[2:]] == [500, 200]
+    assert "阳性" in (await texts(tw, LI, 3))[2]  # the retry was handled, once
+    await quiet()
+    assert handled == ["1", "2", "2"] and len(tw.sent_to(LI)) == 3
+    response = await response_of(opened.round.id, "201")
+    assert response.answers == {"tested_today": "yes", "tested": 2}

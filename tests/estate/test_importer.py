@@ -1,4 +1,23 @@
-"""Importing resident files into the registry: whole or not at all, and idempotent."""
+"""Importing resident files into the registry (estate/importer.py): whole or not at all, and
+idempotent. The promises (the checks of single rows: tests/estate/test_importer_checks.py):
+
+- real-world files are read: Excel's CSV (BOM, CRLF), GB18030/GBK, UTF-16, ``,`` ``;`` or tab,
+  XLSX with numbers as floats; Chinese or English headers in many spellings; ``1203室``,
+  ``7号楼``, phones with spaces, dashes and +86, full-width digits, zero-width characters;
+- every problem is reported at once, with its file line (header = 1; blank lines and quoted
+  multi-line cells counted), and a file with any problem imports nothing (not even its good rows);
+- buildings, households and people are matched by building, room and name: a re-import changes
+  nothing, a changed file updates in place (no duplicates), people absent from the file are kept;
+- a building's floors only grow; a room found in several entrances maps to the one without an
+  entrance;
+- one contact per phone per household (voice or sms; telegram people get sms); a replaced
+  number is retired (unreachable, "replaced by import") and revived when it comes back;
+  opted-out and Telegram contacts are never touched;
+- household flags come from all its people: elderly (60+ this year), lives alone, home-bound,
+  the first person's language, preferred channel telegram > sms > voice > none;
+- a dry run writes nothing and counts the same; the summary says what was (or would be) done;
+- estates are separate.
+"""
 
 from __future__ import annotations
 
@@ -306,3 +325,131 @@ async def test_estates_are_separate(tmp_path: Path) -> None:
     assert counts(report)[:4] == (2, 4, 6, 4)
     assert await Estate.all().count() == 2
     assert await Person.all().count() == 12
+
+
+async def test_elderly_means_60_or_older_this_year(tmp_path: Path) -> None:
+    text = "building,room,name,birth_year\n7,301,A,1962\n7,302,B,1963\n7,303,C,\n"
+    await run(write(tmp_path, text))  # TODAY is in 2022
+    assert [(await household(7, room)).elderly for room in ("301", "302", "303")] == [
+        True,
+        False,
+        False,
+    ]
+
+
+async def test_household_language_is_the_first_persons(tmp_path: Path) -> None:
+    text = "building,room,name,language\n7,301,A,en\n7,301,B,zh\n7,302,C,zh\n7,302,D,en\n"
+    await run(write(tmp_path, text))
+    assert (await household(7, "301")).language == "en"
+    assert (await household(7, "302")).language == "zh-CN"
+
+
+async def test_preferred_channel_order(tmp_path: Path) -> None:
+    text = (
+        "building,room,name,phone,channel\n"
+        "7,301,A,13800138001,voice\n7,301,B,13800138002,sms\n"  # sms over voice
+        "7,302,C,,\n7,302,D,02162345678,voice\n"  # voice over nothing
+        "7,303,E,13800138003,voice\n7,303,F,13800138004,telegram\n"  # telegram over all
+    )
+    await run(write(tmp_path, text))
+    assert [(await household(7, r)).preferred_channel for r in ("301", "302", "303")] == [
+        "sms",
+        "voice",
+        "telegram",
+    ]
+    assert not (await household(7, "301")).lives_alone
+
+
+async def test_one_contact_per_phone_in_a_household(tmp_path: Path) -> None:
+    text = (
+        "building,room,name,phone,channel\n"
+        "7,301,A,13800138001,sms\n7,301,B,13800138001,telegram\n7,301,C,13800138001,voice\n"
+    )
+    report = await run(write(tmp_path, text))
+    assert report.contacts_created == 2
+    contacts = {
+        (c.channel, c.person.name)  # type: ignore[union-attr]
+        for c in await Contact.all().prefetch_related("person")
+    }
+    assert contacts == {("sms", "A"), ("voice", "C")}
+
+
+async def test_a_room_in_several_entrances_maps_to_the_one_without(tmp_path: Path) -> None:
+    estate = await Estate.create(name="default")
+    building = await Building.create(estate=estate, number=7, floors=20)
+    east = await Household.create(building=building, floor=3, room="301", entrance="东")
+    plain = await Household.create(building=building, floor=3, room="301", entrance="")
+    west = await Household.create(building=building, floor=3, room="301", entrance="西")
+    report = await run(write(tmp_path, "building,room,name\n7,301,A\n"))
+    assert report.households_created == 0
+    assert [p.household_id for p in await Person.all()] == [plain.id]  # type: ignore[attr-defined]
+    assert await Person.filter(household_id__in=[east.id, west.id]).count() == 0
+
+    other = await Household.create(building=building, floor=4, room="401", entrance="北")
+    await Household.create(building=building, floor=4, room="401", entrance="南")
+    await run(write(tmp_path, "building,room,name\n7,401,B\n", name="b.csv"))
+    assert (await Person.get(name="B")).household_id == other.id  # type: ignore[attr-defined]
+
+
+async def test_a_person_moved_to_a_new_phone_keeps_one_contact_each(tmp_path: Path) -> None:
+    await run(write(tmp_path, "building,room,name,phone\n7,301,A,13800138001\n"))
+    first = await Contact.get()
+    report = await run(
+        write(tmp_path, "building,room,name,phone,language\n7,301,A,13800138001,en\n", "b.csv")
+    )
+    assert (report.contacts_created, report.contacts_updated, report.people_updated) == (0, 1, 1)
+    again = await Contact.get(id=first.id)
+    assert (again.language, again.status) == ("en", "active")
+
+
+async def test_the_summary_says_what_was_done(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD_CSV)
+    dry = await run(path, dry_run=True)
+    assert dry.summary().splitlines() == [
+        "residents.csv: 6 rows for estate 'default' (new estate)",
+        "  would create: 2 buildings, 4 households, 6 people, 4 contacts",
+        "  would update: 0 buildings, 0 households, 0 people, 0 contacts",
+        "  dry run: nothing was written",
+    ]
+    await run(path)
+    warned = GOOD_CSV.replace("021 6234 5678,1940,voice", "021 6234 5678,1940,sms")
+    report = await run(write(tmp_path, warned, name="w.csv"))
+    lines = report.summary().splitlines()
+    assert lines[0] == "w.csv: 6 rows for estate 'default'"
+    assert lines[1:3] == [
+        "  created: 0 buildings, 0 households, 0 people, 1 contacts",
+        "  updated: 0 buildings, 1 households, 1 people, 1 contacts",
+    ]
+    assert lines[3] == "  1 warnings:"
+    assert lines[4].startswith("    line 5: phone ") and "landline" in lines[4]
+    assert len(lines) == 5
+    unchanged = ImportReport(estate="e", rows=0)
+    assert not unchanged.changed
+    for name in (
+        "estate_created",
+        "buildings_created",
+        "buildings_updated",
+        "households_created",
+        "households_updated",
+        "people_created",
+        "people_updated",
+        "contacts_created",
+        "contacts_updated",
+    ):
+        report = ImportReport(estate="e", rows=0)
+        setattr(report, name, 1)
+        assert report.changed, name
+
+
+async def test_a_dry_run_on_a_known_estate_counts_updates(tmp_path: Path) -> None:
+    await run(write(tmp_path, GOOD_CSV))
+    await Building.filter(number=7).update(floors=5)
+    changed = GOOD_CSV.replace("8,2802,李四,,1990", "8,2802,李四,13800138009,1990")
+    changed += "9,101,新人,,,,,,\r\n"
+    before = await snapshot()
+    dry = await run(write(tmp_path, changed, name="c.csv"), dry_run=True)
+    assert not dry.estate_created
+    assert counts(dry) == (1, 1, 1, 1, 1, 1, 1, 0)
+    assert await snapshot() == before
+    real = await run(write(tmp_path, changed, name="c.csv"))
+    assert counts(real) == counts(dry)

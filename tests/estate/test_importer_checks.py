@@ -304,3 +304,189 @@ def test_zero_width_characters_from_chat_apps_are_dropped(tmp_path: Path) -> Non
 def test_control_characters_in_names_are_refused(tmp_path: Path) -> None:
     problems = problems_of(write(tmp_path, 'building,room,name\n7,1203,"王\x07小明"\n'))
     assert [(p.line, p.column) for p in problems] == [(2, "name")]
+
+
+# ---- boundaries of the row checks -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "year"),
+    [
+        ("1900", 1900),
+        ("2022", 2022),  # TODAY's year
+        ("1948年", 1948),
+        ("1948年5月", 1948),
+        ("1948年5月3日", 1948),
+        ("1948-05-03", 1948),
+        ("1948/5/3", 1948),
+        ("1948.5", 1948),
+        ("1948-05-03 00:00:00", 1948),
+        ("１９４８", 1948),  # full-width digits from a Chinese keyboard
+    ],
+)
+def test_birth_years_in_everyday_spellings(tmp_path: Path, raw: str, year: int) -> None:
+    rows, problems = check(write(tmp_path, f"building,room,name,birth_year\n7,1203,A,{raw}\n"))
+    assert problems == []
+    assert rows[0].birth_year == year
+
+
+@pytest.mark.parametrize("raw", ["1899", "2023", "48", "19480", "born 1948", "1948-"])
+def test_birth_years_out_of_range_or_garbled_are_problems(tmp_path: Path, raw: str) -> None:
+    problems = problems_of(write(tmp_path, f"building,room,name,birth_year\n7,1203,A,{raw}\n"))
+    assert [str(p) for p in problems] == [
+        f"line 2: birth_year '{raw}': must be a 4-digit year between 1900 and 2022"
+    ]
+
+
+def test_names_are_tidied_and_at_most_100_characters(tmp_path: Path) -> None:
+    longest = "王" * 100
+    text = f"building,room,name\n7,1203,  王  小明 \n7,1204,ＡＢ\n7,1205,{longest}\n"
+    rows, problems = check(write(tmp_path, text))
+    assert problems == []
+    assert [r.name for r in rows] == ["王 小明", "AB", longest]
+    problems = problems_of(write(tmp_path, f"building,room,name\n7,1203,{longest}王\n"))
+    assert [str(p) for p in problems] == [
+        f"line 2: name '{'王' * 20}…': longer than 100 characters"
+    ]
+    problems = problems_of(write(tmp_path, 'building,room,name\n7,1203,"王\n小明"\n'))
+    assert [(p.line, p.column, p.message) for p in problems] == [
+        (2, "name", "contains a line break or control character")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("channel", "language", "home_bound", "expected"),
+    [
+        ("短信", "中文", "是", ("sms", "zh-CN", True)),
+        ("语音", "英文", "√", ("voice", "en", True)),
+        ("电报", "English", "否", ("telegram", "en", False)),
+        ("Ｔｇ", "普通话", "N", ("telegram", "zh-CN", False)),
+        ("call", "en-gb", "1", ("voice", "en", True)),
+    ],
+)
+def test_channel_language_and_yes_no_words(
+    tmp_path: Path, channel: str, language: str, home_bound: str, expected: tuple[object, ...]
+) -> None:
+    text = "building,room,name,phone,channel,language,home_bound\n"
+    text += f"7,1203,A,13800138000,{channel},{language},{home_bound}\n"
+    rows, problems = check(write(tmp_path, text))
+    assert problems == []
+    assert (rows[0].channel, rows[0].language, rows[0].home_bound) == expected
+
+
+def test_unknown_words_are_problems_naming_the_choices(tmp_path: Path) -> None:
+    text = "building,room,name,phone,channel,language,home_bound\n"
+    text += "7,1203,A,13800138000,wechat,fr,maybe\n"
+    assert [str(p) for p in problems_of(write(tmp_path, text))] == [
+        "line 2: channel 'wechat': must be telegram, sms or voice",
+        "line 2: language 'fr': must be zh-CN or en",
+        "line 2: home_bound 'maybe': must be yes or no (是/否, 1/0)",
+    ]
+
+
+def test_required_cells_and_a_telegram_channel_without_a_phone(tmp_path: Path) -> None:
+    text = "building,room,name,channel\n,,,telegram\n7,1203,A,voice\n"
+    assert [str(p) for p in problems_of(write(tmp_path, text))] == [
+        "line 2: building: empty, but required",
+        "line 2: room: empty, but required",
+        "line 2: name: empty, but required",
+        "line 2: phone: empty, but channel telegram needs a phone number "
+        "(residents enrol in Telegram by sharing it)",
+        "line 3: phone: empty, but channel voice needs a phone number",
+    ]
+
+
+def test_floor_problems_name_both_values(tmp_path: Path) -> None:
+    text = "building,floor,room,name\n7,11,1203,A\n7,12,1203,B\n7,13,1203,C\n7,x,12,D\n"
+    assert [str(p) for p in problems_of(write(tmp_path, text))] == [
+        "line 2: floor '11': room 1203 is on floor 12, but floor says 11",
+        "line 4: floor '13': room 1203 is on floor 12, but floor says 13",
+        f"line 5: floor 'x': {_floor_message('x')}",
+    ]
+    text = "building,floor,room,name\n7,3,12,A\n7,4,12,B\n"
+    assert [str(p) for p in problems_of(write(tmp_path, text))] == [
+        "line 3: floor: 7-12 is on floor 3 on line 2, here 4"
+    ]
+
+
+def _floor_message(raw: str) -> str:
+    from estate.addresses import parse_floor
+
+    with pytest.raises(ValueError) as caught:
+        parse_floor(raw)
+    return str(caught.value)
+
+
+def test_a_stray_cell_is_one_problem_per_row(tmp_path: Path) -> None:
+    text = "building,room,name,,\n7,1203,A,x,y\n7,1204,B,,\n"
+    assert [str(p) for p in problems_of(write(tmp_path, text))] == [
+        "line 2: 'x' is in a column without a known header (a stray delimiter?)"
+    ]
+
+
+def test_a_wrong_header_lists_unknown_missing_and_twice(tmp_path: Path) -> None:
+    text = "楼号,姓名,电话,手机,colour\n7,A,13800138000,13800138000,red\n"
+    [problem] = problems_of(write(tmp_path, text))
+    assert (problem.line, problem.column) == (1, "header")
+    assert problem.message.startswith(
+        "unknown columns 'colour'; missing columns room; column phone given twice ('电话', '手机'): "
+        "expected building, floor, room, name, phone, birth_year, channel, language, home_bound, "
+        "notes (or 楼号, 楼层, 室号, 姓名, 电话, 出生年份, 渠道, 语言, 行动不便, 备注); "
+        "building, room, name are required"
+    )
+    assert "first line must be the header" not in problem.message
+    [headerless] = problems_of(write(tmp_path, "7,1203,A\n7,1204,B\n"))
+    assert headerless.message.endswith("; the first line must be the header")
+
+
+def test_the_delimiter_is_sniffed_from_the_header_line_only(tmp_path: Path) -> None:
+    text = "\r\nbuilding;room;name;notes\r\n7;1203;A;a,b,c,d,e\r\n"
+    rows, problems = check(write(tmp_path, text))
+    assert problems == []
+    assert (rows[0].line, rows[0].notes) == (3, "a,b,c,d,e")
+
+
+@pytest.mark.parametrize("name", ["r.txt", "r.tsv", "R.CSV"])
+def test_text_files_by_any_csv_name(tmp_path: Path, name: str) -> None:
+    rows, problems = check(write(tmp_path, "building\troom\tname\n7\t1203\tA\n", name=name))
+    assert problems == [] and [r.name for r in rows] == ["A"]
+
+
+def test_a_folder_is_not_a_file(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").mkdir()
+    with pytest.raises(ImportProblems) as caught:
+        read_table(tmp_path / "d.csv")
+    assert [p.message for p in caught.value.problems] == [
+        f"{tmp_path / 'd.csv'} is a folder, not a file"
+    ]
+
+
+def test_text_that_is_neither_utf8_nor_gb18030(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"building,room,name\n7,1203,\x81\x30\n")  # a cut GB18030 four-byte char
+    with pytest.raises(ImportProblems) as caught:
+        read_table(path)
+    assert [p.message for p in caught.value.problems] == [
+        "the text is neither UTF-8 nor GB18030/GBK: save it as CSV UTF-8"
+    ]
+
+
+def test_excel_cells_read_as_text() -> None:
+    from datetime import date, datetime
+
+    from estate.importing.residents import _cell_text
+
+    assert _cell_text(None) == ""
+    assert (_cell_text(True), _cell_text(False)) == ("yes", "no")
+    assert (_cell_text(1203.0), _cell_text(1203.5), _cell_text(7)) == ("1203", "1203.5", "7")
+    assert _cell_text(13800138000.0) == "13800138000"
+    assert _cell_text(datetime(1948, 5, 3, 10, 30)) == "1948-05-03"
+    assert _cell_text(date(1948, 5, 3)) == "1948-05-03"
+    assert _cell_text("室") == "室"
+
+
+def test_one_problem_is_said_in_the_singular() -> None:
+    assert str(ImportProblems([Problem(3, "room", "bad")])).splitlines() == [
+        "1 problem; nothing was imported",
+        "  line 3: room: bad",
+    ]

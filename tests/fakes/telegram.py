@@ -42,6 +42,9 @@ ChatId = int | str
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
+#: Seconds after which a callback query can no longer be answered (Telegram gives up on the
+#: client's spinner after about 15 s and refuses a late answerCallbackQuery).
+CALLBACK_QUERY_TIMEOUT = 15.0
 
 ERR_UNAUTHORIZED = "Unauthorized"
 ERR_NOT_FOUND = "Not Found: method not found"
@@ -324,11 +327,15 @@ class FakeTelegram(LoopbackServer):
         token: the only bot token accepted; other tokens get 401 "Unauthorized".
         clock: monotonic clock for :attr:`Call.at` and the rate limits (default
             :func:`time.monotonic`).
-        enforce_limits: answer 429 when more than ``global_per_second`` sends happen in any
-            1-second sliding window, or when a chat gets a second send within
-            ``per_chat_interval`` seconds (counted in :attr:`rate_limit_violations`).
+        enforce_limits: answer 429 (``parameters.retry_after``) when more than
+            ``global_per_second`` sends happen in any 1-second sliding window, or when a chat
+            gets a second send within ``per_chat_interval`` seconds (counted in
+            :attr:`rate_limit_violations`). On by default, as on the real Bot API.
         strict_chats: refuse sends (403 "bot can't initiate conversation with a user") to private
-            chats that never wrote to the bot (no ``user_*`` call and not in ``known_chats``).
+            chats that never wrote to the bot (no ``user_*`` call and not in ``known_chats``;
+            :meth:`start_chat` adds one). On by default, as on the real Bot API.
+        callback_query_timeout: answerCallbackQuery later than this (``clock`` seconds after
+            the press) gets 400 "query is too old ...", like a second answer does.
         bot_username / bot_first_name: what getMe returns.
     """
 
@@ -337,11 +344,12 @@ class FakeTelegram(LoopbackServer):
         token: str = "123:ABC",
         clock: Clock | None = None,
         *,
-        enforce_limits: bool = False,
+        enforce_limits: bool = True,
         global_per_second: int = 30,
         per_chat_interval: float = 1.0,
-        strict_chats: bool = False,
+        strict_chats: bool = True,
         known_chats: set[int] | None = None,
+        callback_query_timeout: float = CALLBACK_QUERY_TIMEOUT,
         bot_username: str = "louzhang_test_bot",
         bot_first_name: str = "Louzhang Test Bot",
     ) -> None:
@@ -363,6 +371,7 @@ class FakeTelegram(LoopbackServer):
         self.global_per_second = global_per_second
         self.per_chat_interval = per_chat_interval
         self.strict_chats = strict_chats
+        self.callback_query_timeout = callback_query_timeout
 
         #: Every request, in order.
         self.calls: list[Call] = []
@@ -389,7 +398,8 @@ class FakeTelegram(LoopbackServer):
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._messages: dict[tuple[int, int], JSON] = {}
         self._sent: dict[int, list[JSON]] = {}
-        self._pending_queries: dict[str, JSON] = {}
+        #: Unanswered callback queries: id -> (query, ``clock()`` at the press).
+        self._pending_queries: dict[str, tuple[JSON, float]] = {}
         self._update_ids = itertools.count(100_000_001)
         self._query_ids = itertools.count(4_382_000_000_000_000_001)
         self._file_seq = itertools.count(1)
@@ -509,6 +519,10 @@ class FakeTelegram(LoopbackServer):
     def unblock(self, chat_id: ChatId) -> None:
         """Undo :meth:`block`."""
         self._blocked.discard(self._chat_key(chat_id))
+
+    def start_chat(self, *chat_ids: ChatId) -> None:
+        """These users have started the bot before (``strict_chats`` lets sends to them pass)."""
+        self._known_chats.update(self._chat_key(c) for c in chat_ids)
 
     def chat_not_found(self, chat_id: ChatId) -> None:
         """Sends to the chat answer 400 "Bad Request: chat not found"."""
@@ -701,7 +715,7 @@ class FakeTelegram(LoopbackServer):
             "chat_instance": str(-((abs(chat_id) * 7_919_993) % 10**18) or -1),
             "data": data,
         }
-        self._pending_queries[query_id] = query
+        self._pending_queries[query_id] = (query, self.clock())
         update = {"update_id": next(self._update_ids), "callback_query": query}
         self.updates.append(update)
         return update
@@ -1321,7 +1335,11 @@ class FakeTelegram(LoopbackServer):
         self, params: dict[str, Any], files: dict[str, UploadedFile]
     ) -> bool:
         query_id = str(params.get("callback_query_id") or "")
-        if query_id not in self._pending_queries:
+        pending = self._pending_queries.get(query_id)
+        if pending is None:  # unknown or answered already
+            raise TelegramApiError(400, ERR_QUERY_INVALID)
+        if self.clock() - pending[1] > self.callback_query_timeout:
+            del self._pending_queries[query_id]
             raise TelegramApiError(400, ERR_QUERY_INVALID)
         text = params.get("text")
         if text is not None and len(str(text)) > 200:

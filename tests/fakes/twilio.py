@@ -12,7 +12,19 @@ Usage::
         await http.close()
 
 Request checks and response shapes follow Twilio's OpenAPI description of the 2010 API
-(``api.v2010.account.message``); the error codes are Twilio's.
+(``api.v2010.account.message``, copied below as :data:`MESSAGE_PROPERTIES`,
+:data:`MESSAGE_STATUSES` and :data:`CREATE_PARAMS` so tests do not need the spec file); the error
+codes are Twilio's. Anything else (Calls, Recordings, ...) answers Twilio's 404 JSON (20404).
+
+Status callbacks: :meth:`FakeTwilio.progress` (and ``auto_callbacks``) post them in Twilio's
+order, queued -> sent -> delivered / undelivered, or queued -> failed, each signed with
+``X-Twilio-Signature``. :meth:`FakeTwilio.deliver` posts one status as asked, so a test can make
+callbacks arrive out of order as they can over the network.
+
+Inbound webhooks are retried like Twilio's connection overrides (``#rc``/``#rp=all``) when
+``webhook_retries`` is set: an answer slower than ``webhook_timeout``, a 5xx or a connection
+error is followed by the same request (same MessageSid, same ``X-Twilio-Signature``, same
+``I-Twilio-Idempotency-Token``).
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
+import aiohttp
 from aiohttp import BasicAuth, web
 from twilio.request_validator import RequestValidator
 
@@ -43,6 +56,35 @@ ALPHA_SENDER_RE = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
 SHORT_CODE_RE = re.compile(r"^\d{3,8}$")
 
 MAX_BODY_CHARS = 1600
+#: ``api.v2010.account.message`` properties, from Twilio's OpenAPI description (2010 API).
+MESSAGE_PROPERTIES = (
+    "body num_segments direction from to date_updated price error_message uri account_sid "
+    "num_media status messaging_service_sid sid date_sent date_created error_code price_unit "
+    "api_version subresource_uris"
+).split()
+#: ``message_enum_status``.
+MESSAGE_STATUSES = frozenset(
+    (
+        "queued sending sent failed delivered undelivered receiving received accepted scheduled "
+        "read partially_delivered canceled"
+    ).split()
+)
+#: Form parameters of ``POST /Accounts/{AccountSid}/Messages.json`` (only ``To`` is required).
+CREATE_PARAMS = frozenset(
+    (
+        "To StatusCallback ApplicationSid MaxPrice ProvideFeedback Attempt ValidityPeriod "
+        "ForceDelivery ContentRetention AddressRetention SmartEncoded PersistentAction "
+        "TrafficType ShortenUrls ScheduleType SendAt SendAsMms ContentVariables RiskCheck From "
+        "FallbackFrom MessagingServiceSid Body MediaUrl ContentSid"
+    ).split()
+)
+#: Status callbacks Twilio posts for an outbound SMS, in order, per final outcome.
+CALLBACK_SEQUENCES = {
+    "sent": ("queued", "sent"),
+    "delivered": ("queued", "sent", "delivered"),
+    "undelivered": ("queued", "sent", "undelivered"),
+    "failed": ("queued", "failed"),
+}
 #: Final statuses: ``advance_all`` leaves these alone.
 FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "read", "canceled", "received"})
 #: Twilio's default opt-out / opt-in keywords (Advanced Opt-Out off).
@@ -65,6 +107,7 @@ _ERROR_MESSAGES = {
     20500: "Internal Server Error",
     20503: "Service Unavailable",
     21211: "The 'To' number {to} is not a valid phone number.",
+    21609: "Invalid StatusCallback url",
     21602: "Message body is required.",
     21603: "A 'From' phone number is required.",
     21604: "A 'To' phone number is required.",
@@ -180,6 +223,8 @@ class FakeMessage:
     date_updated: datetime | None = None
     #: Every status it went through, in order.
     history: list[str] = field(default_factory=list)
+    #: Statuses a callback was posted for, in order.
+    posted: list[str] = field(default_factory=list)
     params: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -228,6 +273,19 @@ class Callback:
 
 
 @dataclass
+class WebhookAttempt:
+    """One POST of an inbound webhook (retries are further attempts with the same ``sid``)."""
+
+    sid: str
+    url: str
+    attempt: int
+    signature: str | None
+    #: HTTP status answered, ``None`` after a timeout or a connection error (see ``error``).
+    status: int | None
+    error: str | None = None
+
+
+@dataclass
 class _Failure:
     status: int
     code: int
@@ -245,11 +303,17 @@ class FakeTwilio(LoopbackServer):
         enforce_limits: reject (429, code 20429) a create when its sender is over
             ``segments_per_second`` (token bucket per From / MessagingServiceSid, burst = one
             second's worth; a message larger than the burst passes when the bucket is full).
-        senders: if given, the only From numbers accepted (others get 21606).
-        auto_callbacks: after each create with a StatusCallback, POST ``sent`` then
-            ``delivered`` in the background (after ``callback_delay`` seconds).
+        senders: the account's own numbers, the only From values accepted (others get
+            21606); default ``{service_number}``. A From of ``MG...`` means a Messaging Service.
+        services: if given, the only Messaging Service SIDs accepted (others get 21701).
+        auto_callbacks: after each create with a StatusCallback, post queued, sent and
+            delivered in the background (after ``callback_delay`` seconds); :meth:`outcome`
+            makes a number end undelivered or failed instead.
         service_number: the From a Messaging Service "assigns" (callbacks, fetch).
         opt_out_keywords: inbound STOP/START keywords (un)subscribe the sender like Twilio.
+        webhook_retries: how many times an inbound webhook is sent again after a 5xx, a
+            connection error or no answer within ``webhook_timeout`` seconds (Twilio's
+            ``#rc=`` with ``#rp=all``; 0 = no retries).
     """
 
     def __init__(
@@ -261,10 +325,13 @@ class FakeTwilio(LoopbackServer):
         enforce_limits: bool = False,
         segments_per_second: float = 1.0,
         senders: set[str] | None = None,
+        services: set[str] | None = None,
         auto_callbacks: bool = False,
         callback_delay: float = 0.01,
         service_number: str = "+15005550006",
         opt_out_keywords: bool = True,
+        webhook_retries: int = 0,
+        webhook_timeout: float = 15.0,
     ) -> None:
         super().__init__(clock)
         if not ACCOUNT_SID_RE.match(account_sid):
@@ -274,11 +341,14 @@ class FakeTwilio(LoopbackServer):
         self.validator = RequestValidator(auth_token)
         self.enforce_limits = enforce_limits
         self.segments_per_second = segments_per_second
-        self.senders = set(senders) if senders is not None else None
+        self.senders = set(senders) if senders is not None else {service_number}
+        self.services = set(services) if services is not None else None
         self.auto_callbacks = auto_callbacks
         self.callback_delay = callback_delay
         self.service_number = service_number
         self.opt_out_keywords = opt_out_keywords
+        self.webhook_retries = webhook_retries
+        self.webhook_timeout = webhook_timeout
 
         #: Outbound messages created, in order.
         self.messages: list[FakeMessage] = []
@@ -291,12 +361,16 @@ class FakeTwilio(LoopbackServer):
         #: Number of 429 answers produced by ``enforce_limits``.
         self.rate_limit_violations = 0
         self.unsubscribed: set[str] = set()
+        #: Every POST of an inbound webhook, retries included.
+        self.webhook_attempts: list[WebhookAttempt] = []
 
         self._invalid: set[str] = set()
         self._landlines: set[str] = set()
+        self._outcomes: dict[str, tuple[str, int | None]] = {}
         self._failures: list[_Failure] = []
         self._buckets: dict[str, tuple[float, float]] = {}
         self._by_sid: dict[str, FakeMessage] = {}
+        self._by_to: dict[str, list[FakeMessage]] = {}  # sent_to without a scan of all messages
         self._created_event: asyncio.Event | None = None
         self._seq = itertools.count(1)
 
@@ -305,7 +379,7 @@ class FakeTwilio(LoopbackServer):
     # =========================================================================================
     def sent_to(self, number: str) -> list[FakeMessage]:
         """Outbound messages created for ``number`` (E.164), in order."""
-        return [m for m in self.messages if m.to == number]
+        return list(self._by_to.get(number, ()))
 
     def last_message(self, number: str) -> FakeMessage | None:
         """The last outbound message to ``number`` or ``None``."""
@@ -348,6 +422,12 @@ class FakeTwilio(LoopbackServer):
         """Creates to ``number`` answer 400 code 21614 (not a mobile number)."""
         self._landlines.add(number)
 
+    def outcome(self, number: str, status: str, error_code: int | None = None) -> None:
+        """``auto_callbacks`` end messages to ``number`` in ``status`` (e.g. ``undelivered``)."""
+        if status not in CALLBACK_SEQUENCES:
+            raise ValueError(f"not a final SMS status: {status!r}")
+        self._outcomes[number] = (status, error_code)
+
     def fail_next(
         self,
         status: int = 500,
@@ -378,6 +458,8 @@ class FakeTwilio(LoopbackServer):
         ``failed`` / ``undelivered`` default to error code 30003 (unreachable handset). Returns
         the HTTP status the app answered, or ``None`` if the message has no StatusCallback.
         """
+        if status not in MESSAGE_STATUSES:
+            raise ValueError(f"not a Twilio message status: {status!r}")
         message = self._by_sid[sid]
         if status in ("failed", "undelivered") and error_code is None:
             error_code = 30003
@@ -390,6 +472,7 @@ class FakeTwilio(LoopbackServer):
             message.date_sent = message.date_sent or now
         if not message.status_callback:
             return None
+        message.posted.append(status)
         params = {
             "AccountSid": message.account_sid,
             "ApiVersion": API_VERSION,
@@ -422,10 +505,32 @@ class FakeTwilio(LoopbackServer):
         pending = [m for m in self.messages if m.status not in FINAL_STATUSES]
         return [await self.deliver(m.sid, status, error_code) for m in pending]
 
+    async def progress(
+        self, sid: str, final: str = "delivered", error_code: int | None = None
+    ) -> list[int | None]:
+        """Post the status callbacks Twilio would, in Twilio's order, up to ``final``.
+
+        ``delivered`` posts queued, sent, delivered; ``undelivered`` queued, sent,
+        undelivered; ``failed`` queued, failed (``error_code`` defaults to 30003 for the last
+        two). Statuses already posted for the message are skipped. Returns the app's answers.
+        """
+        if final not in CALLBACK_SEQUENCES:
+            raise ValueError(f"not a final SMS status: {final!r}")
+        message = self._by_sid[sid]
+        if message.status in FINAL_STATUSES:
+            raise ValueError(f"{sid} is {message.status} already")
+        answers = []
+        for status in CALLBACK_SEQUENCES[final]:
+            if status in message.posted:
+                continue
+            code = error_code if status == final else None
+            answers.append(await self.deliver(sid, status, code))
+        return answers
+
     async def _auto_callbacks(self, sid: str) -> None:
         await asyncio.sleep(self.callback_delay)
-        await self.deliver(sid, "sent")
-        await self.deliver(sid, "delivered")
+        final, code = self._outcomes.get(self._by_sid[sid].to, ("delivered", None))
+        await self.progress(sid, final, code)
 
     async def inbound(
         self,
@@ -438,13 +543,21 @@ class FakeTwilio(LoopbackServer):
         *,
         sign_url: str | None = None,
         extra: dict[str, str] | None = None,
+        retries: int | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
     ) -> tuple[int, str]:
         """POST an inbound-SMS webhook (form-encoded like Twilio) to ``app_url``.
 
         The signature is computed over ``sign_url`` (default ``app_url``): pass the app's
         public URL there when it differs from the loopback URL. ``signature`` overrides the
         header value; ``sign=False`` omits it. STOP/START keywords (un)subscribe ``from_``
-        first, as Twilio does, and add ``OptOutType``. Returns ``(status, response text)``.
+        first, as Twilio does, and add ``OptOutType``. Returns ``(status, response text)`` of
+        the last attempt.
+
+        ``retries`` / ``timeout`` override ``webhook_retries`` / ``webhook_timeout``: a 5xx, a
+        connection error or no answer within ``timeout`` seconds is retried with the very same
+        request (see :attr:`webhook_attempts`). When every attempt timed out or failed to
+        connect, the last error is raised.
         """
         to = to or self.service_number
         sid = _sid("SM")
@@ -478,14 +591,47 @@ class FakeTwilio(LoopbackServer):
                 params=params,
             )
         )
-        headers = {}
+        headers = {"I-Twilio-Idempotency-Token": secrets.token_hex(16)}
         if signature is not None:
             headers["X-Twilio-Signature"] = signature
         elif sign:
             headers["X-Twilio-Signature"] = self.sign(sign_url or app_url, params)
+        attempts = 1 + (self.webhook_retries if retries is None else retries)
+        limit = self.webhook_timeout if timeout is None else timeout
+        return await self._post_webhook(sid, app_url, params, headers, attempts, limit)
+
+    async def _post_webhook(
+        self,
+        sid: str,
+        url: str,
+        params: dict[str, str],
+        headers: dict[str, str],
+        attempts: int,
+        timeout: float,  # noqa: ASYNC109
+    ) -> tuple[int, str]:
         session = await self.session()
-        async with session.post(app_url, data=params, headers=headers) as resp:
-            return resp.status, await resp.text()
+        signature = headers.get("X-Twilio-Signature")
+        error: BaseException | None = None
+        answer: tuple[int, str] | None = None
+        for attempt in range(1, attempts + 1):
+            try:
+                async with asyncio.timeout(timeout):
+                    async with session.post(url, data=params, headers=headers) as resp:
+                        answer = resp.status, await resp.text()
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                error, answer = exc, None
+                name = "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__
+                self.webhook_attempts.append(
+                    WebhookAttempt(sid, url, attempt, signature, None, name)
+                )
+                continue
+            self.webhook_attempts.append(WebhookAttempt(sid, url, attempt, signature, answer[0]))
+            if answer[0] < 500:
+                break
+        if answer is None:
+            assert error is not None
+            raise error
+        return answer
 
     # =========================================================================================
     # HTTP plumbing
@@ -512,10 +658,13 @@ class FakeTwilio(LoopbackServer):
             raise TwilioApiError(404, 20404, f"The requested resource {request.path} was not found")
 
     async def _not_found(self, request: web.Request) -> web.Response:
-        self.requests.append((request.method, request.path, {}, 404))
-        return self._error(
-            TwilioApiError(404, 20404, f"The requested resource {request.path} was not found")
-        )
+        """Anything the fake does not implement (Calls, ...): Twilio's 404, after the auth check."""
+        try:
+            self._authenticate(request)
+            raise TwilioApiError(404, 20404, f"The requested resource {request.path} was not found")
+        except TwilioApiError as exc:
+            self.requests.append((request.method, request.path, {}, exc.status))
+            return self._error(exc)
 
     async def _fetch(self, request: web.Request) -> web.Response:
         try:
@@ -602,14 +751,21 @@ class FakeTwilio(LoopbackServer):
             raise TwilioApiError(400, 21614)
         if from_ is None and service is None:
             raise TwilioApiError(400, 21603)
-        if service is not None and not SERVICE_SID_RE.match(service):
+        if from_ is not None and from_.startswith("MG") and service is None:
+            service, from_ = from_, None  # Twilio takes a Messaging Service SID as From too
+        if service is not None and not (
+            SERVICE_SID_RE.match(service) and (self.services is None or service in self.services)
+        ):
             raise TwilioApiError(400, 21701, service=service)
         if from_ is not None:
             valid_from = bool(
                 E164_RE.match(from_) or ALPHA_SENDER_RE.match(from_) or SHORT_CODE_RE.match(from_)
             )
-            if not valid_from or (self.senders is not None and from_ not in self.senders):
+            if not valid_from or from_ not in self.senders:
                 raise TwilioApiError(400, 21606, from_=from_)
+        callback = form.get("StatusCallback")
+        if callback and not re.match(r"^https?://[A-Za-z0-9.-]+(:\d+)?(/|$)", callback):
+            raise TwilioApiError(400, 21609)
         if not body and not form.get("MediaUrl") and not form.get("ContentSid"):
             raise TwilioApiError(400, 21602)
         if len(body) > MAX_BODY_CHARS:
@@ -638,6 +794,7 @@ class FakeTwilio(LoopbackServer):
         )
         self.messages.append(message)
         self._by_sid[message.sid] = message
+        self._by_to.setdefault(message.to, []).append(message)
         return message
 
     def _take_tokens(self, sender: str, segments: int) -> None:

@@ -1,4 +1,7 @@
-"""The outbox dispatcher against the fake Telegram and Twilio servers (real clients)."""
+"""The outbox dispatcher against the fake Telegram and Twilio servers (real clients).
+
+The dispatcher's promises are listed in test_dispatcher_promises.py (fake clock, fake channel).
+"""
 
 from __future__ import annotations
 
@@ -51,7 +54,8 @@ def _frozen_gc() -> Iterator[None]:
 
 @pytest.fixture
 async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN, enforce_limits=True) as fake:
+    # Contacts are made in the database: as if each chat had started the bot.
+    async with FakeTelegram(token=TOKEN, strict_chats=False) as fake:
         yield fake
 
 

@@ -1,4 +1,22 @@
-"""The drive runtime on a fake clock, against the database (the outbox rows are what it sends)."""
+"""The drive runtime on a fake clock, against the database (the outbox rows are what it sends).
+
+Promises of notifications/drives.py (tests here and in test_drive_runtime.py):
+- Batches are readied at ready_at and called at call_at, floor by floor, in the plan's order;
+  points called at once are interleaved; a repeated tick or a restart sends nothing twice.
+- "Get ready" has reply priority and expires at the call; one still queued when its batch is
+  called is cancelled, and a batch called before its "get ready" went never gets one.
+- A batch more than a second overdue is called now and the rest of its point keep their spacing.
+- Pace: /next calls now and pulls the rest forward, /pause holds the point, /resume shifts it by
+  the pause, /skip drops the next batch (and its queued "get ready"); impossible ones refuse.
+- Adaptive pace: the next batch goes once `share` replied 1, never before min_interval.
+- A called batch is done after its slot; the building's last call goes a slot after its last
+  batch to the silent only; one slot later the still silent are flagged and listed.
+- The silent list goes only to the building's cadres and officers, the point's volunteers and
+  the admins, never to other buildings' staff.
+- A reply lands only on the replying household's own part, only while the drive runs; a
+  cancelled drive answers "closed" and records nothing; an answered household is not awaited.
+- Home-bound and positive households are never called; they are visited door to door.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +25,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from config.clock import FakeClock
-from estate.models import Building, Contact, Estate, Household, Person, Staff
+from config.i18n import text
+from estate.models import Building, Contact, Estate, Household, Person, Staff, StaffBuilding
 from notifications.drives import planner
 from notifications.drives.models import DriveBatch, DriveHousehold
-from notifications.drives.runtime import DriveError, DriveRuntime, parse_reply
+from notifications.drives.runtime import DriveError, DriveRuntime, building_staff, parse_reply
 from notifications.drives.setup import DriveOptions, create_drive, preview
 from notifications.drives.status import load_status, render_status
+from notifications.drives.texts import DRIVE_TEXTS
 from notifications.models import OutboxMessage, Priority
 
 T0 = datetime(2022, 4, 10, 6, 0, tzinfo=UTC)
@@ -276,3 +296,113 @@ async def test_an_unknown_building_is_a_clear_error(db: str) -> None:
     await small_estate(buildings=1)
     with pytest.raises(planner.PlanError, match="no such building: 9"):
         await preview(options(points=[("A", [1, 9])]), {"sms"})
+
+
+async def called_drive(clock: FakeClock):  # type: ignore[no-untyped-def]
+    """Building 1 at point A, floors 4..1; the top floor called at 06:10."""
+    await small_estate(buildings=1)
+    drive, _ = await start(clock, options(points=[("A", [1])]))
+    runtime = DriveRuntime(clock=clock)
+    clock.set(T0 + 10 * MIN)
+    await runtime.tick()
+    return drive, runtime
+
+
+async def test_a_reply_never_lands_on_another_households_part(db: str) -> None:
+    clock = FakeClock(T0)
+    _, runtime = await called_drive(clock)
+    mine = await Household.get(room="401")
+    theirs = await Household.get(room="402")
+    their_part = await DriveHousehold.get(household=theirs)
+    contact = await Contact.get(household=mine)
+    # A button of another household's message (forwarded, or forged) is refused.
+    assert await runtime.reply(contact, 1, part_id=their_part.id) is None
+    await their_part.refresh_from_db()
+    assert their_part.reply is None and their_part.replied_at is None
+    my_part = await DriveHousehold.get(household=mine)
+    assert my_part.reply is None
+    assert await runtime.awaiting(mine.id) and await runtime.awaiting(theirs.id)
+    # Its own button is taken, on its own part only.
+    ack = await runtime.reply(contact, 1, part_id=my_part.id)
+    assert ack is not None
+    await my_part.refresh_from_db()
+    await their_part.refresh_from_db()
+    assert (my_part.reply, my_part.replied_at, their_part.reply) == (1, T0 + 10 * MIN, None)
+    assert not await runtime.awaiting(mine.id) and await runtime.awaiting(theirs.id)
+    # A household not in the drive has nothing to reply to.
+    outsider = await Contact.get(household=await Household.get(room="101"))
+    assert await runtime.reply(outsider, 1) is None
+
+
+async def test_no_reply_is_recorded_on_a_cancelled_drive(db: str) -> None:
+    clock = FakeClock(T0)
+    drive, runtime = await called_drive(clock)
+    household = await Household.get(room="401")
+    contact = await Contact.get(household=household)
+    part = await DriveHousehold.get(household=household)
+    queued = await OutboxMessage.filter(status="queued", purpose="callup").count()
+    assert await runtime.cancel(drive.id) == queued > 0
+    for part_id in (None, part.id):  # by SMS digit or by the message's button
+        ack = await runtime.reply(contact, 1, part_id=part_id)
+        assert ack is not None and ack.text == text(DRIVE_TEXTS, "closed", contact.language)
+    await part.refresh_from_db()
+    assert part.reply is None and part.replied_at is None
+    assert not await runtime.awaiting(household.id)
+    assert not await OutboxMessage.filter(status="queued", ref__startswith="drive:").exists()
+    with pytest.raises(DriveError, match="cancelled"):
+        await runtime.cancel(drive.id)
+
+
+async def test_the_silent_list_goes_only_to_that_buildings_staff(db: str) -> None:
+    """Cadres and officers of the building, the point's volunteers and the admins; not the
+    cadres of other buildings, nor other points' volunteers, nor logistics."""
+    await small_estate(buildings=2, floors=1, per_floor=1)
+    one = await Building.get(number=1)
+    two = await Building.get(number=2)
+    names = {}
+    for name, role, building, point in [
+        ("cadre1", "cadre", one, None),
+        ("officer1", "officer", one, None),
+        ("cadre2", "cadre", two, None),
+        ("officer2", "officer", two, None),
+        ("logistics1", "logistics", one, None),
+        ("pointA", "point", None, "A"),
+        ("pointB", "point", None, "B"),
+        ("admin", "admin", None, None),
+    ]:
+        member = await Staff.create(
+            name=name, role=role, point=point, telegram_chat_id=1000 + len(names)
+        )
+        names[str(member.telegram_chat_id)] = name
+        if building is not None:
+            await StaffBuilding.create(staff=member, building=building)
+    assert sorted(m.name for m in await building_staff(1, "A")) == [
+        "admin",
+        "cadre1",
+        "officer1",
+        "pointA",
+    ]
+    assert sorted(m.name for m in await building_staff(2)) == ["admin", "cadre2", "officer2"]
+    clock = FakeClock(T0)
+    await start(clock)
+    runtime = DriveRuntime(clock=clock)
+    for minute in (10, 15, 20):  # called, last call, silent list
+        clock.set(T0 + minute * MIN)
+        await runtime.tick()
+    told = await OutboxMessage.filter(purpose="staff").values_list(
+        "address", "idempotency_key", "body"
+    )
+    lists = sorted((int(key.split(":")[3]), names[address]) for address, key, _ in told)
+    assert lists == [
+        (1, "admin"),
+        (1, "cadre1"),
+        (1, "officer1"),
+        (1, "pointA"),
+        (2, "admin"),
+        (2, "cadre2"),
+        (2, "officer2"),
+        (2, "pointB"),
+    ]
+    for address, key, body in told:
+        building = key.split(":")[3]
+        assert f"{building}号楼" in body["text"] and "101" in body["text"], names[address]

@@ -1,4 +1,27 @@
-"""Table tests for the drive planner: small hand-made estates with exact batches and times."""
+"""Table tests for the drive planner: small hand-made estates with exact batches and times.
+
+Promises of notifications/planner.py (each has a table test here; invariants over random
+estates are in test_planner_properties.py):
+- Batch k of a point is called at start + (k-1) x interval and readied `lead` earlier; points
+  run in parallel and serve their buildings in the order given.
+- Floors in the drive's order (top-down by default, or bottom-up), grouped one floor, half a
+  building (lower half 1..ceil(F/2)) or N floors; groups and floors with nobody to call make
+  no batch and leave no gap.
+- Within a floor: by entrance, then natural room order ("902" < "1201"), then id; the input
+  order does not matter.
+- Capacity splits a batch into parts in calling order, households whole; a household above
+  capacity gets a part of its own; parts are numbered.
+- Home-bound and positive households are never called; they go door to door at the point
+  serving their building, "positive" winning as the reason.
+- Bad requests raise PlanError (naive start, interval <= 0, negative lead, unknown order, no
+  point, unnamed or twice-named point, capacity < 1, no buildings, a building twice or unknown
+  or misfiled, floors < 1, a household twice, off its building or floor, negative people).
+- Times are elapsed time, also across a DST change and across time zones.
+- shift_point moves the batches after a seq and keeps their spacing and lead; it refuses to
+  call a batch at or before the last kept one; reschedule_from (/next) and skip_batch (/skip)
+  are built on it; the helpers (point, batch, by_household, finish_at, counts) are exact.
+- parse_points and parse_batch read the CLI forms (full-width too) and refuse bad ones.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,33 @@
-"""Parsing what residents really type: table tests."""
+"""Parsing what residents really type: table tests.
+
+Promises of ``surveys.engine.answers`` (each has a test below that fails when it breaks):
+
+* full-width digits and punctuation read as ASCII (``１２`` = 12, ``１．５`` = 1.5)
+  -> test_normalize, test_parse_integer_ok, test_parse_decimal
+* surrounding spaces and punctuation are ignored, signs and a leading ``.`` survive
+  -> test_normalize
+* Chinese numerals: ``十二`` = 12, ``二十`` = 20, ``三百零五`` = 305, ``一百五`` = 150,
+  ``一万五`` = 15000, ``一点五`` = 1.5; whole numerals are ints, never floats
+  -> test_chinese_numerals, test_chinese_whole_numerals_are_ints
+* numerals written digit by digit (``一二``) and malformed numerals are not numbers, and never
+  crash the parser -> test_chinese_numerals, test_malformed_chinese_numerals_are_not_numbers
+* a unit word after a number is accepted (``3盒``, ``3 boxes``, ``两个人``); vague quantities
+  (``十几``, ``3多``, ``3 or more``) are rejected -> test_parse_integer_ok, test_parse_integer_fail
+* ``没有``/``无``/``none`` mean 0, and ``0`` is the number zero, never "back"
+  -> test_parse_integer_ok, test_classify_keyword
+* an integer question rejects ``1.5`` (not_an_integer) but takes ``1.0`` as 1
+  -> test_parse_integer_fail, test_parse_integer_ok
+* yes/no words in Chinese and English, any case; digits only when the prompt is numbered
+  (SMS: 1 = yes, 2 = no) -> test_yes_no, test_yes_no_rejects, test_yes_no_numbered
+* a choice is picked by its 1-based number or a whole alias, never by part of an alias
+  -> test_parse_choice, test_choice_alias_must_match_whole
+* several choices: separators, compact ``13`` only when unambiguous; sorted, no duplicates
+  -> test_parse_choices, test_parse_choices_fail
+* dates in the usual forms; forms without a year need today; impossible dates fail
+  -> test_parse_date, test_parse_date_fail, test_relative_dates_need_today
+* an SMS ``##`` or ``#`` or ``返回`` is "back"; STOP/退订/TD opt out; only a whole message is
+  a keyword; digits are never keywords -> test_sms_hashes_mean_back, test_classify_keyword
+"""
 
 from __future__ import annotations
 
@@ -423,3 +452,109 @@ def test_full_date_without_today() -> None:
 )
 def test_classify_keyword(text: str, expected: Keyword | None) -> None:
     assert classify_keyword(text) == expected
+
+
+def test_chinese_whole_numerals_are_ints() -> None:
+    for text in ("一百五", "三千二", "二十五", "一万五", "一万零五十"):
+        value = parse_chinese_number(text)
+        assert type(value) is int, (text, value)
+    assert type(parse_chinese_number("一点五")) is float
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("万", None),
+        ("十十万", None),
+        ("一万十", 10010),
+        ("一万十十", None),
+        ("一万万", None),
+        ("一万二万", None),
+        ("一万五千", 15000),
+        ("两万三千零一", 23001),
+        ("一点五点", None),
+        ("十十点五", None),
+        ("一点十", None),
+        ("三千二百", 3200),
+        ("三千零二", 3002),
+        ("百二", None),
+    ],
+)
+def test_malformed_chinese_numerals_are_not_numbers(text: str, expected: int | None) -> None:
+    assert parse_chinese_number(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("二零二二年四月十日", "not_a_date"),
+        ("四月十十日", "not_a_date"),
+        ("2022年13月1日", "not_a_date"),
+        ("20221301", "not_a_date"),
+        ("4月31日", "not_a_date"),
+        ("32号", "not_a_date"),
+    ],
+)
+def test_malformed_dates_fail(text: str, reason: str) -> None:
+    assert parse_date(text, today=TODAY).reason == reason
+
+
+@pytest.mark.parametrize("text", ["##", "###", "＃＃", " ## ", "##。"])
+def test_sms_hashes_mean_back(text: str) -> None:
+    """Promise: an SMS ``##`` or ``#`` or 返回 goes one question back."""
+    assert classify_keyword(text) is Keyword.BACK
+
+
+@pytest.mark.parametrize("text", ["#1", "1#", "# 1", "#返回x"])
+def test_hashes_with_more_are_not_back(text: str) -> None:
+    assert classify_keyword(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("上一题", Keyword.BACK), ("上一步", Keyword.BACK), ("不变", Keyword.KEEP)],
+)
+def test_more_keywords(text: str, expected: Keyword) -> None:
+    assert classify_keyword(text) is expected
+
+
+@pytest.mark.parametrize("text", ["今", "Toda", "day", "this", "3天", "本周"])
+def test_choice_alias_must_match_whole(text: str) -> None:
+    assert parse_choice(text, URGENCY).reason == "no_such_choice"
+
+
+NINE = [(f"v{i}", f"选项{i}", f"option {i}") for i in range(1, 10)]
+TEN = [(f"v{i}", f"选项{i}", f"option {i}") for i in range(1, 11)]
+FOODS = [("pb", "花生和豆类", "peanuts and beans"), ("milk", "牛奶", "milk")]
+
+
+@pytest.mark.parametrize(
+    ("text", "options", "expected"),
+    [
+        ("13", NINE, (0, 2)),
+        ("13", TEN, "no_such_choice"),
+        ("一", MANY, (0,)),
+        ("1,,3", SYMPTOMS, (0, 2)),
+        ("1、、3", SYMPTOMS, (0, 2)),
+        ("和", SYMPTOMS, "empty"),
+        ("花生和豆类", FOODS, (0,)),
+        ("peanuts and beans", FOODS, (0,)),
+    ],
+)
+def test_parse_choices_edges(text: str, options: list[tuple[str, ...]], expected: object) -> None:
+    result = parse_choices(text, options)
+    if isinstance(expected, str):
+        assert result.reason == expected
+        assert not result.ok
+    else:
+        assert result.value == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "reason"),
+    [("0", 0.0, None), ("没有", 0.0, None), ("abc", None, "not_a_number"), ("", None, "empty")],
+)
+def test_parse_decimal_edges(text: str, value: float | None, reason: str | None) -> None:
+    result = parse_decimal(text)
+    assert result.reason == reason
+    assert result.value == value

@@ -1,0 +1,721 @@
+"""The dispatcher's promises, one pass (`run_once`) at a time on a fake clock with a fake channel.
+
+Promises of notifications/dispatcher.py (each has a test here or in test_dispatcher.py):
+- Never sends to a contact who opted out (STOP) or is unreachable: the row fails, no call.
+- Never sends an expired message (a "get ready" whose batch was called): status expired.
+- Claims due rows only, most urgent priority first, then in id order, on its own channel,
+  in batches of a quarter second at the channel's rate, under a lease.
+- Records the attempt before the call; a success is sent/accepted with the provider's id.
+- Telegram: at most 30 a second and one a second per chat; a chat's later rows are given back
+  (the attempt not spent), all due at the same time so they stay in order.
+- Call-ups cut in: an ordinary message waiting for a slot is given back when call-ups arrive,
+  and call-ups use the reserved slots at once.
+- RetryLater: requeued no sooner than the server's wait or the jittered backoff, until
+  max_send_attempts; an adapter bug is a retry, never a lost message.
+- Unreachable: the contact is marked (opted_out or unreachable), the household's next contact
+  (another channel first, with the channel's own text) gets a copy with the same priority,
+  ref and expiry, and the hooks are told; PermanentFailure fails the message only.
+- Recovery: claimed and in-flight rows of a previous run are requeued, the in-flight counted.
+- The limits: Telegram 30/s and 1/s per chat (+20 ms), SMS segments/s; none when disabled.
+
+No HTTP and no sleeping: each test enqueues rows, runs one claim-and-send pass, waits for the
+sends it started and reads the rows back. The end-to-end tests against the fake Telegram and
+Twilio servers are in test_dispatcher.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+import notifications.dispatch.dispatcher as dispatcher_module
+from config.clock import FakeClock
+from estate.models import Building, Contact, Estate, Household
+from notifications.channels.base import (
+    PermanentFailure,
+    RetryLater,
+    SendResult,
+    Unreachable,
+)
+from notifications.dispatch.dispatcher import (
+    LEASE,
+    Dispatcher,
+    DispatchStats,
+    backoff,
+    build_limits,
+)
+from notifications.dispatch.ratelimit import PerKeySpacing, SlidingWindow, TokenBucket
+from notifications.message import Message
+from notifications.models import OutboxMessage, Priority
+from notifications.outbox import Outgoing, enqueue, enqueue_many
+from tests.conftest import make_settings
+from tests.waiting import wait_for
+
+
+class FakeChannel:
+    """Records what it was asked to send; answers with the queued outcomes, then success."""
+
+    def __init__(self, name: str = "telegram", outcomes: list[object] | None = None) -> None:
+        self.name = name
+        self.sent: list[tuple[str, str]] = []
+        self.outcomes = list(outcomes or [])
+
+    def sender_key(self) -> str:
+        return f"{self.name}:fake"
+
+    def cost(self, message: Message) -> int:
+        return 1
+
+    async def send(self, address: str, message: Message) -> SendResult:
+        self.sent.append((address, message.text))
+        if self.outcomes:
+            outcome = self.outcomes.pop(0)
+            if isinstance(outcome, BaseException):
+                raise outcome
+            assert isinstance(outcome, SendResult)
+            return outcome
+        return SendResult(provider_id=f"p{len(self.sent)}")
+
+
+async def household(n: int = 0) -> Household:
+    estate = await Estate.get_or_none(name="e") or await Estate.create(name="e")
+    building = await Building.get_or_none(estate=estate, number=1) or await Building.create(
+        estate=estate, number=1, floors=30
+    )
+    return await Household.create(building=building, floor=1, room=f"10{n}")
+
+
+def make(
+    db: str,
+    clock: FakeClock,
+    *channels: FakeChannel,
+    limits: bool = False,
+    **settings: object,
+) -> Dispatcher:
+    return Dispatcher(
+        {c.name: c for c in channels or (FakeChannel(),)},
+        clock=clock,
+        settings=make_settings(database_url=db, **settings),
+        limits_enabled=limits,
+    )
+
+
+async def one_pass(dispatcher: Dispatcher, channel: str = "telegram") -> int:
+    handled = await dispatcher.run_once(channel)
+    await dispatcher.drain_in_flight()
+    return handled
+
+
+async def row(key: str) -> OutboxMessage:
+    return await OutboxMessage.get(idempotency_key=key)
+
+
+# ---- who is never sent to -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["opted_out", "unreachable"])
+async def test_never_sends_to_a_contact_who_opted_out_or_is_unreachable(
+    db: str, status: str
+) -> None:
+    clock = FakeClock()
+    home = await household()
+    gone = await Contact.create(household=home, channel="telegram", address="5", status=status)
+    await enqueue(Outgoing(contact=gone, message=Message("x"), key="k"), now=clock.now())
+    channel = FakeChannel()
+    dispatcher = make(db, clock, channel)
+    assert await one_pass(dispatcher) == 1
+    assert channel.sent == []
+    failed = await row("k")
+    assert (failed.status, failed.error_code, failed.error) == (
+        "failed",
+        status,
+        "contact not active",
+    )
+    assert failed.lease_owner is None and failed.attempts == 0
+    await gone.refresh_from_db()
+    assert gone.status == status
+
+
+async def test_a_message_without_a_contact_goes_to_its_address(db: str) -> None:
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(contact=None, message=Message("x"), key="k", channel="telegram", address="77"),
+        now=clock.now(),
+    )
+    channel = FakeChannel()
+    await one_pass(make(db, clock, channel))
+    assert channel.sent == [("77", "x")]
+    assert (await row("k")).status == "sent"
+
+
+# ---- what is too late is never sent -------------------------------------------------------
+
+
+async def test_an_expired_message_is_never_sent(db: str) -> None:
+    """A "get ready" whose batch was already called (expires_at = the call time) is dropped;
+    one that is still in time goes out."""
+    clock = FakeClock()
+    home = await household()
+    contact = await Contact.create(household=home, channel="telegram", address="5")
+    other = await Contact.create(household=await household(1), channel="telegram", address="6")
+    now = clock.now()
+    await enqueue(
+        Outgoing(contact=contact, message=Message("late"), key="late", expires_at=now),
+        now=now,
+    )
+    await enqueue(
+        Outgoing(
+            contact=other,
+            message=Message("in time"),
+            key="ok",
+            expires_at=now + timedelta(seconds=1),
+        ),
+        now=now,
+    )
+    channel = FakeChannel()
+    dispatcher = make(db, clock, channel)
+    assert await one_pass(dispatcher) == 2
+    assert channel.sent == [("6", "in time")]
+    late = await row("late")
+    assert (late.status, late.error, late.lease_owner) == ("expired", "not sent: too late", None)
+    assert late.updated_at == now
+    assert dispatcher.stats.expired == 1
+    assert (await row("ok")).status == "sent"
+
+
+# ---- order, claiming, recording -----------------------------------------------------------
+
+
+async def test_most_urgent_first_then_in_order_and_only_due_rows(db: str) -> None:
+    clock = FakeClock()
+    now = clock.now()
+    items = [
+        Outgoing(contact=None, message=Message("survey"), key="s", channel="telegram", address="1"),
+        Outgoing(
+            contact=None,
+            message=Message("later"),
+            key="l",
+            channel="telegram",
+            address="2",
+            not_before=now + timedelta(seconds=5),
+        ),
+        Outgoing(
+            contact=None,
+            message=Message("call"),
+            key="c",
+            channel="telegram",
+            address="3",
+            priority=Priority.CALLUP,
+        ),
+        Outgoing(
+            contact=None, message=Message("sms"), key="m", channel="sms", address="+8613800000000"
+        ),
+    ]
+    await enqueue_many(items, now=now)
+    channel = FakeChannel()
+    dispatcher = make(db, clock, channel, FakeChannel("sms"))
+    assert await one_pass(dispatcher) == 2
+    assert [t for _, t in channel.sent] == ["call", "survey"]
+    assert (await row("l")).status == "queued" and (await row("m")).status == "queued"
+    sent = await row("c")
+    assert (sent.status, sent.provider_id, sent.sent_at, sent.attempts) == ("sent", "p1", now, 1)
+    assert sent.lease_owner is None and sent.error is None
+    assert await dispatcher.next_due_in("telegram") == 5.0
+    assert await dispatcher.next_due_in("sms") == 0.0
+    clock.advance(5)
+    assert await one_pass(dispatcher) == 1
+    assert channel.sent[-1] == ("2", "later")
+    assert await dispatcher.next_due_in("telegram") is None
+    assert await one_pass(dispatcher) == 0
+
+
+async def test_claim_takes_a_batch_leases_it_and_skips_claimed_rows(db: str) -> None:
+    clock = FakeClock()
+    now = clock.now()
+    await enqueue_many(
+        [
+            Outgoing(
+                contact=None, message=Message(f"{i}"), key=f"k{i}", channel="telegram", address="1"
+            )
+            for i in range(5)
+        ],
+        now=now,
+    )
+    dispatcher = make(db, clock)
+    dispatcher.worker_id = "me"
+    rows = await dispatcher.claim("telegram", 3)
+    assert [r.idempotency_key for r in rows] == ["k0", "k1", "k2"]
+    claimed = await OutboxMessage.filter(status="claimed").order_by("id")
+    assert [r.idempotency_key for r in claimed] == ["k0", "k1", "k2"]
+    assert all(r.lease_owner == "me" and r.lease_until == now + LEASE for r in claimed)
+    assert [r.idempotency_key for r in await dispatcher.claim("telegram", 10)] == ["k3", "k4"]
+    assert await dispatcher.claim("telegram", 10) == []
+
+
+def test_claim_size_is_a_quarter_second_at_the_channel_rate() -> None:
+    clock = FakeClock()
+    settings = make_settings(sms_segments_per_second=10)
+    dispatcher = Dispatcher(
+        {"telegram": FakeChannel(), "sms": FakeChannel("sms"), "local": FakeChannel("local")},
+        clock=clock,
+        settings=settings,
+    )
+    assert dispatcher._claim_size("telegram") == 7
+    assert dispatcher._claim_size("sms") == 2
+    assert dispatcher._claim_size("local") == 100
+    slow = Dispatcher(
+        {"telegram": FakeChannel(), "sms": FakeChannel("sms")},
+        clock=clock,
+        settings=make_settings(telegram_rate_per_second=2, sms_segments_per_second=1),
+    )
+    assert slow._claim_size("telegram") == 1 and slow._claim_size("sms") == 1
+
+
+def test_limits_are_telegram_30_a_second_and_1_a_chat_and_sms_segments() -> None:
+    clock = FakeClock()
+    settings = make_settings(sms_segments_per_second=5)
+    telegram = build_limits("telegram", settings, clock)
+    assert isinstance(telegram.sender, SlidingWindow) and telegram.sender.limit == 30
+    assert isinstance(telegram.per_recipient, PerKeySpacing)
+    assert telegram.per_recipient.interval == timedelta(seconds=1.02)
+    sms = build_limits("sms", settings, clock)
+    assert isinstance(sms.sender, TokenBucket) and sms.per_recipient is None
+    assert sms.sender.burst == 5
+    local = build_limits("local", settings, clock)
+    assert local.sender is None and local.per_recipient is None
+    off = build_limits("telegram", settings, clock, enabled=False)
+    assert off.sender is None and off.per_recipient is None
+
+
+def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
+    for attempts, top in [(0, 2.0), (1, 2.0), (2, 4.0), (3, 8.0), (20, 600.0)]:
+        for _ in range(20):
+            assert top * 0.5 <= backoff(attempts) <= top
+    assert backoff(3, base=1.0, cap=3.0) <= 3.0
+
+
+# ---- the per-chat limit -------------------------------------------------------------------
+
+
+async def test_a_chat_gets_one_message_a_second_the_rest_wait_in_order(db: str) -> None:
+    clock = FakeClock()
+    home = await household()
+    chat = await Contact.create(household=home, channel="telegram", address="5")
+    other = await Contact.create(household=await household(1), channel="telegram", address="6")
+    now = clock.now()
+    await enqueue_many(
+        [Outgoing(contact=chat, message=Message(f"m{i}"), key=f"m{i}") for i in range(3)]
+        + [Outgoing(contact=other, message=Message("o"), key="o")],
+        now=now,
+    )
+    channel = FakeChannel()
+    dispatcher = make(db, clock, channel, limits=True)
+    assert await one_pass(dispatcher) == 4
+    assert channel.sent == [("5", "m0"), ("6", "o")]
+    free_at = now + timedelta(seconds=1.02)
+    for due in (now, free_at):  # first the pass gives them back, then the next defers them
+        waiting = await OutboxMessage.filter(idempotency_key__in=["m1", "m2"]).order_by("id")
+        for deferred in waiting:  # the attempt not spent; both due at once, kept in order
+            assert (deferred.status, deferred.attempts, deferred.lease_owner) == (
+                "queued",
+                0,
+                None,
+            )
+            assert deferred.next_attempt_at == due
+        if due == now:
+            assert await one_pass(dispatcher) == 2
+    assert dispatcher.stats.deferred == 4
+    assert len(channel.sent) == 2
+    clock.advance(1.0)
+    assert await one_pass(dispatcher) == 0  # not yet due
+    clock.advance(0.02)
+    await one_pass(dispatcher)
+    assert channel.sent[2:] == [("5", "m1")]
+    clock.advance(1.02)
+    await one_pass(dispatcher)
+    assert channel.sent[3:] == [("5", "m2")]
+
+
+# ---- outcomes -----------------------------------------------------------------------------
+
+
+async def test_success_records_sent_or_accepted_with_the_provider_id(db: str) -> None:
+    clock = FakeClock()
+    await enqueue_many(
+        [
+            Outgoing(contact=None, message=Message("a"), key="a", channel="sms", address="+1"),
+            Outgoing(contact=None, message=Message("b"), key="b", channel="sms", address="+2"),
+        ],
+        now=clock.now(),
+    )
+    channel = FakeChannel(
+        "sms", [SendResult("SM1", status="queued"), SendResult("SM2", status="delivered")]
+    )
+    dispatcher = make(db, clock, channel)
+    await one_pass(dispatcher, "sms")
+    a, b = await row("a"), await row("b")
+    assert (a.status, a.provider_id) == ("accepted", "SM1")
+    assert (b.status, b.provider_id) == ("sent", "SM2")
+    assert dispatcher.stats.sent == 2
+
+
+async def test_retry_later_requeues_with_backoff_until_the_attempts_run_out(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dispatcher_module, "backoff", lambda attempts, **_: 3.0)
+    clock = FakeClock()
+    home = await household()
+    contact = await Contact.create(household=home, channel="telegram", address="5")
+    await enqueue(Outgoing(contact=contact, message=Message("x"), key="k"), now=clock.now())
+    channel = FakeChannel(
+        outcomes=[
+            RetryLater("busy", "429", after=10.0),
+            RetryLater("down", "500"),
+            RetryLater("down", "500"),
+        ]
+    )
+    dispatcher = make(db, clock, channel, max_send_attempts=3)
+    await one_pass(dispatcher)
+    first = await row("k")
+    assert (first.status, first.attempts, first.error, first.error_code) == (
+        "queued",
+        1,
+        "busy",
+        "429",
+    )
+    assert first.next_attempt_at == clock.now() + timedelta(seconds=10)  # the server's wait
+    assert first.lease_owner is None
+    clock.advance(10)
+    await one_pass(dispatcher)
+    assert (await row("k")).next_attempt_at == clock.now() + timedelta(seconds=3)  # backoff
+    assert dispatcher.stats.retried == 2
+    clock.advance(3)
+    await one_pass(dispatcher)
+    last = await row("k")
+    assert (last.status, last.attempts, last.error_code) == ("failed", 3, "500")
+    assert dispatcher.stats.failed == 1 and len(channel.sent) == 3
+    await contact.refresh_from_db()
+    assert contact.status == "active"  # a server error says nothing about the contact
+    assert dispatcher.stats.last_errors[-1] == "telegram 500 down"
+
+
+async def test_an_adapter_bug_is_retried_not_lost(db: str) -> None:
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(contact=None, message=Message("x"), key="k", channel="telegram", address="1"),
+        now=clock.now(),
+    )
+    dispatcher = make(db, clock, FakeChannel(outcomes=[KeyError("oops")]))
+    await one_pass(dispatcher)
+    kept = await row("k")
+    assert (kept.status, kept.error) == ("queued", "internal: KeyError")
+
+
+async def test_a_permanent_failure_fails_the_message_but_not_the_contact(db: str) -> None:
+    clock = FakeClock()
+    home = await household()
+    contact = await Contact.create(household=home, channel="telegram", address="5")
+    sms = await Contact.create(household=home, channel="sms", address="+8613800000001")
+    await enqueue(Outgoing(contact=contact, message=Message("x"), key="k"), now=clock.now())
+    dispatcher = make(db, clock, FakeChannel(outcomes=[PermanentFailure("bad", "400")]))
+    dispatcher.channels["sms"] = FakeChannel("sms")
+    await one_pass(dispatcher)
+    failed = await row("k")
+    assert (failed.status, failed.error, failed.error_code) == ("failed", "bad", "400")
+    await contact.refresh_from_db()
+    assert contact.status == "active" and dispatcher.stats.failed == 1
+    assert not await OutboxMessage.filter(contact_id=sms.id).exists()  # no fallback copy
+
+
+@pytest.mark.parametrize(("opted_out", "status"), [(True, "opted_out"), (False, "unreachable")])
+async def test_an_unreachable_contact_is_marked_and_the_household_reached_elsewhere(
+    db: str, opted_out: bool, status: str
+) -> None:
+    clock = FakeClock()
+    home = await household()
+    chat = await Contact.create(household=home, channel="telegram", address="5")
+    second_chat = await Contact.create(household=home, channel="telegram", address="8")
+    sms = await Contact.create(household=home, channel="sms", address="+8613800000001")
+    await Contact.create(household=await household(1), channel="sms", address="+8613800000002")
+    alt = Message("短信版").to_json()
+    now = clock.now()
+    await enqueue(
+        Outgoing(
+            contact=chat,
+            message=Message("chat version", extra={"alt": {"sms": alt}}),
+            key="k",
+            priority=Priority.CALLUP,
+            purpose="callup",
+            ref="drive:1:b1:call",
+            expires_at=now + timedelta(minutes=5),
+        ),
+        now=now,
+    )
+    seen: list[tuple[int, int | None]] = []
+
+    async def hook(message: OutboxMessage, target: Contact | None) -> None:
+        seen.append((message.id, target.id if target else None))
+
+    channel = FakeChannel(outcomes=[Unreachable("blocked", "403", opted_out=opted_out)])
+    dispatcher = make(db, clock, channel, FakeChannel("sms"))
+    dispatcher.on_unreachable.append(hook)
+    await one_pass(dispatcher)
+    failed = await row("k")
+    assert (failed.status, failed.error_code) == ("failed", "403")
+    await chat.refresh_from_db()
+    assert (chat.status, chat.status_reason) == (status, "blocked")
+    assert dispatcher.stats.unreachable == 1
+    copy = await OutboxMessage.get(idempotency_key=f"k|fb{sms.id}")  # SMS before a 2nd chat
+    assert (copy.channel, copy.address, copy.body["text"]) == ("sms", sms.address, "短信版")
+    assert (copy.priority, copy.purpose, copy.ref) == (Priority.CALLUP, "callup", failed.ref)
+    assert copy.expires_at == now + timedelta(minutes=5) and copy.status == "queued"
+    assert seen == [(failed.id, sms.id)]
+    assert not await OutboxMessage.filter(contact_id=second_chat.id).exists()
+
+
+async def test_the_fallback_copy_without_an_alt_is_the_plain_text(db: str) -> None:
+    clock = FakeClock()
+    home = await household()
+    chat = await Contact.create(household=home, channel="telegram", address="5")
+    other_chat = await Contact.create(household=home, channel="telegram", address="8")
+    await Contact.create(household=home, channel="sms", address="+86138", status="opted_out")
+    await enqueue(Outgoing(contact=chat, message=Message("hi"), key="k"), now=clock.now())
+    dispatcher = make(db, clock, FakeChannel(outcomes=[Unreachable("blocked", "403")]))
+    await one_pass(dispatcher)
+    copy = await OutboxMessage.get(idempotency_key=f"k|fb{other_chat.id}")
+    assert (copy.channel, copy.body["text"]) == ("telegram", "hi")  # same channel, last resort
+
+
+async def test_no_fallback_for_an_edit_or_when_nobody_else_is_reachable(db: str) -> None:
+    clock = FakeClock()
+    home = await household()
+    chat = await Contact.create(household=home, channel="telegram", address="5")
+    await Contact.create(household=home, channel="sms", address="+8613800000001")
+    await enqueue(
+        Outgoing(contact=chat, message=Message("e", extra={"edit_message_id": 3}), key="k"),
+        now=clock.now(),
+    )
+    targets: list[Contact | None] = []
+
+    async def hook(message: OutboxMessage, target: Contact | None) -> None:
+        targets.append(target)
+
+    dispatcher = make(
+        db, clock, FakeChannel(outcomes=[Unreachable("blocked", "403")]), FakeChannel("sms")
+    )
+    dispatcher.on_unreachable.append(hook)
+    await one_pass(dispatcher)
+    assert await OutboxMessage.all().count() == 1 and targets == [None]
+
+
+# ---- call-ups cut in ----------------------------------------------------------------------
+
+
+async def test_ordinary_messages_give_way_when_call_ups_are_announced(db: str) -> None:
+    clock = FakeClock()
+    await enqueue_many(
+        [
+            Outgoing(
+                contact=None,
+                message=Message(f"s{i}"),
+                key=f"s{i}",
+                channel="telegram",
+                address=f"{i}",
+            )
+            for i in range(3)
+        ],
+        now=clock.now(),
+    )
+    channel = FakeChannel()
+    dispatcher = make(db, clock, channel, limits=True)
+    sender = dispatcher.limits["telegram"].sender
+    assert isinstance(sender, SlidingWindow)
+    dispatcher.notify("telegram", urgent=True)
+    assert "telegram" in dispatcher._urgent and sender._last_urgent == clock.monotonic()
+    for _ in range(sender.limit - sender.reserved):  # ordinary traffic has used its share
+        sender.take()
+    task = asyncio.create_task(dispatcher.run_once("telegram"))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not task.done()  # the survey message waits for a slot ...
+    dispatcher.notify("telegram", urgent=True)  # ... until call-ups are enqueued
+    clock.advance(0.01)
+    assert await task == 3
+    await dispatcher.drain_in_flight()
+    assert channel.sent == []
+    rows = await OutboxMessage.all()
+    assert all(r.status == "queued" and r.attempts == 0 for r in rows)  # attempt not spent
+
+
+async def test_a_call_up_takes_the_reserved_slot_at_once(db: str) -> None:
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(
+            contact=None,
+            message=Message("come down"),
+            key="c",
+            channel="telegram",
+            address="1",
+            priority=Priority.CALLUP,
+        ),
+        now=clock.now(),
+    )
+    channel = FakeChannel()
+    dispatcher = make(db, clock, channel, limits=True)
+    sender = dispatcher.limits["telegram"].sender
+    assert isinstance(sender, SlidingWindow)
+    sender.note_urgent()
+    for _ in range(sender.limit - sender.reserved):
+        sender.take()
+    dispatcher.notify("telegram", urgent=True)
+    assert await one_pass(dispatcher) == 1
+    assert channel.sent == [("1", "come down")]
+
+
+# ---- recovery -----------------------------------------------------------------------------
+
+
+async def test_recovery_requeues_what_a_previous_run_left(db: str) -> None:
+    clock = FakeClock()
+    now = clock.now()
+    await enqueue_many(
+        [
+            Outgoing(
+                contact=None, message=Message(f"{i}"), key=f"k{i}", channel="telegram", address="1"
+            )
+            for i in range(4)
+        ],
+        now=now,
+    )
+    await OutboxMessage.filter(idempotency_key="k0").update(status="sending", lease_owner="x")
+    await OutboxMessage.filter(idempotency_key="k1").update(status="claimed", lease_owner="x")
+    await OutboxMessage.filter(idempotency_key="k2").update(status="sent")
+    clock.advance(1)
+    dispatcher = make(db, clock)
+    assert await dispatcher.recover() == 1
+    assert dispatcher.stats.recovered_in_flight == 1
+    for key in ("k0", "k1"):
+        back = await row(key)
+        assert (back.status, back.lease_owner, back.updated_at) == ("queued", None, clock.now())
+    assert (await row("k2")).status == "sent"
+
+
+async def test_run_stops_and_gives_back_what_it_claimed(db: str) -> None:
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(contact=None, message=Message("x"), key="k", channel="telegram", address="1"),
+        now=clock.now(),
+    )
+    channel = FakeChannel()
+    dispatcher = make(db, clock, channel)
+    stop = asyncio.Event()
+    task = asyncio.create_task(dispatcher.run(stop))
+    await wait_for(lambda: channel.sent)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert channel.sent == [("1", "x")]
+    assert (await row("k")).status == "sent"
+
+
+# ---- more of the life cycle -----------------------------------------------------------------
+
+
+def test_notify_wakes_the_named_channel_and_only_urgent_marks_it(db: str) -> None:
+    clock = FakeClock()
+    dispatcher = make(db, clock, FakeChannel(), FakeChannel("sms"), limits=True)
+    dispatcher.notify("sms")
+    assert dispatcher._wake["sms"].is_set() and not dispatcher._wake["telegram"].is_set()
+    assert dispatcher._urgent == set()
+    sms = dispatcher.limits["sms"].sender
+    assert isinstance(sms, TokenBucket) and sms._last_urgent < 0
+    clock.advance(7)
+    dispatcher.notify(urgent=True)
+    assert dispatcher._wake["telegram"].is_set()
+    assert dispatcher._urgent == {"telegram", "sms"} and sms._last_urgent == 7
+
+
+def test_errors_keep_the_last_ten() -> None:
+    stats = DispatchStats()
+    for i in range(12):
+        stats.note_error(str(i))
+    assert stats.last_errors == [str(i) for i in range(2, 12)]
+
+
+async def test_a_stopping_dispatcher_gives_its_batch_back_unspent(db: str) -> None:
+    clock = FakeClock()
+    await enqueue_many(
+        [
+            Outgoing(
+                contact=None,
+                message=Message(f"{i}"),
+                key=f"k{i}",
+                channel="telegram",
+                address=f"{i}",
+                priority=Priority.CALLUP,
+            )
+            for i in range(2)
+        ],
+        now=clock.now(),
+    )
+    channel = FakeChannel()
+    dispatcher = make(db, clock, channel)
+    dispatcher._stopping = True
+    assert await one_pass(dispatcher) == 2
+    assert channel.sent == []
+    rows = await OutboxMessage.all()
+    assert [(r.status, r.attempts, r.lease_owner) for r in rows] == [("queued", 0, None)] * 2
+
+
+async def test_the_rate_slot_is_held_until_the_call_completes(db: str) -> None:
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(contact=None, message=Message("x"), key="k", channel="telegram", address="1"),
+        now=clock.now(),
+    )
+    gate = asyncio.Event()
+
+    class SlowChannel(FakeChannel):
+        async def send(self, address: str, message: Message) -> SendResult:
+            await gate.wait()
+            return await super().send(address, message)
+
+    dispatcher = make(db, clock, SlowChannel(), limits=True)
+    sender = dispatcher.limits["telegram"].sender
+    assert isinstance(sender, SlidingWindow)
+    await dispatcher.run_once("telegram")
+    assert sender._in_flight == 1 and sender._done == []
+    gate.set()
+    await dispatcher.drain_in_flight()
+    assert sender._in_flight == 0 and sender._done == [clock.monotonic()]
+
+
+async def test_with_several_workers_only_expired_leases_are_recovered(db: str) -> None:
+    """On PostgreSQL another worker may hold a live lease: its rows are left alone."""
+    clock = FakeClock()
+    now = clock.now()
+    await enqueue_many(
+        [
+            Outgoing(
+                contact=None, message=Message(f"{i}"), key=f"k{i}", channel="telegram", address="1"
+            )
+            for i in range(4)
+        ],
+        now=now,
+    )
+    live, stale = now + timedelta(seconds=30), now - timedelta(seconds=1)
+    await OutboxMessage.filter(idempotency_key="k0").update(status="sending", lease_until=live)
+    await OutboxMessage.filter(idempotency_key="k1").update(status="sending", lease_until=stale)
+    await OutboxMessage.filter(idempotency_key="k2").update(status="claimed", lease_until=live)
+    await OutboxMessage.filter(idempotency_key="k3").update(status="claimed", lease_until=None)
+    dispatcher = Dispatcher(
+        {"telegram": FakeChannel()},
+        clock=clock,
+        settings=make_settings(database_url="postgres://u:p@nowhere/db"),
+        limits_enabled=False,
+    )
+    assert not dispatcher._single_process()
+    assert await dispatcher.recover() == 1
+    status = dict(await OutboxMessage.all().values_list("idempotency_key", "status"))
+    assert status == {"k0": "sending", "k1": "queued", "k2": "claimed", "k3": "queued"}
