@@ -354,7 +354,9 @@ async def create_error(client: Client, **kwargs: str) -> TwilioRestException:
 async def raw_post(tw: FakeTwilio, path: str, form: dict[str, str]) -> tuple[int, object]:
     """A form POST with the account's credentials, without the twilio library."""
     async with (
-        aiohttp.ClientSession(auth=aiohttp.BasicAuth(SID, TOKEN)) as http,
+        aiohttp.ClientSession(
+            headers={"Authorization": aiohttp.encode_basic_auth(SID, TOKEN)}
+        ) as http,
         http.post(f"{tw.url}/2010-04-01/Accounts/{SID}/{path}", data=form) as resp,
     ):
         return resp.status, await resp.json()
@@ -575,7 +577,9 @@ async def test_rule_unimplemented_resources_are_twilio_404(tw: FakeTwilio, clien
         },
     )
     async with (
-        aiohttp.ClientSession(auth=aiohttp.BasicAuth(SID, TOKEN)) as http,
+        aiohttp.ClientSession(
+            headers={"Authorization": aiohttp.encode_basic_auth(SID, TOKEN)}
+        ) as http,
         http.delete(f"{tw.url}/2010-04-01/Accounts/{SID}/Messages.json") as resp,
     ):
         assert resp.status == 404 and (await resp.json())["code"] == 20404
