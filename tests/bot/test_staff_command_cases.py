@@ -98,6 +98,7 @@ CASES = (
     Case("drive", "logistics", "/drive status", None, refused=True),
     Case("drive", "cadre", "press:dr:go", None),  # no wizard: only a toast
     Case("next", "point", "/next", "现在没有进行中的核酸召集"),
+    Case("next", "admin", "press:dr:pace:next:1:A", "没有采样点 A"),  # not the /drive wizard's
     Case("pause", "admin", "/pause A", "现在没有进行中的核酸召集"),
     Case("resume", "cadre", "/resume", "现在没有进行中的核酸召集"),
     Case("skip", "officer7", "/skip", "现在没有进行中的核酸召集"),
