@@ -11,10 +11,11 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.router import Router
-from bot.staff.drive import register_drive_commands
-from bot.staff.login import register_login
-from bot.staff.registry import StaffTools, register_staff_tools
+from bot.staff.base import StaffContext
+from bot.staff.menus import StaffMenus
+from bot.staff.registry import build_staff_commands
 from bot.telegram.application import build_application
+from bot.web.dashboard.auth import create_login_link
 from config.clock import Clock, SystemClock
 from config.settings import Settings
 from notifications.channels.base import ChannelAdapter
@@ -23,6 +24,9 @@ from notifications.channels.telegram import TelegramChannel
 from notifications.channels.twilio import TwilioSmsChannel
 from notifications.dispatch.dispatcher import Dispatcher, Limits
 from notifications.drives.runtime import DriveRuntime
+from surveys.alerts import StaffAlerts
+from surveys.questions.desk import QuestionDesk
+from surveys.reminders import TimerLoop
 from surveys.runtime import SurveyRuntime
 
 log = logging.getLogger(__name__)
@@ -38,7 +42,8 @@ class Services:
     drives: DriveRuntime
     telegram: Application | None = None  # type: ignore[type-arg]
     sms: TwilioSmsChannel | None = None
-    staff_tools: StaffTools | None = None
+    staff_menus: StaffMenus | None = None
+    timers: TimerLoop | None = None
     background: list[asyncio.Task[Any]] = field(default_factory=list)
     hub: LocalHub = field(default_factory=LocalHub)  # the browser's channel (simulator)
     simulated: frozenset[str] = frozenset()  # channels delivered to the browser, not a provider
@@ -88,9 +93,6 @@ def build_services(
     simulated = frozenset({"telegram", "sms", "voice"}) if not dispatcher_channels else frozenset()
     for name in ("local", *sorted(simulated)):
         dispatcher_channels[name] = LocalChannel(name, hub)
-    from bot.staff.care import register_care_commands  # pickups and questions (issue 6)
-
-    register_care_commands(router)
     dispatcher = Dispatcher(
         dispatcher_channels,
         clock=clock,
@@ -111,10 +113,19 @@ def build_services(
         wake_dispatcher=lambda: dispatcher.notify(urgent=True),
     )
     router.drives = drives
-    register_drive_commands(router.staff_commands, router, drives)
-    register_login(
-        router.staff_commands, settings=settings, clock=clock, wake=lambda: router.wake()
+    staff_ctx = StaffContext(
+        settings=settings,
+        clock=clock,
+        runtime=runtime,
+        drives=drives,
+        send=router.send,
+        wake=lambda: router.wake(),
+        desk=QuestionDesk(tz=runtime.tz),
+        login_link=lambda staff: create_login_link(staff, settings=settings, clock=clock),
     )
+    staff_commands = build_staff_commands(staff_ctx, router.staff_commands)
+    router.free_text = staff_commands.free_text
+    runtime.alert_hooks.append(StaffAlerts(clock, lambda: runtime.wake()))
     services = Services(
         settings,
         clock,
@@ -127,7 +138,9 @@ def build_services(
         hub=hub,
         simulated=simulated,
     )
-    services.staff_tools = register_staff_tools(services)
+    services.staff_menus = StaffMenus(staff_commands, telegram)
+    router.staff_linked = services.staff_menus.set_menu
+    services.timers = TimerLoop(runtime)
     return services
 
 
@@ -143,13 +156,12 @@ async def start_services(services: Services) -> None:
         elif app.updater is not None:
             await app.bot.delete_webhook()
             await app.updater.start_polling(timeout=20)
-        if services.staff_tools is not None:
-            await services.staff_tools.set_all_menus()
+        if services.staff_menus is not None:
+            await services.staff_menus.set_all_menus()
     services.background.append(asyncio.create_task(services.dispatcher.run(services.stop)))
     services.background.append(asyncio.create_task(services.drives.run(services.stop)))
-    if services.staff_tools is not None and services.staff_tools.timers is not None:
-        timers = services.staff_tools.timers.run(services.stop)
-        services.background.append(asyncio.create_task(timers))
+    if services.timers is not None:
+        services.background.append(asyncio.create_task(services.timers.run(services.stop)))
 
 
 async def stop_services(services: Services) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from estate.models import AuditEntry, Staff, StaffBuilding
+from estate.models import AuditEntry, Building, Staff, StaffBuilding
 
 log = logging.getLogger(__name__)
 
@@ -82,3 +82,25 @@ async def audit(
         )
     except Exception:
         log.exception("could not write the audit entry for %s", action)
+
+
+async def all_building_numbers() -> list[int]:
+    """Every building number of the estate, in order."""
+    numbers = await Building.all().values_list("number", flat=True)
+    return sorted(int(n) for n in numbers)  # type: ignore[call-overload]
+
+
+async def scope_building_numbers(scope: Scope) -> list[int]:
+    """The building numbers of a scope, in order (every building for admins)."""
+    if scope.everything:
+        return await all_building_numbers()
+    return sorted(scope.buildings)
+
+
+async def staff_is_active(staff_id: int) -> bool:
+    return await Staff.filter(id=staff_id, active=True).exists()
+
+
+async def linked_staff() -> list[Staff]:
+    """Active staff members whose Telegram chat is linked."""
+    return list(await Staff.filter(active=True, telegram_chat_id__isnull=False))

@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -57,6 +58,14 @@ class OpenedRound:
     sms_segments: int = 0
     unreachable: int = 0
     waiting: int = 0  # households already answering another round: they get this one next
+
+
+class ProxyResult(Enum):
+    """What an officer's proxy answer came to."""
+
+    ANSWERED = "answered"  # handled; the officer's session goes on
+    ROUND_CLOSED = "round_closed"  # handled (nothing to do); the session ends
+    ENDED = "ended"  # not a proxy answer any more: the session ends, the message routes on
 
 
 @dataclass
@@ -643,3 +652,92 @@ class SurveyRuntime:
             response.stage = "active"
             await self.apply(response, defn, contact, step)
         return Handled(True)
+
+    # ---- proxy answers (an officer answers for a household from their own chat) ------------
+    async def _proxy_response(self, household_id: int, response_id: int) -> Response | None:
+        cached = self._active.get(household_id)
+        if cached is not None and cached.id == response_id:
+            return cached
+        return await Response.get_or_none(id=response_id)
+
+    async def start_proxy(
+        self, *, household_id: int, response_id: int, contact: Contact, staff_id: int
+    ) -> None:
+        """Start the household's questions again from the first in the officer's chat
+        (``contact``, never saved), the answers so far kept."""
+        async with self._lock(household_id):
+            response = await self._proxy_response(household_id, response_id)
+            if response is None:
+                return
+            defn = await self.definition(response.round_id)  # type: ignore[attr-defined]
+            previous_seq = SessionState.from_json(response.state).seq if response.state else 0
+            step = engine.start(
+                defn, channel="telegram", previous=response.answers or None, seq=previous_seq
+            )
+            response.stage = "active"
+            await self.apply(response, defn, contact, step, staff_id=staff_id)
+
+    async def answer_as_proxy(
+        self,
+        *,
+        household_id: int,
+        response_id: int,
+        contact: Contact,
+        staff_id: int,
+        body: str = "",
+        photo: str | None = None,
+        button: tuple[int, str] | None = None,
+        message_id: int | None = None,
+    ) -> ProxyResult:
+        """One answer typed (``body``, ``/cancel``, ``photo``) or pressed (``button``: the
+        button's seq and suffix) by an officer for a household; every revision records them."""
+        async with self._lock(household_id):
+            response = await self._proxy_response(household_id, response_id)
+            if response is None or response.state is None:
+                return ProxyResult.ENDED
+            if response.round_id not in await self.open_rounds():  # type: ignore[attr-defined]
+                return ProxyResult.ROUND_CLOSED
+            defn = await self.definition(response.round_id)  # type: ignore[attr-defined]
+            state = SessionState.from_json(response.state)
+            step_in: engine.Inbound | None
+            if button is not None:
+                seq, suffix = button
+                if seq != state.seq:
+                    return ProxyResult.ANSWERED
+                step_in = button_inbound(defn, state, suffix)
+                if step_in is None:
+                    return ProxyResult.ANSWERED
+                response.stage = "active"  # "change the last answer" after completing
+            elif response.stage != "active":
+                return ProxyResult.ENDED
+            elif body.lower().startswith("/cancel"):
+                step_in = engine.Text("取消")
+            elif photo is not None and not body:
+                step_in = engine.Photo(photo)
+            else:
+                step_in = engine.Text(body)
+            step = engine.handle(defn, state, step_in, channel="telegram", today=self.today())
+            await self.apply(
+                response,
+                defn,
+                contact,
+                step,
+                message_id=message_id if button is not None else None,
+                staff_id=staff_id,
+            )
+            log.info("proxy answer by staff %d on response %d", staff_id, response.id)
+        return ProxyResult.ANSWERED
+
+
+async def proxy_target(
+    building: int, room: str, survey: str = ""
+) -> tuple[Household | None, Response | None]:
+    """The household at ``building``-``room`` and its newest response in an open round (of
+    ``survey``, when given)."""
+    household = await Household.filter(building__number=building, room=room).first()
+    if household is None:
+        return None, None
+    query = Response.filter(household_id=household.id, round__status="open")
+    if survey:
+        query = query.filter(round__survey=survey)
+    return household, await query.order_by("-id").first()

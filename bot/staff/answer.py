@@ -4,27 +4,22 @@ answers work as for a resident); every revision records the officer (``Revision.
 the response is marked ``proxy``. ``/cancel`` stops.
 
 The session (which chat answers for which response) is kept in memory: after a restart the
-officer sends ``/answer`` again, and the household's answers so far are kept.
+officer sends ``/answer`` again, and the household's answers so far are kept. The survey
+runtime does the answering (:meth:`~surveys.runtime.SurveyRuntime.answer_as_proxy`).
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
-from bot.staff.base import StaffReply, StaffRequest
-from bot.staff.registry import StaffTools
+from bot.staff.base import StaffCommand, StaffContext, StaffReply, StaffRequest
+from bot.staff.texts import TEXTS
+from estate.access import staff_is_active
 from estate.addresses import parse_building, parse_room
-from estate.models import Contact, Household, Staff
+from estate.models import Contact
 from notifications.inbound import Inbound
 from surveys.definition import localize
-from surveys.engine import walk as engine
-from surveys.engine.walk import SessionState
-from surveys.models import Response
-from surveys.render import button_inbound
-from surveys.runtime import parse_button
-
-log = logging.getLogger(__name__)
+from surveys.runtime import ProxyResult, parse_button, proxy_target
 
 SESSION_SECONDS = 2 * 3600.0
 
@@ -38,103 +33,72 @@ class ProxySession:
     until: float
 
 
-class ProxyAnswers:
-    ACTION = "/answer"
+class AnswerCommand(StaffCommand):
+    name = "answer"
+    roles = ("admin", "cadre", "officer")
+    description = TEXTS["menu_answer"]
 
-    def __init__(self, tools: StaffTools) -> None:
-        self.tools = tools
+    def __init__(self, ctx: StaffContext) -> None:
+        super().__init__(ctx)
         self.sessions: dict[str, ProxySession] = {}  # "telegram:<chat id>" -> session
 
     # ---- /answer -------------------------------------------------------------------------
-    async def start(self, request: StaffRequest) -> StaffReply | None:
-        tools = self.tools
+    async def command(self, request: StaffRequest) -> StaffReply | None:
         if not request.args or "-" not in request.args[0]:
-            await tools.reply(request, tools.t(request, "answer_usage"))
+            await self.reply(request, self.t(request, "answer_usage"))
             return None
         address = request.args[0]
         raw_building, raw_room = address.split("-", 1)
         try:
             building, room = parse_building(raw_building), parse_room(raw_room)
         except ValueError:
-            await tools.reply(request, tools.t(request, "answer_usage"))
+            await self.reply(request, self.t(request, "answer_usage"))
             return None
         if not request.scope.allows(building):
-            return await tools.refuse(request, self.ACTION, [building], target=address)
-        household = await Household.filter(building__number=building, room=room).first()
-        if household is None:
-            await tools.reply(request, tools.t(request, "answer_no_household", address=address))
-            return None
-        query = Response.filter(household_id=household.id, round__status="open")
+            return await self.refuse_outside(request, self.action, [building], target=address)
         slug = request.args[1] if len(request.args) > 1 else ""
-        if slug:
-            query = query.filter(round__survey=slug)
-        response = await query.order_by("-id").first()
+        household, response = await proxy_target(building, room, slug)
+        if household is None:
+            await self.reply(request, self.t(request, "answer_no_household", address=address))
+            return None
         if response is None:
-            await tools.reply(
-                request, tools.t(request, "answer_no_round", address=address, survey=slug or "-")
+            await self.reply(
+                request, self.t(request, "answer_no_round", address=address, survey=slug or "-")
             )
             return None
-        await tools.allowed(
+        await self.allowed(
             request,
-            self.ACTION,
+            self.action,
             address,
             round=response.round_id,  # type: ignore[attr-defined]
             response=response.id,
         )
         key = f"{request.inbound.channel}:{request.inbound.address}"
-        self.sessions[key] = ProxySession(
+        session = self.sessions[key] = ProxySession(
             staff_id=request.staff.id,
             language=request.staff.language,
             household_id=household.id,
             response_id=response.id,
-            until=tools.clock.monotonic() + SESSION_SECONDS,
+            until=self.clock.monotonic() + SESSION_SECONDS,
         )
-        defn = await tools.runtime.definition(response.round_id)  # type: ignore[attr-defined]
-        await tools.reply(
+        runtime = self.ctx.runtime
+        defn = await runtime.definition(response.round_id)  # type: ignore[attr-defined]
+        await self.reply(
             request,
-            tools.t(
+            self.t(
                 request,
                 "answer_start",
                 address=f"{building}-{household.room}",
                 title=localize(defn.title, request.lang),
             ),
         )
-        await self._begin(key, request.inbound)
-        return None
-
-    def _contact(self, session: ProxySession, inbound: Inbound) -> Contact:
-        """The officer's chat, standing in for the household (never saved)."""
-        return Contact(
+        await runtime.start_proxy(
             household_id=session.household_id,
-            channel=inbound.channel,
-            address=inbound.address,
-            language=session.language,
-            status="active",
+            response_id=session.response_id,
+            contact=_contact(session, request.inbound),
+            staff_id=session.staff_id,
         )
-
-    async def _response(self, session: ProxySession) -> Response | None:
-        cached = self.tools.runtime._active.get(session.household_id)
-        if cached is not None and cached.id == session.response_id:
-            return cached
-        return await Response.get_or_none(id=session.response_id)
-
-    async def _begin(self, key: str, inbound: Inbound) -> None:
-        """Start the household's questions again from the first, answers so far kept."""
-        session = self.sessions[key]
-        runtime = self.tools.runtime
-        async with runtime._lock(session.household_id):
-            response = await self._response(session)
-            if response is None:
-                return
-            defn = await runtime.definition(response.round_id)  # type: ignore[attr-defined]
-            previous_seq = SessionState.from_json(response.state).seq if response.state else 0
-            step = engine.start(
-                defn, channel="telegram", previous=response.answers or None, seq=previous_seq
-            )
-            response.stage = "active"
-            await runtime.apply(
-                response, defn, self._contact(session, inbound), step, staff_id=session.staff_id
-            )
+        return None
 
     # ---- the officer's answers -----------------------------------------------------------
     async def intercept(self, inbound: Inbound) -> StaffReply | None:
@@ -145,60 +109,47 @@ class ProxyAnswers:
         session = self.sessions.get(key)
         if session is None:
             return None
-        if session.until < self.tools.clock.monotonic():
-            del self.sessions[key]
+        if session.until < self.clock.monotonic():
+            self.sessions.pop(key, None)
             return None
         body = (inbound.text or "").strip()
-        suffix: str | None = None
+        button: tuple[int, str] | None = None
         if inbound.choice is not None:
             parsed = parse_button(inbound.choice)
             if parsed is None or parsed[0] != session.response_id:
                 return None
-            suffix = parsed[2]
-            seq = parsed[1]
+            button = (parsed[1], parsed[2])
         elif body.startswith("/") and body.split()[0].lower() != "/cancel":
             return None  # other commands (another /answer ...) go on as usual
         elif not body and inbound.photo is None:
             return None
-        if not await Staff.filter(id=session.staff_id, active=True).exists():
-            del self.sessions[key]
+        if not await staff_is_active(session.staff_id):
+            self.sessions.pop(key, None)
             return None
-        runtime = self.tools.runtime
-        async with runtime._lock(session.household_id):
-            response = await self._response(session)
-            if response is None or response.state is None:
-                del self.sessions[key]
-                return None
-            if response.round_id not in await runtime.open_rounds():  # type: ignore[attr-defined]
-                del self.sessions[key]
-                return StaffReply()
-            defn = await runtime.definition(response.round_id)  # type: ignore[attr-defined]
-            state = SessionState.from_json(response.state)
-            step_in: engine.Inbound | None
-            if suffix is not None:
-                if seq != state.seq:
-                    return StaffReply()
-                step_in = button_inbound(defn, state, suffix)
-                if step_in is None:
-                    return StaffReply()
-                response.stage = "active"  # "change the last answer" after completing
-            elif response.stage != "active":
-                del self.sessions[key]
-                return None
-            elif body.lower().startswith("/cancel"):
-                step_in = engine.Text("取消")
-            elif inbound.photo is not None and not body:
-                step_in = engine.Photo(inbound.photo)
-            else:
-                step_in = engine.Text(body)
-            step = engine.handle(defn, state, step_in, channel="telegram", today=runtime.today())
-            await runtime.apply(
-                response,
-                defn,
-                self._contact(session, inbound),
-                step,
-                message_id=inbound.message_id if suffix is not None else None,
-                staff_id=session.staff_id,
-            )
-            log.info("proxy answer by staff %d on response %d", session.staff_id, response.id)
+        result = await self.ctx.runtime.answer_as_proxy(
+            household_id=session.household_id,
+            response_id=session.response_id,
+            contact=_contact(session, inbound),
+            staff_id=session.staff_id,
+            body=body,
+            photo=inbound.photo,
+            button=button,
+            message_id=inbound.message_id,
+        )
+        if result is ProxyResult.ENDED:
+            self.sessions.pop(key, None)
+            return None
+        if result is ProxyResult.ROUND_CLOSED:
+            self.sessions.pop(key, None)
         return StaffReply()
+
+
+def _contact(session: ProxySession, inbound: Inbound) -> Contact:
+    """The officer's chat, standing in for the household (never saved)."""
+    return Contact(
+        household_id=session.household_id,
+        channel=inbound.channel,
+        address=inbound.address,
+        language=session.language,
+        status="active",
+    )

@@ -1,24 +1,45 @@
-"""Staff commands in Telegram: a small registry the router consults before resident routing.
+"""Staff commands in Telegram: one :class:`StaffCommand` base, and the dispatcher the router
+consults before resident routing.
 
 A chat linked to an active :class:`Staff` (by sharing the staff member's phone number) may run
 the commands registered here; each command names the roles allowed to run it. Button presses
-whose data starts with a registered prefix (``"dr:"``) go to that prefix's handler. Every
-command run (or refused) is written to the audit log. A resident's chat that sends a staff
-command gets the ordinary "unknown command" answer, and the attempt is audited too.
+whose data starts with a command's ``prefix`` (``"dr:"``) go to that command's :meth:`button`.
+Every command run (or refused) is written to the audit log. A resident's chat that sends a
+staff command gets the ordinary "unknown command" answer, and the attempt is audited too.
 
-Command modules (``bot/drive_commands.py`` ...) register themselves with :meth:`add` and
-:meth:`add_buttons` from :func:`bot.app.build_services`.
+Commands get what they need through one :class:`StaffContext`, built by the composition root
+(:mod:`bot.app`); the list of commands is :data:`bot.staff.registry.COMMANDS`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
+from bot.staff.texts import TEXTS
 from config.clock import Clock
-from estate.access import Scope, audit, scope_of, staff_by_chat
-from estate.models import Staff
+from config.i18n import Catalog, text
+from config.settings import Settings
+from estate.access import ROLES, Scope, audit, scope_building_numbers, scope_of, staff_by_chat
+from estate.addresses import parse_building_ranges
+from estate.models import Contact, Staff
+from notifications.drives.runtime import DriveRuntime
 from notifications.inbound import Inbound
+from notifications.message import Message
+from surveys.models import Round
+from surveys.progress import find_round, round_buildings, rounds_in_scope
+from surveys.questions.desk import QuestionDesk
+from surveys.runtime import SurveyRuntime
+
+log = logging.getLogger(__name__)
+
+ALL_WORDS = frozenset({"all", "全部", "所有"})
+
+
+class BadBuildings(ValueError):
+    pass
 
 
 @dataclass
@@ -43,41 +64,219 @@ class StaffReply:
 
 
 Handler = Callable[[StaffRequest], Awaitable[StaffReply | None]]
+# Answer a chat: (inbound, message, contact=None, *, tag="reply") -> queued in the outbox.
+Send = Callable[..., Awaitable[None]]
 
 
 @dataclass
-class _Command:
-    handler: Handler
+class StaffContext:
+    """Everything staff commands use, passed in by the composition root."""
+
+    settings: Settings
+    clock: Clock
+    runtime: SurveyRuntime
+    drives: DriveRuntime
+    send: Send  # the router's send: answers the chat an inbound came from
+    wake: Callable[[], None]  # the dispatcher: new outbox rows
+    desk: QuestionDesk
+    login_link: Callable[[Staff], Awaitable[str]]  # a one-time dashboard URL
+
+
+class StaffCommand:
+    """One staff command: ``/name`` for ``roles``, optional buttons under ``prefix``.
+
+    Subclasses set the class attributes and override :meth:`command` (and :meth:`button`).
+    The dispatcher checks the role before :meth:`command`; buttons check their own."""
+
+    name: ClassVar[str] = ""  # without the slash
+    roles: ClassVar[tuple[str, ...]] = ROLES
+    description: ClassVar[dict[str, str]] = {}  # zh-CN and en, for the command menu
+    prefix: ClassVar[str | None] = None  # button data prefix, e.g. "sv:"
+    texts: ClassVar[Catalog] = TEXTS
+
+    def __init__(self, ctx: StaffContext) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.clock = ctx.clock
+        self.dispatcher: StaffCommands | None = None  # set when registered
+
+    @property
+    def action(self) -> str:
+        return "/" + self.name
+
+    # ---- handlers -------------------------------------------------------------------------
+    async def command(self, request: StaffRequest) -> StaffReply | None:
+        raise NotImplementedError
+
+    async def button(self, request: StaffRequest) -> StaffReply | None:
+        return StaffReply()
+
+    async def intercept(self, inbound: Inbound) -> StaffReply | None:
+        """Consulted first for every inbound (keep it cheap); None: not taken."""
+        return None
+
+    async def resident_text(self, inbound: Inbound, contact: Contact, body: str) -> bool:
+        """A resident's text outside any survey; True when taken."""
+        return False
+
+    def expect_text(self, request: StaffRequest, handler: Handler | None) -> None:
+        """Send this chat's next plain text to ``handler`` (None: stop waiting)."""
+        if self.dispatcher is not None:
+            self.dispatcher.expect_text(request.inbound.address, handler)
+
+    # ---- replies and the audit log --------------------------------------------------------
+    def t(self, request: StaffRequest, key: str, **values: Any) -> str:
+        return text(self.texts, key, request.lang, **values)
+
+    async def reply(self, request: StaffRequest, message: Message | str) -> None:
+        if isinstance(message, str):
+            message = Message(message)
+        await self.ctx.send(request.inbound, message, tag="staff")
+
+    async def allowed(
+        self, request: StaffRequest, action: str = "", target: str = "", **detail: Any
+    ) -> None:
+        """Record an action that went through."""
+        await audit(
+            now=self.clock.now(),
+            action=action or self.action,
+            staff=request.staff,
+            target=target,
+            allowed=True,
+            detail=detail,
+        )
+
+    async def refuse(
+        self,
+        request: StaffRequest,
+        action: str,
+        target: str,
+        why: str,
+        *,
+        say: str | None = None,
+        **detail: Any,
+    ) -> None:
+        """Not allowed: record the attempt (``allowed=False``) and say ``say`` (if any)."""
+        await audit(
+            now=self.clock.now(),
+            action=action,
+            staff=request.staff,
+            target=target,
+            allowed=False,
+            detail={"why": why, **detail},
+        )
+        log.info("%s refused for staff %d: %s", action, request.staff.id, why)
+        if say is not None:
+            await self.reply(request, say)
+
+    async def refuse_outside(
+        self, request: StaffRequest, action: str, buildings: Iterable[int], target: str = ""
+    ) -> StaffReply:
+        """Buildings outside the scope: say which, and record the attempt."""
+        outside = sorted(set(buildings))
+        await self.refuse(
+            request,
+            action,
+            target or ",".join(map(str, outside)),
+            "outside scope",
+            say=text(
+                TEXTS,
+                "outside_scope",
+                request.lang,
+                buildings=",".join(map(str, outside)),
+                mine=self.scope_label(request),
+            ),
+            buildings=outside,
+        )
+        return StaffReply(toast=text(TEXTS, "outside_scope_toast", request.lang))
+
+    # ---- scope, buildings and rounds ------------------------------------------------------
+    def scope_label(self, request: StaffRequest) -> str:
+        scope = request.scope
+        if scope.everything:
+            return text(TEXTS, "scope_all", request.lang)
+        return ",".join(map(str, sorted(scope.buildings))) or text(
+            TEXTS, "scope_none", request.lang
+        )
+
+    @staticmethod
+    def parse_buildings(value: str) -> list[int] | None:
+        """``None`` for "all"; raises :class:`BadBuildings`."""
+        if value.strip().lower() in ALL_WORDS:
+            return None
+        try:
+            return parse_building_ranges(value)
+        except ValueError as exc:
+            raise BadBuildings(value) from exc
+
+    @staticmethod
+    async def scope_buildings(scope: Scope) -> list[int]:
+        """The building numbers of the scope (every building for admins)."""
+        return await scope_building_numbers(scope)
+
+    @staticmethod
+    async def round_buildings(round_: Round) -> list[int]:
+        return await round_buildings(round_)
+
+    @staticmethod
+    async def rounds_in_scope(scope: Scope, *, open_only: bool = True) -> list[Round]:
+        return await rounds_in_scope(scope, open_only=open_only)
+
+    async def round_arg(self, request: StaffRequest, value: str) -> Round | None:
+        """The round named in an argument; says so when there is none."""
+        round_ = await find_round(value)
+        if round_ is None:
+            await self.reply(request, text(TEXTS, "no_round", request.lang, round=value))
+        return round_
+
+
+@dataclass
+class _Registered:
+    command: StaffCommand
     roles: frozenset[str]
-    description: dict[str, str]
 
 
 class StaffCommands:
+    """The dispatcher: which command or button an inbound is, who may run it, and the chats
+    waiting for a typed answer."""
+
     def __init__(self, *, clock: Clock) -> None:
         self.clock = clock
-        self._commands: dict[str, _Command] = {}
+        self._commands: dict[str, _Registered] = {}
         self._buttons: dict[str, Handler] = {}
         # chat address -> handler for the next plain text (a guided flow asked a question)
         self._waiting_text: dict[str, Handler] = {}
         # Consulted first for every inbound (keep them cheap): e.g. an officer answering a
         # household's questions by proxy from their own chat.
         self.intercepts: list[Callable[[Inbound], Awaitable[StaffReply | None]]] = []
+        self._free_text: list[Callable[[Inbound, Contact, str], Awaitable[bool]]] = []
+        self.registered: list[StaffCommand] = []
 
     # ---- registration ---------------------------------------------------------------------
-    def add(
-        self,
-        name: str,
-        handler: Handler,
-        *,
-        roles: tuple[str, ...] = ("admin", "cadre", "officer", "logistics", "point"),
-        description: dict[str, str] | None = None,
-    ) -> None:
-        self._commands["/" + name.lstrip("/").lower()] = _Command(
-            handler, frozenset(roles), description or {}
-        )
+    def register(self, command: StaffCommand) -> None:
+        command.dispatcher = self
+        self.registered.append(command)
+        if type(command).intercept is not StaffCommand.intercept:
+            self.intercepts.append(command.intercept)
+        if type(command).resident_text is not StaffCommand.resident_text:
+            self._free_text.append(command.resident_text)
+        if command.name:
+            self._commands["/" + command.name.lower()] = _Registered(
+                command, frozenset(command.roles)
+            )
+        if command.prefix:  # one handler per prefix (the pace verbs share theirs)
+            self._buttons.setdefault(command.prefix, command.button)
 
-    def add_buttons(self, prefix: str, handler: Handler) -> None:
-        self._buttons[prefix] = handler
+    def get(self, name: str) -> StaffCommand | None:
+        registered = self._commands.get("/" + name.lstrip("/").lower())
+        return registered.command if registered else None
+
+    async def free_text(self, inbound: Inbound, contact: Contact, body: str) -> bool:
+        """Router hook: a resident's text outside any survey; True when a command took it."""
+        for hook in self._free_text:
+            if await hook(inbound, contact, body):
+                return True
+        return False
 
     def expect_text(self, address: str, handler: Handler | None) -> None:
         """Send this chat's next plain text to ``handler`` (None: stop waiting)."""
@@ -92,11 +291,13 @@ class StaffCommands:
     def menu(self, lang: str, role: str | None = None) -> list[tuple[str, str]]:
         """(command, description) pairs for Telegram's per-chat command menu (only the
         commands ``role`` may run, when given)."""
-        return [
-            (name.lstrip("/"), c.description.get(lang) or c.description.get("en") or name)
-            for name, c in sorted(self._commands.items())
-            if role is None or role in c.roles
-        ]
+        out = []
+        for name, registered in sorted(self._commands.items()):
+            if role is not None and role not in registered.roles:
+                continue
+            described = registered.command.description
+            out.append((name.lstrip("/"), described.get(lang) or described.get("en") or name))
+        return out
 
     def is_command(self, body: str) -> bool:
         return bool(body.startswith("/") and _command_of(body) in self._commands)
@@ -143,13 +344,13 @@ class StaffCommands:
         scope = await scope_of(staff)
         if is_button:
             data = inbound.choice or ""
-            prefix = next(p for p in self._buttons if data.startswith(p))
+            prefix = max((p for p in self._buttons if data.startswith(p)), key=len)
             request = StaffRequest(staff, scope, inbound, data=data)
             return await self._buttons[prefix](request) or StaffReply()
         name = _command_of(body)
-        command = self._commands[name]
+        registered = self._commands[name]
         args = body.split()[1:]
-        if staff.role not in command.roles:
+        if staff.role not in registered.roles:
             await audit(
                 now=now,
                 action=name,
@@ -160,8 +361,19 @@ class StaffCommands:
             )
             return None
         request = StaffRequest(staff, scope, inbound, command=name, args=args)
-        return await command.handler(request) or StaffReply()
+        return await registered.command.command(request) or StaffReply()
 
 
 def _command_of(body: str) -> str:
     return body.split()[0].split("@")[0].lower() if body.split() else ""
+
+
+def leading_buildings(args: list[str]) -> tuple[list[int], list[str]]:
+    """Leading building numbers (``7``, ``7,8``, ``1-3``) and the words after them."""
+    numbers: list[int] = []
+    for index, arg in enumerate(args):
+        try:
+            numbers.extend(parse_building_ranges(arg))
+        except ValueError:
+            return numbers, args[index:]
+    return numbers, []

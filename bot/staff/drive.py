@@ -1,39 +1,40 @@
-"""Staff drive commands in Telegram: ``/drive`` (guided start, ``status``, ``cancel``),
-``/next``, ``/pause``, ``/resume``, ``/skip`` and ``/mark``.
+"""``/drive``: the guided start of a testing call-up, ``/drive status`` and ``/drive cancel``.
 
 ``/drive`` asks, with buttons, for the points (same as the last drive, or the staff member's
 buildings split into up to six points, or typed as ``A:1-4,B:5-8``), the start, the interval,
 the lead time, the order and the batch size, then shows the preview (households, batches, SMS
-messages and segments, finish time) with Start / Cancel. A point volunteer's pace commands act
-on their own point; others name the point (``/next B``) or pick it from buttons. Everything is
-limited to the staff member's buildings and audited.
+messages and segments, finish time) with Start / Cancel. Everything is limited to the staff
+member's buildings and audited. The pace commands are in :mod:`bot.staff.pace`, ``/mark`` in
+:mod:`bot.staff.mark`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from bot.router import Router
-from bot.staff.base import StaffCommands, StaffReply, StaffRequest
+from bot.staff.base import StaffCommand, StaffContext, StaffReply, StaffRequest
 from bot.staff.drive_launch import build_options, launch, make_preview, preview_lines
 from bot.staff.drive_texts import DRIVE_STAFF_TEXTS
-from config.i18n import text
-from estate.access import Scope, audit
-from estate.addresses import parse_room
-from estate.models import Building
-from notifications.drives.models import Drive, DrivePoint
+from bot.staff.texts import TEXTS as STAFF_TEXTS
+from estate.access import Scope
+from notifications.drives.models import Drive
 from notifications.drives.planner import PlanError, parse_points
-from notifications.drives.runtime import DriveError, DriveRuntime
 from notifications.drives.setup import DriveOptions, Preview
-from notifications.drives.status import load_status, render_status
+from notifications.drives.status import (
+    drive_points,
+    find_drive,
+    latest_drive,
+    load_status,
+    render_status,
+    running_drive,
+)
 from notifications.durations import parse_duration
 from notifications.message import Button, Message
 
 PREFIX = "dr:"
 POINT_NAMES = "ABCDEF"
+DRIVE_ROLES = ("admin", "cadre", "officer", "point")
 
 
 @dataclass
@@ -72,60 +73,43 @@ def split_points(buildings: list[int], count: int = 6) -> str:
     return ",".join(out)
 
 
-class DriveCommands:
-    def __init__(self, commands: StaffCommands, router: Router, drives: DriveRuntime) -> None:
-        self.commands = commands
-        self.router = router
-        self.drives = drives
-        self.settings = router.settings
-        self.clock = router.clock
+class DriveStaffCommand(StaffCommand):
+    """What the drive commands share: their texts, roles and how they refuse."""
+
+    roles = DRIVE_ROLES
+    texts = DRIVE_STAFF_TEXTS
+
+    async def refuse_why(self, request: StaffRequest, action: str, target: str, why: str) -> None:
+        await self.refuse(request, action, target, why, say=self.t(request, "refused", why=why))
+
+    async def no_drive(self, request: StaffRequest) -> StaffReply:
+        await self.reply(request, self.t(request, "no_drive"))
+        return StaffReply()
+
+
+class DriveCommand(DriveStaffCommand):
+    name = "drive"
+    description = STAFF_TEXTS["menu_drive"]
+    prefix = PREFIX
+
+    def __init__(self, ctx: StaffContext) -> None:
+        super().__init__(ctx)
         self.wizards: dict[str, Wizard] = {}
 
-    # ---- helpers ----------------------------------------------------------------------------
-    def t(self, request: StaffRequest, key: str, **values: object) -> str:
-        return text(DRIVE_STAFF_TEXTS, key, request.lang, **values)
-
-    async def say(self, request: StaffRequest, message: Message | str) -> None:
-        if isinstance(message, str):
-            message = Message(message)
-        await self.router.send(request.inbound, message, tag="staff")
-
-    async def refuse(self, request: StaffRequest, action: str, target: str, why: str) -> None:
-        await audit(
-            now=self.clock.now(),
-            action=action,
-            staff=request.staff,
-            target=target,
-            allowed=False,
-            detail={"why": why},
-        )
-        await self.say(request, self.t(request, "refused", why=why))
-
-    async def record(self, request: StaffRequest, action: str, target: str) -> None:
-        await audit(now=self.clock.now(), action=action, staff=request.staff, target=target)
-
-    @staticmethod
-    async def current_drive() -> Drive | None:
-        return await Drive.filter(status="running").order_by("-id").first()
-
-    async def my_buildings(self, scope: Scope) -> list[int]:
-        numbers = sorted(await Building.all().values_list("number", flat=True))
-        return [int(n) for n in numbers if scope.allows(int(n))]  # type: ignore[call-overload]
-
     # ---- /drive -----------------------------------------------------------------------------
-    async def drive(self, request: StaffRequest) -> StaffReply:
+    async def command(self, request: StaffRequest) -> StaffReply:
         sub = request.args[0].lower() if request.args else ""
         if sub == "status":
             return await self.status(request)
         if sub == "cancel":
             return await self.cancel(request)
         if request.staff.role not in ("admin", "cadre"):
-            await self.refuse(request, "/drive", "start", f"role {request.staff.role}")
+            await self.refuse_why(request, "/drive", "start", f"role {request.staff.role}")
             return StaffReply()
         wizard = Wizard()
         self.wizards[request.inbound.address] = wizard
         buttons: list[tuple[Button, ...]] = []
-        last = await Drive.all().order_by("-id").first()
+        last = await latest_drive()
         if last is not None:
             buttons.append(
                 (
@@ -137,8 +121,8 @@ class DriveCommands:
             )
         buttons.append((Button(self.t(request, "split_six"), f"{PREFIX}p:split"),))
         buttons.append((Button(self.t(request, "cancel"), f"{PREFIX}x"),))
-        self.commands.expect_text(request.inbound.address, self.typed_points)
-        await self.say(request, Message(self.t(request, "ask_points"), tuple(buttons)))
+        self.expect_text(request, self.typed_points)
+        await self.reply(request, Message(self.t(request, "ask_points"), tuple(buttons)))
         return StaffReply()
 
     async def typed_points(self, request: StaffRequest) -> StaffReply:
@@ -152,13 +136,13 @@ class DriveCommands:
         try:
             points = parse_points(wizard.points)
         except PlanError as exc:
-            self.commands.expect_text(request.inbound.address, self.typed_points)
-            await self.say(request, self.t(request, "bad_points", error=str(exc)))
+            self.expect_text(request, self.typed_points)
+            await self.reply(request, self.t(request, "bad_points", error=str(exc)))
             return StaffReply()
         outside = sorted({n for _, served in points for n in served if not request.scope.allows(n)})
         if outside:
             self.wizards.pop(request.inbound.address, None)
-            await self.refuse(
+            await self.refuse_why(
                 request, "/drive", wizard.points, "buildings " + ",".join(map(str, outside))
             )
             return StaffReply()
@@ -174,7 +158,7 @@ class DriveCommands:
                     )
                     for c in choices
                 )
-                await self.say(
+                await self.reply(
                     request,
                     Message(
                         self.t(request, f"ask_{name}"),
@@ -201,10 +185,10 @@ class DriveCommands:
                 order=wizard.order or "top-down",
                 batch=wizard.batch or "floor",
             )
-            round_id, result = await make_preview(options, self.drives.enabled)
+            round_id, result = await make_preview(options, self.ctx.drives.enabled)
         except ValueError as exc:
             self.wizards.pop(request.inbound.address, None)
-            await self.say(request, self.t(request, "cannot_plan", error=str(exc)))
+            await self.reply(request, self.t(request, "cannot_plan", error=str(exc)))
             return StaffReply()
         wizard.options, wizard.preview, wizard.round_id = options, result, round_id
         lines = preview_lines(result, self.settings, request.lang)
@@ -214,7 +198,7 @@ class DriveCommands:
                 Button(self.t(request, "cancel"), f"{PREFIX}x"),
             ),
         )
-        await self.say(
+        await self.reply(
             request,
             Message(
                 self.t(request, "confirm", points=wizard.points) + "\n" + "\n".join(lines), buttons
@@ -225,27 +209,24 @@ class DriveCommands:
     async def button(self, request: StaffRequest) -> StaffReply:
         data = request.data[len(PREFIX) :]
         address = request.inbound.address
-        if data.startswith("pace:"):
-            _, verb, drive_id, point = data.split(":", 3)
-            return await self.pace(request, verb, point, int(drive_id))
         wizard = self.wizards.get(address)
         if data == "x":
             self.wizards.pop(address, None)
-            self.commands.expect_text(address, None)
-            await self.say(request, self.t(request, "cancelled"))
+            self.expect_text(request, None)
+            await self.reply(request, self.t(request, "cancelled"))
             return StaffReply(toast=self.t(request, "cancelled"))
         if wizard is None:
             return StaffReply(toast=self.t(request, "expired"))
         if data.startswith("p:"):
-            self.commands.expect_text(address, None)
+            self.expect_text(request, None)
             if data == "p:last":
-                last = await Drive.all().order_by("-id").first()
+                last = await latest_drive()
                 wizard.points = last.points_spec if last else ""
             else:
-                wizard.points = split_points(await self.my_buildings(request.scope))
+                wizard.points = split_points(await self.scope_buildings(request.scope))
             if not wizard.points:
                 self.wizards.pop(address, None)
-                await self.say(request, self.t(request, "no_buildings"))
+                await self.reply(request, self.t(request, "no_buildings"))
                 return StaffReply()
             return await self.after_points(request, wizard)
         if data.startswith("s:"):
@@ -264,9 +245,9 @@ class DriveCommands:
                 now=self.clock.now(),
                 created_by=request.staff.name,
             )
-            self.drives.notify()
-            await self.record(request, "/drive start", f"drive {drive.id} {wizard.points}")
-            await self.say(request, self.t(request, "started", id=drive.id))
+            self.ctx.drives.notify()
+            await self.allowed(request, "/drive start", f"drive {drive.id} {wizard.points}")
+            await self.reply(request, self.t(request, "started", id=drive.id))
             return StaffReply(toast=self.t(request, "started", id=drive.id))
         return StaffReply()
 
@@ -275,155 +256,42 @@ class DriveCommands:
         drive_id = None
         if len(request.args) > 1 and request.args[1].isdigit():
             drive_id = int(request.args[1])
-        drive = await Drive.get_or_none(id=drive_id) if drive_id else await self.current_drive()
+        drive = await find_drive(drive_id) if drive_id else await running_drive()
         if drive is None:
-            drive = await Drive.all().order_by("-id").first()
+            drive = await latest_drive()
         if drive is None:
-            await self.say(request, self.t(request, "no_drive"))
-            return StaffReply()
+            return await self.no_drive(request)
         scope = request.scope
         status = await load_status(drive.id, None if scope.everything else scope.buildings)
         if status is None or (not status.points and not scope.everything):
-            await self.refuse(request, "/drive status", f"drive {drive.id}", "no building of yours")
+            await self.refuse_why(
+                request, "/drive status", f"drive {drive.id}", "no building of yours"
+            )
             return StaffReply()
-        await self.record(request, "/drive status", f"drive {drive.id}")
+        await self.allowed(request, "/drive status", f"drive {drive.id}")
         body = render_status(status, request.lang, ZoneInfo(self.settings.timezone), limit=40)
         for chunk in _chunks(body, 3900):
-            await self.say(request, chunk)
+            await self.reply(request, chunk)
         return StaffReply()
 
     async def cancel(self, request: StaffRequest) -> StaffReply:
-        drive = await self.current_drive()
+        drive = await running_drive()
         if drive is None:
-            await self.say(request, self.t(request, "no_drive"))
-            return StaffReply()
-        if request.staff.role != "admin" and not await self._covers_drive(request.scope, drive):
-            await self.refuse(
+            return await self.no_drive(request)
+        if request.staff.role != "admin" and not await _covers_drive(request.scope, drive):
+            await self.refuse_why(
                 request, "/drive cancel", f"drive {drive.id}", "not all its buildings are yours"
             )
             return StaffReply()
-        dropped = await self.drives.cancel(drive.id)
-        await self.record(request, "/drive cancel", f"drive {drive.id}")
-        await self.say(request, self.t(request, "drive_cancelled", id=drive.id, dropped=dropped))
-        return StaffReply()
-
-    @staticmethod
-    async def _covers_drive(scope: Scope, drive: Drive) -> bool:
-        points = await DrivePoint.filter(drive_id=drive.id)
-        return all(scope.allows(n) for p in points for n in p.buildings)
-
-    # ---- pace ---------------------------------------------------------------------------
-    def pace_command(self, verb: str) -> Callable[[StaffRequest], Awaitable[StaffReply]]:
-        async def handler(request: StaffRequest) -> StaffReply:
-            drive = await self.current_drive()
-            if drive is None:
-                await self.say(request, self.t(request, "no_drive"))
-                return StaffReply()
-            point = request.args[0] if request.args else (request.staff.point or "")
-            if not point:
-                points = await DrivePoint.filter(drive_id=drive.id).order_by("id")
-                mine = [p for p in points if any(request.scope.allows(n) for n in p.buildings)]
-                if len(mine) == 1:
-                    point = mine[0].name
-                else:
-                    rows = tuple(
-                        (Button(p.name, f"{PREFIX}pace:{verb}:{drive.id}:{p.name}"),) for p in mine
-                    )
-                    await self.say(request, Message(self.t(request, "which_point"), rows))
-                    return StaffReply()
-            return await self.pace(request, verb, point, drive.id)
-
-        return handler
-
-    async def pace(self, request: StaffRequest, verb: str, point: str, drive_id: int) -> StaffReply:
-        spot = await DrivePoint.get_or_none(drive_id=drive_id, name=point)
-        target = f"drive {drive_id} point {point}"
-        if spot is None:
-            await self.say(request, self.t(request, "no_point", point=point))
-            return StaffReply()
-        staff = request.staff
-        if staff.role == "point" and staff.point and staff.point != point:
-            await self.refuse(request, f"/{verb}", target, f"your point is {staff.point}")
-            return StaffReply()
-        if not any(request.scope.allows(n) for n in spot.buildings) and not (
-            staff.role == "point" and staff.point == point
-        ):
-            await self.refuse(request, f"/{verb}", target, "not your buildings")
-            return StaffReply()
-        try:
-            if verb == "next":
-                batch = await self.drives.call_next(drive_id, point)
-                reply = self.t(
-                    request,
-                    "nexted",
-                    point=point,
-                    building=batch.building,
-                    floors=_floors(batch.floors),
-                )
-            elif verb == "pause":
-                await self.drives.pause(drive_id, point)
-                reply = self.t(request, "paused", point=point)
-            elif verb == "resume":
-                paused = await self.drives.resume(drive_id, point)
-                reply = self.t(
-                    request, "resumed", point=point, minutes=round(paused / timedelta(minutes=1))
-                )
-            else:
-                batch = await self.drives.skip(drive_id, point)
-                reply = self.t(
-                    request,
-                    "skipped",
-                    point=point,
-                    building=batch.building,
-                    floors=_floors(batch.floors),
-                )
-        except DriveError as exc:
-            await self.say(request, str(exc))
-            return StaffReply()
-        await self.record(request, f"/{verb}", target)
-        await self.say(request, reply)
-        return StaffReply(toast=reply[:190])
-
-    # ---- /mark ----------------------------------------------------------------------------
-    async def mark(self, request: StaffRequest) -> StaffReply:
-        drive = await self.current_drive()
-        if drive is None:
-            await self.say(request, self.t(request, "no_drive"))
-            return StaffReply()
-        if len(request.args) != 2 or request.args[1] not in ("1", "2", "3"):
-            await self.say(request, self.t(request, "mark_usage"))
-            return StaffReply()
-        address = request.args[0].replace("－", "-")
-        building_text, _, room_text = address.partition("-")
-        try:
-            building = int(building_text.rstrip("号楼栋"))
-            room = parse_room(room_text)
-        except (ValueError, TypeError):
-            await self.say(request, self.t(request, "mark_usage"))
-            return StaffReply()
-        room_value = room
-        if not request.scope.allows(building):
-            await self.refuse(request, "/mark", address, "not your building")
-            return StaffReply()
-        try:
-            await self.drives.mark(
-                drive.id, building, str(room_value), int(request.args[1]), request.staff.name
-            )
-        except DriveError as exc:
-            await self.say(request, str(exc))
-            return StaffReply()
-        await self.record(
-            request, "/mark", f"drive {drive.id} {building}-{room_value} {request.args[1]}"
-        )
-        await self.say(
-            request,
-            self.t(request, "marked", address=f"{building}-{room_value}", value=request.args[1]),
-        )
+        dropped = await self.ctx.drives.cancel(drive.id)
+        await self.allowed(request, "/drive cancel", f"drive {drive.id}")
+        await self.reply(request, self.t(request, "drive_cancelled", id=drive.id, dropped=dropped))
         return StaffReply()
 
 
-def _floors(floors: list[int]) -> str:
-    return f"{min(floors)}" if min(floors) == max(floors) else f"{min(floors)}-{max(floors)}"
+async def _covers_drive(scope: Scope, drive: Drive) -> bool:
+    points = await drive_points(drive.id)
+    return all(scope.allows(n) for p in points for n in p.buildings)
 
 
 def _chunks(body: str, size: int) -> list[str]:
@@ -436,39 +304,3 @@ def _chunks(body: str, size: int) -> list[str]:
     if current:
         out.append(current)
     return out
-
-
-def register_drive_commands(
-    commands: StaffCommands, router: Router, drives: DriveRuntime
-) -> DriveCommands:
-    handlers = DriveCommands(commands, router, drives)
-    staff_roles = ("admin", "cadre", "officer", "point")
-    commands.add(
-        "drive",
-        handlers.drive,
-        roles=staff_roles,
-        description={
-            "zh-CN": "核酸召集：发起 / status / cancel",
-            "en": "Testing call-up: start / status / cancel",
-        },
-    )
-    for verb, zh, en in (
-        ("next", "立即召集下一批", "call the next batch now"),
-        ("pause", "暂停本采样点", "pause a point"),
-        ("resume", "恢复本采样点", "resume a point"),
-        ("skip", "跳过下一批", "skip the next batch"),
-    ):
-        commands.add(
-            verb,
-            handlers.pace_command(verb),
-            roles=staff_roles,
-            description={"zh-CN": zh, "en": en},
-        )
-    commands.add(
-        "mark",
-        handlers.mark,
-        roles=staff_roles,
-        description={"zh-CN": "登记住户：/mark 7-1203 1", "en": "mark a household: /mark 7-1203 1"},
-    )
-    commands.add_buttons(PREFIX, handlers.button)
-    return handlers

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
-from bot.staff.base import StaffCommands, StaffReply, StaffRequest
-from bot.web.dashboard.auth import create_login_link
-from config.clock import Clock
-from config.i18n import text
-from config.settings import Settings
+from bot.staff.base import StaffCommand, StaffReply, StaffRequest
 from notifications.message import Message
 from notifications.models import Priority
 from notifications.outbox import Outgoing, enqueue_many
@@ -24,18 +19,16 @@ TEXTS = {
 DESCRIPTION = {"zh-CN": "获取网页后台的登录链接", "en": "Get a login link for the web dashboard"}
 
 
-def register_login(
-    commands: StaffCommands, *, settings: Settings, clock: Clock, wake: Callable[[], None]
-) -> None:
-    async def login(request: StaffRequest) -> StaffReply:
-        url = await create_login_link(request.staff, settings=settings, clock=clock)
-        now = clock.now()
-        body = text(
-            TEXTS,
-            "login_link",
-            request.lang,
-            minutes=f"{settings.login_link_minutes:g}",
-            url=url,
+class LoginCommand(StaffCommand):
+    name = "login"
+    description = DESCRIPTION
+    texts = TEXTS
+
+    async def command(self, request: StaffRequest) -> StaffReply | None:
+        url = await self.ctx.login_link(request.staff)
+        now = self.clock.now()
+        body = self.t(
+            request, "login_link", minutes=f"{self.settings.login_link_minutes:g}", url=url
         )
         inbound = request.inbound
         await enqueue_many(
@@ -52,7 +45,5 @@ def register_login(
             ],
             now=now,
         )
-        wake()
+        self.ctx.wake()
         return StaffReply()
-
-    commands.add("login", login, description=DESCRIPTION)

@@ -6,92 +6,76 @@ from __future__ import annotations
 
 import time
 
-from bot.staff.base import StaffReply, StaffRequest
-from bot.staff.registry import BadBuildings, StaffTools
+from bot.staff.base import BadBuildings, StaffCommand, StaffReply, StaffRequest
 from bot.staff.texts import TEXTS
 from config.i18n import text
-from estate.models import Household
+from estate.models import Contact
+from notifications.broadcast import broadcast
 from notifications.message import Message
-from notifications.models import Priority
-from notifications.outbox import Outgoing, enqueue_many, segments_of
-from surveys.runtime import pick_contact
 
 
-class NoticeCommand:
-    ACTION = "/notice"
+class NoticeCommand(StaffCommand):
+    name = "notice"
+    roles = ("admin", "cadre", "officer")
+    description = TEXTS["menu_notice"]
 
-    def __init__(self, tools: StaffTools) -> None:
-        self.tools = tools
-
-    async def __call__(self, request: StaffRequest) -> StaffReply | None:
-        tools = self.tools
+    async def command(self, request: StaffRequest) -> StaffReply | None:
         body = (request.inbound.text or "").strip().split(maxsplit=2)
         if len(body) < 3:
-            await tools.reply(request, tools.t(request, "notice_usage"))
+            await self.reply(request, self.t(request, "notice_usage"))
             return None
         try:
-            asked = tools.parse_buildings(body[1])
+            asked = self.parse_buildings(body[1])
         except BadBuildings:
-            await tools.reply(request, tools.t(request, "bad_buildings", value=body[1]))
+            await self.reply(request, self.t(request, "bad_buildings", value=body[1]))
             return None
         if asked is None:
-            buildings = await tools.scope_buildings(request.scope)
+            buildings = await self.scope_buildings(request.scope)
         else:
             outside = [b for b in asked if not request.scope.allows(b)]
             if outside:
-                return await tools.refuse(request, self.ACTION, outside)
+                return await self.refuse_outside(request, self.action, outside)
             buildings = asked
         notice = body[2]
         photo = request.inbound.photo
-        households = await Household.filter(building__number__in=buildings).prefetch_related(
-            "contacts"
-        )
-        now = tools.clock.now()
-        stamp = f"{now.timestamp():.0f}:{time.perf_counter_ns()}"
-        items: list[Outgoing] = []
-        by_channel: dict[str, int] = {}
-        segments = 0
-        for household in households:
-            contact = pick_contact(household, household.contacts, tools.runtime.enabled)
-            if contact is None:
-                continue
-            message = Message(
+
+        def compose(contact: Contact) -> Message:
+            return Message(
                 text(TEXTS, "notice_header", contact.language) + notice,
                 photo=photo if contact.channel == "telegram" else None,
             )
-            segments += segments_of(contact.channel, message)
-            by_channel[contact.channel] = by_channel.get(contact.channel, 0) + 1
-            items.append(
-                Outgoing(
-                    contact=contact,
-                    message=message,
-                    key=f"notice:s{request.staff.id}:{stamp}:h{household.id}",
-                    priority=Priority.BULK,
-                    purpose="notice",
-                )
-            )
-        await enqueue_many(items, now=now)
-        tools.runtime.wake()
-        await tools.allowed(
+
+        now = self.clock.now()
+        stamp = f"{now.timestamp():.0f}:{time.perf_counter_ns()}"
+        runtime = self.ctx.runtime
+        sent = await broadcast(
+            buildings,
+            compose,
+            key=f"notice:s{request.staff.id}:{stamp}",
+            now=now,
+            enabled=runtime.enabled,
+        )
+        runtime.wake()
+        await self.allowed(
             request,
-            self.ACTION,
+            self.action,
             ",".join(map(str, buildings)),
-            households=len(items),
+            households=sent.households,
             photo=photo is not None,
         )
         channels = ", ".join(
-            tools.t(request, "channel_count", channel=c, count=n)
-            for c, n in sorted(by_channel.items())
-        ) or tools.t(request, "channels_none")
-        cost = f"{segments * tools.settings.sms_cost_per_segment:.2f}"
-        await tools.reply(
+            self.t(request, "channel_count", channel=c, count=n)
+            for c, n in sorted(sent.by_channel.items())
+        ) or self.t(request, "channels_none")
+        cost = f"{sent.segments * self.settings.sms_cost_per_segment:.2f}"
+        await self.reply(
             request,
-            tools.t(
+            self.t(
                 request,
                 "notice_sent",
-                households=len(items),
+                households=sent.households,
                 channels=channels,
-                segments=segments,
+                segments=sent.segments,
                 cost=cost,
             ),
         )

@@ -3,44 +3,40 @@ not finished the open round(s)."""
 
 from __future__ import annotations
 
-from bot.staff.base import StaffReply, StaffRequest
-from bot.staff.registry import StaffTools
+from bot.staff.base import StaffCommand, StaffReply, StaffRequest
+from bot.staff.texts import TEXTS
 from surveys.reminders import remind_round
 
 
-class RemindCommand:
-    ACTION = "/remind"
+class RemindCommand(StaffCommand):
+    name = "remind"
+    roles = ("admin", "cadre", "officer")
+    description = TEXTS["menu_remind"]
 
-    def __init__(self, tools: StaffTools) -> None:
-        self.tools = tools
-
-    async def __call__(self, request: StaffRequest) -> StaffReply | None:
-        tools = self.tools
+    async def command(self, request: StaffRequest) -> StaffReply | None:
         if request.args:
-            round_ = await tools.round_arg(request, request.args[0])
+            round_ = await self.round_arg(request, request.args[0])
             if round_ is None:
                 return None
-            targets = await tools.round_buildings(round_)
+            targets = await self.round_buildings(round_)
             if not request.scope.filter(targets):
-                return await tools.refuse(
-                    request, self.ACTION, targets, target=f"round {round_.id}"
+                return await self.refuse_outside(
+                    request, self.action, targets, target=f"round {round_.id}"
                 )
             rounds = [round_] if round_.status == "open" else []
         else:
-            rounds = await tools.rounds_in_scope(request.scope)
+            rounds = await self.rounds_in_scope(request.scope)
         if not rounds:
-            await tools.reply(request, tools.t(request, "status_none"))
+            await self.reply(request, self.t(request, "status_none"))
             return None
-        stamp = f"{tools.clock.now().timestamp():.0f}:s{request.staff.id}"
+        stamp = f"{self.clock.now().timestamp():.0f}:s{request.staff.id}"
         for round_ in rounds:
             buildings = (
                 None
                 if request.scope.everything
-                else request.scope.filter(await tools.round_buildings(round_))
+                else request.scope.filter(await self.round_buildings(round_))
             )
-            count = await remind_round(tools.runtime, round_.id, buildings=buildings, tag=stamp)
-            await tools.allowed(request, self.ACTION, f"round {round_.id}", reminded=count)
-            await tools.reply(
-                request, tools.t(request, "remind_done", count=count, round=round_.id)
-            )
+            count = await remind_round(self.ctx.runtime, round_.id, buildings=buildings, tag=stamp)
+            await self.allowed(request, self.action, f"round {round_.id}", reminded=count)
+            await self.reply(request, self.t(request, "remind_done", count=count, round=round_.id))
         return None

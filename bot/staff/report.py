@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 
-from bot.staff.base import StaffReply, StaffRequest
-from bot.staff.registry import StaffTools
+from bot.staff.base import StaffCommand, StaffReply, StaffRequest
+from bot.staff.texts import TEXTS
 from notifications.message import Message
 from surveys.definition import load_definition, localize
 from surveys.report import Report, build_report, write_xlsx
@@ -20,38 +20,38 @@ def report_xlsx(report: Report, buildings: set[int] | None) -> tuple[bytes, int]
     return out.getvalue(), len(rows)
 
 
-class ReportCommand:
-    ACTION = "/report"
+class ReportCommand(StaffCommand):
+    name = "report"
+    roles = ("admin", "cadre", "officer")
+    description = TEXTS["menu_report"]
 
-    def __init__(self, tools: StaffTools) -> None:
-        self.tools = tools
-
-    async def __call__(self, request: StaffRequest) -> StaffReply | None:
-        tools = self.tools
+    async def command(self, request: StaffRequest) -> StaffReply | None:
         if request.args:
-            round_ = await tools.round_arg(request, request.args[0])
+            round_ = await self.round_arg(request, request.args[0])
             if round_ is None:
                 return None
         else:
-            rounds = await tools.rounds_in_scope(request.scope, open_only=False)
+            rounds = await self.rounds_in_scope(request.scope, open_only=False)
             if not rounds:
-                await tools.reply(request, tools.t(request, "report_none"))
+                await self.reply(request, self.t(request, "report_none"))
                 return None
             round_ = rounds[0]
-        targets = await tools.round_buildings(round_)
+        targets = await self.round_buildings(round_)
         mine = request.scope.filter(targets)
         if not mine:
-            return await tools.refuse(request, self.ACTION, targets, target=f"round {round_.id}")
+            return await self.refuse_outside(
+                request, self.action, targets, target=f"round {round_.id}"
+            )
         report = await build_report(round_.id)
         keep = None if request.scope.everything else set(mine)
         content, rows = report_xlsx(report, keep)
         title = localize(load_definition(round_.definition).title, request.lang)
-        label = tools.scope_label(request) if request.scope.everything else ",".join(map(str, mine))
-        caption = tools.t(
+        label = self.scope_label(request) if request.scope.everything else ",".join(map(str, mine))
+        caption = self.t(
             request, "report_caption", round=round_.id, title=title, rows=rows, buildings=label
         )
-        await tools.allowed(request, self.ACTION, f"round {round_.id}", rows=rows)
-        await tools.reply(
+        await self.allowed(request, self.action, f"round {round_.id}", rows=rows)
+        await self.reply(
             request,
             Message.with_document(caption, f"round{round_.id}-{round_.survey}.xlsx", content),
         )

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.staff.base import StaffReply, StaffRequest
-from bot.staff.registry import StaffTools
+from bot.staff.base import StaffCommand, StaffContext, StaffReply, StaffRequest
+from bot.staff.texts import TEXTS
 from notifications.message import Button, Message
 from surveys.definition import builtin_slugs, load_builtin, localize
 from surveys.preview import preview_round
@@ -21,16 +21,17 @@ DEADLINE_HOURS = (2, 4, 6, 12, 24)
 PER_ROW = 5
 
 
-class SurveyCommand:
-    PREFIX = "sv:"
-    ACTION = "/survey"
+class SurveyCommand(StaffCommand):
+    name = "survey"
+    roles = ("admin", "cadre", "officer")
+    description = TEXTS["menu_survey"]
+    prefix = "sv:"
 
-    def __init__(self, tools: StaffTools) -> None:
-        self.tools = tools
+    def __init__(self, ctx: StaffContext) -> None:
+        super().__init__(ctx)
         self._used: set[tuple[str, int]] = set()  # confirmations already pressed
 
-    async def start(self, request: StaffRequest) -> StaffReply | None:
-        tools = self.tools
+    async def command(self, request: StaffRequest) -> StaffReply | None:
         rows = tuple(
             (
                 Button(
@@ -40,14 +41,14 @@ class SurveyCommand:
             )
             for slug in builtin_slugs()
         )
-        await tools.reply(request, Message(tools.t(request, "survey_pick"), buttons=rows))
+        await self.reply(request, Message(self.t(request, "survey_pick"), buttons=rows))
         return None
 
-    async def press(self, request: StaffRequest) -> StaffReply | None:
+    async def button(self, request: StaffRequest) -> StaffReply | None:
         parts = request.data.split(":")
         step = parts[1] if len(parts) > 1 else ""
         if step == "x":
-            await self.tools.reply(request, self.tools.t(request, "survey_cancelled"))
+            await self.reply(request, self.t(request, "survey_cancelled"))
             return StaffReply()
         slug = parts[2] if len(parts) > 2 else ""
         if slug not in builtin_slugs():
@@ -74,16 +75,15 @@ class SurveyCommand:
 
     # ---- steps ---------------------------------------------------------------------------
     async def _buildings(self, request: StaffRequest, slug: str) -> StaffReply:
-        tools = self.tools
-        numbers = await tools.scope_buildings(request.scope)
+        numbers = await self.scope_buildings(request.scope)
         buttons = [Button(str(n), f"sv:b:{slug}:{n}") for n in numbers]
         rows = [tuple(buttons[i : i + PER_ROW]) for i in range(0, len(buttons), PER_ROW)]
         everything = "survey_all" if request.scope.everything else "survey_all_mine"
-        rows.insert(0, (Button(tools.t(request, everything), f"sv:b:{slug}:all"),))
+        rows.insert(0, (Button(self.t(request, everything), f"sv:b:{slug}:all"),))
         title = localize(load_builtin(slug).title, request.lang)
-        await tools.reply(
+        await self.reply(
             request,
-            Message(tools.t(request, "survey_buildings", title=title), buttons=tuple(rows)),
+            Message(self.t(request, "survey_buildings", title=title), buttons=tuple(rows)),
         )
         return StaffReply()
 
@@ -97,27 +97,26 @@ class SurveyCommand:
         except ValueError:
             return None
         if not request.scope.allows(number):
-            return await self.tools.refuse(request, self.ACTION, [number])
+            return await self.refuse_outside(request, self.action, [number])
         return [number]
 
     def _label(self, request: StaffRequest, buildings: list[int]) -> str:
         if not buildings:
-            return self.tools.t(request, "survey_all")
+            return self.t(request, "survey_all")
         return ",".join(map(str, buildings))
 
     async def _deadline(
         self, request: StaffRequest, slug: str, which: str, buildings: list[int]
     ) -> StaffReply:
-        tools = self.tools
         buttons = tuple(
-            Button(tools.t(request, "survey_hours", hours=h), f"sv:d:{slug}:{which}:{h * 3600}")
+            Button(self.t(request, "survey_hours", hours=h), f"sv:d:{slug}:{which}:{h * 3600}")
             for h in DEADLINE_HOURS
         )
         title = localize(load_builtin(slug).title, request.lang)
-        await tools.reply(
+        await self.reply(
             request,
             Message(
-                tools.t(
+                self.t(
                     request,
                     "survey_deadline",
                     title=title,
@@ -131,19 +130,18 @@ class SurveyCommand:
     async def _confirm(
         self, request: StaffRequest, slug: str, which: str, buildings: list[int], seconds: int
     ) -> StaffReply:
-        tools = self.tools
-        preview = await preview_round(tools.runtime, slug, buildings=buildings or None)
+        preview = await preview_round(self.ctx.runtime, slug, buildings=buildings or None)
         channels = ", ".join(
-            tools.t(request, "channel_count", channel=c, count=n)
+            self.t(request, "channel_count", channel=c, count=n)
             for c, n in sorted(preview.by_channel.items())
-        ) or tools.t(request, "channels_none")
+        ) or self.t(request, "channels_none")
         extra = []
         if preview.waiting:
-            extra.append(tools.t(request, "survey_waiting", count=preview.waiting))
+            extra.append(self.t(request, "survey_waiting", count=preview.waiting))
         if preview.unreachable:
-            extra.append(tools.t(request, "survey_unreachable", count=preview.unreachable))
-        deadline = (tools.clock.now() + timedelta(seconds=seconds)).astimezone(tools.runtime.tz)
-        body = tools.t(
+            extra.append(self.t(request, "survey_unreachable", count=preview.unreachable))
+        deadline = (self.clock.now() + timedelta(seconds=seconds)).astimezone(self.ctx.runtime.tz)
+        body = self.t(
             request,
             "survey_confirm",
             title=localize(load_builtin(slug).title, request.lang),
@@ -152,36 +150,35 @@ class SurveyCommand:
             households=preview.households,
             channels=channels,
             segments=preview.sms_segments,
-            cost=f"{preview.sms_segments * tools.settings.sms_cost_per_segment:.2f}",
+            cost=f"{preview.sms_segments * self.settings.sms_cost_per_segment:.2f}",
             extra="\n".join(extra),
         ).rstrip()
         buttons = (
             (
-                Button(tools.t(request, "survey_open_button"), f"sv:go:{slug}:{which}:{seconds}"),
-                Button(tools.t(request, "survey_cancel_button"), "sv:x"),
+                Button(self.t(request, "survey_open_button"), f"sv:go:{slug}:{which}:{seconds}"),
+                Button(self.t(request, "survey_cancel_button"), "sv:x"),
             ),
         )
-        await tools.reply(request, Message(body, buttons=buttons))
+        await self.reply(request, Message(body, buttons=buttons))
         return StaffReply()
 
     async def _open(
         self, request: StaffRequest, slug: str, buildings: list[int], seconds: int
     ) -> StaffReply:
-        tools = self.tools
         pressed = (request.inbound.address, request.inbound.message_id or 0)
         if request.inbound.message_id is not None and pressed in self._used:
-            return StaffReply(toast=tools.t(request, "survey_used"))
+            return StaffReply(toast=self.t(request, "survey_used"))
         self._used.add(pressed)
-        opened = await tools.runtime.open_round(
+        opened = await self.ctx.runtime.open_round(
             slug,
             buildings=buildings or None,
             closes_in=timedelta(seconds=seconds),
             created_by=request.staff.name,
         )
-        await schedule_round(opened.round, None, now=tools.clock.now())
-        await tools.allowed(
+        await schedule_round(opened.round, None, now=self.clock.now())
+        await self.allowed(
             request,
-            self.ACTION,
+            self.action,
             f"round {opened.round.id}",
             survey=slug,
             buildings=buildings,
@@ -189,9 +186,9 @@ class SurveyCommand:
             sms_segments=opened.sms_segments,
         )
         title = localize(load_builtin(slug).title, request.lang)
-        await tools.reply(
+        await self.reply(
             request,
-            tools.t(
+            self.t(
                 request,
                 "survey_opened",
                 round=opened.round.id,

@@ -1,4 +1,5 @@
-"""Texts staff see (zh-CN and en): command menu, replies, alerts, the not-reached list."""
+"""Texts staff see (zh-CN and en): command menu, replies. Alerts and the not-reached list are
+in surveys/alerts.py and surveys/reminders.py."""
 
 from __future__ import annotations
 
@@ -10,6 +11,22 @@ TEXTS: dict[str, dict[str, str]] = {
     "menu_remind": {"zh-CN": "立即提醒未填报的住户", "en": "Remind non-responders now"},
     "menu_notice": {"zh-CN": "发通知（可附照片）", "en": "Send a notice (photo optional)"},
     "menu_answer": {"zh-CN": "代住户填报", "en": "Answer for a household"},
+    "menu_drive": {
+        "zh-CN": "核酸召集：发起 / status / cancel",
+        "en": "Testing call-up: start / status / cancel",
+    },
+    "menu_next": {"zh-CN": "立即召集下一批", "en": "call the next batch now"},
+    "menu_pause": {"zh-CN": "暂停本采样点", "en": "pause a point"},
+    "menu_resume": {"zh-CN": "恢复本采样点", "en": "resume a point"},
+    "menu_skip": {"zh-CN": "跳过下一批", "en": "skip the next batch"},
+    "menu_mark": {"zh-CN": "登记住户：/mark 7-1203 1", "en": "mark a household: /mark 7-1203 1"},
+    "menu_pickup": {"zh-CN": "配药清单（值班班次）", "en": "Medicine pickup list (shift on duty)"},
+    "menu_delivery": {"zh-CN": "大批到货：通知A、B两班", "en": "Large delivery: call both shifts"},
+    "menu_questions": {"zh-CN": "今天的居民问题", "en": "Residents' questions today"},
+    "menu_reply": {
+        "zh-CN": "答复一类问题：/reply 编号 内容",
+        "en": "Answer a group: /reply N text",
+    },
     # ---- scope ---------------------------------------------------------------------------
     "outside_scope": {
         "zh-CN": "⛔ 您没有权限操作 {buildings} 号楼（您负责：{mine}）。此次操作已记录。",
@@ -121,29 +138,4 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh-CN": "📞 代 {address} 填报「{title}」。您的回答会记为代填。",
         "en": "📞 Answering “{title}” for {address}. Your answers are recorded as a proxy.",
     },
-    # ---- alerts --------------------------------------------------------------------------
-    "alert_positive": {
-        "zh-CN": "🚨 阳性报告：{address}，{positive} 人阳性（共检测 {tested} 人）。",
-        "en": "🚨 Positive antigen result: {address}, {positive} positive ({tested} tested).",
-    },
-    "alert_other": {
-        "zh-CN": "🚨 提醒（{kind}）：{address}。",
-        "en": "🚨 Alert ({kind}): {address}.",
-    },
-    # ---- the not-reached list ------------------------------------------------------------
-    "unreached_header": {
-        "zh-CN": "⏱ 第{round}轮「{title}」已到截止时间。{building}号楼未填报 {count} 户，请电话联系"
-        "（可用 /answer 代填）：",
-        "en": "⏱ Round {round} “{title}” reached its deadline. Building {building}: {count} "
-        "households did not answer; please call them (use /answer to answer for them):",
-    },
-    "unreached_all_done": {
-        "zh-CN": "✅ 第{round}轮「{title}」已到截止时间，{building}号楼全部已填报。",
-        "en": "✅ Round {round} “{title}” reached its deadline; every household of building "
-        "{building} answered.",
-    },
-    "status_not_reached": {"zh-CN": "未联系上", "en": "not reached"},
-    "status_in_progress": {"zh-CN": "未填完", "en": "not finished"},
-    "status_opted_out": {"zh-CN": "已退订", "en": "opted out"},
-    "no_phone": {"zh-CN": "无电话", "en": "no phone"},
 }

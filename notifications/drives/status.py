@@ -265,3 +265,27 @@ def render_status(status: DriveStatus, lang: str, tz: tzinfo, *, limit: int = 60
         if len(visits) > limit:
             lines.append(f"  … +{len(visits) - limit}")
     return "\n".join(lines)
+
+
+# ---- lookups for the staff commands --------------------------------------------------------
+async def running_drive() -> Drive | None:
+    """The newest running drive."""
+    return await Drive.filter(status="running").order_by("-id").first()
+
+
+async def latest_drive() -> Drive | None:
+    """The newest drive, whatever its status."""
+    return await Drive.all().order_by("-id").first()
+
+
+async def find_drive(drive_id: int) -> Drive | None:
+    return await Drive.get_or_none(id=drive_id)
+
+
+async def drive_points(drive_id: int) -> list[DrivePoint]:
+    """A drive's points, in the order they were planned."""
+    return list(await DrivePoint.filter(drive_id=drive_id).order_by("id"))
+
+
+async def find_point(drive_id: int, name: str) -> DrivePoint | None:
+    return await DrivePoint.get_or_none(drive_id=drive_id, name=name)

@@ -230,7 +230,7 @@ async def _day(
     services: Any, staff: dict[str, Staff], tg: FakeTelegram, tw: FakeTwilio, clock: FakeClock
 ) -> None:
     runtime, router = services.runtime, services.router
-    timers = services.staff_tools.timers
+    timers = services.timers
     antigen = await runtime.open_round("antigen", closes_in=timedelta(hours=10))
     medication = await runtime.open_round("medication", closes_in=timedelta(hours=10))
     for opened in (antigen, medication):

@@ -1,0 +1,122 @@
+"""The pace of a running call-up: ``/next``, ``/pause``, ``/resume``, ``/skip``.
+
+A point volunteer's pace commands act on their own point; others name the point (``/next B``)
+or pick it from buttons (``dr:pace:VERB:DRIVE:POINT``). Limited to the staff member's buildings
+and audited.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.staff.base import StaffReply, StaffRequest
+from bot.staff.drive import PREFIX, DriveStaffCommand
+from bot.staff.texts import TEXTS as STAFF_TEXTS
+from notifications.drives.runtime import DriveError
+from notifications.drives.status import drive_points, find_point, running_drive
+from notifications.message import Button, Message
+
+PACE_PREFIX = f"{PREFIX}pace:"
+
+
+class PaceCommand(DriveStaffCommand):
+    """One pace verb; the buttons of every verb come here."""
+
+    prefix = PACE_PREFIX
+
+    async def command(self, request: StaffRequest) -> StaffReply:
+        verb = self.name
+        drive = await running_drive()
+        if drive is None:
+            return await self.no_drive(request)
+        point = request.args[0] if request.args else (request.staff.point or "")
+        if not point:
+            points = await drive_points(drive.id)
+            mine = [p for p in points if any(request.scope.allows(n) for n in p.buildings)]
+            if len(mine) == 1:
+                point = mine[0].name
+            else:
+                rows = tuple(
+                    (Button(p.name, f"{PACE_PREFIX}{verb}:{drive.id}:{p.name}"),) for p in mine
+                )
+                await self.reply(request, Message(self.t(request, "which_point"), rows))
+                return StaffReply()
+        return await self.pace(request, verb, point, drive.id)
+
+    async def button(self, request: StaffRequest) -> StaffReply:
+        _, _, verb, drive_id, point = request.data.split(":", 4)
+        return await self.pace(request, verb, point, int(drive_id))
+
+    async def pace(self, request: StaffRequest, verb: str, point: str, drive_id: int) -> StaffReply:
+        spot = await find_point(drive_id, point)
+        target = f"drive {drive_id} point {point}"
+        if spot is None:
+            await self.reply(request, self.t(request, "no_point", point=point))
+            return StaffReply()
+        staff = request.staff
+        if staff.role == "point" and staff.point and staff.point != point:
+            await self.refuse_why(request, f"/{verb}", target, f"your point is {staff.point}")
+            return StaffReply()
+        if not any(request.scope.allows(n) for n in spot.buildings) and not (
+            staff.role == "point" and staff.point == point
+        ):
+            await self.refuse_why(request, f"/{verb}", target, "not your buildings")
+            return StaffReply()
+        drives = self.ctx.drives
+        try:
+            if verb == "next":
+                batch = await drives.call_next(drive_id, point)
+                reply = self.t(
+                    request,
+                    "nexted",
+                    point=point,
+                    building=batch.building,
+                    floors=_floors(batch.floors),
+                )
+            elif verb == "pause":
+                await drives.pause(drive_id, point)
+                reply = self.t(request, "paused", point=point)
+            elif verb == "resume":
+                paused = await drives.resume(drive_id, point)
+                reply = self.t(
+                    request, "resumed", point=point, minutes=round(paused / timedelta(minutes=1))
+                )
+            else:
+                batch = await drives.skip(drive_id, point)
+                reply = self.t(
+                    request,
+                    "skipped",
+                    point=point,
+                    building=batch.building,
+                    floors=_floors(batch.floors),
+                )
+        except DriveError as exc:
+            await self.reply(request, str(exc))
+            return StaffReply()
+        await self.allowed(request, f"/{verb}", target)
+        await self.reply(request, reply)
+        return StaffReply(toast=reply[:190])
+
+
+class NextCommand(PaceCommand):
+    name = "next"
+    description = STAFF_TEXTS["menu_next"]
+
+
+class PauseCommand(PaceCommand):
+    name = "pause"
+    description = STAFF_TEXTS["menu_pause"]
+
+
+class ResumeCommand(PaceCommand):
+    name = "resume"
+    description = STAFF_TEXTS["menu_resume"]
+
+
+class SkipCommand(PaceCommand):
+    name = "skip"
+    description = STAFF_TEXTS["menu_skip"]
+
+
+def _floors(floors: list[int]) -> str:
+    return f"{min(floors)}" if min(floors) == max(floors) else f"{min(floors)}-{max(floors)}"
