@@ -86,7 +86,7 @@ async def main_async(url: str) -> None:
             built = await timed(
                 f"{slug}: build_report (whole estate)", lambda r=round_id: build_report(r)
             )
-            content, count = report_xlsx(built, None)
+            content, count = report_xlsx(built, None, "zh-CN")
             print(f"{'':<58} {count} rows, XLSX {len(content) / 1024:.0f} KiB")
             await timed(f"{slug}: build_report + XLSX (whole estate, admin)",
                         lambda r=round_id: _report_bytes(r, None))  # fmt: skip
@@ -100,7 +100,7 @@ async def main_async(url: str) -> None:
 
 
 async def _report_bytes(round_id: int, buildings: set[int] | None) -> bytes:
-    return report_xlsx(await build_report(round_id), buildings)[0]
+    return report_xlsx(await build_report(round_id, buildings=buildings), buildings, "zh-CN")[0]
 
 
 def main() -> None:

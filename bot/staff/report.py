@@ -9,15 +9,18 @@ from bot.staff.base import StaffCommand, StaffReply, StaffRequest
 from bot.staff.texts import TEXTS
 from notifications.message import Message
 from surveys.definition import load_definition, localize
-from surveys.report import Report, build_report, write_xlsx
+from surveys.report import Report, build_report, write_people_xlsx
 
 
-def report_xlsx(report: Report, buildings: set[int] | None) -> tuple[bytes, int]:
-    """The report as XLSX bytes, keeping only rows of ``buildings`` (all when None)."""
-    rows = report.rows if buildings is None else [r for r in report.rows if r[0] in buildings]
+def report_xlsx(report: Report, buildings: set[int] | None, lang: str) -> tuple[bytes, int]:
+    """The committee's XLSX (results + call list) in ``lang``, keeping only the rows of
+    ``buildings`` (all when None)."""
+    if buildings is not None:
+        report.rows = [r for r in report.rows if r[0] in buildings]
+        report.members = {a: m for a, m in report.members.items() if a[0] in buildings}
     out = io.BytesIO()
-    write_xlsx(out, report.columns, rows, f"round {report.round.id}")
-    return out.getvalue(), len(rows)
+    write_people_xlsx(report, out, lang)
+    return out.getvalue(), len(report.rows)
 
 
 class ReportCommand(StaffCommand):
@@ -42,9 +45,9 @@ class ReportCommand(StaffCommand):
             return await self.refuse_outside(
                 request, self.action, targets, target=f"round {round_.id}"
             )
-        report = await build_report(round_.id)
         keep = None if request.scope.everything else set(mine)
-        content, rows = report_xlsx(report, keep)
+        report = await build_report(round_.id, buildings=keep)
+        content, rows = report_xlsx(report, keep, request.lang)
         title = localize(load_definition(round_.definition).title, request.lang)
         label = self.scope_label(request) if request.scope.everything else ",".join(map(str, mine))
         caption = self.t(

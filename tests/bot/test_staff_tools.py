@@ -254,14 +254,15 @@ async def test_cadre_opens_a_round_with_buttons_and_follows_it(live: dict[str, A
     (report,) = await say(tg, OFFICER7, "/report")
     assert report["document"]["file_name"].endswith(".xlsx")
     content = tg.files[report["document"]["file_id"]].content
-    sheet = load_workbook(io.BytesIO(content)).active
-    assert sheet is not None
+    book = load_workbook(io.BytesIO(content))
+    sheet, calls = book.worksheets  # in the officer's language: results, then the call list
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:4] == ("building", "floor", "room", "status")
+    assert rows[0][:4] == ("楼号", "楼层", "室号", "状态")
     assert sorted((r[0], r[2], r[3]) for r in rows[1:]) == [
-        (7, "1203", "answered"),
-        (7, "1204", "not_reached"),
+        (7, "1203", "已填报"),
+        (7, "1204", "已发送，未回复"),
     ]
+    assert [r[2] for r in list(calls.iter_rows(values_only=True))[1:]] == ["1204"]
 
     # /remind reaches only the household that has not answered (7-1204, by SMS).
     tw: FakeTwilio = live["tw"]
