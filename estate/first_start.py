@@ -38,3 +38,12 @@ async def seed_if_empty(today: date) -> FirstStart | None:
             admin = staff
     assert admin is not None
     return FirstStart(report, admin)
+
+
+async def database_ok() -> bool:
+    """The database answers a query (the estate table is there): what ``/healthz`` reports."""
+    try:
+        await Estate.all().count()
+    except Exception:
+        return False
+    return True

@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable
 
 from bot.staff.base import StaffCommands, StaffReply, StaffRequest
-from bot.web.dashboard.auth import create_login_link
 from config.clock import Clock
 from config.i18n import text
 from config.settings import Settings
+from estate.logins import create_login_link
 from notifications.message import Message
 from notifications.models import Priority
 from notifications.outbox import Outgoing, enqueue_many
