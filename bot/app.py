@@ -72,12 +72,12 @@ def build_channels(settings: Settings, *, simulator: bool = True) -> Channels:
     when no provider is on at all (a fresh machine, a rehearsal) everything the outbox would
     send by Telegram, SMS or voice goes to the browser too."""
     adapters: dict[str, ChannelAdapter] = {}
-    bot = make_bot(settings) if settings.telegram_enabled else None
-    if bot is not None:
-        adapters["telegram"] = TelegramChannel(bot)
     sms = TwilioSmsChannel(settings) if settings.sms_enabled else None
     if sms is not None:
         adapters["sms"] = sms
+    bot = make_bot(settings) if settings.telegram_enabled else None
+    if bot is not None:
+        adapters["telegram"] = TelegramChannel(bot)
     hub = LocalHub()
     simulated: frozenset[str] = frozenset()
     if simulator:
@@ -88,13 +88,20 @@ def build_channels(settings: Settings, *, simulator: bool = True) -> Channels:
 
 
 def build_dispatcher(
-    channels: Channels, settings: Settings, clock: Clock, *, limits_enabled: bool | None = None
+    channels: Channels,
+    settings: Settings,
+    clock: Clock,
+    *,
+    limits_enabled: bool | None = None,
+    **options: Any,
 ) -> Dispatcher:
+    """The dispatcher over these channels (``options``: Dispatcher's tuning, e.g. poll_interval)."""
     dispatcher = Dispatcher(
         channels.adapters,
         clock=clock,
         settings=settings,
         limits_enabled=settings.rate_limits if limits_enabled is None else limits_enabled,
+        **options,
     )
     for name in ("local", *channels.simulated):  # a browser has no rate limit to respect
         if name in dispatcher.limits:

@@ -1,5 +1,15 @@
-"""The router: an :class:`Inbound` from any channel goes to enrolment, the household's survey
-session, or a polite answer. Replies go through the outbox like everything else."""
+"""The inbound decision tree: an :class:`Inbound` from any channel (Telegram, SMS, the browser
+simulator) goes, in this order, to
+
+1. enrolment, when it carries a shared phone number (estate/contacts.py links the chat);
+2. the staff command registry (bot/staff/), for a staff command or a staff button;
+3. for SMS: STOP / START (estate/contacts.py opts the number out or in) and HELP;
+4. a drive's call-up reply (1/2/3 or a ``dv:`` button), a survey button or a revision
+   (bot/buttons.py parses every button's data), a survey answer (surveys/runtime.py);
+5. a resident's free question (the question desk), else a polite "nothing open".
+
+No database query here: contacts are looked up, linked and marked in estate/contacts.py.
+Replies go through the outbox like everything else."""
 
 from __future__ import annotations
 

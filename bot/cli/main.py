@@ -416,7 +416,7 @@ async def cmd_worker(args: argparse.Namespace) -> None:
     settings = get_settings()
     await init_db()
     built = build_channels(settings, simulator=False)
-    channels = built.adapters
+    channels = [name for name in ("telegram", "sms") if name in built.adapters]
     dispatcher = build_dispatcher(built, settings, SystemClock())
     print(
         f"worker {dispatcher.worker_id}: sending by {', '.join(channels) or 'nothing (no channel is on)'}",
