@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiohttp import web
 
-from bot.app import build_services
+from bot.app import build_channels, build_services
 from bot.staff.drive_launch import build_options, launch, make_preview
 from bot.web.app import create_app
 from config.database import close_db, init_db
@@ -94,7 +94,7 @@ async def run(args: argparse.Namespace) -> None:
             public_url="http://127.0.0.1:1",
             sms_segments_per_second=args.sms_rate,
         )
-        services = build_services(settings)
+        services = build_services(settings, channels=build_channels(settings))
         runner = web.AppRunner(create_app(services))
         await runner.setup()  # starts the services (cleanup_ctx)
         gc.collect()

@@ -71,15 +71,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from telegram import Bot  # noqa: E402
-
+from bot.app import build_channels, build_dispatcher  # noqa: E402
 from config.clock import SystemClock  # noqa: E402
 from config.database import close_db, init_db  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from estate.models import Building, Contact, Estate, Household  # noqa: E402
 from notifications.channels.base import SendResult  # noqa: E402
-from notifications.channels.telegram import TelegramChannel  # noqa: E402
-from notifications.channels.twilio import TwilioSmsChannel  # noqa: E402
 from notifications.dispatch.dispatcher import Dispatcher  # noqa: E402
 from notifications.message import Message  # noqa: E402
 from notifications.models import OutboxMessage, Priority  # noqa: E402
@@ -281,15 +278,13 @@ async def bench_telegram_rate(url: str, n: int) -> None:
                     for i, c in enumerate(contacts)
                 ]
             )
-            async with Bot(
-                TOKEN, base_url=f"{tg.url}/bot", base_file_url=f"{tg.url}/file/bot"
-            ) as bot:
-                dispatcher = Dispatcher(
-                    {"telegram": TelegramChannel(bot)},
-                    clock=SystemClock(),
-                    settings=settings,
-                    poll_interval=0.05,
-                )
+            with_bot = settings.model_copy(
+                update={"telegram_token": TOKEN, "telegram_api_url": tg.url}
+            )
+            channels = build_channels(with_bot, simulator=False)  # as `louzhang worker` does
+            assert channels.telegram_bot is not None
+            async with channels.telegram_bot:
+                dispatcher = build_dispatcher(channels, with_bot, SystemClock(), poll_interval=0.05)
                 calls_before = len(tg.calls)  # getMe
                 stop = asyncio.Event()
                 started = time.monotonic()
@@ -365,10 +360,10 @@ async def bench_sms_rate(url: str, n: int, rate: float) -> None:
                     for i, (c, t) in enumerate(zip(contacts, texts, strict=True))
                 ]
             )
-            channel = TwilioSmsChannel(settings)
-            dispatcher = Dispatcher(
-                {"sms": channel}, clock=SystemClock(), settings=settings, poll_interval=0.05
-            )
+            channels = build_channels(settings, simulator=False)  # as `louzhang worker` does
+            channel = channels.sms
+            assert channel is not None
+            dispatcher = build_dispatcher(channels, settings, SystemClock(), poll_interval=0.05)
             stop = asyncio.Event()
             started = time.monotonic()
             GC_PAUSES.reset()
@@ -456,15 +451,13 @@ async def bench_callup_latency(url: str, backlog: int, trials: int, seed: int) -
                     enqueued += need
 
             await top_up()
-            async with Bot(
-                TOKEN, base_url=f"{tg.url}/bot", base_file_url=f"{tg.url}/file/bot"
-            ) as bot:
-                dispatcher = Dispatcher(
-                    {"telegram": TelegramChannel(bot)},
-                    clock=SystemClock(),
-                    settings=settings,
-                    poll_interval=0.05,
-                )
+            with_bot = settings.model_copy(
+                update={"telegram_token": TOKEN, "telegram_api_url": tg.url}
+            )
+            channels = build_channels(with_bot, simulator=False)  # as `louzhang worker` does
+            assert channels.telegram_bot is not None
+            async with channels.telegram_bot:
+                dispatcher = build_dispatcher(channels, with_bot, SystemClock(), poll_interval=0.05)
                 stop = asyncio.Event()
                 started = time.monotonic()
                 GC_PAUSES.reset()

@@ -126,7 +126,7 @@ async def _serve(
 ) -> None:
     from aiohttp import web
 
-    from bot.app import build_services
+    from bot.app import build_channels, build_services
     from bot.web.app import create_app
     from config.database import close_db, init_db
     from config.settings import Settings
@@ -142,7 +142,7 @@ async def _serve(
         twilio_api_url=twilio_url,
     )
     await init_db(db_url, migrate=False)
-    services = build_services(settings, limits_enabled=False)
+    services = build_services(settings, limits_enabled=False, channels=build_channels(settings))
     # Without dispatch the app serves webhooks only: the dispatcher never starts, replies stay
     # queued in the outbox (the inbound path alone is measured).
     runner = web.AppRunner(create_app(services, manage_services=dispatch), handle_signals=False)
@@ -159,8 +159,8 @@ async def _serve(
         profiler.disable()
         profiler.dump_stats(profile_path)
     await runner.cleanup()
-    if not dispatch and services.sms is not None:
-        await services.sms.close()  # stop_services (not run here) closes it otherwise
+    if not dispatch:
+        await services.channels.close()  # the services' cleanup contexts (not run) do otherwise
     await close_db()
 
 

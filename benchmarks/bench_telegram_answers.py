@@ -73,11 +73,13 @@ from telegram.ext import (  # noqa: E402
 )
 from telegram.request import BaseRequest, RequestData  # noqa: E402
 
-from bot.app import Services, build_services  # noqa: E402
+from bot.app import Services, build_channels, build_services  # noqa: E402
+from bot.telegram.application import application_builder  # noqa: E402
 from config.database import close_db, init_db  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from estate.demo import seed_demo  # noqa: E402
 from estate.models import Contact, Household  # noqa: E402
+from notifications.channels.telegram import make_bot  # noqa: E402
 from notifications.models import OutboxMessage  # noqa: E402
 from surveys.models import Response, Revision  # noqa: E402
 from tests.fakes.telegram import FakeTelegram  # noqa: E402
@@ -196,17 +198,9 @@ def bench_settings(db_url: str) -> Settings:
 
 
 def build_bare_app(settings: Settings) -> tuple[Application, list[int]]:  # type: ignore[type-arg]
-    """Same builder options as bot.telegram.application.build_application; handlers only record."""
-    api = settings.telegram_api_url.rstrip("/")
-    app = (
-        Application.builder()
-        .token(settings.telegram_token or "")
-        .base_url(f"{api}/bot")
-        .base_file_url(f"{api}/file/bot")
-        .concurrent_updates(64)
-        .updater(None)
-        .build()
-    )
+    """The production bot and builder options (bot.telegram.application.application_builder);
+    handlers only record."""
+    app = application_builder(settings, make_bot(settings)).build()
     seen: list[int] = []
 
     async def record(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -442,7 +436,7 @@ async def main(
     settings = bench_settings(db_url)
     tg = FakeTelegram(token=TOKEN)  # only builds update JSON; its server is never started
     api = InProcessBotApi(tg.bot_user)
-    services = build_services(settings)
+    services = build_services(settings, channels=build_channels(settings))
     app = services.telegram
     assert app is not None
     use_in_process_api(app, api)

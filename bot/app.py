@@ -1,26 +1,35 @@
-"""Wiring: the parts of a running louzhang, built inside the event loop after Tortoise.init."""
+"""The composition root: every part of a running louzhang, built with what it needs passed in.
+
+:func:`build_channels` makes the providers' adapters (used by ``louzhang run``, ``louzhang
+worker`` and the benchmarks); :func:`build_services` builds the rest on top of them, inside the
+event loop after Tortoise.init. Each service that runs in the background (the Telegram
+application, the dispatcher, the drives loop, the staff timers) starts and stops in its own
+aiohttp cleanup context (:meth:`Services.cleanup_contexts`). Only bot/cli (run, worker) and the
+benchmarks import this module.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram.ext import Application
+from telegram.ext import Application, ExtBot
 
 from bot.router import Router
-from bot.staff.base import StaffContext
-from bot.staff.menus import StaffMenus
+from bot.staff.base import StaffCommands, StaffContext
 from bot.staff.registry import build_staff_commands
 from bot.telegram.application import build_application
-from bot.web.dashboard.auth import create_login_link
+from bot.telegram.menus import StaffMenus
 from config.clock import Clock, SystemClock
 from config.settings import Settings
+from estate.logins import create_login_link
 from notifications.channels.base import ChannelAdapter
 from notifications.channels.local import LocalChannel, LocalHub
-from notifications.channels.telegram import TelegramChannel
+from notifications.channels.telegram import TelegramChannel, make_bot
 from notifications.channels.twilio import TwilioSmsChannel
 from notifications.dispatch.dispatcher import Dispatcher, Limits
 from notifications.drives.runtime import DriveRuntime
@@ -31,23 +40,107 @@ from surveys.runtime import SurveyRuntime
 
 log = logging.getLogger(__name__)
 
+STOP_TIMEOUT = 30.0  # seconds a background loop gets to finish what it is doing
+CleanupContext = Callable[[Any], AsyncIterator[None]]
 
+
+# ---- channels --------------------------------------------------------------------------------
+@dataclass
+class Channels:
+    """The outbox's channel adapters, by name, and what the providers' settings turned on."""
+
+    adapters: dict[str, ChannelAdapter]
+    hub: LocalHub  # the browser's chats (the simulator)
+    simulated: frozenset[str]  # channels delivered to the browser, not a provider
+    telegram_bot: ExtBot | None = None  # type: ignore[type-arg]
+    sms: TwilioSmsChannel | None = None
+
+    @property
+    def reachable(self) -> set[str]:
+        """The channels rounds and call-ups may pick a household's contact on. With a real
+        provider on, never a simulator chat ("local"): it is a rehearsal, and must not stand
+        in for a household's real phone."""
+        real = set(self.adapters) - ({"local"} if not self.simulated else set())
+        return real or {"telegram", "sms"}
+
+    async def close(self) -> None:
+        if self.sms is not None:
+            await self.sms.close()
+
+
+def build_channels(settings: Settings, *, simulator: bool = True) -> Channels:
+    """The providers the settings turn on (create inside a running loop: the Twilio client
+    needs one). With ``simulator`` (``louzhang run``): the browser's own chats always, and
+    when no provider is on at all (a fresh machine, a rehearsal) everything the outbox would
+    send by Telegram, SMS or voice goes to the browser too."""
+    adapters: dict[str, ChannelAdapter] = {}
+    sms = TwilioSmsChannel(settings) if settings.sms_enabled else None
+    if sms is not None:
+        adapters["sms"] = sms
+    bot = make_bot(settings) if settings.telegram_enabled else None
+    if bot is not None:
+        adapters["telegram"] = TelegramChannel(bot)
+    hub = LocalHub()
+    simulated: frozenset[str] = frozenset()
+    if simulator:
+        simulated = frozenset({"telegram", "sms", "voice"}) if not adapters else frozenset()
+        for name in ("local", *sorted(simulated)):
+            adapters[name] = LocalChannel(name, hub)
+    return Channels(adapters, hub, simulated, telegram_bot=bot, sms=sms)
+
+
+def build_dispatcher(
+    channels: Channels,
+    settings: Settings,
+    clock: Clock,
+    *,
+    limits_enabled: bool | None = None,
+    **options: Any,
+) -> Dispatcher:
+    """The dispatcher over these channels (``options``: Dispatcher's tuning, e.g. poll_interval)."""
+    dispatcher = Dispatcher(
+        channels.adapters,
+        clock=clock,
+        settings=settings,
+        limits_enabled=settings.rate_limits if limits_enabled is None else limits_enabled,
+        **options,
+    )
+    for name in ("local", *channels.simulated):  # a browser has no rate limit to respect
+        if name in dispatcher.limits:
+            dispatcher.limits[name] = Limits(None, None)
+    return dispatcher
+
+
+# ---- services --------------------------------------------------------------------------------
 @dataclass
 class Services:
     settings: Settings
     clock: Clock
+    channels: Channels
     dispatcher: Dispatcher
     runtime: SurveyRuntime
-    router: Router
     drives: DriveRuntime
-    telegram: Application | None = None  # type: ignore[type-arg]
-    sms: TwilioSmsChannel | None = None
+    router: Router
+    telegram: Application | None  # type: ignore[type-arg]
     staff_menus: StaffMenus | None = None
     timers: TimerLoop | None = None
-    background: list[asyncio.Task[Any]] = field(default_factory=list)
-    hub: LocalHub = field(default_factory=LocalHub)  # the browser's channel (simulator)
-    simulated: frozenset[str] = frozenset()  # channels delivered to the browser, not a provider
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _started: contextlib.AsyncExitStack | None = field(default=None, repr=False)
+
+    @property
+    def sms(self) -> TwilioSmsChannel | None:
+        return self.channels.sms
+
+    @property
+    def sms_on(self) -> bool:
+        return self.channels.sms is not None
+
+    @property
+    def hub(self) -> LocalHub:
+        return self.channels.hub
+
+    @property
+    def simulated(self) -> frozenset[str]:
+        return self.channels.simulated
 
     def channel_report(self) -> list[str]:
         lines = []
@@ -70,113 +163,133 @@ class Services:
             )
         return lines
 
+    # ---- one cleanup context per service ------------------------------------------------------
+    def cleanup_contexts(self) -> list[CleanupContext]:
+        """In start order; aiohttp stops them in reverse (the loops, then Telegram, then the
+        answer writer and the provider clients)."""
+        contexts: list[CleanupContext] = [self._providers, self._answer_writer]
+        if self.telegram is not None:
+            contexts.append(self._telegram)
+        contexts.append(self._loop("dispatcher", self.dispatcher.run))
+        contexts.append(self._loop("drives", self.drives.run))
+        if self.timers is not None:
+            contexts.append(self._loop("staff timers", self.timers.run))
+        return contexts
+
+    async def _providers(self, app: Any = None) -> AsyncIterator[None]:
+        yield
+        await self.channels.close()
+
+    async def _answer_writer(self, app: Any = None) -> AsyncIterator[None]:
+        yield
+        await self.runtime.writer.close()
+
+    async def _telegram(self, app: Any = None) -> AsyncIterator[None]:
+        telegram = self.telegram
+        assert telegram is not None
+        settings = self.settings
+        await telegram.initialize()  # getMe
+        await telegram.start()
+        if settings.telegram_mode == "webhook":
+            url = f"{(settings.public_url or '').rstrip('/')}/telegram/webhook"
+            await telegram.bot.set_webhook(url, secret_token=settings.telegram_webhook_secret)
+        elif telegram.updater is not None:
+            await telegram.bot.delete_webhook()
+            await telegram.updater.start_polling(timeout=20)
+        if self.staff_menus is not None:
+            await self.staff_menus.set_all_menus()
+        yield
+        try:
+            if telegram.updater is not None and telegram.updater.running:
+                await telegram.updater.stop()
+            if telegram.running:
+                await telegram.stop()
+            await telegram.shutdown()
+        except Exception as exc:  # the Bot API may be gone at shutdown; nothing is lost
+            log.warning("telegram did not stop cleanly: %r", exc)
+
+    @staticmethod
+    def _loop(name: str, run: Callable[[asyncio.Event], Awaitable[None]]) -> CleanupContext:
+        async def context(app: Any = None) -> AsyncIterator[None]:
+            stop = asyncio.Event()
+            task = asyncio.create_task(run(stop), name=name)
+            yield
+            stop.set()
+            try:
+                await asyncio.wait_for(task, STOP_TIMEOUT)
+            except TimeoutError:
+                log.error("%s did not stop within %.0fs; cancelled", name, STOP_TIMEOUT)
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("%s failed", name)
+                raise
+
+        return context
+
 
 def build_services(
-    settings: Settings, *, clock: Clock | None = None, limits_enabled: bool | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    limits_enabled: bool | None = None,
+    channels: Channels | None = None,
 ) -> Services:
     """Build every part (call inside a running loop: the Twilio client needs one)."""
     clock = clock or SystemClock()
-    channels: dict[str, ChannelAdapter] = {}
-    sms = TwilioSmsChannel(settings) if settings.sms_enabled else None
-    if sms is not None:
-        channels["sms"] = sms
-    # Telegram's adapter needs the Application's bot; it is added once the router exists.
-    dispatcher_channels = channels
-    runtime = SurveyRuntime(clock=clock, settings=settings)
-    router = Router(runtime, clock=clock, settings=settings)
-    telegram = build_application(settings, router) if settings.telegram_enabled else None
-    if telegram is not None:
-        dispatcher_channels["telegram"] = TelegramChannel(telegram.bot)
-    # The browser's own chats always; and when no provider is on at all (a fresh machine, a
-    # rehearsal), everything the outbox would send by Telegram, SMS or voice goes there too.
-    hub = LocalHub()
-    simulated = frozenset({"telegram", "sms", "voice"}) if not dispatcher_channels else frozenset()
-    for name in ("local", *sorted(simulated)):
-        dispatcher_channels[name] = LocalChannel(name, hub)
-    dispatcher = Dispatcher(
-        dispatcher_channels,
-        clock=clock,
-        settings=settings,
-        limits_enabled=settings.rate_limits if limits_enabled is None else limits_enabled,
+    channels = channels or build_channels(settings)
+    dispatcher = build_dispatcher(channels, settings, clock, limits_enabled=limits_enabled)
+    runtime = SurveyRuntime(
+        clock=clock, settings=settings, enabled_channels=channels.reachable, wake=dispatcher.notify
     )
-    for name in ("local", *simulated):  # a browser has no rate limit to respect
-        dispatcher.limits[name] = Limits(None, None)
-    # With a real provider on, rounds and call-ups never pick a simulator chat ("local"): it is
-    # a rehearsal, and must not stand in for a household's real phone.
-    real = set(dispatcher_channels) - ({"local"} if not simulated else set())
-    runtime.enabled = real or {"telegram", "sms"}
-    runtime.wake = dispatcher.notify
-    router.wake = dispatcher.notify
     drives = DriveRuntime(
         clock=clock,
-        enabled=runtime.enabled,
+        enabled=channels.reachable,
         wake_dispatcher=lambda: dispatcher.notify(urgent=True),
     )
-    router.drives = drives
-    staff_ctx = StaffContext(
+    router = Router(
+        runtime,
+        clock=clock,
+        settings=settings,
+        wake=dispatcher.notify,
+        drives=drives,
+        staff_commands=StaffCommands(clock=clock),
+    )
+    bot = channels.telegram_bot
+    telegram = build_application(settings, bot, router) if bot is not None else None
+    services = Services(settings, clock, channels, dispatcher, runtime, drives, router, telegram)
+    # The staff commands: the one call site (bot/staff/registry.py builds them).
+    staff = StaffContext(
         settings=settings,
         clock=clock,
         runtime=runtime,
         drives=drives,
         send=router.send,
-        wake=lambda: router.wake(),
+        wake=dispatcher.notify,
         desk=QuestionDesk(tz=runtime.tz),
-        login_link=lambda staff: create_login_link(staff, settings=settings, clock=clock),
+        login_link=lambda member: create_login_link(member, settings=settings, clock=clock),
     )
-    staff_commands = build_staff_commands(staff_ctx, router.staff_commands)
-    router.free_text = staff_commands.free_text
-    runtime.alert_hooks.append(StaffAlerts(clock, lambda: runtime.wake()))
-    services = Services(
-        settings,
-        clock,
-        dispatcher,
-        runtime,
-        router,
-        drives,
-        telegram,
-        sms,
-        hub=hub,
-        simulated=simulated,
-    )
-    services.staff_menus = StaffMenus(staff_commands, telegram)
+    assert router.staff_commands is not None
+    commands = build_staff_commands(staff, router.staff_commands)
+    # Staff replies go through the router's send, so these two hooks are set once both exist.
+    router.free_text = commands.free_text
+    services.staff_menus = StaffMenus(commands, telegram)
     router.staff_linked = services.staff_menus.set_menu
+    runtime.alert_hooks.append(StaffAlerts(clock, dispatcher.notify))
     services.timers = TimerLoop(runtime)
     return services
 
 
+# ---- without aiohttp (tests, tools) ----------------------------------------------------------
 async def start_services(services: Services) -> None:
-    settings = services.settings
-    if services.telegram is not None:
-        app = services.telegram
-        await app.initialize()  # getMe
-        await app.start()
-        if settings.telegram_mode == "webhook":
-            url = f"{(settings.public_url or '').rstrip('/')}/telegram/webhook"
-            await app.bot.set_webhook(url, secret_token=settings.telegram_webhook_secret)
-        elif app.updater is not None:
-            await app.bot.delete_webhook()
-            await app.updater.start_polling(timeout=20)
-        if services.staff_menus is not None:
-            await services.staff_menus.set_all_menus()
-    services.background.append(asyncio.create_task(services.dispatcher.run(services.stop)))
-    services.background.append(asyncio.create_task(services.drives.run(services.stop)))
-    if services.timers is not None:
-        services.background.append(asyncio.create_task(services.timers.run(services.stop)))
+    """Start every service's context in order (what ``create_app`` leaves to aiohttp)."""
+    stack = contextlib.AsyncExitStack()
+    for context in services.cleanup_contexts():
+        await stack.enter_async_context(contextlib.asynccontextmanager(context)(None))
+    services._started = stack
 
 
 async def stop_services(services: Services) -> None:
-    services.stop.set()
-    await services.runtime.writer.close()
-    for task in services.background:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(task, 30)
-    if services.telegram is not None:
-        app = services.telegram
-        with contextlib.suppress(Exception):
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()
-            await app.shutdown()
-    if services.sms is not None:
-        await services.sms.close()
+    if services._started is not None:
+        stack, services._started = services._started, None
+        await stack.aclose()

@@ -1,5 +1,15 @@
-"""The router: an :class:`Inbound` from any channel goes to enrolment, the household's survey
-session, or a polite answer. Replies go through the outbox like everything else."""
+"""The inbound decision tree: an :class:`Inbound` from any channel (Telegram, SMS, the browser
+simulator) goes, in this order, to
+
+1. enrolment, when it carries a shared phone number (estate/contacts.py links the chat);
+2. the staff command registry (bot/staff/), for a staff command or a staff button;
+3. for SMS: STOP / START (estate/contacts.py opts the number out or in) and HELP;
+4. a drive's call-up reply (1/2/3 or a ``dv:`` button), a survey button or a revision
+   (bot/buttons.py parses every button's data), a survey answer (surveys/runtime.py);
+5. a resident's free question (the question desk), else a polite "nothing open".
+
+No database query here: contacts are looked up, linked and marked in estate/contacts.py.
+Replies go through the outbox like everything else."""
 
 from __future__ import annotations
 
@@ -8,28 +18,32 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot import buttons
 from bot.staff.base import StaffCommands
 from bot.texts import TEXTS
 from config.batching import BatchLoader
 from config.clock import Clock
 from config.i18n import normalise_language, text
 from config.settings import Settings
-from estate.importing.residents import REPLACED_BY_IMPORT
-from estate.models import Contact, Household, Person, Staff
+from estate.contacts import contacts_at, heard_from, link_chat, opt_in, opt_out
+from estate.models import Contact, Staff
 from estate.phones import PhoneError, mask_phone, normalise_phone
-from notifications.drives.runtime import REPLY_PREFIX, DriveRuntime, parse_reply
+from notifications.drives.runtime import DriveRuntime, parse_reply
 from notifications.inbound import Inbound
 from notifications.message import Message
 from notifications.models import Priority
 from notifications.outbox import Outgoing, enqueue_many
 from surveys.engine.answers import Keyword, classify_keyword
-from surveys.models import Response
+from surveys.report import households_in_open_survey
 from surveys.runtime import SurveyRuntime
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_REPLY_EVERY = 24 * 3600.0
-CONTACT_TTL = 10.0  # seconds a chat's or number's contacts stay cached  # one polite reply a day to an unregistered number
+UNKNOWN_REPLY_EVERY = 24 * 3600.0  # one polite reply a day to an unregistered number
+CONTACT_TTL = 10.0  # seconds a chat's or number's contacts stay cached
+
+FreeText = Callable[[Inbound, Contact, str], Awaitable[bool]]
+StaffLinked = Callable[[Staff], Awaitable[None]]
 
 
 @dataclass
@@ -46,21 +60,23 @@ class Router:
         clock: Clock,
         settings: Settings,
         wake: Callable[[], None] = lambda: None,
+        drives: DriveRuntime | None = None,
+        staff_commands: StaffCommands | None = None,
+        free_text: FreeText | None = None,
+        staff_linked: StaffLinked | None = None,
     ) -> None:
         self.runtime = runtime
         self.clock = clock
         self.settings = settings
         self.wake = wake
-        self.staff_commands: StaffCommands = StaffCommands(clock=clock)
-        self.drives: DriveRuntime | None = None  # set by build_services
-        self.staff_linked: Callable[[Staff], Awaitable[None]] | None = None  # e.g. command menu
+        self.drives = drives
+        self.staff_commands = staff_commands or StaffCommands(clock=clock)
+        # Text outside any survey (not a command): True when it was taken (a resident's question).
+        self.free_text = free_text
+        self.staff_linked = staff_linked  # a staff member linked their chat (e.g. command menu)
         self._unknown_replied: dict[str, float] = {}
         self._contacts: dict[tuple[str, str], tuple[float, list[Contact]]] = {}
-        self._contact_loader: BatchLoader[tuple[str, str], list[Contact]] = BatchLoader(
-            self._fetch_contacts
-        )
-        # Text outside any survey (not a command): True when it was taken (a resident's question).
-        self.free_text: Callable[[Inbound, Contact, str], Awaitable[bool]] | None = None
+        self._contact_loader: BatchLoader[tuple[str, str], list[Contact]] = BatchLoader(contacts_at)
 
     # ---- sending ---------------------------------------------------------------------------
     async def send(
@@ -104,20 +120,6 @@ class Router:
             self._contacts[key] = (now + CONTACT_TTL, contacts)
         return contacts
 
-    @staticmethod
-    async def _fetch_contacts(keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[Contact]]:
-        found: dict[tuple[str, str], list[Contact]] = {}
-        for channel in {c for c, _ in keys}:
-            addresses = [a for c, a in keys if c == channel]
-            rows = (
-                await Contact.filter(channel=channel, address__in=addresses)
-                .exclude(status_reason=REPLACED_BY_IMPORT)  # an old number an import replaced
-                .order_by("id")
-            )
-            for row in rows:
-                found.setdefault((channel, row.address), []).append(row)
-        return found
-
     def forget_contacts(self, channel: str, address: str) -> None:
         self._contacts.pop((channel, address), None)
 
@@ -143,14 +145,13 @@ class Router:
         lang = contact.language
         body = (inbound.text or "").strip()
         if inbound.choice is not None:
-            if inbound.choice.startswith(REPLY_PREFIX):
-                return await self._drive_button(inbound, contact, inbound.choice)
-            if inbound.choice.startswith("rv:"):
-                try:
-                    response_id = int(inbound.choice[3:])
-                except ValueError:
+            pressed = buttons.parse(inbound.choice)
+            if pressed is not None and pressed.kind is buttons.Kind.DRIVE_REPLY:
+                return await self._drive_button(inbound, contact, pressed.values)
+            if pressed is not None and pressed.kind is buttons.Kind.REVISE:
+                if pressed.values is None:
                     return Routed(toast=text(TEXTS, "unknown_command", lang))
-                result = await self.runtime.revise(contact, response_id)
+                result = await self.runtime.revise(contact, pressed.values[0])
                 return Routed(toast=result.toast)
             result = await self.runtime.handle_button(contact, inbound.choice, inbound.message_id)
             return Routed(toast=result.toast)
@@ -174,24 +175,14 @@ class Router:
         )
 
     async def _heard_from(self, contact: Contact) -> None:
-        """A contact marked unreachable (blocked bot, carrier error) that writes to us is
-        reachable again. Opted-out contacts stay so until they send START."""
-        if contact.status == "unreachable":
-            contact.status = "active"
-            await Contact.filter(id=contact.id, status="unreachable").update(
-                status="active", status_reason="wrote to us", updated_at=self.clock.now()
-            )
+        await heard_from(contact, self.clock.now())
 
     async def _current(self, contacts: list[Contact]) -> Contact:
         """Of a chat's or number's contacts (one per household), the one in a survey now."""
         if len(contacts) == 1:
             return contacts[0]
-        active = set(
-            await Response.filter(
-                household_id__in=[c.household_id for c in contacts],  # type: ignore[attr-defined]
-                stage="active",
-                round__status="open",
-            ).values_list("household_id", flat=True)
+        active = await households_in_open_survey(
+            [c.household_id for c in contacts]  # type: ignore[attr-defined]
         )
         return next((c for c in contacts if c.household_id in active), contacts[0])  # type: ignore[attr-defined]
 
@@ -255,11 +246,9 @@ class Router:
             phone = normalise_phone(inbound.phone or "", self.settings.default_region)
         except PhoneError:
             phone = None
-        people = (
-            await Person.filter(phone=phone).select_related("household__building") if phone else []
-        )
-        staff = await Staff.filter(phone=phone, active=True).first() if phone else None
-        if not people and staff is None:
+        linked = await link_chat(inbound.channel, inbound.address, phone)
+        staff = linked.staff
+        if not linked.contacts and staff is None:
             log.info(
                 "enrolment refused for %s", mask_phone(phone) if phone else "an invalid number"
             )
@@ -268,8 +257,6 @@ class Router:
             )
             return Routed()
         if staff is not None:
-            staff.telegram_chat_id = int(inbound.address)
-            await staff.save(update_fields=["telegram_chat_id"])
             await self.send(
                 inbound,
                 Message(text(TEXTS, "linked_staff", lang, name=staff.name), remove_keyboard=True),
@@ -277,33 +264,19 @@ class Router:
             if self.staff_linked is not None:
                 await self.staff_linked(staff)
         self.forget_contacts(inbound.channel, inbound.address)
-        linked: list[Contact] = []
-        addresses: list[str] = []
-        for person in people:
-            household: Household = person.household
-            contact, _ = await Contact.get_or_create(
-                household_id=household.id,
-                channel=inbound.channel,
-                address=inbound.address,
-                defaults={"person_id": person.id, "language": person.language},
-            )
-            if contact.status != "active":
-                contact.status = "active"
-                await contact.save(update_fields=["status", "updated_at"])
-            linked.append(contact)
-            addresses.append(f"{household.building.number}-{household.room}")
-        if linked:
-            lang = linked[0].language
+        if linked.contacts:
+            first = linked.contacts[0]
+            lang = first.language
             await self.send(
                 inbound,
                 Message(
-                    text(TEXTS, "linked", lang, addresses="、".join(addresses)),
+                    text(TEXTS, "linked", lang, addresses="、".join(linked.addresses)),
                     remove_keyboard=True,
                 ),
-                linked[0],
+                first,
             )
-            log.info("chat linked to %d household(s)", len(linked))
-            for contact in linked:
+            log.info("chat linked to %d household(s)", len(linked.contacts))
+            for contact in linked.contacts:
                 await self._resume_or_summary(inbound, contact, quiet=True)
         return Routed()
 
@@ -317,9 +290,7 @@ class Router:
         await self._heard_from(contact)
         lang = contact.language
         if keyword is Keyword.OPT_OUT:
-            await Contact.filter(channel="sms", address=inbound.address).update(
-                status="opted_out", status_reason="STOP", updated_at=self.clock.now()
-            )
+            await opt_out("sms", inbound.address, self.clock.now())
             self.forget_contacts("sms", inbound.address)
             log.info("sms contact opted out (%s)", mask_phone(inbound.address))
             if not inbound.provider_opted_out:
@@ -328,9 +299,7 @@ class Router:
                 )
             return Routed()
         if keyword is Keyword.OPT_IN:
-            await Contact.filter(channel="sms", address=inbound.address).update(
-                status="active", status_reason="START", updated_at=self.clock.now()
-            )
+            await opt_in("sms", inbound.address, self.clock.now())
             self.forget_contacts("sms", inbound.address)
             contact.status = "active"
             await self.send(inbound, Message(text(TEXTS, "sms_started", lang)), contact)
@@ -369,12 +338,13 @@ class Router:
         await self.send(inbound, drives.options_again(contact), contact, tag="drive")
         return True
 
-    async def _drive_button(self, inbound: Inbound, contact: Contact, data: str) -> Routed:
+    async def _drive_button(
+        self, inbound: Inbound, contact: Contact, values: tuple[int, ...] | None
+    ) -> Routed:
         lang = contact.language
-        try:
-            part_id, value = (int(x) for x in data[len(REPLY_PREFIX) :].split(":", 1))
-        except ValueError:
+        if values is None:
             return Routed(toast=text(TEXTS, "unknown_command", lang))
+        part_id, value = values
         if self.drives is None or value not in (1, 2, 3):
             return Routed(toast=text(TEXTS, "unknown_command", lang))
         ack = await self.drives.reply(contact, value, part_id=part_id)

@@ -78,3 +78,12 @@ async def remove_demo_estate() -> RemovedDemo:
         await Staff.filter(name__in=names).delete()
         await estate.delete()
     return RemovedDemo(households, demo_staff)
+
+
+async def database_ok() -> bool:
+    """The database answers a query (the estate table is there): what ``/healthz`` reports."""
+    try:
+        await Estate.all().count()
+    except Exception:
+        return False
+    return True

@@ -1,21 +1,25 @@
 """The durable outbox: enqueue inside the caller's transaction; the dispatcher sends.
 
 Nothing is sent except through here. An idempotency key makes a second enqueue of the same
-message a no-op, so a retried state change never sends twice.
+message a no-op, so a retried state change never sends twice. :func:`cancel` withdraws queued
+messages; :func:`record_delivery` records what a provider later says about a sent one.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from estate.contacts import mark_contact
 from estate.models import Contact
 from notifications.channels.limits import split_message
+from notifications.inbound import ContactEffect, DeliveryUpdate
 from notifications.message import Message
-from notifications.models import OutboxMessage, Priority
+from notifications.models import STATUS_ORDER, OutboxMessage, Priority
 from notifications.segments import count_segments
 
 
@@ -104,3 +108,42 @@ async def cancel(refs: Iterable[str], *, now: datetime, reason: str = "cancelled
     return await OutboxMessage.filter(ref__in=list(refs), status="queued").update(
         status="cancelled", error=reason, updated_at=now
     )
+
+
+EARLY_CALLBACK_RETRIES = (0.05, 0.2, 0.5)
+
+
+async def _row_of(provider_id: str) -> OutboxMessage | None:
+    """The outbox row a provider's message id belongs to. A callback can beat the dispatcher's
+    record of the id it was just given (the record is written right after the API call
+    returns), so an unknown id is looked up again briefly before the update is dropped."""
+    for delay in EARLY_CALLBACK_RETRIES:
+        row = await OutboxMessage.get_or_none(provider_id=provider_id)
+        if row is not None:
+            return row
+        await asyncio.sleep(delay)
+    return await OutboxMessage.get_or_none(provider_id=provider_id)
+
+
+async def record_delivery(update: DeliveryUpdate, *, now: datetime) -> bool:
+    """Record a provider's delivery update: the message's status only moves forwards (late or
+    repeated callbacks change nothing), and an error code that says the contact opted out or
+    cannot be reached marks the contact. True when the row changed."""
+    row = await _row_of(update.provider_id)
+    if row is None:
+        return False
+    rank = STATUS_ORDER.get(update.status, 0)
+    if rank <= STATUS_ORDER.get(row.status, 0):
+        return False
+    # The condition is checked by the UPDATE itself: callbacks for one message arrive
+    # concurrently (sent and delivered close together) and the later one must not be dropped
+    # because the earlier one changed the row since it was read.
+    earlier = [name for name, order in STATUS_ORDER.items() if order < rank]
+    changes: dict[str, object] = {"status": update.status, "updated_at": now}
+    if update.error_code:
+        changes["error_code"] = update.error_code
+    updated = await OutboxMessage.filter(id=row.id, status__in=earlier).update(**changes)
+    contact_id: int | None = row.contact_id  # type: ignore[attr-defined]
+    if updated and update.error_code and contact_id and update.effect is not ContactEffect.NONE:
+        await mark_contact(contact_id, update.effect.value, update.error_code)
+    return bool(updated)

@@ -1,14 +1,17 @@
 """What the outbox looks like now: counts, the oldest waiting message, the last errors.
 
-Shown by ``louzhang outbox status`` and exported as Prometheus metrics on ``GET /metrics``.
+Shown by ``louzhang outbox status``, exported as Prometheus metrics on ``GET /metrics`` and
+shown on the dashboard's outbox page (limited to a staff member's buildings).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tortoise.functions import Count
+from tortoise.queryset import QuerySet
 
 from notifications.models import OutboxMessage, Priority
 
@@ -20,6 +23,15 @@ class OutboxSummary:
     counts: dict[tuple[str, str, int], int] = field(default_factory=dict)  # status, channel, prio
     oldest_waiting_seconds: float | None = None
     last_errors: list[tuple[datetime, str, str, str]] = field(default_factory=list)
+    sent_within: dict[timedelta, int] = field(default_factory=dict)  # messages sent lately
+
+    def waiting_by_priority(self) -> list[tuple[str, int]]:
+        """(priority name, messages waiting) for every priority, most urgent first."""
+        by: dict[int, int] = {}
+        for (status, _, priority), n in self.counts.items():
+            if status in WAITING:
+                by[priority] = by.get(priority, 0) + n
+        return [(p.name.lower(), by.get(int(p), 0)) for p in Priority]
 
     def by_status(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -50,17 +62,33 @@ class OutboxSummary:
         return out
 
 
-async def outbox_summary(now: datetime, *, errors: int = 10) -> OutboxSummary:
+async def outbox_summary(
+    now: datetime,
+    *,
+    errors: int = 10,
+    buildings: Sequence[int] | None = None,
+    sent_within: Sequence[timedelta] = (),
+) -> OutboxSummary:
+    """The whole outbox, or only the messages to households of ``buildings``; with
+    ``sent_within``, how many were sent in each of these last spans of time too."""
+
+    def messages() -> QuerySet[OutboxMessage]:
+        query = OutboxMessage.all()
+        if buildings is not None:
+            query = query.filter(household__building__number__in=list(buildings))
+        return query
+
     summary = OutboxSummary()
     rows = (
-        await OutboxMessage.all()
+        await messages()
         .annotate(n=Count("id"))
         .group_by("status", "channel", "priority")
         .values("status", "channel", "priority", "n")
     )
     summary.counts = {(r["status"], r["channel"], int(r["priority"])): int(r["n"]) for r in rows}
     oldest = (
-        await OutboxMessage.filter(status__in=WAITING, next_attempt_at__lte=now)
+        await messages()
+        .filter(status__in=WAITING, next_attempt_at__lte=now)
         .order_by("created_at")
         .first()
         .only("id", "created_at")
@@ -68,10 +96,35 @@ async def outbox_summary(now: datetime, *, errors: int = 10) -> OutboxSummary:
     if oldest is not None:
         summary.oldest_waiting_seconds = max(0.0, (now - oldest.created_at).total_seconds())
     failed = (
-        await OutboxMessage.filter(error__isnull=False)
+        await messages()
+        .filter(error__isnull=False)
         .order_by("-updated_at")
         .limit(errors)
         .values_list("updated_at", "channel", "error_code", "error")
     )
     summary.last_errors = [(at, ch, code or "", err or "") for at, ch, code, err in failed]
+    for span in sent_within:
+        summary.sent_within[span] = await messages().filter(sent_at__gte=now - span).count()
     return summary
+
+
+async def newest_message_id(channel: str, address: str) -> int:
+    """The id of the newest outbox message to (channel, address); 0 when there is none."""
+    newest = (
+        await OutboxMessage.filter(channel=channel, address=address)
+        .order_by("-id")
+        .first()
+        .values_list("id", flat=True)
+    )
+    return int(newest or 0)  # type: ignore[call-overload]
+
+
+async def messages_to(
+    channel: str, address: str, statuses: Sequence[str], limit: int
+) -> list[OutboxMessage]:
+    """The newest ``limit`` messages to (channel, address) in these statuses, newest first."""
+    return list(
+        await OutboxMessage.filter(channel=channel, address=address, status__in=list(statuses))
+        .order_by("-id")
+        .limit(limit)
+    )

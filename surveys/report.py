@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tortoise.functions import Count
+
 from config.exports import to_csv, write_csv, write_xlsx
 from config.settings import get_settings
 from estate.models import ELDERLY_AGE, Contact, Person
@@ -354,6 +356,39 @@ def write_people_xlsx(report: Report, out: Path | io.BytesIO, lang: str) -> None
         sheet.freeze_panes = "A2"
         sheet.auto_filter.ref = sheet.dimensions
     workbook.save(out)
+
+
+# ---- what the web pages and the router ask (kept together so the gateways hold no query) ----
+async def rounds_newest_first() -> list[Round]:
+    return list(await Round.all().order_by("-id"))
+
+
+async def round_by_id(round_id: int) -> Round | None:
+    return await Round.get_or_none(id=round_id)
+
+
+async def round_signature(round_id: int) -> object:
+    """A cheap value that changes when the round's report may have: its responses' stages and
+    newest change, and every contact's newest change and opted-out count."""
+    responses = Response.filter(round_id=round_id)
+    stages = (
+        await responses.annotate(n=Count("id"))
+        .group_by("status", "stage")
+        .values_list("status", "stage", "n")
+    )
+    newest = await responses.order_by("-updated_at").first().values_list("updated_at")
+    contacts = await Contact.all().order_by("-updated_at").first().values_list("updated_at")
+    opted_out = await Contact.filter(status="opted_out").count()
+    return (sorted(stages), newest, contacts, opted_out)
+
+
+async def households_in_open_survey(household_ids: list[int]) -> set[int]:
+    """Of these households, those answering a survey of an open round now."""
+    return set(
+        await Response.filter(
+            household_id__in=household_ids, stage="active", round__status="open"
+        ).values_list("household_id", flat=True)
+    )
 
 
 __all__ = [

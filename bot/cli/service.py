@@ -36,30 +36,15 @@ async def _until_signalled(stop: asyncio.Event) -> None:
 
 async def cmd_worker(args: argparse.Namespace) -> None:
     """The dispatcher alone: several workers may share one PostgreSQL outbox."""
-    from telegram import Bot
-
+    from bot.app import build_channels, build_dispatcher
     from config.clock import SystemClock
-    from notifications.channels.base import ChannelAdapter
-    from notifications.channels.telegram import TelegramChannel
-    from notifications.channels.twilio import TwilioSmsChannel
-    from notifications.dispatch.dispatcher import Dispatcher
 
     signalled = _stop_on_signals()
     settings = get_settings()
     await init_db()
-    channels: dict[str, ChannelAdapter] = {}
-    if settings.telegram_enabled:
-        api = settings.telegram_api_url.rstrip("/")
-        bot = Bot(
-            settings.telegram_token or "", base_url=f"{api}/bot", base_file_url=f"{api}/file/bot"
-        )
-        channels["telegram"] = TelegramChannel(bot)
-    sms = TwilioSmsChannel(settings) if settings.sms_enabled else None
-    if sms is not None:
-        channels["sms"] = sms
-    dispatcher = Dispatcher(
-        channels, clock=SystemClock(), settings=settings, limits_enabled=settings.rate_limits
-    )
+    built = build_channels(settings, simulator=False)
+    channels = [name for name in ("telegram", "sms") if name in built.adapters]
+    dispatcher = build_dispatcher(built, settings, SystemClock())
     print(
         f"worker {dispatcher.worker_id}: sending by {', '.join(channels) or 'nothing (no channel is on)'}",
         flush=True,
@@ -70,8 +55,7 @@ async def cmd_worker(args: argparse.Namespace) -> None:
     print("stopping: finishing messages in flight ...", flush=True)
     stop.set()
     await task
-    if sms is not None:
-        await sms.close()
+    await built.close()
     stats = dispatcher.stats
     print(
         f"worker stopped: {stats.sent} sent, {stats.retried} retried, {stats.failed} failed, "
@@ -83,7 +67,7 @@ async def cmd_worker(args: argparse.Namespace) -> None:
 async def cmd_run(args: argparse.Namespace) -> None:
     from aiohttp import web
 
-    from bot.app import build_services
+    from bot.app import build_channels, build_services
     from bot.web.app import create_app
 
     stop = _stop_on_signals()
@@ -98,7 +82,7 @@ async def cmd_run(args: argparse.Namespace) -> None:
         first = await seed_if_empty(date.today())  # a fresh machine: the demo estate
         if first is not None:
             print(first.report.summary())
-    services = build_services(settings)
+    services = build_services(settings, channels=build_channels(settings))
     app = create_app(services)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
@@ -110,7 +94,7 @@ async def cmd_run(args: argparse.Namespace) -> None:
     for line in services.channel_report():
         print(line)
     if first is not None:
-        from bot.web.dashboard.auth import create_login_link
+        from estate.logins import create_login_link
 
         link = await create_login_link(first.admin, settings=settings, clock=services.clock)
         print(f"dashboard: open {link} to log in as {first.admin.name} (one-time link)")

@@ -65,8 +65,8 @@ async def cmd_staff_remove(args: argparse.Namespace) -> None:
 
 
 async def cmd_staff_login(args: argparse.Namespace) -> None:
-    from bot.web.dashboard.auth import create_login_link
     from config.clock import SystemClock
+    from estate.logins import create_login_link
     from estate.models import Staff
 
     settings = get_settings()

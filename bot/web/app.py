@@ -1,77 +1,77 @@
-"""The aiohttp application: health, Telegram webhook, Twilio webhooks."""
+"""The aiohttp application: health, metrics, the Telegram and Twilio webhooks, the dashboard.
+
+:func:`create_app` takes the running parts (what :func:`bot.app.build_services` built) and puts
+each one the handlers need under its own typed key (bot/web/keys.py); with ``manage_services``
+each service's start and stop is one aiohttp cleanup context.
+"""
 
 from __future__ import annotations
 
-import hmac
-import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, Protocol
 
 from aiohttp import web
-from telegram import Update
+from telegram.ext import Application
 
-from bot.app import Services, start_services, stop_services
+from bot.router import Router
+from bot.web import webhooks
 from bot.web.dashboard import setup_dashboard
-from bot.web.keys import SERVICES
+from bot.web.health import healthz
+from bot.web.keys import (
+    CLOCK,
+    DISPATCHER,
+    HUB,
+    ROUTER,
+    RUNTIME,
+    SETTINGS,
+    SIMULATED,
+    SMS_ON,
+    TELEGRAM,
+)
 from bot.web.metrics import metrics
-from bot.web.webhooks import TwilioWebhooks
-from estate.models import Estate
+from config.clock import Clock
+from config.settings import Settings
+from notifications.channels.local import LocalHub
+from notifications.dispatch.dispatcher import Dispatcher
+from surveys.runtime import SurveyRuntime
 
-log = logging.getLogger(__name__)
-
-
-async def healthz(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    try:
-        await Estate.all().count()
-        db = True
-    except Exception:
-        db = False
-    body = {
-        "status": "ok" if db else "degraded",
-        "database": db,
-        "telegram": services.telegram is not None,
-        "sms": services.sms is not None,
-    }
-    return web.json_response(body, status=200 if db else 503)
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
 
-async def telegram_webhook(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    app = services.telegram
-    if app is None:
-        return web.Response(status=404, text="telegram is off")
-    secret = services.settings.telegram_webhook_secret
-    if secret:
-        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
-            return web.Response(status=403, text="bad secret token")
-    try:
-        data = await request.json()
-        update = Update.de_json(data, app.bot)
-    except Exception:
-        return web.Response(status=400, text="not a Telegram update")
-    if update is None:
-        return web.Response(status=400, text="not a Telegram update")
-    await app.update_queue.put(update)
-    return web.Response(status=200)
+class WebServices(Protocol):
+    """What the web side needs of the running service (bot.app.Services has it)."""
+
+    settings: Settings
+    clock: Clock
+    router: Router
+    runtime: SurveyRuntime
+    dispatcher: Dispatcher
+    hub: LocalHub
+    simulated: frozenset[str]
+    telegram: Application | None  # type: ignore[type-arg]
+
+    @property
+    def sms_on(self) -> bool: ...
+
+    def cleanup_contexts(self) -> Sequence[CleanupContext]: ...
 
 
-def create_app(services: Services, *, manage_services: bool = True) -> web.Application:
+def create_app(services: WebServices, *, manage_services: bool = True) -> web.Application:
     app = web.Application(client_max_size=2 * 1024 * 1024)
-    app[SERVICES] = services
-    twilio = TwilioWebhooks(services.settings, services.router)
+    app[SETTINGS] = services.settings
+    app[CLOCK] = services.clock
+    app[ROUTER] = services.router
+    app[RUNTIME] = services.runtime
+    app[DISPATCHER] = services.dispatcher
+    app[HUB] = services.hub
+    app[SIMULATED] = services.simulated
+    app[TELEGRAM] = services.telegram
+    app[SMS_ON] = services.sms_on
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    app.router.add_post("/telegram/webhook", telegram_webhook)
-    app.router.add_post("/twilio/sms", twilio.sms)
-    app.router.add_post("/twilio/status", twilio.status)
-    setup_dashboard(app, services)  # staff pages and the simulator; needs a login (issue 7)
+    webhooks.add_routes(app.router)
+    setup_dashboard(app)  # staff pages and the simulator; needs a login
     if manage_services:
-
-        async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-            await start_services(services)
-            yield
-            await stop_services(services)
-
-        app.cleanup_ctx.append(lifecycle)
+        contexts: list[Any] = list(services.cleanup_contexts())
+        app.cleanup_ctx.extend(contexts)
     return app

@@ -5,13 +5,15 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
-from bot.app import Services
+from bot.web.keys import CLOCK, DISPATCHER
+from config.clock import Clock
+from notifications.dispatch.dispatcher import Dispatcher
 from notifications.models import Priority
 from notifications.status import outbox_summary
 
 
-async def render_metrics(services: Services) -> bytes:
-    summary = await outbox_summary(services.clock.now())
+async def render_metrics(clock: Clock, dispatcher: Dispatcher) -> bytes:
+    summary = await outbox_summary(clock.now())
     registry = CollectorRegistry()
     messages = Gauge(
         "louzhang_outbox_messages",
@@ -31,7 +33,7 @@ async def render_metrics(services: Services) -> bytes:
         "Age of the oldest message due and not yet sent",
         registry=registry,
     ).set(summary.oldest_waiting_seconds or 0.0)
-    stats = services.dispatcher.stats
+    stats = dispatcher.stats
     dispatched = Gauge(
         "louzhang_dispatcher_messages",
         "Messages this process handled since it started, by outcome",
@@ -49,7 +51,5 @@ async def render_metrics(services: Services) -> bytes:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    from bot.web.keys import SERVICES
-
-    body = await render_metrics(request.app[SERVICES])
+    body = await render_metrics(request.app[CLOCK], request.app[DISPATCHER])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,58 +1,43 @@
 """Twilio webhooks: inbound SMS (``POST /twilio/sms``) and delivery status (``POST /twilio/status``).
 
-Both are checked with twilio's RequestValidator over ``LOUZHANG_PUBLIC_URL + path``; a bad or
-missing signature gets 403 and changes nothing.
+Both are checked with Twilio's signature over ``LOUZHANG_PUBLIC_URL + path``; a bad or missing
+signature gets 403 and changes nothing. The requests are parsed by notifications/channels/twilio.py
+into an :class:`Inbound` (handed to the router) or a delivery update (recorded by the outbox).
 
 Twilio sends an inbound webhook again when our answer is slow or failing, with the same
-``MessageSid``: an inbound SMS is handled once per ``MessageSid`` (:class:`InboundSeen`), and a
+``MessageSid``: an inbound SMS is handled once per ``MessageSid`` (notifications/seen.py), and a
 repeat is answered with empty TwiML. If handling fails, the mark is removed so that Twilio's
 retry is handled.
+Also ``POST /telegram/webhook``: an update handed to python-telegram-bot's queue.
 """
 
 from __future__ import annotations
 
-import asyncio
+import hmac
 import logging
-from collections.abc import Mapping
 
 from aiohttp import web
-from tortoise.exceptions import IntegrityError
-from twilio.request_validator import RequestValidator
+from telegram import Update
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.router import Router
-from config.settings import Settings
-from estate.models import Contact
-from estate.phones import PhoneError, mask_phone, normalise_phone
-from notifications.inbound import Inbound
-from notifications.models import STATUS_ORDER, InboundSeen, OutboxMessage
+from bot.web.keys import CLOCK, ROUTER, SETTINGS, TELEGRAM
+from estate.phones import mask_phone
+from notifications.channels.twilio import parse_inbound, parse_status, signature_ok
+from notifications.outbox import record_delivery
+from notifications.seen import first_time, forget
 
 log = logging.getLogger(__name__)
 
-TWILIO_STATUSES = {
-    "queued": "accepted",
-    "accepted": "accepted",
-    "scheduled": "accepted",
-    "sending": "accepted",
-    "sent": "sent",
-    "delivered": "delivered",
-    "read": "delivered",
-    "undelivered": "undelivered",
-    "failed": "failed",
-    "canceled": "cancelled",
-}
-EARLY_CALLBACK_RETRIES = (0.05, 0.2, 0.5)
-OPTED_OUT_ERRORS = {"21610"}
-UNREACHABLE_ERRORS = {"30005", "30006", "21211", "21614"}
 
-
-def signature_ok(settings: Settings, request: web.Request, params: Mapping[str, str]) -> bool:
-    signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature or not settings.twilio_auth_token:
-        return False
+async def _signed_params(request: web.Request) -> dict[str, str] | None:
+    """The POSTed parameters when Twilio's signature over them is right; None otherwise."""
+    settings = request.app[SETTINGS]
+    params = {k: str(v) for k, v in (await request.post()).items()}
     base = (settings.public_url or f"{request.scheme}://{request.host}").rstrip("/")
-    url = base + request.path_qs
-    return bool(RequestValidator(settings.twilio_auth_token).validate(url, dict(params), signature))
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature_ok(settings.twilio_auth_token, base + request.path_qs, params, signature):
+        return None
+    return params
 
 
 def twiml(reply: str | None = None) -> web.Response:
@@ -62,95 +47,67 @@ def twiml(reply: str | None = None) -> web.Response:
     return web.Response(text=str(response), content_type="application/xml")
 
 
-class TwilioWebhooks:
-    def __init__(self, settings: Settings, router: Router) -> None:
-        self.settings = settings
-        self.router = router
+async def twilio_sms(request: web.Request) -> web.Response:
+    params = await _signed_params(request)
+    if params is None:
+        log.warning("twilio inbound with a bad or missing signature refused")
+        return web.Response(status=403, text="invalid signature")
+    sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    if not sid:
+        return await _handle_sms(request, params)
+    mark = await first_time("sms", sid, now=request.app[CLOCK].now())
+    if mark is None:
+        log.info("inbound sms %s again (a provider retry): handled already", sid)
+        return twiml()
+    try:
+        return await _handle_sms(request, params)
+    except BaseException:
+        await forget(mark)  # Twilio's retry handles it
+        raise
 
-    async def sms(self, request: web.Request) -> web.Response:
-        params = {k: str(v) for k, v in (await request.post()).items()}
-        if not signature_ok(self.settings, request, params):
-            log.warning("twilio inbound with a bad or missing signature refused")
-            return web.Response(status=403, text="invalid signature")
-        sid = params.get("MessageSid") or params.get("SmsSid") or ""
-        if sid:
-            try:
-                seen = await InboundSeen.create(
-                    provider="sms", key=sid[:64], seen_at=self.router.clock.now()
-                )
-            except IntegrityError:
-                log.info("inbound sms %s again (a provider retry): handled already", sid)
-                return twiml()
-            try:
-                return await self._handle_sms(params)
-            except BaseException:
-                await InboundSeen.filter(id=seen.id).delete()  # Twilio's retry handles it
-                raise
-        return await self._handle_sms(params)
 
-    async def _handle_sms(self, params: dict[str, str]) -> web.Response:
-        raw_from = params.get("From", "")
-        try:
-            sender = normalise_phone(raw_from, self.settings.default_region)
-        except PhoneError:
-            log.info("inbound sms from an invalid number ignored")
-            return twiml()
-        body = params.get("Body", "")
-        provider_opted_out = params.get("OptOutType", "").upper() == "STOP"
-        if provider_opted_out:
-            # Twilio has already blocked this number and confirmed it (its opt-out words include
-            # CANCEL, END, QUIT … which mean something else to us): mirror the opt-out so staff
-            # see it, and send no confirmation of our own (Twilio would refuse it with 21610).
-            body = "STOP"
-        routed = await self.router.handle(
-            Inbound(channel="sms", address=sender, text=body, provider_opted_out=provider_opted_out)
-        )
-        log.debug("sms from %s routed", mask_phone(sender))
-        return twiml(routed.direct_reply)
+async def _handle_sms(request: web.Request, params: dict[str, str]) -> web.Response:
+    inbound = parse_inbound(params, request.app[SETTINGS].default_region)
+    if inbound is None:
+        log.info("inbound sms from an invalid number ignored")
+        return twiml()
+    routed = await request.app[ROUTER].handle(inbound)
+    log.debug("sms from %s routed", mask_phone(inbound.address))
+    return twiml(routed.direct_reply)
 
-    async def _message(self, sid: str) -> OutboxMessage | None:
-        """The outbox row of a Twilio message. A callback can beat the dispatcher's record of
-        the sid it was just given (the record is written right after the API call returns), so
-        an unknown sid is looked up again briefly before the callback is dropped."""
-        for delay in EARLY_CALLBACK_RETRIES:
-            row = await OutboxMessage.get_or_none(provider_id=sid)
-            if row is not None:
-                return row
-            await asyncio.sleep(delay)
-        return await OutboxMessage.get_or_none(provider_id=sid)
 
-    async def status(self, request: web.Request) -> web.Response:
-        params = {k: str(v) for k, v in (await request.post()).items()}
-        if not signature_ok(self.settings, request, params):
-            log.warning("twilio status callback with a bad or missing signature refused")
-            return web.Response(status=403, text="invalid signature")
-        sid = params.get("MessageSid") or params.get("SmsSid") or ""
-        status = TWILIO_STATUSES.get(
-            (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
-        )
-        row = await self._message(sid) if sid else None
-        if row is None or status is None:
-            return web.Response(status=204)
-        error_code = params.get("ErrorCode") or None
-        rank = STATUS_ORDER.get(status, 0)
-        if rank > STATUS_ORDER.get(row.status, 0):
-            # A status only moves forwards; late or repeated callbacks change nothing. The
-            # condition is checked by the UPDATE itself: callbacks for one message arrive
-            # concurrently (sent and delivered close together) and the later one must not be
-            # dropped because the earlier one changed the row since it was read.
-            earlier = [name for name, order in STATUS_ORDER.items() if order < rank]
-            changes: dict[str, object] = {"status": status, "updated_at": self.router.clock.now()}
-            if error_code:
-                changes["error_code"] = error_code
-            updated = await OutboxMessage.filter(id=row.id, status__in=earlier).update(**changes)
-            contact_id: int | None = row.contact_id  # type: ignore[attr-defined]
-            if updated and error_code and contact_id:
-                if error_code in OPTED_OUT_ERRORS:
-                    await Contact.filter(id=contact_id).update(
-                        status="opted_out", status_reason=error_code
-                    )
-                elif error_code in UNREACHABLE_ERRORS:
-                    await Contact.filter(id=contact_id).update(
-                        status="unreachable", status_reason=error_code
-                    )
-        return web.Response(status=204)
+async def twilio_status(request: web.Request) -> web.Response:
+    params = await _signed_params(request)
+    if params is None:
+        log.warning("twilio status callback with a bad or missing signature refused")
+        return web.Response(status=403, text="invalid signature")
+    update = parse_status(params)
+    if update is not None:
+        await record_delivery(update, now=request.app[CLOCK].now())
+    return web.Response(status=204)
+
+
+async def telegram_webhook(request: web.Request) -> web.Response:
+    app = request.app[TELEGRAM]
+    if app is None:
+        return web.Response(status=404, text="telegram is off")
+    secret = request.app[SETTINGS].telegram_webhook_secret
+    if secret:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            return web.Response(status=403, text="bad secret token")
+    try:
+        data = await request.json()
+        update = Update.de_json(data, app.bot)
+    except Exception:
+        return web.Response(status=400, text="not a Telegram update")
+    if update is None:
+        return web.Response(status=400, text="not a Telegram update")
+    await app.update_queue.put(update)
+    return web.Response(status=200)
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_post("/telegram/webhook", telegram_webhook)
+    router.add_post("/twilio/sms", twilio_sms)
+    router.add_post("/twilio/status", twilio_status)

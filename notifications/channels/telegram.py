@@ -1,5 +1,12 @@
-"""Telegram gateway: a :class:`Message` becomes sendMessage / sendPhoto / sendDocument /
-editMessageText.
+"""Telegram, one protocol file.
+
+* **the bot**: :func:`make_bot` builds the one Bot API client (``LOUZHANG_TELEGRAM_API_URL``) the
+  outbox sends with and python-telegram-bot's Application receives with.
+* **send**: a :class:`Message` becomes sendMessage / sendPhoto / sendDocument / editMessageText;
+  the error table (:func:`classify_telegram_error`) maps Bot API errors to retry later /
+  permanent failure / unreachable.
+* **parse**: an Update (a text, a photo, a shared contact, a button) becomes an :class:`Inbound`.
+  Telegram has no delivery receipts.
 
 A message over Telegram's limits was split when it was enqueued
 (:func:`notifications.channels.limits.split_message`); what still does not fit here (an edit, a
@@ -9,6 +16,7 @@ row written before the split existed) is shortened with an ellipsis, never sent 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from telegram import (
     Bot,
@@ -18,6 +26,7 @@ from telegram import (
     KeyboardButton,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
+    Update,
 )
 from telegram.error import (
     BadRequest,
@@ -27,9 +36,13 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
+from telegram.ext import ExtBot
+from telegram.request import HTTPXRequest
 
+from config.settings import Settings
 from notifications.channels.base import PermanentFailure, RetryLater, SendResult, Unreachable
 from notifications.channels.limits import TELEGRAM_CAPTION, TELEGRAM_TEXT, shorten
+from notifications.inbound import Inbound
 from notifications.message import Message
 
 ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
@@ -42,6 +55,65 @@ _UNREACHABLE_HINTS = (
 )
 
 
+def make_bot(settings: Settings) -> ExtBot:  # type: ignore[type-arg]
+    """The Bot API client, with the request pools python-telegram-bot's ApplicationBuilder
+    gives its own bot (256 connections for calls, one for getUpdates)."""
+    api = settings.telegram_api_url.rstrip("/")
+    return ExtBot(
+        settings.telegram_token or "",
+        base_url=f"{api}/bot",
+        base_file_url=f"{api}/file/bot",
+        request=HTTPXRequest(connection_pool_size=256),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+    )
+
+
+# ---- parsing updates -----------------------------------------------------------------------
+def _inbound(update: Update, **fields: Any) -> Inbound:
+    chat = update.effective_chat
+    user = update.effective_user
+    return Inbound(
+        channel="telegram",
+        address=str(chat.id if chat else user.id if user else 0),
+        language=user.language_code if user else None,
+        **fields,
+    )
+
+
+def parse_contact(update: Update) -> Inbound | None:
+    """A shared contact (the "share my phone number" button), marked as the sender's own or not."""
+    message = update.effective_message
+    if message is None or message.contact is None:
+        return None
+    owner = update.effective_user
+    shared = message.contact
+    own = shared.user_id is not None and owner is not None and shared.user_id == owner.id
+    return _inbound(update, phone=shared.phone_number, phone_owner_ok=own)
+
+
+def parse_button(update: Update) -> Inbound | None:
+    query = update.callback_query
+    if query is None:
+        return None
+    message_id = query.message.message_id if query.message else None
+    return _inbound(update, choice=query.data or "", message_id=message_id)
+
+
+def parse_photo(update: Update) -> Inbound | None:
+    message = update.effective_message
+    if message is None or not message.photo:
+        return None
+    return _inbound(update, photo=message.photo[-1].file_id, text=message.caption)
+
+
+def parse_text(update: Update) -> Inbound | None:
+    message = update.effective_message
+    if message is None or message.text is None:
+        return None
+    return _inbound(update, text=message.text, message_id=message.message_id)
+
+
+# ---- sending -------------------------------------------------------------------------------
 def reply_markup(message: Message) -> ReplyMarkup:
     if message.buttons:
         return InlineKeyboardMarkup(
@@ -111,23 +183,27 @@ class TelegramChannel:
                 sent = await self.bot.send_message(
                     chat_id, shorten(message.text, TELEGRAM_TEXT), reply_markup=markup
                 )
-        except RetryAfter as exc:
-            raise RetryLater(
-                "telegram flood control", "429", after=_seconds(exc.retry_after)
-            ) from exc
-        except Forbidden as exc:
-            raise Unreachable(f"telegram: {exc.message}", "403") from exc
-        except ChatMigrated as exc:
-            raise PermanentFailure(f"telegram: chat migrated to {exc.new_chat_id}", "400") from exc
         except BadRequest as exc:
-            text = exc.message.lower()
-            if edit_id is not None and "message is not modified" in text:
+            if edit_id is not None and "message is not modified" in exc.message.lower():
                 return SendResult(provider_id=str(edit_id))
-            if any(hint in text for hint in _UNREACHABLE_HINTS):
-                raise Unreachable(f"telegram: {exc.message}", "400") from exc
-            raise PermanentFailure(f"telegram: {exc.message}", "400") from exc
-        except NetworkError as exc:  # includes TimedOut; BadRequest is handled above
-            raise RetryLater(f"telegram network: {exc.message}", "network") from exc
+            raise classify_telegram_error(exc) from exc
         except TelegramError as exc:
-            raise RetryLater(f"telegram: {exc.message}", "error") from exc
+            raise classify_telegram_error(exc) from exc
         return SendResult(provider_id=str(sent.message_id))
+
+
+def classify_telegram_error(exc: TelegramError) -> Exception:
+    """The one error table: a Bot API error as retry later, permanent failure or unreachable."""
+    if isinstance(exc, RetryAfter):
+        return RetryLater("telegram flood control", "429", after=_seconds(exc.retry_after))
+    if isinstance(exc, Forbidden):
+        return Unreachable(f"telegram: {exc.message}", "403")
+    if isinstance(exc, ChatMigrated):
+        return PermanentFailure(f"telegram: chat migrated to {exc.new_chat_id}", "400")
+    if isinstance(exc, BadRequest):
+        if any(hint in exc.message.lower() for hint in _UNREACHABLE_HINTS):
+            return Unreachable(f"telegram: {exc.message}", "400")
+        return PermanentFailure(f"telegram: {exc.message}", "400")
+    if isinstance(exc, NetworkError):  # includes TimedOut; BadRequest is handled above
+        return RetryLater(f"telegram network: {exc.message}", "network")
+    return RetryLater(f"telegram: {exc.message}", "error")

@@ -289,3 +289,20 @@ async def drive_points(drive_id: int) -> list[DrivePoint]:
 
 async def find_point(drive_id: int, name: str) -> DrivePoint | None:
     return await DrivePoint.get_or_none(drive_id=drive_id, name=name)
+
+
+async def drive_by_id(drive_id: int) -> Drive | None:
+    return await Drive.get_or_none(id=drive_id)
+
+
+async def recent_drives(limit: int = 50) -> list[Drive]:
+    """The newest drives first."""
+    return list(await Drive.all().order_by("-id").limit(limit))
+
+
+async def drive_buildings(drive_id: int) -> list[int]:
+    """The building numbers of a drive's points, in the order each point serves them."""
+    numbers: list[int] = []
+    for buildings in await DrivePoint.filter(drive_id=drive_id).values_list("buildings", flat=True):
+        numbers.extend(int(b) for b in buildings or [])  # type: ignore[union-attr]
+    return numbers

@@ -16,8 +16,9 @@ from openpyxl import load_workbook
 
 from bot.app import Services, build_services
 from bot.web.app import create_app
-from bot.web.dashboard.auth import COOKIE, create_login_link
+from bot.web.dashboard.auth import COOKIE
 from config.clock import FakeClock
+from estate.logins import create_login_link
 from estate.models import Building, Contact, Estate, Household, Staff
 from estate.staff import add_staff
 from notifications.drives import models as dm

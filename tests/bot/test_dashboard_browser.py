@@ -17,9 +17,9 @@ from aiohttp import web
 
 from bot.app import Services, build_services
 from bot.web.app import create_app
-from bot.web.dashboard.auth import create_login_link
 from config.clock import FakeClock
 from estate.demo import seed_demo
+from estate.logins import create_login_link
 from estate.models import Contact, Household, Staff
 from estate.staff import add_staff
 from tests.conftest import free_port, make_settings, require

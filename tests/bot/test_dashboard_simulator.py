@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Services, build_services, start_services, stop_services
 from bot.web.app import create_app
-from bot.web.dashboard.auth import create_login_link
+from estate.logins import create_login_link
 from estate.models import Building, Contact, Estate, Household, LoginToken, Person
 from estate.staff import add_staff
 from notifications.models import OutboxMessage

@@ -1,4 +1,4 @@
-"""The web side of louzhang (issue 7): staff dashboard and resident simulator.
+"""The web side of louzhang: staff dashboard and resident simulator.
 
 :func:`setup_dashboard` adds the pages, the login, the access middleware and the templates to
 the aiohttp app built by :func:`bot.web.app.create_app`.
@@ -10,27 +10,17 @@ import asyncio
 import logging
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
 from bot.web.dashboard import drives, pages, simulator
-from bot.web.dashboard.auth import (
-    COOKIE,
-    STAFF,
-    access_middleware,
-    peek_token,
-    secret_key,
-    set_session,
-    spend_token,
-)
-from bot.web.dashboard.context import install_services, page, services_of
+from bot.web.dashboard.auth import COOKIE, access_middleware, secret_key, set_session
+from bot.web.dashboard.context import page
 from bot.web.dashboard.live import CLOSING
-
-if TYPE_CHECKING:
-    from bot.app import Services
+from bot.web.keys import CLOCK, SESSION_KEY, SETTINGS
+from estate.logins import peek_token, spend_token
 
 STATIC = Path(__file__).parent / "static"
 _TOKEN_IN_PATH = re.compile(r"/login/[\w-]+")
@@ -57,13 +47,13 @@ async def login_help(request: web.Request) -> web.Response:
 
 async def login_link(request: web.Request) -> web.Response:
     token = request.match_info["token"]
-    staff = await peek_token(token, services_of(request).clock)
+    staff = await peek_token(token, request.app[CLOCK].now())
     return page(request, "login.html", {"token": token, "who": staff.name if staff else None})
 
 
 async def login_spend(request: web.Request) -> web.StreamResponse:
     token = request.match_info["token"]
-    staff = await spend_token(token, services_of(request).clock)
+    staff = await spend_token(token, request.app[CLOCK].now())
     if staff is None:
         return page(request, "login.html", {"token": token, "who": None})
     response = web.HTTPSeeOther("/")
@@ -77,10 +67,10 @@ async def logout(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-def setup_dashboard(app: web.Application, services: Services) -> None:
-    install_services(app, services)
+def setup_dashboard(app: web.Application) -> None:
+    """Needs the app's SETTINGS, CLOCK, ROUTER, RUNTIME, DISPATCHER, HUB and SIMULATED keys."""
     _hide_tokens_in_access_log()
-    app[STAFF] = secret_key(services.settings)
+    app[SESSION_KEY] = secret_key(app[SETTINGS])
     app[CLOSING] = asyncio.Event()
 
     async def closing(app: web.Application) -> None:

@@ -1,7 +1,7 @@
 """Staff login for the web pages: one-time links, signed expiring cookies, CSRF, access rules.
 
-* A link comes from the bot (``/login``) or from ``louzhang staff login NAME``. Only the token's
-  SHA-256 is stored; a link works once, within ``LOUZHANG_LOGIN_LINK_MINUTES``. Opening it
+* A link comes from the bot (``/login``) or from ``louzhang staff login NAME`` (estate/logins.py
+  makes and spends them). Only the token's SHA-256 is stored; a link works once, within ``LOUZHANG_LOGIN_LINK_MINUTES``. Opening it
   shows a button; the POST spends the token (so a chat app's link preview cannot spend it).
 * The session is a cookie signed with HMAC-SHA256 (key: ``LOUZHANG_SECRET_KEY``, or one made
   once and kept in the data folder); it carries the staff id, an expiry and the CSRF token.
@@ -26,16 +26,15 @@ import logging
 import os
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
-from config.clock import Clock
+from bot.web.keys import CLOCK, CSRF_KEY, SCOPE_KEY, SESSION_KEY, SETTINGS, STAFF_KEY
 from config.settings import Settings
 from estate.access import Scope, audit, scope_of
-from estate.models import LoginToken, Staff
+from estate.logins import active_staff
+from estate.models import Staff
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +43,6 @@ PUBLIC_PREFIXES = ("/static/", "/login/")
 PUBLIC_PATHS = frozenset(
     {"/healthz", "/telegram/webhook", "/twilio/sms", "/twilio/status", "/login"}
 )
-
-STAFF = web.AppKey("dashboard_staff_key", bytes)
-# Per-request state: typed keys where aiohttp has them (3.14+), plain names before.
-_RequestKey: Any = getattr(web, "RequestKey", None)
-STAFF_KEY: Any = _RequestKey("lz_staff", object) if _RequestKey else "lz_staff"
-SCOPE_KEY: Any = _RequestKey("lz_scope", object) if _RequestKey else "lz_scope"
-CSRF_KEY: Any = _RequestKey("lz_csrf", str) if _RequestKey else "lz_csrf"
 
 
 # ---- the key -------------------------------------------------------------------------------
@@ -85,58 +77,6 @@ def secret_key(settings: Settings) -> bytes:
     return key
 
 
-# ---- login links ---------------------------------------------------------------------------
-def base_url(settings: Settings) -> str:
-    if settings.public_url:
-        return settings.public_url.rstrip("/")
-    host = settings.http_host if settings.http_host not in ("0.0.0.0", "::") else "127.0.0.1"
-    return f"http://{host}:{settings.http_port}"
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-async def create_login_link(staff: Staff, *, settings: Settings, clock: Clock) -> str:
-    """A one-time login URL for ``staff`` (valid ``login_link_minutes``)."""
-    token = secrets.token_urlsafe(24)
-    now = clock.now()
-    await LoginToken.create(
-        token_hash=_hash(token),
-        staff_id=staff.id,
-        created_at=now,
-        expires_at=now + timedelta(minutes=settings.login_link_minutes),
-    )
-    await audit(now=now, action="login_link", staff=staff)
-    return f"{base_url(settings)}/login/{token}"
-
-
-async def peek_token(token: str, clock: Clock) -> Staff | None:
-    row = await LoginToken.filter(
-        token_hash=_hash(token), used_at__isnull=True, expires_at__gt=clock.now()
-    ).first()
-    if row is None:
-        return None
-    return await Staff.filter(id=row.staff_id, active=True).first()  # type: ignore[attr-defined]
-
-
-async def spend_token(token: str, clock: Clock) -> Staff | None:
-    """Use a login token once: the staff member it was made for, or None."""
-    now = clock.now()
-    row = await LoginToken.filter(
-        token_hash=_hash(token), used_at__isnull=True, expires_at__gt=now
-    ).first()
-    if row is None:
-        return None
-    spent = await LoginToken.filter(id=row.id, used_at__isnull=True).update(used_at=now)
-    if spent != 1:
-        return None  # someone else used it at the same moment
-    staff = await Staff.filter(id=row.staff_id, active=True).first()  # type: ignore[attr-defined]
-    if staff is not None:
-        await audit(now=now, action="login", staff=staff)
-    return staff
-
-
 # ---- the session cookie --------------------------------------------------------------------
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -168,13 +108,10 @@ def read_session(key: bytes, value: str, now: float) -> tuple[int, str] | None:
 
 
 def set_session(response: web.StreamResponse, request: web.Request, staff: Staff) -> None:
-    from bot.web.dashboard.context import services_of
-
-    services = services_of(request)
-    settings = services.settings
+    settings = request.app[SETTINGS]
     max_age = int(settings.session_hours * 3600)
-    expires = services.clock.now().timestamp() + max_age
-    value = sign_session(request.app[STAFF], staff.id, expires, secrets.token_urlsafe(18))
+    expires = request.app[CLOCK].now().timestamp() + max_age
+    value = sign_session(request.app[SESSION_KEY], staff.id, expires, secrets.token_urlsafe(18))
     response.set_cookie(
         COOKIE,
         value,
@@ -215,19 +152,17 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if _is_public(request.path):
         return await handler(request)
-    from bot.web.dashboard.context import services_of
-
-    services = services_of(request)
+    clock = request.app[CLOCK]
     staff: Staff | None = None
     csrf = ""
     cookie = request.cookies.get(COOKIE)
     if cookie:
-        found = read_session(request.app[STAFF], cookie, services.clock.now().timestamp())
+        found = read_session(request.app[SESSION_KEY], cookie, clock.now().timestamp())
         if found is not None:
-            staff = await Staff.filter(id=found[0], active=True).first()
+            staff = await active_staff(found[0])
             csrf = found[1]
     if request.path == "/metrics" and staff is None:
-        token = services.settings.metrics_token
+        token = request.app[SETTINGS].metrics_token
         if token:
             given = request.headers.get("Authorization", "")
             if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
@@ -248,7 +183,7 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
             given = str((await request.post()).get("csrf", ""))
         if not given or not hmac.compare_digest(given.encode(), csrf.encode()):
             await audit(
-                now=services.clock.now(),
+                now=clock.now(),
                 action="csrf_refused",
                 staff=staff,
                 target=request.path,

@@ -1,44 +1,27 @@
-"""What every page shares: the services, the language, the template context."""
+"""What every page shares: the language and the template context."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from bot.web.dashboard.texts import UI
+from bot.web.keys import CSRF_KEY, SETTINGS, STAFF_KEY
 from config.i18n import normalise_language
 
-if TYPE_CHECKING:
-    from bot.app import Services
-
 LANG_COOKIE = "lz_lang"
-
-
-class _ServicesKey:
-    key: web.AppKey[Any] = web.AppKey("dashboard_services", object)
-
-
-def services_of(request: web.Request) -> Services:
-    services: Services = request.app[_ServicesKey.key]
-    return services
-
-
-def install_services(app: web.Application, services: Services) -> None:
-    app[_ServicesKey.key] = services
 
 
 def lang_of(request: web.Request) -> str:
     chosen = request.query.get("lang") or request.cookies.get(LANG_COOKIE)
     if chosen:
         return normalise_language(chosen, "zh-CN")
-    from bot.web.dashboard.auth import STAFF_KEY
-
     staff = request.get(STAFF_KEY)
     if staff is not None:
         return normalise_language(staff.language, "zh-CN")
-    return services_of(request).settings.language
+    return request.app[SETTINGS].language
 
 
 def translate(lang: str) -> Any:
@@ -52,8 +35,6 @@ def translate(lang: str) -> Any:
 
 def page(request: web.Request, template: str, context: dict[str, Any]) -> web.Response:
     """Render a page; ``?lang=`` also sets the language cookie for the next pages."""
-    from bot.web.dashboard.auth import CSRF_KEY, STAFF_KEY
-
     lang = lang_of(request)
     ctx = {
         "t": translate(lang),
@@ -73,8 +54,6 @@ def page(request: web.Request, template: str, context: dict[str, Any]) -> web.Re
 
 def fragment(request: web.Request, template: str, context: dict[str, Any]) -> str:
     """A template rendered to text (what an event stream sends to replace part of a page)."""
-    from bot.web.dashboard.auth import CSRF_KEY
-
     lang = lang_of(request)
     env = aiohttp_jinja2.get_env(request.app)
     ctx = {"t": translate(lang), "lang": lang, "csrf": request.get(CSRF_KEY, ""), **context}

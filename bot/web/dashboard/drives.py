@@ -1,8 +1,8 @@
 """The call-up (drive) pages: each building a column of floors coloured by its batch's state
 (waiting, ready, called, done, skipped), live while the drive runs, and the door-to-door list.
 
-Reads the drive rows (notifications/drive_models.py) that the drive runtime moves on; a page
-only reads, so it shows drives started by ``louzhang drive start`` in another process too.
+Reads the drive rows (through notifications/drives/status.py) that the drive runtime moves on;
+a page only reads, so it shows drives started by ``louzhang drive start`` in another process too.
 """
 
 from __future__ import annotations
@@ -15,60 +15,35 @@ from bot.web.dashboard.auth import require_some, scope
 from bot.web.dashboard.context import fragment, page
 from bot.web.dashboard.live import stream
 from bot.web.dashboard.texts import UI
-from estate.models import Building
+from estate.contacts import building_floors
+from notifications.drives.status import drive_buildings, drive_by_id, load_status, recent_drives
 
 STATES = ("waiting", "ready", "called", "done", "skipped")
 DOOR_SHOWN = 200
 
 
-def _models() -> Any:
-    try:
-        from notifications.drives import models as drive_models
-    except ImportError:  # pragma: no cover - a build without drives
-        return None
-    return drive_models
-
-
-async def _buildings_of(drive_id: int) -> list[int]:
-    models = _models()
-    numbers: list[int] = []
-    for buildings in await models.DrivePoint.filter(drive_id=drive_id).values_list(
-        "buildings", flat=True
-    ):
-        numbers.extend(int(b) for b in buildings or [])
-    return numbers
-
-
 async def drives(request: web.Request) -> web.Response:
-    models = _models()
-    if models is None:
-        return page(request, "drives.html", {"drives": [], "missing": True})
     sc = scope(request)
     rows = []
-    for drive in await models.Drive.all().order_by("-id").limit(50):
-        numbers = await _buildings_of(drive.id)
+    for drive in await recent_drives(50):
+        numbers = await drive_buildings(drive.id)
         if sc.everything or any(sc.allows(n) for n in numbers):
             rows.append({"drive": drive, "buildings": numbers})
     return page(request, "drives.html", {"drives": rows, "missing": False})
 
 
 async def _drive_or_404(request: web.Request) -> Any:
-    models = _models()
-    if models is None:
-        raise web.HTTPNotFound(text="drives are not built in")
-    drive = await models.Drive.get_or_none(id=int(request.match_info["drive_id"]))
+    drive = await drive_by_id(int(request.match_info["drive_id"]))
     if drive is None:
         raise web.HTTPNotFound(text="no such drive")
     return drive
 
 
 async def _drive_context(request: web.Request, drive: Any) -> dict[str, Any]:
-    from notifications.drives.status import load_status
-
-    numbers = await _buildings_of(drive.id)
+    numbers = await drive_buildings(drive.id)
     visible = require_some(request, numbers) if numbers else []
     status = await load_status(drive.id, visible)
-    heights = dict(await Building.filter(number__in=visible).values_list("number", "floors"))
+    heights = await building_floors(visible)
     floors_of: dict[int, dict[int, str]] = {}
     counts = dict.fromkeys(STATES, 0)
     points = []
@@ -109,8 +84,7 @@ async def drive_live(request: web.Request) -> web.StreamResponse:
     await _drive_context(request, drive)  # 403 before the stream starts
 
     async def render() -> str:
-        models = _models()
-        fresh = await models.Drive.get(id=drive.id)
+        fresh = await drive_by_id(drive.id) or drive
         return fragment(request, "_drive_live.html", await _drive_context(request, fresh))
 
     return await stream(request, render, every=1.0)

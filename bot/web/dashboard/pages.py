@@ -9,20 +9,26 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from tortoise.functions import Count
-from tortoise.queryset import QuerySet
 
 from bot.web.dashboard.auth import require_some, scope, staff_of
-from bot.web.dashboard.context import fragment, lang_of, page, services_of
+from bot.web.dashboard.context import fragment, lang_of, page
 from bot.web.dashboard.live import stream
+from bot.web.keys import CLOCK, DISPATCHER, RUNTIME, SIMULATED
 from estate.access import audit
 from estate.addresses import parse_building_ranges
-from estate.models import Building, Contact, Household
-from notifications.models import OutboxMessage, Priority
+from estate.contacts import reach_by_building
+from notifications.status import outbox_summary
 from surveys.definition import DefinitionError, builtin_slugs, load_definition, localize
-from surveys.models import Response, Round
+from surveys.models import Round
 from surveys.render import format_value
-from surveys.report import FIXED_COLUMNS, build_report, write_xlsx
+from surveys.report import (
+    FIXED_COLUMNS,
+    build_report,
+    round_by_id,
+    round_signature,
+    rounds_newest_first,
+    write_xlsx,
+)
 
 STATUSES = ("answered", "in_progress", "not_reached", "opted_out")
 TELEGRAM_LIKE = {"telegram"}  # a simulator chat ("local") is a rehearsal, not a way to reach anyone
@@ -42,46 +48,31 @@ def _visible_numbers(request: web.Request) -> list[int] | None:
 
 # ---- overview ------------------------------------------------------------------------------
 async def overview(request: web.Request) -> web.Response:
-    numbers = _visible_numbers(request)
-    query = Building.all()
-    if numbers is not None:
-        query = query.filter(number__in=numbers)
-    buildings = await query.order_by("number").values_list("id", "number")
-    ids = [b for b, _ in buildings]
-    households = await Household.filter(building_id__in=ids).values_list("id", "building_id")
-    reach: dict[int, set[str]] = {}
-    for household_id, channel in await Contact.filter(
-        household__building_id__in=ids, status="active"
-    ).values_list("household_id", "channel"):
-        reach.setdefault(household_id, set()).add(channel)
-    rows: dict[int, dict[str, Any]] = {
-        bid: {"number": n, "households": 0, "tg": 0, "sms": 0, "none": 0} for bid, n in buildings
-    }
-    for household_id, building_id in households:
-        row = rows[building_id]
-        row["households"] += 1
-        channels = reach.get(household_id, set())
-        if channels & TELEGRAM_LIKE:
-            row["tg"] += 1
-        elif channels & SMS_LIKE:
-            row["sms"] += 1
-        else:
-            row["none"] += 1
+    reach = await reach_by_building(_visible_numbers(request), TELEGRAM_LIKE, SMS_LIKE)
+    rows = [
+        {
+            "number": r.number,
+            "households": r.households,
+            "tg": r.telegram,
+            "sms": r.sms,
+            "none": r.none,
+        }
+        for r in reach
+    ]
     total: dict[str, Any] = {"households": 0, "tg": 0, "sms": 0, "none": 0}
-    for row in rows.values():
+    for row in rows:
         for key in total:
             total[key] += row[key]
-    for row in [*rows.values(), total]:
+    for row in [*rows, total]:
         for key in ("tg", "sms", "none"):
             row[f"pct_{key}"] = _pct(row[key], row["households"])
-    services = services_of(request)
     return page(
         request,
         "overview.html",
         {
-            "buildings": list(rows.values()),
+            "buildings": rows,
             "total": total,
-            "simulated": ", ".join(sorted(services.simulated)),
+            "simulated": ", ".join(sorted(request.app[SIMULATED])),
         },
     )
 
@@ -100,7 +91,7 @@ def _round_visible(request: web.Request, round_: Round) -> list[int] | None:
 
 async def rounds(request: web.Request) -> web.Response:
     numbers = _visible_numbers(request)
-    rows = await Round.all().order_by("-id")
+    rows = await rounds_newest_first()
     if numbers is not None:
         mine = set(numbers)
         rows = [r for r in rows if not r.buildings or mine & {int(b) for b in r.buildings}]
@@ -108,7 +99,7 @@ async def rounds(request: web.Request) -> web.Response:
 
 
 async def open_round(request: web.Request) -> web.Response:
-    services = services_of(request)
+    clock = request.app[CLOCK]
     staff = staff_of(request)
     form = await request.post()
     slug = str(form.get("slug", ""))
@@ -122,7 +113,7 @@ async def open_round(request: web.Request) -> web.Response:
     allowed = require_some(request, wanted)
     if wanted and len(allowed) != len(wanted):
         await audit(
-            now=services.clock.now(),
+            now=clock.now(),
             action="open_round",
             staff=staff,
             target=f"{slug} {wanted}",
@@ -130,14 +121,14 @@ async def open_round(request: web.Request) -> web.Response:
         )
         raise web.HTTPForbidden(text="not one of your buildings")
     try:
-        opened = await services.runtime.open_round(
+        opened = await request.app[RUNTIME].open_round(
             slug, buildings=allowed or None, created_by=staff.name
         )
     except DefinitionError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
-    services.dispatcher.notify()
+    request.app[DISPATCHER].notify()
     await audit(
-        now=services.clock.now(),
+        now=clock.now(),
         action="open_round",
         staff=staff,
         target=f"round {opened.round.id}",
@@ -151,7 +142,7 @@ async def _round_or_404(request: web.Request) -> Round:
         round_id = int(request.match_info["round_id"])
     except ValueError:
         raise web.HTTPNotFound() from None
-    round_ = await Round.get_or_none(id=round_id)
+    round_ = await round_by_id(round_id)
     if round_ is None:
         raise web.HTTPNotFound(text="no such round")
     return round_
@@ -258,16 +249,7 @@ async def round_live(request: web.Request) -> web.StreamResponse:
 
     async def signature() -> object:
         # The report is built again only when a response or a contact's status changed.
-        responses = Response.filter(round_id=round_.id)
-        stages = (
-            await responses.annotate(n=Count("id"))
-            .group_by("status", "stage")
-            .values_list("status", "stage", "n")
-        )
-        newest = await responses.order_by("-updated_at").first().values_list("updated_at")
-        contacts = await Contact.all().order_by("-updated_at").first().values_list("updated_at")
-        opted_out = await Contact.filter(status="opted_out").count()
-        return (sorted(stages), newest, contacts, opted_out)
+        return await round_signature(round_.id)
 
     return await stream(request, render, every=1.0, signature=signature)
 
@@ -278,7 +260,7 @@ async def round_xlsx(request: web.Request) -> web.Response:
     buffer = io.BytesIO()
     write_xlsx(buffer, columns, rows, f"round {round_.id}")
     await audit(
-        now=services_of(request).clock.now(),
+        now=request.app[CLOCK].now(),
         action="round_xlsx",
         staff=staff_of(request),
         target=f"round {round_.id}",
@@ -291,52 +273,20 @@ async def round_xlsx(request: web.Request) -> web.Response:
 
 
 # ---- outbox --------------------------------------------------------------------------------
-def _outbox(request: web.Request) -> QuerySet[OutboxMessage]:
-    numbers = _visible_numbers(request)
-    query = OutboxMessage.all()
-    if numbers is not None:
-        query = query.filter(household__building__number__in=numbers)
-    return query
-
-
 async def _outbox_context(request: web.Request) -> dict[str, Any]:
-    now = services_of(request).clock.now()
-    waiting_rows = (
-        await _outbox(request)
-        .filter(status__in=("queued", "claimed"))
-        .annotate(n=Count("id"))
-        .group_by("priority")
-        .values_list("priority", "n")
+    now = request.app[CLOCK].now()
+    minute, five = timedelta(minutes=1), timedelta(minutes=5)
+    summary = await outbox_summary(
+        now, buildings=_visible_numbers(request), sent_within=(minute, five)
     )
-    waiting_by = {int(p): int(n) for p, n in waiting_rows}
-    waiting = [(p.name.lower(), waiting_by.get(int(p), 0)) for p in Priority]
-    status_rows = (
-        await _outbox(request).annotate(n=Count("id")).group_by("status").values_list("status", "n")
-    )
-    oldest: Any = (
-        await _outbox(request)
-        .filter(status__in=("queued", "claimed"), next_attempt_at__lte=now)
-        .order_by("created_at")
-        .first()
-        .values_list("created_at", flat=True)
-    )
-    age = "—" if oldest is None else f"{max(0.0, (now - oldest).total_seconds()):.0f}s"
-    errors = (
-        await _outbox(request)
-        .filter(error__isnull=False)
-        .order_by("-updated_at")
-        .limit(10)
-        .values_list("updated_at", "channel", "error_code", "error")
-    )
+    oldest = summary.oldest_waiting_seconds
     return {
-        "waiting": waiting,
-        "by_status": sorted((str(s), int(n)) for s, n in status_rows),
-        "oldest": age,
-        "last_minute": await _outbox(request)
-        .filter(sent_at__gte=now - timedelta(minutes=1))
-        .count(),
-        "last_five": await _outbox(request).filter(sent_at__gte=now - timedelta(minutes=5)).count(),
-        "errors": [(at, ch, code or "", err or "") for at, ch, code, err in errors],
+        "waiting": summary.waiting_by_priority(),
+        "by_status": sorted(summary.by_status().items()),
+        "oldest": "—" if oldest is None else f"{oldest:.0f}s",
+        "last_minute": summary.sent_within[minute],
+        "last_five": summary.sent_within[five],
+        "errors": summary.last_errors,
     }
 
 

@@ -25,16 +25,24 @@ from typing import Any
 from aiohttp import web
 
 from bot.web.dashboard.auth import require_building, scope, staff_of
-from bot.web.dashboard.context import fragment, lang_of, page, services_of, translate
+from bot.web.dashboard.context import fragment, lang_of, page, translate
 from bot.web.dashboard.live import stream
+from bot.web.keys import CLOCK, HUB, ROUTER, SIMULATED
 from estate.access import audit
-from estate.importing.residents import REPLACED_BY_IMPORT
-from estate.models import Building, Contact, Household, Staff
+from estate.contacts import (
+    building_numbers,
+    ensure_contact,
+    household_with_building,
+    households_of,
+    sms_contact_of,
+)
+from estate.logins import active_staff, active_staff_list, placeholder_chat
+from estate.models import Household, Staff
 from notifications.channels.local import SMS_LIKE
 from notifications.inbound import Inbound
 from notifications.message import Message
-from notifications.models import OutboxMessage
 from notifications.segments import count_segments
+from notifications.status import messages_to, newest_message_id
 
 SHOWN = ("sending", "sent", "accepted", "delivered")
 KEPT = 120
@@ -55,11 +63,7 @@ class Line:
 
 
 async def transcript(channel: str, address: str, typed: list[Any]) -> list[Line]:
-    rows = (
-        await OutboxMessage.filter(channel=channel, address=address, status__in=SHOWN)
-        .order_by("-id")
-        .limit(KEPT)
-    )
+    rows = await messages_to(channel, address, SHOWN, KEPT)
     sms = channel in SMS_LIKE
     lines: list[Line] = []
     by_id: dict[int, Line] = {}
@@ -97,11 +101,7 @@ async def transcript(channel: str, address: str, typed: list[Any]) -> list[Line]
 # ---- picking -------------------------------------------------------------------------------
 async def index(request: web.Request) -> web.Response:
     sc = scope(request)
-    query = Building.all()
-    if not sc.everything:
-        query = query.filter(number__in=sorted(sc.buildings))
-    found: list[Any] = await query.order_by("number").values_list("number", flat=True)
-    numbers = [int(n) for n in found]
+    numbers = await building_numbers(None if sc.everything else sorted(sc.buildings))
     building: int | None = None
     households: list[Household] = []
     if "building" in request.query:
@@ -110,11 +110,9 @@ async def index(request: web.Request) -> web.Response:
         except ValueError:
             raise web.HTTPBadRequest(text="building must be a number") from None
         require_building(request, building)
-        households = (
-            await Household.filter(building__number=building).order_by("floor", "room").limit(400)
-        )
+        households = await households_of(building)
     staff = staff_of(request)
-    members = await Staff.filter(active=True).order_by("name") if sc.everything else [staff]
+    members = await active_staff_list() if sc.everything else [staff]
     return page(
         request,
         "sim_index.html",
@@ -123,7 +121,7 @@ async def index(request: web.Request) -> web.Response:
             "building": building,
             "households": households,
             "staff_members": members,
-            "simulated": ", ".join(sorted(services_of(request).simulated)),
+            "simulated": ", ".join(sorted(request.app[SIMULATED])),
         },
     )
 
@@ -134,7 +132,7 @@ async def _household(request: web.Request) -> Household:
         household_id = int(request.match_info["household_id"])
     except ValueError:
         raise web.HTTPNotFound() from None
-    household = await Household.get_or_none(id=household_id).select_related("building")
+    household = await household_with_building(household_id)
     if household is None:
         raise web.HTTPNotFound(text="no such household")
     require_building(request, household.building.number)
@@ -154,22 +152,12 @@ async def _household_chat(
     if view == "chat":
         key = ("local", f"h{household.id}")
         if create:
-            await Contact.get_or_create(
-                household_id=household.id,
-                channel="local",
-                address=key[1],
-                defaults={"language": household.language},
-            )
+            await ensure_contact(household, "local", key[1])
         return key, None
-    contact = (
-        await Contact.filter(household_id=household.id, channel__in=sorted(SMS_LIKE))
-        .exclude(status_reason=REPLACED_BY_IMPORT)
-        .order_by("status", "id")  # active before opted_out / unreachable
-        .first()
-    )
+    contact = await sms_contact_of(household.id)
     if contact is None:
         return None, t("no_sms_contact")
-    if contact.channel not in services_of(request).simulated:
+    if contact.channel not in request.app[SIMULATED]:
         return None, t("sms_live")
     return (contact.channel, contact.address), None
 
@@ -178,8 +166,7 @@ async def household_page(request: web.Request) -> web.Response:
     household = await _household(request)
     view = _view(request)
     key, blocked = await _household_chat(request, household, view)
-    services = services_of(request)
-    lines = await transcript(*key, services.hub.typed_by(key)) if key else []
+    lines = await transcript(*key, request.app[HUB].typed_by(key)) if key else []
     who = f"{household.building.number}-{household.room}"
     return page(
         request,
@@ -198,7 +185,6 @@ async def household_page(request: web.Request) -> web.Response:
 async def _deliver_typed(
     request: web.Request, key: tuple[str, str], *, view: str, person: str
 ) -> None:
-    services = services_of(request)
     form = await request.post()
     text = str(form.get("text", "")).strip()
     choice = str(form.get("choice", "")) or None
@@ -221,14 +207,9 @@ async def _deliver_typed(
         message_id=int(message_id_text) if message_id_text.isdigit() else None,
         language=lang_of(request),
     )
-    newest: Any = (
-        await OutboxMessage.filter(channel=key[0], address=key[1])
-        .order_by("-id")
-        .first()
-        .values_list("id", flat=True)
-    )
-    services.hub.typed(key, services.clock.now(), shown, after=int(newest or 0))
-    await services.router.handle(inbound)
+    newest = await newest_message_id(*key)
+    request.app[HUB].typed(key, request.app[CLOCK].now(), shown, after=newest)
+    await request.app[ROUTER].handle(inbound)
 
 
 async def household_send(request: web.Request) -> web.Response:
@@ -254,7 +235,7 @@ async def household_live(request: web.Request) -> web.StreamResponse:
 async def _chat_stream(
     request: web.Request, key: tuple[str, str], base: str, view: str
 ) -> web.StreamResponse:
-    hub = services_of(request).hub
+    hub = request.app[HUB]
     wake = hub.listen(key)
 
     async def render() -> str:
@@ -276,23 +257,20 @@ async def _staff_member(request: web.Request) -> Staff:
     me = staff_of(request)
     if staff_id != me.id and not scope(request).everything:
         raise web.HTTPForbidden(text="you may only chat as yourself")
-    member = await Staff.get_or_none(id=staff_id, active=True)
+    member = await active_staff(staff_id)
     if member is None:
         raise web.HTTPNotFound(text="no such staff member")
     return member
 
 
 async def _staff_key(member: Staff) -> tuple[str, str]:
-    if member.telegram_chat_id is None:
-        member.telegram_chat_id = -(STAFF_SIM_BASE + member.id)  # never a private chat's id
-        await member.save(update_fields=["telegram_chat_id"])
-    return ("local", str(member.telegram_chat_id))
+    return ("local", str(await placeholder_chat(member, STAFF_SIM_BASE)))
 
 
 async def staff_page(request: web.Request) -> web.Response:
     member = await _staff_member(request)
     key = await _staff_key(member)
-    lines = await transcript(*key, services_of(request).hub.typed_by(key))
+    lines = await transcript(*key, request.app[HUB].typed_by(key))
     return page(
         request,
         "sim_chat.html",
@@ -311,7 +289,7 @@ async def staff_send(request: web.Request) -> web.Response:
     member = await _staff_member(request)
     key = await _staff_key(member)
     await audit(
-        now=services_of(request).clock.now(),
+        now=request.app[CLOCK].now(),
         action="simulate_staff",
         staff=staff_of(request),
         target=member.name,
