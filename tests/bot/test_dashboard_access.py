@@ -176,8 +176,8 @@ async def test_another_buildings_staff_gets_403(world: World) -> None:
         assert xlsx.status == 200 and "round-" in xlsx.headers["Content-Disposition"]
         sheet = load_workbook(io.BytesIO(await xlsx.read())).active
         rows = list(sheet.iter_rows(values_only=True))
-        assert rows[0][:4] == ("building", "floor", "room", "status")
-        assert [r[:4] for r in rows[1:]] == [(1, 3, "301", "not_reached")]
+        assert rows[0][:4] == ("楼号", "楼层", "室号", "状态")  # for people: the page's language
+        assert [r[:4] for r in rows[1:]] == [(1, 3, "301", "已发送，未回复")]  # building 1 only
         assert (await client.get(f"/sim/household/{world.household1}?view=sms")).status == 200
         assert (await client.get(f"/drives/{world.drive1}")).status == 200
 

@@ -22,15 +22,17 @@ from surveys.definition import DefinitionError, builtin_slugs, load_definition, 
 from surveys.models import Round
 from surveys.render import format_value
 from surveys.report import (
+    CALL_STATUSES,
     FIXED_COLUMNS,
+    REPORT_STATUSES,
     build_report,
     round_by_id,
     round_signature,
     rounds_newest_first,
-    write_xlsx,
+    write_people_xlsx,
 )
 
-STATUSES = ("answered", "in_progress", "not_reached", "opted_out")
+STATUSES = REPORT_STATUSES
 TELEGRAM_LIKE = {"telegram"}  # a simulator chat ("local") is a rehearsal, not a way to reach anyone
 SMS_LIKE = {"sms", "voice"}
 NOT_REACHED_SHOWN = 60
@@ -162,15 +164,15 @@ async def _round_context(request: web.Request, round_: Round) -> dict[str, Any]:
     columns, rows = await _round_data(request, round_)
     seen: set[tuple[Any, Any, Any]] = set()
     per: dict[int, Counter[str]] = {}
-    not_reached: list[tuple[int, str]] = []
+    not_reached: list[tuple[int, str, str]] = []  # households to call: (building, room, status)
     for row in rows:
         key = (row[0], row[1], row[2])
         if key in seen:
             continue
         seen.add(key)
         per.setdefault(int(row[0]), Counter())[row[3]] += 1
-        if row[3] == "not_reached":
-            not_reached.append((int(row[0]), str(row[2])))
+        if row[3] in CALL_STATUSES:
+            not_reached.append((int(row[0]), str(row[2]), str(row[3])))
     per_building = []
     total: Counter[str] = Counter()
     for number in sorted(per):
@@ -256,9 +258,10 @@ async def round_live(request: web.Request) -> web.StreamResponse:
 
 async def round_xlsx(request: web.Request) -> web.Response:
     round_ = await _round_or_404(request)
-    columns, rows = await _round_data(request, round_)
+    visible = _round_visible(request, round_)
+    report = await build_report(round_.id, buildings=visible)
     buffer = io.BytesIO()
-    write_xlsx(buffer, columns, rows, f"round {round_.id}")
+    write_people_xlsx(report, buffer, lang_of(request))
     await audit(
         now=request.app[CLOCK].now(),
         action="round_xlsx",
