@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -209,7 +209,9 @@ class Services:
             log.warning("telegram did not stop cleanly: %r", exc)
 
     @staticmethod
-    def _loop(name: str, run: Callable[[asyncio.Event], Awaitable[None]]) -> CleanupContext:
+    def _loop(
+        name: str, run: Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+    ) -> CleanupContext:
         async def context(app: Any = None) -> AsyncIterator[None]:
             stop = asyncio.Event()
             task = asyncio.create_task(run(stop), name=name)

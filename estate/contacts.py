@@ -174,7 +174,7 @@ async def building_numbers(numbers: list[int] | None = None) -> list[int]:
     if numbers is not None:
         query = query.filter(number__in=numbers)
     found = await query.order_by("number").values_list("number", flat=True)
-    return [int(n) for n in found]
+    return [int(n) for n in found]  # type: ignore[call-overload]
 
 
 async def building_floors(numbers: list[int]) -> dict[int, int]:

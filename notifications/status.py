@@ -116,7 +116,7 @@ async def newest_message_id(channel: str, address: str) -> int:
         .first()
         .values_list("id", flat=True)
     )
-    return int(newest or 0)  # type: ignore[call-overload]
+    return int(newest or 0)  # type: ignore[call-overload,arg-type]
 
 
 async def messages_to(

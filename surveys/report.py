@@ -385,7 +385,7 @@ async def round_signature(round_id: int) -> object:
 async def households_in_open_survey(household_ids: list[int]) -> set[int]:
     """Of these households, those answering a survey of an open round now."""
     return set(
-        await Response.filter(
+        await Response.filter(  # type: ignore[arg-type]
             household_id__in=household_ids, stage="active", round__status="open"
         ).values_list("household_id", flat=True)
     )

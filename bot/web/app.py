@@ -46,12 +46,16 @@ class WebServices(Protocol):
     router: Router
     runtime: SurveyRuntime
     dispatcher: Dispatcher
-    hub: LocalHub
-    simulated: frozenset[str]
     telegram: Application | None  # type: ignore[type-arg]
 
     @property
     def sms_on(self) -> bool: ...
+
+    @property
+    def hub(self) -> LocalHub: ...
+
+    @property
+    def simulated(self) -> frozenset[str]: ...
 
     def cleanup_contexts(self) -> Sequence[CleanupContext]: ...
 

@@ -22,7 +22,7 @@ RUNTIME: web.AppKey[SurveyRuntime] = web.AppKey("survey_runtime", SurveyRuntime)
 DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("dispatcher", Dispatcher)
 HUB: web.AppKey[LocalHub] = web.AppKey("local_hub", LocalHub)  # the simulator's chats
 # Channels delivered to the browser instead of a provider (no provider token is set).
-SIMULATED: web.AppKey[frozenset[str]] = web.AppKey("simulated", frozenset)
+SIMULATED: web.AppKey[frozenset[str]] = web.AppKey("simulated", frozenset[str])
 TELEGRAM: web.AppKey[Application | None] = web.AppKey("telegram")  # type: ignore[type-arg]
 SMS_ON: web.AppKey[bool] = web.AppKey("sms_on", bool)
 

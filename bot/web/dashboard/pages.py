@@ -74,7 +74,7 @@ async def overview(request: web.Request) -> web.Response:
         {
             "buildings": rows,
             "total": total,
-            "simulated": ", ".join(sorted(request.app[SIMULATED])),
+            "simulated": ", ".join(sorted(_simulated(request))),
         },
     )
 
@@ -302,3 +302,8 @@ async def outbox_live(request: web.Request) -> web.StreamResponse:
         return fragment(request, "_outbox_live.html", await _outbox_context(request))
 
     return await stream(request, render, every=2.0)
+
+
+def _simulated(request: web.Request) -> frozenset[str]:
+    simulated: frozenset[str] = request.app[SIMULATED]
+    return simulated

@@ -121,7 +121,7 @@ async def index(request: web.Request) -> web.Response:
             "building": building,
             "households": households,
             "staff_members": members,
-            "simulated": ", ".join(sorted(request.app[SIMULATED])),
+            "simulated": ", ".join(sorted(_simulated(request))),
         },
     )
 
@@ -302,3 +302,8 @@ async def staff_live(request: web.Request) -> web.StreamResponse:
     member = await _staff_member(request)
     key = await _staff_key(member)
     return await _chat_stream(request, key, f"/sim/staff/{member.id}", "chat")
+
+
+def _simulated(request: web.Request) -> frozenset[str]:
+    simulated: frozenset[str] = request.app[SIMULATED]
+    return simulated
