@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import surveys.engine as engine
 from estate.models import Household
 from notifications.outbox import segments_of
 from surveys.definition import load_builtin
-from surveys.engine import walk as engine
 from surveys.models import Response
 from surveys.runtime import ENGINE_CHANNEL, OpenedRound, SurveyRuntime, pick_contact
 

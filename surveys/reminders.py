@@ -21,7 +21,7 @@ from estate.models import Household, Person
 from notifications.models import Priority, Timer
 from notifications.outbox import Outgoing, enqueue_many
 from surveys.definition import localize
-from surveys.engine.walk import Ask, SessionState, question_at
+from surveys.engine import Ask, SessionState, question_at
 from surveys.models import Response, Round
 from surveys.runtime import SurveyRuntime, pick_contact
 

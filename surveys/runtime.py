@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
+import surveys.engine as engine
 from config.batching import BatchLoader
 from config.clock import Clock
 from config.i18n import text
@@ -28,8 +29,7 @@ from notifications.message import Button, Message
 from notifications.models import Priority
 from notifications.outbox import Outgoing, enqueue_many, segments_of
 from surveys.definition import SurveyDefinition, load_builtin, load_definition, localize
-from surveys.engine import walk as engine
-from surveys.engine.walk import Ask, SessionState, path_str, question_at
+from surveys.engine import Ask, SessionState, path_str, question_at
 from surveys.models import Response, Revision, Round
 from surveys.render import (
     button_inbound,

@@ -18,7 +18,7 @@ from notifications.message import Message
 from notifications.models import Priority
 from notifications.outbox import Outgoing, enqueue_many
 from notifications.to_staff import staff_outgoing
-from surveys.engine import walk as engine
+from surveys import engine
 from surveys.models import Response
 
 log = logging.getLogger(__name__)

@@ -17,9 +17,9 @@ from bot.staff.registry import StaffTools
 from estate.addresses import parse_building, parse_room
 from estate.models import Contact, Household, Staff
 from notifications.inbound import Inbound
+from surveys import engine
 from surveys.definition import localize
-from surveys.engine import walk as engine
-from surveys.engine.walk import SessionState
+from surveys.engine import SessionState
 from surveys.models import Response
 from surveys.render import button_inbound
 from surveys.runtime import parse_button

@@ -37,9 +37,9 @@ from typing import Any
 import pytest
 import yaml
 
+from surveys import engine
 from surveys.definition import SurveyDefinition, load_builtin, load_definition, localize
-from surveys.engine import walk as engine
-from surveys.engine.walk import (
+from surveys.engine import (
     Alert,
     AnswerCleared,
     AnswerSaved,
