@@ -17,7 +17,8 @@ from config.settings import Settings
 from estate.importing.residents import REPLACED_BY_IMPORT
 from estate.models import Contact, Household, Person, Staff
 from estate.phones import PhoneError, mask_phone, normalise_phone
-from notifications.drives.runtime import REPLY_PREFIX, DriveRuntime, parse_reply
+from notifications.drives.parse import REPLY_PREFIX, parse_reply
+from notifications.drives.runtime import DriveRuntime
 from notifications.inbound import Inbound
 from notifications.message import Message
 from notifications.models import Priority

@@ -25,7 +25,8 @@ from estate.access import Scope, audit
 from estate.addresses import parse_room
 from estate.models import Building
 from notifications.drives.models import Drive, DrivePoint
-from notifications.drives.planner import PlanError, parse_points
+from notifications.drives.parse import parse_points
+from notifications.drives.planner import PlanError
 from notifications.drives.runtime import DriveError, DriveRuntime
 from notifications.drives.setup import DriveOptions, Preview
 from notifications.drives.status import load_status, render_status

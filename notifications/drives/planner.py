@@ -23,13 +23,12 @@ Rules (see issue 5 and DESIGN.md):
 Schedule changes while a drive runs are pure functions returning a new plan:
 :func:`shift_point` (the primitive, used for ``/pause`` + ``/resume``), :func:`reschedule_from`
 (``/next``: call a batch now and pull the rest forward) and :func:`skip_batch` (``/skip``).
-The CLI helpers :func:`parse_points` and :func:`parse_batch` read ``--points`` and ``--batch``.
+Reading ``--points`` and ``--batch`` is in :mod:`notifications.drives.parse`.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -49,8 +48,6 @@ __all__ = [
     "PointPlan",
     "PointSpec",
     "Reason",
-    "parse_batch",
-    "parse_points",
     "plan_drive",
     "reschedule_from",
     "shift_point",
@@ -667,109 +664,3 @@ def skip_batch(plan: Plan, point: str, seq: int) -> Plan:
         delta = _utc(skipped.call_at) - _utc(after[0].call_at)  # elapsed, not wall clock
         after = [b.shifted(delta) for b in after]
     return _with_point(plan, replace(current, batches=tuple(before + after)))
-
-
-# --------------------------------------------------------------------------------------------
-# Reading the command line's --points and --batch
-# --------------------------------------------------------------------------------------------
-
-_SEPARATORS = str.maketrans({"、": ",", ";": ",", "～": "-", "~": "-", "–": "-", "—": "-"})
-_RANGE = re.compile(r"(\d+)(?:-(\d+))?")
-
-
-def _normalise(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).translate(_SEPARATORS)
-
-
-def _parse_buildings(name: str, text: str) -> list[int]:
-    numbers: list[int] = []
-    seen: set[int] = set()
-    if not text.strip():
-        raise PlanError(f"point {name!r} lists no buildings")
-    for item in text.split("+"):
-        item = re.sub(r"\s+", "", item)
-        match = _RANGE.fullmatch(item)
-        if match is None:
-            raise PlanError(
-                f"point {name!r}: {item!r} is not a building number or range (like 1-4)"
-            )
-        first = int(match.group(1))
-        last = int(match.group(2)) if match.group(2) is not None else first
-        if first < 1 or last < 1:
-            raise PlanError(f"point {name!r}: building numbers start at 1")
-        step = 1 if last >= first else -1
-        for number in range(first, last + step, step):
-            if number in seen:
-                raise PlanError(f"point {name!r} lists building {number} twice")
-            seen.add(number)
-            numbers.append(number)
-    return numbers
-
-
-def parse_points(spec: str) -> list[tuple[str, list[int]]]:
-    """Read ``--points``: comma-separated ``NAME:BUILDINGS`` into ``[(name, [buildings])]``.
-
-    BUILDINGS is ranges and numbers joined by ``+``: ``1-4``, ``1-3+7+9``. Buildings are
-    served in the order written; a descending range (``8-5``) serves 8, 7, 6, 5. Spaces are
-    tolerated, and so are Chinese-keyboard forms (full-width ``：``, ``，``, ``＋``, digits,
-    and ``、`` or ``;`` between points, ``~``/``～`` for ranges). Empty items (``A:1-4,``)
-    are ignored.
-
-    >>> parse_points("A:1-4, B：5+7")
-    [('A', [1, 2, 3, 4]), ('B', [5, 7])]
-
-    Raises:
-        PlanError: on an item that is not ``NAME:BUILDINGS``, a point named twice, a building
-            listed twice (in one point or two), or a bad number.
-    """
-    points: list[tuple[str, list[int]]] = []
-    owner: dict[int, str] = {}
-    for raw_item in _normalise(spec).split(","):
-        item = raw_item.strip()
-        if not item:
-            continue
-        name, colon, buildings = item.partition(":")
-        name = name.strip()
-        if not colon or not name:
-            hint = ""
-            if re.fullmatch(r"[\d\s+-]+", item) and points:
-                hint = f" (to add to point {points[-1][0]!r}, join with +: e.g. 5+6)"
-            raise PlanError(f"{item!r} is not NAME:BUILDINGS, e.g. A:1-4{hint}")
-        if any(existing == name for existing, _ in points):
-            raise PlanError(f"point {name!r} is named twice")
-        numbers = _parse_buildings(name, buildings)
-        for number in numbers:
-            if number in owner:
-                raise PlanError(
-                    f"building {number} is listed under both point {owner[number]!r} "
-                    f"and point {name!r}"
-                )
-            owner[number] = name
-        points.append((name, numbers))
-    if not points:
-        raise PlanError("no sampling points given; write e.g. A:1-4,B:5-8")
-    return points
-
-
-def parse_batch(text: str) -> BatchSize:
-    """Read ``--batch``: ``floor``, ``half`` or ``Nfloors`` (``2floors``, ``3 floors``, ``1 floor``).
-
-    Case, spaces and full-width characters are tolerated.
-
-    Raises:
-        PlanError: on anything else, or zero floors.
-    """
-    norm = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
-    if norm == "floor":
-        return BatchSize.FLOOR
-    if norm in ("half", "halfbuilding", "half-building"):
-        return BatchSize.HALF
-    match = re.fullmatch(r"(\d+)floors?", norm)
-    if match is None:
-        raise PlanError(
-            f"{text.strip()!r} is not a batch size; use floor, half or Nfloors (e.g. 2floors)"
-        )
-    count = int(match.group(1))
-    if count < 1:
-        raise PlanError("a batch must hold at least one floor")
-    return BatchSize.of_floors(count)

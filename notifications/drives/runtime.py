@@ -43,6 +43,7 @@ from config.i18n import text
 from estate.models import Contact, Staff
 from notifications.drives import planner
 from notifications.drives.models import Drive, DriveBatch, DriveHousehold, DrivePoint
+from notifications.drives.parse import REPLY_PREFIX
 from notifications.drives.setup import contacts_for
 from notifications.drives.texts import DRIVE_TEXTS, resident_text
 from notifications.message import Button, Message
@@ -52,7 +53,6 @@ from notifications.to_staff import staff_outgoing
 
 log = logging.getLogger(__name__)
 
-REPLY_PREFIX = "dv:"
 LAST_CALL = "drive_last_call"
 SILENT = "drive_silent"
 RESCHEDULE_OVER = timedelta(seconds=1)  # a batch called later than this moves the rest
@@ -80,12 +80,6 @@ def _reply_buttons(part_id: int, lang: str) -> tuple[tuple[Button, ...], ...]:
         (Button(text(DRIVE_TEXTS, f"button_{n}", lang), f"{REPLY_PREFIX}{part_id}:{n}"),)
         for n in (1, 2, 3)
     )
-
-
-def parse_reply(body: str) -> int | None:
-    """1, 2 or 3 from an SMS or chat reply (full-width digits too); None otherwise."""
-    cleaned = body.strip().translate(str.maketrans("１２３", "123")).rstrip(".。!！")
-    return int(cleaned) if cleaned in ("1", "2", "3") else None
 
 
 def _slot(drive: Drive) -> timedelta:

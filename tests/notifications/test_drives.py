@@ -10,7 +10,8 @@ from config.clock import FakeClock
 from estate.models import Building, Contact, Estate, Household, Person, Staff
 from notifications.drives import planner
 from notifications.drives.models import DriveBatch, DriveHousehold
-from notifications.drives.runtime import DriveError, DriveRuntime, parse_reply
+from notifications.drives.parse import parse_reply
+from notifications.drives.runtime import DriveError, DriveRuntime
 from notifications.drives.setup import DriveOptions, create_drive, preview
 from notifications.drives.status import load_status, render_status
 from notifications.models import OutboxMessage, Priority
