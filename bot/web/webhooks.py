@@ -19,7 +19,8 @@ from config.settings import Settings
 from estate.models import Contact
 from estate.phones import PhoneError, mask_phone, normalise_phone
 from notifications.inbound import Inbound
-from notifications.models import STATUS_ORDER, OutboxMessage
+from notifications.models import OutboxMessage
+from notifications.states import STATUS_ORDER
 
 log = logging.getLogger(__name__)
 

@@ -29,25 +29,37 @@ Reading ``--points`` and ``--batch`` is in :mod:`notifications.drives.parse`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import ClassVar, Literal, TypeAlias
 
+from notifications.drives.states import PENDING, BatchState
+
 __all__ = [
     "ORDERS",
+    "RESCHEDULE_OVER",
+    "Action",
     "Batch",
     "BatchSize",
+    "BatchView",
     "BuildingSpec",
+    "Call",
     "DoorToDoor",
+    "Finish",
     "HouseholdSpec",
+    "LoadSchedule",
+    "Move",
     "Order",
+    "Pace",
     "Plan",
     "PlanError",
     "PlanRequest",
     "PointPlan",
     "PointSpec",
+    "Ready",
     "Reason",
+    "due_actions",
     "plan_drive",
     "reschedule_from",
     "shift_point",
@@ -664,3 +676,183 @@ def skip_batch(plan: Plan, point: str, seq: int) -> Plan:
         delta = _utc(skipped.call_at) - _utc(after[0].call_at)  # elapsed, not wall clock
         after = [b.shifted(delta) for b in after]
     return _with_point(plan, replace(current, batches=tuple(before + after)))
+
+
+# --------------------------------------------------------------------------------------------
+# What is due now in a running drive (the decision half of a runtime tick)
+# --------------------------------------------------------------------------------------------
+
+#: A batch called further than this from its planned time moves the rest of its point.
+RESCHEDULE_OVER = timedelta(seconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """How a drive moves on: its slot (the interval, or ``max_interval`` when adaptive), its
+    lead time and, when adaptive, the share of replies and the shortest interval."""
+
+    slot: timedelta
+    lead: timedelta = timedelta(0)
+    adaptive: bool = False
+    share: float = 0.8
+    min_interval: timedelta = timedelta(0)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchView:
+    """One stored batch as :func:`due_actions` sees it. ``coming`` counts its households that
+    replied 1 (read for the called batch of an adaptive drive); ``paused`` is its point's."""
+
+    id: int
+    point: str
+    seq: int
+    state: str
+    ready_at: datetime
+    call_at: datetime
+    called_at: datetime | None = None
+    households: int = 0
+    coming: int = 0
+    paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Call the batch now (state -> called) at these (possibly moved) times; ``drop_ready``:
+    its "get ready" never went out."""
+
+    batch_id: int
+    ready_at: datetime
+    call_at: datetime
+    drop_ready: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """Send the batch's "get ready" (state -> ready)."""
+
+    batch_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The called batch's slot is over (state -> done)."""
+
+    batch_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """New times for a batch not called yet (its point's schedule moved)."""
+
+    batch_id: int
+    ready_at: datetime
+    call_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSchedule:
+    """The decision needs every batch of ``point`` not called yet: ask again with them all
+    (and the point in ``complete``)."""
+
+    point: str
+
+
+Action = Call | Ready | Finish | Move | LoadSchedule
+
+
+def _share_reached(current: BatchView, now: datetime, pace: Pace) -> bool:
+    if current.called_at is None or now < current.called_at + pace.min_interval:
+        return False
+    if current.households <= 0:
+        return True
+    return current.coming >= pace.share * current.households
+
+
+def _point_actions(
+    batches: list[BatchView], now: datetime, pace: Pace, complete: bool
+) -> list[Action]:
+    current = next((b for b in batches if b.state == BatchState.CALLED), None)
+    pending = [b for b in batches if b.state in PENDING]
+    due = bool(pending) and pending[0].call_at <= now
+    if not due and current is not None and pace.adaptive and _share_reached(current, now, pace):
+        if not complete:
+            return [LoadSchedule(current.point)]
+        due = bool(pending)
+    actions: list[Action] = []
+    finished = False
+    if due:
+        nxt = pending[0]
+        times = {b.id: (b.ready_at, b.call_at) for b in pending}
+        if abs(now - nxt.call_at) > RESCHEDULE_OVER:
+            if not complete:
+                return [LoadSchedule(nxt.point)]
+            plan = Plan(
+                (
+                    PointPlan(
+                        nxt.point,
+                        tuple(
+                            Batch(b.point, b.seq, 0, (), (), 0, b.ready_at, b.call_at)
+                            for b in pending
+                        ),
+                        (),
+                    ),
+                ),
+                nxt.call_at,
+                timedelta(0),
+                timedelta(0),
+            )
+            moved = reschedule_from(plan, nxt.point, nxt.seq, now).point(nxt.point)
+            by_seq = {b.seq: (b.ready_at, b.call_at) for b in moved.batches}
+            times = {b.id: by_seq[b.seq] for b in pending}
+            actions += [Move(b.id, *times[b.id]) for b in pending[1:]]
+        drop = nxt.state == BatchState.WAITING and pace.lead > timedelta(0)
+        actions.append(Call(nxt.id, *times[nxt.id], drop_ready=drop))
+        if current is not None:
+            actions.append(Finish(current.id))
+            finished = True
+        pending = pending[1:]
+    else:
+        times = {b.id: (b.ready_at, b.call_at) for b in pending}
+    for batch in pending:
+        ready_at, call_at = times[batch.id]
+        if batch.state == BatchState.WAITING and ready_at <= now < call_at:
+            actions.append(Ready(batch.id))
+    if current is not None and not finished and current.called_at is not None:
+        if current.called_at + pace.slot <= now:
+            actions.append(Finish(current.id))
+    return actions
+
+
+def due_actions(
+    batches: Sequence[BatchView],
+    now: datetime,
+    pace: Pace,
+    *,
+    complete: Collection[str] = (),
+) -> list[Action]:
+    """What a drive must do at ``now``, point by point (in the order the points first appear).
+
+    ``batches``: the point's called batch and its batches not called yet that are due to be
+    readied or called (or, for a point in ``complete``, every batch not called yet), in seq
+    order. Per point, paused points doing nothing:
+
+    * the first batch not called yet is called once its call time has come, or, adaptive,
+      once ``share`` of the called batch's households replied 1 and ``min_interval`` has
+      passed since its call; the called batch is then finished. A batch called more than
+      :data:`RESCHEDULE_OVER` from its planned time is called now and the rest of its point
+      keeps its spacing (:func:`reschedule_from`): this needs the whole schedule, so without
+      it the answer is :class:`LoadSchedule`;
+    * a waiting batch whose ready time has come and whose call time has not gets its
+      "get ready";
+    * a called batch whose slot is over is finished.
+    """
+    by_point: dict[str, list[BatchView]] = {}
+    for batch in batches:
+        by_point.setdefault(batch.point, []).append(batch)
+    actions: list[Action] = []
+    for point, rows in by_point.items():
+        if any(b.paused for b in rows):
+            continue
+        rows.sort(key=lambda b: b.seq)
+        actions += _point_actions(rows, now, pace, point in complete)
+    return actions
