@@ -12,7 +12,6 @@ import gc
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,8 @@ from bot.cli.errors import CliError
 from config.database import close_db, init_db, tortoise_config, upgrade
 from config.logging import setup_logging
 from config.settings import get_settings
+from estate.importing.residents import local_day
+from estate.staff import ROLES
 
 
 def _durations(text: str) -> Any:
@@ -95,7 +96,7 @@ async def cmd_demo_seed(args: argparse.Namespace) -> None:
     from estate.demo import seed_demo
 
     await init_db()
-    report = await seed_demo(seed=args.seed, today=date.today())
+    report = await seed_demo(seed=args.seed, today=local_day())
     print(report.summary() if hasattr(report, "summary") else report)
 
 
@@ -468,7 +469,7 @@ async def cmd_run(args: argparse.Namespace) -> None:
     ):
         from estate.first_start import seed_if_empty
 
-        first = await seed_if_empty(date.today())  # a fresh machine: the demo estate
+        first = await seed_if_empty(local_day())  # a fresh machine: the demo estate
         if first is not None:
             print(first.report.summary())
     services = build_services(settings)
@@ -532,9 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
     staff = group("staff", "committee staff")
     p = staff.add_parser("add", help="add a staff member")
     p.add_argument("name")
-    p.add_argument(
-        "--role", required=True, choices=["admin", "cadre", "officer", "logistics", "point"]
-    )
+    p.add_argument("--role", required=True, choices=list(ROLES))
     p.add_argument("--phone")
     p.add_argument("--buildings", type=_buildings, help="e.g. 1-5,7")
     p.add_argument("--shift", choices=["A", "B"])

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from config.clock import Clock
 from estate.access import Scope, audit, scope_of, staff_by_chat
 from estate.models import Staff
+from estate.staff import ROLES
 from notifications.inbound import Inbound
 
 
@@ -69,7 +70,7 @@ class StaffCommands:
         name: str,
         handler: Handler,
         *,
-        roles: tuple[str, ...] = ("admin", "cadre", "officer", "logistics", "point"),
+        roles: tuple[str, ...] = ROLES,
         description: dict[str, str] | None = None,
     ) -> None:
         self._commands["/" + name.lstrip("/").lower()] = _Command(
