@@ -88,7 +88,7 @@ def build_services(
     simulated = frozenset({"telegram", "sms", "voice"}) if not dispatcher_channels else frozenset()
     for name in ("local", *sorted(simulated)):
         dispatcher_channels[name] = LocalChannel(name, hub)
-    from bot.staff.care import register_care_commands  # pickups and questions (issue 6)
+    from bot.staff.care import register_care_commands  # pickups and questions
 
     register_care_commands(router)
     dispatcher = Dispatcher(

@@ -151,7 +151,7 @@ class AuditEntry(Model):
 
 
 class LoginToken(Model):
-    # A one-time dashboard login link (issue 7): only the SHA-256 of the token is stored.
+    # A one-time dashboard login link: only the SHA-256 of the token is stored.
 
     id = fields.IntField(primary_key=True)
     token_hash = fields.CharField(max_length=64, unique=True)

@@ -1,4 +1,4 @@
-"""Staff commands for medicine pickups and residents' questions (issue 6, items 6 and 7).
+"""Staff commands for medicine pickups and residents' questions.
 
 - ``/pickup [building ...]``: the pickup lists of the latest ``medication`` round for the
   shift on duty, as chat messages with mark buttons (``pk:c:`` card collected, ``pk:d:``

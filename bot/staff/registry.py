@@ -1,4 +1,4 @@
-"""The committee's tools in Telegram (issue 6 part A), wired by :func:`register_staff_tools`.
+"""The committee's tools in Telegram, wired by :func:`register_staff_tools`.
 
 One module per command (``bot/staff_survey.py``, ``staff_status.py``, ``staff_report.py``,
 ``staff_remind.py``, ``staff_notice.py``, ``staff_answer.py``), alerts to cadres

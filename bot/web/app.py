@@ -65,7 +65,7 @@ def create_app(services: Services, *, manage_services: bool = True) -> web.Appli
     app.router.add_post("/telegram/webhook", telegram_webhook)
     app.router.add_post("/twilio/sms", twilio.sms)
     app.router.add_post("/twilio/status", twilio.status)
-    setup_dashboard(app, services)  # staff pages and the simulator; needs a login (issue 7)
+    setup_dashboard(app, services)  # staff pages and the simulator; needs a login
     if manage_services:
 
         async def lifecycle(app: web.Application) -> AsyncIterator[None]:

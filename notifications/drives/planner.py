@@ -6,7 +6,7 @@ reads — the start time is passed in. The runtime stores the :class:`Plan` it r
 sends each batch's "get ready" at :attr:`Batch.ready_at` and "come down now" at
 :attr:`Batch.call_at`.
 
-Rules (see issue 5 and DESIGN.md):
+Rules (see DESIGN.md):
 
 * Points run in parallel, each starting at ``start``. Within a point batches are consecutive:
   batch *k* is called at ``start + (k - 1) * interval`` and readied ``lead`` earlier.

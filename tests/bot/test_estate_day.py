@@ -1,4 +1,4 @@
-"""A day in the estate on a fake clock (issue 6): the 25-building demo estate, one admin, seven
+"""A day in the estate on a fake clock: the 25-building demo estate, one admin, seven
 cadres (3-4 buildings each), an information officer per building, `antigen` and `medication`
 rounds for every building, scripted answers (some positive, some never finished, some
 silence), reminders before the deadline only to households that have not finished, alerts to

@@ -1,4 +1,4 @@
-"""The web side of louzhang (issue 7): staff dashboard and resident simulator.
+"""The web side of louzhang: staff dashboard and resident simulator.
 
 :func:`setup_dashboard` adds the pages, the login, the access middleware and the templates to
 the aiohttp app built by :func:`bot.web.app.create_app`.
