@@ -4,7 +4,6 @@ session, or a polite answer. Replies go through the outbox like everything else.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -19,7 +18,7 @@ from estate.models import Contact, Household, Person, Staff
 from estate.phones import PhoneError, mask_phone, normalise_phone
 from notifications.drives.parse import REPLY_PREFIX, parse_reply
 from notifications.drives.runtime import DriveRuntime
-from notifications.inbound import Inbound
+from notifications.inbound import Inbound, reply_key
 from notifications.message import Message
 from notifications.models import Priority
 from notifications.outbox import Outgoing, enqueue_many
@@ -73,7 +72,7 @@ class Router:
         tag: str = "reply",
     ) -> None:
         now = self.clock.now()
-        key = f"{tag}:{inbound.channel}:{inbound.address}:{now.timestamp():.6f}:{time.perf_counter_ns()}"
+        key = reply_key(tag, inbound, message, now)
         await enqueue_many(
             [
                 Outgoing(

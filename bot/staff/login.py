@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from bot.staff.base import StaffCommands, StaffReply, StaffRequest
@@ -43,7 +42,7 @@ def register_login(
                 Outgoing(
                     contact=None,
                     message=Message(body),
-                    key=f"login:{inbound.channel}:{inbound.address}:{now.timestamp()}:{time.perf_counter_ns()}",
+                    key=f"login:{inbound.channel}:{inbound.address}:{inbound.ref(now)}",
                     priority=Priority.REPLY,
                     purpose="reply",
                     channel=inbound.channel,

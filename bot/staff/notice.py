@@ -4,8 +4,6 @@ households get the text."""
 
 from __future__ import annotations
 
-import time
-
 from bot.staff.base import StaffReply, StaffRequest
 from bot.staff.registry import BadBuildings, StaffTools
 from bot.staff.texts import TEXTS
@@ -47,7 +45,7 @@ class NoticeCommand:
             "contacts"
         )
         now = tools.clock.now()
-        stamp = f"{now.timestamp():.0f}:{time.perf_counter_ns()}"
+        stamp = request.inbound.ref(now)  # a retried /notice sends nothing twice
         items: list[Outgoing] = []
         by_channel: dict[str, int] = {}
         segments = 0

@@ -81,7 +81,13 @@ class TwilioWebhooks:
             # see it, and send no confirmation of our own (Twilio would refuse it with 21610).
             body = "STOP"
         routed = await self.router.handle(
-            Inbound(channel="sms", address=sender, text=body, provider_opted_out=provider_opted_out)
+            Inbound(
+                channel="sms",
+                address=sender,
+                text=body,
+                provider_opted_out=provider_opted_out,
+                id=params.get("MessageSid") or None,
+            )
         )
         log.debug("sms from %s routed", mask_phone(sender))
         return twiml(routed.direct_reply)
