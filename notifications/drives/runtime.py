@@ -39,10 +39,10 @@ from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
+import notifications.drives.planner as planner
 from config.clock import Clock
 from config.i18n import text
 from estate.models import Contact, Staff
-from notifications.drives import planner
 from notifications.drives.models import Drive, DriveBatch, DriveHousehold, DrivePoint
 from notifications.drives.parse import REPLY_PREFIX
 from notifications.drives.setup import contacts_for
