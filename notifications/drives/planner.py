@@ -763,9 +763,7 @@ Action = Call | Ready | Finish | Move | LoadSchedule
 def _share_reached(current: BatchView, now: datetime, pace: Pace) -> bool:
     if current.called_at is None or now < current.called_at + pace.min_interval:
         return False
-    if current.households <= 0:
-        return True
-    return current.coming >= pace.share * current.households
+    return current.coming >= pace.share * current.households  # an empty batch: at once
 
 
 def _point_actions(
@@ -780,30 +778,15 @@ def _point_actions(
         due = bool(pending)
     actions: list[Action] = []
     finished = False
+    times = {b.id: (b.ready_at, b.call_at) for b in pending}
     if due:
         nxt = pending[0]
-        times = {b.id: (b.ready_at, b.call_at) for b in pending}
-        if abs(now - nxt.call_at) > RESCHEDULE_OVER:
+        delta = _utc(now) - _utc(nxt.call_at)
+        if abs(delta) > RESCHEDULE_OVER:
             if not complete:
                 return [LoadSchedule(nxt.point)]
-            plan = Plan(
-                (
-                    PointPlan(
-                        nxt.point,
-                        tuple(
-                            Batch(b.point, b.seq, 0, (), (), 0, b.ready_at, b.call_at)
-                            for b in pending
-                        ),
-                        (),
-                    ),
-                ),
-                nxt.call_at,
-                timedelta(0),
-                timedelta(0),
-            )
-            moved = reschedule_from(plan, nxt.point, nxt.seq, now).point(nxt.point)
-            by_seq = {b.seq: (b.ready_at, b.call_at) for b in moved.batches}
-            times = {b.id: by_seq[b.seq] for b in pending}
+            # reschedule_from: called now, the rest keeps its spacing
+            times = {b.id: (_add(b.ready_at, delta), _add(b.call_at, delta)) for b in pending}
             actions += [Move(b.id, *times[b.id]) for b in pending[1:]]
         drop = nxt.state == BatchState.WAITING and pace.lead > timedelta(0)
         actions.append(Call(nxt.id, *times[nxt.id], drop_ready=drop))
@@ -811,8 +794,6 @@ def _point_actions(
             actions.append(Finish(current.id))
             finished = True
         pending = pending[1:]
-    else:
-        times = {b.id: (b.ready_at, b.call_at) for b in pending}
     for batch in pending:
         ready_at, call_at = times[batch.id]
         if batch.state == BatchState.WAITING and ready_at <= now < call_at:
