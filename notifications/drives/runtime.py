@@ -302,6 +302,7 @@ class DriveRuntime:
                 for row in by_id.values()
                 if row.point in load and row.state in PENDING
             ]
+            views.sort(key=lambda v: (v.point, v.seq))  # the points' order, as read
             actions = planner.due_actions(views, now, pace, complete=load)
         to_call: list[DriveBatch] = []
         to_ready: list[DriveBatch] = []
