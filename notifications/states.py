@@ -67,25 +67,25 @@ STATUS_ORDER: Mapping[str, int] = {
 FINAL: frozenset[str] = frozenset(s for s, rank in STATUS_ORDER.items() if rank == 4)
 #: Waiting to be sent (a claimed row goes back to the queue when its lease runs out).
 WAITING: tuple[OutboxStatus, ...] = (_S.QUEUED, _S.CLAIMED)
-# What a provider's delivery report may set (from any earlier state that is not final).
+# What a provider's delivery report may set.
 _REPORTED = (_S.ACCEPTED, _S.SENT, _S.DELIVERED, _S.UNDELIVERED, _S.FAILED)
 
 
-def _reports_from(state: OutboxStatus) -> set[OutboxStatus]:
-    rank = STATUS_ORDER[state]
-    return {s for s in _REPORTED if STATUS_ORDER[s] > rank} if state not in FINAL else set()
-
+# For each state not final: what a delivery report may move it to (a later state).
+_REPORTS = {
+    a: {b for b in _REPORTED if STATUS_ORDER[b] > STATUS_ORDER[a]}
+    for a in OutboxStatus
+    if a not in FINAL
+}
 
 OUTBOX_MOVES: Mapping[str, frozenset[str]] = {
-    _S.QUEUED: frozenset({_S.CLAIMED, _S.CANCELLED} | _reports_from(_S.QUEUED)),
+    _S.QUEUED: frozenset({_S.CLAIMED, _S.CANCELLED} | _REPORTS[_S.QUEUED]),
     # a claim is released, sent, found too late, or its contact is gone
-    _S.CLAIMED: frozenset(
-        {_S.QUEUED, _S.SENDING, _S.EXPIRED, _S.FAILED} | _reports_from(_S.CLAIMED)
-    ),
+    _S.CLAIMED: frozenset({_S.QUEUED, _S.SENDING, _S.EXPIRED, _S.FAILED} | _REPORTS[_S.CLAIMED]),
     # handed back (a retry, a recovery, a slot given to call-ups), or the provider answered
-    _S.SENDING: frozenset({_S.QUEUED, _S.ACCEPTED, _S.SENT, _S.FAILED} | _reports_from(_S.SENDING)),
-    _S.ACCEPTED: frozenset(_reports_from(_S.ACCEPTED)),
-    _S.SENT: frozenset(_reports_from(_S.SENT)),
+    _S.SENDING: frozenset({_S.QUEUED, _S.ACCEPTED, _S.SENT, _S.FAILED} | _REPORTS[_S.SENDING]),
+    _S.ACCEPTED: frozenset(_REPORTS[_S.ACCEPTED]),
+    _S.SENT: frozenset(_REPORTS[_S.SENT]),
     **{s: frozenset() for s in FINAL},
 }
 

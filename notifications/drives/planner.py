@@ -777,7 +777,6 @@ def _point_actions(
             return [LoadSchedule(current.point)]
         due = bool(pending)
     actions: list[Action] = []
-    finished = False
     times = {b.id: (b.ready_at, b.call_at) for b in pending}
     if due:
         nxt = pending[0]
@@ -787,21 +786,21 @@ def _point_actions(
                 return [LoadSchedule(nxt.point)]
             # reschedule_from: called now, the rest keeps its spacing
             times = {b.id: (_add(b.ready_at, delta), _add(b.call_at, delta)) for b in pending}
-            actions += [Move(b.id, *times[b.id]) for b in pending[1:]]
+            actions = [Move(b.id, *times[b.id]) for b in pending[1:]]
         drop = nxt.state == BatchState.WAITING and pace.lead > timedelta(0)
         actions.append(Call(nxt.id, *times[nxt.id], drop_ready=drop))
-        if current is not None:
-            actions.append(Finish(current.id))
-            finished = True
         pending = pending[1:]
     for batch in pending:
         ready_at, call_at = times[batch.id]
         if batch.state == BatchState.WAITING and ready_at <= now < call_at:
             actions.append(Ready(batch.id))
-    if current is not None and not finished and current.called_at is not None:
-        if current.called_at + pace.slot <= now:
-            actions.append(Finish(current.id))
+    if current is not None and (due or _slot_over(current, now, pace)):
+        actions.append(Finish(current.id))
     return actions
+
+
+def _slot_over(current: BatchView, now: datetime, pace: Pace) -> bool:
+    return current.called_at is not None and current.called_at + pace.slot <= now
 
 
 def due_actions(

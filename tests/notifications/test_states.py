@@ -89,6 +89,8 @@ def test_every_state_has_a_row_and_values_are_the_stored_strings() -> None:
         ("expired", "sending", False),
         ("sending", "cancelled", False),
         ("queued", "expired", False),
+        ("nonsense", "queued", False),
+        ("queued", "nonsense", False),
     ],
 )
 def test_outbox_moves(a: str, b: str, allowed: bool) -> None:
@@ -118,4 +120,5 @@ def test_timer_moves() -> None:
     assert outbox.can_move("pending", "done", outbox.TIMER_MOVES)
     assert outbox.can_move("pending", "cancelled", outbox.TIMER_MOVES)
     assert not outbox.can_move("done", "pending", outbox.TIMER_MOVES)
+    assert not outbox.can_move("nonsense", "done", outbox.TIMER_MOVES)
     assert outbox.sources(TimerStatus.DONE, outbox.TIMER_MOVES) == (TimerStatus.PENDING,)

@@ -18,6 +18,7 @@ from surveys.states import ResponseStage, ResponseStatus, RoundStatus
         ("in_progress", "not_reached", False),
         ("not_reached", "opted_out", False),  # shown, never stored
         ("answered", "nonsense", False),
+        ("nonsense", "answered", False),
     ],
 )
 def test_response_status_moves(a: str, b: str, allowed: bool) -> None:
