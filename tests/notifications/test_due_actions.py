@@ -1,4 +1,4 @@
-"""The decision half of a drive tick, as data: tests/notifications/data/due_actions/*.yaml.
+"""The decision half of a drive tick, as data: tests/notifications/due_actions/*.yaml.
 
 Case format::
 
@@ -39,7 +39,7 @@ from notifications.drives.planner import (
 from notifications.durations import parse_duration
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-CASES = sorted((Path(__file__).parent / "data" / "due_actions").glob("*.yaml"))
+CASES = sorted((Path(__file__).parent / "due_actions").glob("*.yaml"))
 
 
 def _at(text: str) -> datetime:
@@ -112,6 +112,10 @@ def test_due_actions(path: Path) -> None:
     case = _load(path)
     got = [describe(a) for a in _run(case)]
     assert got == (case.get("expect") or []), case["name"]
+
+
+def test_there_are_cases() -> None:
+    assert len(CASES) >= 20
 
 
 def test_every_action_has_a_case() -> None:
