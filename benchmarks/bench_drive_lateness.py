@@ -25,7 +25,7 @@ import gc
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -38,6 +38,7 @@ from bot.web.app import create_app
 from config.database import close_db, init_db
 from config.settings import Settings
 from estate.demo import seed_demo
+from estate.importing.residents import local_day
 from estate.models import Contact, Household
 from notifications.drives.models import DriveBatch, DriveHousehold
 from notifications.drives.setup import contacts_for
@@ -63,7 +64,7 @@ async def run(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="louzhang-bench-"))
     url = f"sqlite://{folder}/bench.sqlite3"
     await init_db(url)
-    await seed_demo(today=date.today())
+    await seed_demo(today=local_day())
     households = await Household.filter(building__number__in=TELEGRAM_BUILDINGS)
     await Contact.bulk_create(
         [

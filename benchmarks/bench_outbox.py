@@ -1,4 +1,4 @@
-"""The outbox dispatcher's figures (issue 4, "Figures to measure"). Prints them, never asserts.
+"""The outbox dispatcher's figures. Prints them, never asserts.
 
 1. **Rate used / rate allowed.** N Telegram messages to N distinct chats are enqueued, then one
    :class:`~notifications.dispatch.dispatcher.Dispatcher` (limits on: 30/s per bot, 1/s per chat) drains

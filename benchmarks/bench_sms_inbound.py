@@ -22,7 +22,7 @@ requests (request sent → TwiML received; the answer is stored and the reply qu
 and the reply latency (request sent → the next question reached FakeTwilio). Correctness is
 checked after the run (households answered, replies sent, non-200 answers) and printed.
 
-Targets from issue 3: >= 500 answers/s and p99 < 100 ms on a 2-core machine. They are printed
+Targets: >= 500 answers/s and p99 < 100 ms on a 2-core machine. They are printed
 beside the figures, never asserted.
 
 Run::

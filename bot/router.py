@@ -14,7 +14,6 @@ Replies go through the outbox like everything else."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -28,8 +27,9 @@ from config.settings import Settings
 from estate.contacts import contacts_at, heard_from, link_chat, opt_in, opt_out
 from estate.models import Contact, Staff
 from estate.phones import PhoneError, mask_phone, normalise_phone
-from notifications.drives.runtime import DriveRuntime, parse_reply
-from notifications.inbound import Inbound
+from notifications.drives.parse import parse_reply
+from notifications.drives.runtime import DriveRuntime
+from notifications.inbound import Inbound, reply_key
 from notifications.message import Message
 from notifications.models import Priority
 from notifications.outbox import Outgoing, enqueue_many
@@ -88,7 +88,7 @@ class Router:
         tag: str = "reply",
     ) -> None:
         now = self.clock.now()
-        key = f"{tag}:{inbound.channel}:{inbound.address}:{now.timestamp():.6f}:{time.perf_counter_ns()}"
+        key = reply_key(tag, inbound, message, now)
         await enqueue_many(
             [
                 Outgoing(

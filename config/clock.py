@@ -6,7 +6,7 @@ import asyncio
 import heapq
 import itertools
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Protocol
 
 
@@ -20,6 +20,11 @@ class Clock(Protocol):
         ...
 
     async def sleep(self, seconds: float) -> None: ...
+
+
+def local_today(clock: Clock, tz: tzinfo) -> date:
+    """The day it is at ``clock.now()`` in ``tz`` (the committee's local day)."""
+    return clock.now().astimezone(tz).date()
 
 
 class SystemClock:

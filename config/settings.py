@@ -36,7 +36,7 @@ class Settings(BaseSettings):
 
     default_region: str = "CN"
 
-    # Rate limits (issue 4). Telegram: ~30 msg/s per bot, 1 msg/s per chat.
+    # Rate limits. Telegram: ~30 msg/s per bot, 1 msg/s per chat.
     telegram_rate_per_second: float = Field(default=30.0, gt=0)
     telegram_rate_per_chat: float = Field(default=1.0, gt=0)
     # Twilio counts SMS segments per second per sender: 1 for a long code.
@@ -48,7 +48,7 @@ class Settings(BaseSettings):
 
     # Logistics works two 12-hour shifts: A from this local time (LOUZHANG_TIMEZONE), then B.
     shift_a_start: time = time(8, 0)
-    # Web dashboard (issue 7). The key signs staff session cookies; unset = generated once and
+    # Web dashboard. The key signs staff session cookies; unset = generated once and
     # kept in the data folder (data/secret_key). METRICS_TOKEN: GET /metrics needs
     # "Authorization: Bearer TOKEN" when set; unset, it needs a staff login or a loopback client.
     secret_key: str | None = None

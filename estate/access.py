@@ -1,6 +1,6 @@
 """Who may see what: a staff member's scope of buildings, and the audit log of staff actions.
 
-Roles (DESIGN.md, issue 6): ``admin`` sees everything; ``cadre``, ``officer`` (one building) and
+Roles (``estate.staff.ROLES``, DESIGN.md): ``admin`` sees everything; ``cadre``, ``officer`` (one building) and
 ``logistics`` see the buildings linked to them (:class:`StaffBuilding`); ``point`` volunteers see
 the buildings linked to them and act on their sampling point (``Staff.point``).
 """
@@ -15,8 +15,6 @@ from typing import Any
 from estate.models import AuditEntry, Building, Staff, StaffBuilding
 
 log = logging.getLogger(__name__)
-
-ROLES = ("admin", "cadre", "officer", "logistics", "point")
 
 
 class Scope:

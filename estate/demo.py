@@ -22,7 +22,13 @@ from pathlib import Path
 
 from tortoise.transactions import in_transaction
 
-from estate.importing.residents import COLUMNS, Table, apply_residents, parse_residents
+from estate.importing.residents import (
+    COLUMNS,
+    Table,
+    apply_residents,
+    local_day,
+    parse_residents,
+)
 from estate.models import ELDERLY_AGE, Building, Contact, Estate, Household, Person
 from estate.phones import normalise_phone
 
@@ -97,7 +103,7 @@ def demo_rows(seed: int = 7, *, today: date | None = None) -> list[dict[str, str
     Deterministic for a given ``seed`` and year; ``today`` (default: the current date) sets
     the year from which birth years are computed, so ages stay the same whatever the year.
     """
-    return _generate(seed, (today or date.today()).year)[1]
+    return _generate(seed, (today or local_day()).year)[1]
 
 
 def _generate(seed: int, year: int) -> tuple[dict[int, int], list[dict[str, str]]]:

@@ -103,7 +103,7 @@ class Contact(Model):
 class Staff(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=100, unique=True)
-    role = fields.CharField(max_length=20)  # admin | cadre | officer | logistics | point
+    role = fields.CharField(max_length=20)  # one of estate.staff.ROLES
     phone = fields.CharField(max_length=20, null=True, db_index=True)
     telegram_chat_id = fields.BigIntField(null=True, db_index=True)
     shift = fields.CharField(max_length=1, null=True)  # logistics: A | B
@@ -151,7 +151,7 @@ class AuditEntry(Model):
 
 
 class LoginToken(Model):
-    # A one-time dashboard login link (issue 7): only the SHA-256 of the token is stored.
+    # A one-time dashboard login link: only the SHA-256 of the token is stored.
 
     id = fields.IntField(primary_key=True)
     token_hash = fields.CharField(max_length=64, unique=True)

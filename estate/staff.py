@@ -10,6 +10,7 @@ from config.settings import get_settings
 from estate.models import Building, Staff, StaffBuilding
 from estate.phones import normalise_phone
 
+#: The one list of staff roles (who may do what: estate.access and each staff command).
 ROLES = ("admin", "cadre", "officer", "logistics", "point")
 
 

@@ -21,22 +21,6 @@ class Priority(IntEnum):
     BULK = 4
 
 
-# Delivery states in the order they happen; a status never moves backwards.
-STATUS_ORDER = {
-    "queued": 0,
-    "claimed": 0,
-    "sending": 1,
-    "accepted": 2,
-    "sent": 3,
-    "delivered": 4,
-    "undelivered": 4,
-    "failed": 4,
-    "cancelled": 4,
-    "expired": 4,
-}
-FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "cancelled", "expired"})
-
-
 class OutboxMessage(Model):
     id = fields.IntField(primary_key=True)
     created_at = fields.DatetimeField()
@@ -54,7 +38,7 @@ class OutboxMessage(Model):
     idempotency_key = fields.CharField(max_length=190, unique=True)
     purpose = fields.CharField(max_length=20, default="")  # survey | reminder | callup | reply ...
     ref = fields.CharField(max_length=60, default="", db_index=True)  # e.g. "response:12"
-    status = fields.CharField(max_length=12, default="queued")
+    status = fields.CharField(max_length=12, default="queued")  # states.OutboxStatus
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField()
     expires_at = fields.DatetimeField(null=True)  # not sent after this (a late "get ready")
@@ -81,7 +65,7 @@ class Timer(Model):
     kind = fields.CharField(max_length=30)
     due_at = fields.DatetimeField(db_index=True)
     payload: Any = fields.JSONField(default=dict)
-    status = fields.CharField(max_length=10, default="pending")  # pending | done | cancelled
+    status = fields.CharField(max_length=10, default="pending")  # states.TimerStatus
 
     class Meta:
         table = "timer"

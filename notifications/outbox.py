@@ -19,8 +19,9 @@ from estate.models import Contact
 from notifications.channels.limits import split_message
 from notifications.inbound import ContactEffect, DeliveryUpdate
 from notifications.message import Message
-from notifications.models import STATUS_ORDER, OutboxMessage, Priority
+from notifications.models import OutboxMessage, Priority
 from notifications.segments import count_segments
+from notifications.states import STATUS_ORDER
 
 
 @dataclass(frozen=True, slots=True)

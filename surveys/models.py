@@ -9,8 +9,6 @@ from tortoise.models import Model
 
 from estate.models import Contact, Household, Staff
 
-RESPONSE_STATUSES = ("not_reached", "in_progress", "answered", "opted_out")
-
 
 class Round(Model):
     id = fields.IntField(primary_key=True)
@@ -20,7 +18,7 @@ class Round(Model):
         fields.JSONField()
     )  # snapshot: a round keeps the definition it was opened with
     buildings: Any = fields.JSONField(default=list)  # building numbers targeted; [] = all
-    status = fields.CharField(max_length=10, default="open")  # open | closed
+    status = fields.CharField(max_length=10, default="open")  # states.RoundStatus
     opened_at = fields.DatetimeField()
     closes_at = fields.DatetimeField(null=True)
     created_by = fields.CharField(max_length=100, default="cli")
@@ -40,8 +38,8 @@ class Response(Model):
     household: fields.ForeignKeyRelation[Household] = fields.ForeignKeyField(
         "models.Household", related_name="responses", on_delete=fields.CASCADE
     )
-    status = fields.CharField(max_length=12, default="not_reached")
-    # The household talks to one round at a time: pending (waiting its turn) | active | done.
+    status = fields.CharField(max_length=12, default="not_reached")  # states.ResponseStatus
+    # The household talks to one round at a time: states.ResponseStage (pending | active | done).
     stage = fields.CharField(max_length=8, default="pending")
     state: Any = fields.JSONField(null=True)  # engine SessionState.to_json()
     answers: Any = fields.JSONField(default=dict)

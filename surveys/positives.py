@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from surveys.models import Response, Round
+from surveys.states import RoundStatus
 
 ANTIGEN = "antigen"
 
 
 async def current_antigen_round() -> Round | None:
     """The open antigen round opened last; else the last one opened."""
-    opened = await Round.filter(survey=ANTIGEN, status="open").order_by("-opened_at", "-id").first()
+    opened = (
+        await Round.filter(survey=ANTIGEN, status=RoundStatus.OPEN)
+        .order_by("-opened_at", "-id")
+        .first()
+    )
     if opened is not None:
         return opened
     return await Round.filter(survey=ANTIGEN).order_by("-opened_at", "-id").first()

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import surveys.engine as engine
 from estate.models import Household
 from notifications.outbox import segments_of
 from surveys.definition import load_builtin
-from surveys.engine import walk as engine
 from surveys.models import Response
 from surveys.runtime import ENGINE_CHANNEL, OpenedRound, SurveyRuntime, pick_contact
+from surveys.states import ResponseStage, RoundStatus
 
 
 async def preview_round(
@@ -29,7 +30,9 @@ async def preview_round(
     households = await query
     busy = set(
         await Response.filter(
-            household_id__in=[h.id for h in households], stage="active", round__status="open"
+            household_id__in=[h.id for h in households],
+            stage=ResponseStage.ACTIVE,
+            round__status=RoundStatus.OPEN,
         ).values_list("household_id", flat=True)
     )
     preview = OpenedRound(round=Round(survey=defn.slug), households=len(households))

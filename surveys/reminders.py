@@ -25,10 +25,11 @@ from notifications.models import Priority, Timer
 from notifications.outbox import Outgoing, enqueue_many
 from notifications.to_staff import staff_outgoing
 from surveys.definition import load_definition, localize
-from surveys.engine.walk import Ask, SessionState, question_at
+from surveys.engine import Ask, SessionState, question_at
 from surveys.models import Response, Round
 from surveys.progress import round_buildings
 from surveys.runtime import SurveyRuntime, pick_contact
+from surveys.states import ResponseStage, ResponseStatus, RoundStatus
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +105,13 @@ async def remind_round(
 ) -> int:
     """Repeat the current question to every household of the round (in ``buildings``, if
     given) that has not finished. Returns how many reminders were queued."""
-    round_ = await Round.get_or_none(id=round_id, status="open")
+    round_ = await Round.get_or_none(id=round_id, status=RoundStatus.OPEN)
     if round_ is None:
         return 0
     defn = await runtime.definition(round_id)
-    query = Response.filter(round_id=round_id, stage="active").exclude(status="answered")
+    query = Response.filter(round_id=round_id, stage=ResponseStage.ACTIVE).exclude(
+        status=ResponseStatus.ANSWERED
+    )
     if buildings is not None:
         query = query.filter(household__building__number__in=list(buildings))
     responses = await query.prefetch_related("household__contacts")
@@ -175,7 +178,7 @@ class Unanswered:
 
 async def unanswered(round_id: int, buildings: Collection[int] | None = None) -> list[Unanswered]:
     """The round's households that did not answer, by building, floor and room."""
-    query = Response.filter(round_id=round_id).exclude(status="answered")
+    query = Response.filter(round_id=round_id).exclude(status=ResponseStatus.ANSWERED)
     if buildings is not None:
         query = query.filter(household__building__number__in=list(buildings))
     responses = await query.prefetch_related("household__building", "household__contacts")
@@ -189,11 +192,11 @@ async def unanswered(round_id: int, buildings: Collection[int] | None = None) ->
         household = response.household
         states = {c.status for c in household.contacts}
         if states and states <= {"opted_out"}:
-            status = "opted_out"
-        elif response.status == "in_progress":
-            status = "in_progress"
+            status = ResponseStatus.OPTED_OUT
+        elif response.status == ResponseStatus.IN_PROGRESS:
+            status = ResponseStatus.IN_PROGRESS
         else:
-            status = "not_reached"
+            status = ResponseStatus.NOT_REACHED
         members = people.get(household.id, [])
         out.append(
             Unanswered(

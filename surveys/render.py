@@ -19,7 +19,7 @@ from typing import Any
 from notifications.message import Button, Message
 from notifications.segments import count_segments
 from surveys.definition.model import ADD_ANOTHER, Question, SurveyDefinition, localize
-from surveys.engine.walk import (
+from surveys.engine import (
     Ask,
     Back,
     Choice,

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
+import surveys.engine as engine
 from config.batching import BatchLoader
 from config.clock import Clock
 from config.i18n import text
@@ -29,8 +30,7 @@ from notifications.message import Button, Message
 from notifications.models import Priority
 from notifications.outbox import Outgoing, enqueue_many, segments_of
 from surveys.definition import SurveyDefinition, load_builtin, load_definition, localize
-from surveys.engine import walk as engine
-from surveys.engine.walk import Ask, SessionState, path_str, question_at
+from surveys.engine import Ask, SessionState, path_str, question_at
 from surveys.models import Response, Revision, Round
 from surveys.render import (
     button_inbound,
@@ -40,6 +40,7 @@ from surveys.render import (
     render_reason,
     render_summary_lines,
 )
+from surveys.states import ResponseStage, ResponseStatus, RoundStatus
 from surveys.texts import TEXTS
 from surveys.writer import AnswerWriter, WriteSet
 
@@ -136,9 +137,11 @@ class SurveyRuntime:
         stamp = self.clock.monotonic()
         rounds = self._open_rounds
         if rounds is None or stamp - self._open_rounds_at > OPEN_ROUNDS_TTL:
-            ids: set[int] = set(await Round.filter(status="open").values_list("id", flat=True))  # type: ignore[arg-type]
+            ids: set[int] = set(
+                await Round.filter(status=RoundStatus.OPEN).values_list("id", flat=True)  # type: ignore[arg-type]
+            )
             waiting: list[int] = (
-                await Response.filter(stage="pending", round_id__in=ids).values_list(  # type: ignore[assignment]
+                await Response.filter(stage=ResponseStage.PENDING, round_id__in=ids).values_list(  # type: ignore[assignment]
                     "household_id", flat=True
                 )
                 if ids
@@ -203,7 +206,9 @@ class SurveyRuntime:
         households = await query
         busy = set(
             await Response.filter(
-                household_id__in=[h.id for h in households], stage="active", round__status="open"
+                household_id__in=[h.id for h in households],
+                stage=ResponseStage.ACTIVE,
+                round__status=RoundStatus.OPEN,
             ).values_list("household_id", flat=True)
         )
         async with in_transaction() as conn:
@@ -212,7 +217,7 @@ class SurveyRuntime:
                 version=defn.version,
                 definition=defn.to_json(),
                 buildings=sorted(buildings) if buildings else [],
-                status="open",
+                status=RoundStatus.OPEN,
                 opened_at=now,
                 closes_at=now + closes_in if closes_in else None,
                 created_by=created_by,
@@ -232,7 +237,7 @@ class SurveyRuntime:
                 else:
                     step = engine.start(defn, channel=ENGINE_CHANNEL.get(contact.channel, "sms"))
                     row.stage, row.state, row.channel = (
-                        "active",
+                        ResponseStage.ACTIVE,
                         step.state.to_json(),
                         contact.channel,
                     )
@@ -323,7 +328,7 @@ class SurveyRuntime:
         if not open_ids:
             return found
         rows = await Response.filter(
-            household_id__in=household_ids, stage="active", round_id__in=open_ids
+            household_id__in=household_ids, stage=ResponseStage.ACTIVE, round_id__in=open_ids
         ).order_by("-updated_at")
         for row in rows:  # oldest last, so it wins: the round the household started first
             found[row.household_id] = row  # type: ignore[attr-defined]
@@ -331,9 +336,9 @@ class SurveyRuntime:
 
     def _remember(self, response: Response) -> None:
         household_id: int = response.household_id  # type: ignore[attr-defined]
-        if self.cache_responses and response.stage == "active":
+        if self.cache_responses and response.stage == ResponseStage.ACTIVE:
             self._active[household_id] = response
-        elif self._active.get(household_id) is response or response.stage != "active":
+        elif self._active.get(household_id) is response or response.stage != ResponseStage.ACTIVE:
             self._active.pop(household_id, None)
 
     async def handle_text(self, contact: Contact, body: str) -> Handled:
@@ -359,12 +364,12 @@ class SurveyRuntime:
             state = SessionState.from_json(response.state) if response.state else None
             if state is None or seq != state.seq:
                 return Handled(True, text(TEXTS, "stale", lang))
-            if response.stage != "active":
+            if response.stage != ResponseStage.ACTIVE:
                 # "Change the last answer" on a completed survey reopens it, if nothing else runs.
                 other = await self.active_response(household_id)
                 if other is not None:
                     return Handled(True, text(TEXTS, "busy_other", lang))
-                response.stage = "active"
+                response.stage = ResponseStage.ACTIVE
             inbound = button_inbound(defn, state, suffix)
             if inbound is None:
                 return Handled(True, text(TEXTS, "stale", lang))
@@ -451,10 +456,10 @@ class SurveyRuntime:
             elif isinstance(event, engine.AnswerCleared):
                 revisions.append(self._revision(response, event.path, None, contact, staff_id, now))
             elif isinstance(event, engine.Completed):
-                response.status = "answered"
+                response.status = ResponseStatus.ANSWERED
                 response.answers = event.answers
                 response.completed_at = now
-                response.stage = "done"
+                response.stage = ResponseStage.DONE
                 prefix = button_data(response.id, step.state.seq) if channel == "telegram" else None
                 messages.append(
                     (
@@ -463,7 +468,7 @@ class SurveyRuntime:
                     )
                 )
             elif isinstance(event, engine.Cancelled):
-                response.stage = "done"
+                response.stage = ResponseStage.DONE
                 key = "cancelled" if channel == "telegram" else "cancelled_sms"
                 messages.append((Message(text(TEXTS, key, lang)), Priority.REPLY))
             elif isinstance(event, engine.Alert):
@@ -475,8 +480,8 @@ class SurveyRuntime:
                 messages.append((Message(render_reason(event.reason, lang)), Priority.REPLY))
         if revisions:
             response.answers = step.state.answers
-            if response.status != "answered":
-                response.status = "in_progress"
+            if response.status != ResponseStatus.ANSWERED:
+                response.status = ResponseStatus.IN_PROGRESS
             response.answered_channel = contact.channel
             if staff_id is not None:
                 response.proxy = True
@@ -533,7 +538,7 @@ class SurveyRuntime:
 
     async def _after(self, response: Response, contact: Contact) -> None:
         """When a household finishes a round, the next one waiting for it starts."""
-        if response.stage == "done":
+        if response.stage == ResponseStage.DONE:
             await self.start_next(response.household_id, contact, idle=True)  # type: ignore[attr-defined]
 
     async def start_next(self, household_id: int, contact: Contact, *, idle: bool = False) -> bool:
@@ -547,7 +552,7 @@ class SurveyRuntime:
                 return False
             response = (
                 await Response.filter(
-                    household_id=household_id, stage="pending", round_id__in=open_ids
+                    household_id=household_id, stage=ResponseStage.PENDING, round_id__in=open_ids
                 )
                 .order_by("id")
                 .first()
@@ -557,7 +562,7 @@ class SurveyRuntime:
                 return False
             defn = await self.definition(response.round_id)  # type: ignore[attr-defined]
             step = engine.start(defn, channel=ENGINE_CHANNEL.get(contact.channel, "sms"))
-            response.stage = "active"
+            response.stage = ResponseStage.ACTIVE
             response.channel = response.channel or contact.channel
             now = self.clock.now()
             response.state = step.state.to_json()
@@ -612,7 +617,9 @@ class SurveyRuntime:
         household_id: int = contact.household_id  # type: ignore[attr-defined]
         open_ids = await self.open_rounds()
         response = (
-            await Response.filter(household_id=household_id, stage="done", round_id__in=open_ids)
+            await Response.filter(
+                household_id=household_id, stage=ResponseStage.DONE, round_id__in=open_ids
+            )
             .order_by("-completed_at")
             .first()
             if open_ids
@@ -649,7 +656,7 @@ class SurveyRuntime:
                 previous=response.answers,
                 seq=previous_seq,  # old buttons stay stale
             )
-            response.stage = "active"
+            response.stage = ResponseStage.ACTIVE
             await self.apply(response, defn, contact, step)
         return Handled(True)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from bot.cli.errors import CliError
 from config.database import init_db
+from estate.importing.residents import local_day
 
 
 async def cmd_demo_seed(args: argparse.Namespace) -> None:
@@ -22,7 +22,7 @@ async def cmd_demo_seed(args: argparse.Namespace) -> None:
             "Seed it into a database of its own, e.g. "
             "LOUZHANG_DATABASE_URL=data/demo.sqlite3 louzhang demo seed"
         )
-    report = await seed_demo(seed=args.seed, today=date.today())
+    report = await seed_demo(seed=args.seed, today=local_day())
     print(report.summary() if hasattr(report, "summary") else report)
 
 

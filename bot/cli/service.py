@@ -7,12 +7,12 @@ import asyncio
 import gc
 import signal
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from bot.cli.args import command_hint
 from config.database import init_db
 from config.settings import get_settings
+from estate.importing.residents import local_day
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -79,7 +79,7 @@ async def cmd_run(args: argparse.Namespace) -> None:
     ):
         from estate.first_start import seed_if_empty
 
-        first = await seed_if_empty(date.today())  # a fresh machine: the demo estate
+        first = await seed_if_empty(local_day())  # a fresh machine: the demo estate
         if first is not None:
             print(first.report.summary())
     services = build_services(settings, channels=build_channels(settings))

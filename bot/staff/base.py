@@ -22,9 +22,10 @@ from bot.staff.texts import TEXTS
 from config.clock import Clock
 from config.i18n import Catalog, text
 from config.settings import Settings
-from estate.access import ROLES, Scope, audit, scope_building_numbers, scope_of, staff_by_chat
+from estate.access import Scope, audit, scope_building_numbers, scope_of, staff_by_chat
 from estate.addresses import parse_building_ranges
 from estate.models import Contact, Staff
+from estate.staff import ROLES
 from notifications.drives.runtime import DriveRuntime
 from notifications.inbound import Inbound
 from notifications.message import Message

@@ -19,7 +19,8 @@ from bot.staff.drive_texts import DRIVE_STAFF_TEXTS
 from bot.staff.texts import TEXTS as STAFF_TEXTS
 from estate.access import Scope
 from notifications.drives.models import Drive
-from notifications.drives.planner import PlanError, parse_points
+from notifications.drives.parse import parse_points
+from notifications.drives.planner import PlanError
 from notifications.drives.setup import DriveOptions, Preview
 from notifications.drives.status import (
     drive_points,

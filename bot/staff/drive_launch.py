@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from config.settings import Settings
 from notifications.drives import planner
 from notifications.drives.models import Drive
+from notifications.drives.parse import parse_batch, parse_points
 from notifications.drives.setup import DriveOptions, Preview, create_drive, preview
 from notifications.durations import parse_duration, parse_start
 from surveys.positives import positive_households
@@ -67,12 +68,12 @@ def build_options(
     if capacity is not None and capacity < 1:
         raise planner.PlanError("capacity must be at least 1")
     return DriveOptions(
-        points=planner.parse_points(points),
+        points=parse_points(points),
         start=parse_start(start, now=now, tz=ZoneInfo(settings.timezone)),
         interval=parsed_interval,
         lead=parsed_lead,
         order=order,  # type: ignore[arg-type]
-        batch=planner.parse_batch(batch),
+        batch=parse_batch(batch),
         points_spec=points,
         locations=parse_locations(locations),
         capacity=capacity,

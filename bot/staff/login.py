@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from bot.staff.base import StaffCommand, StaffReply, StaffRequest
 from notifications.message import Message
 from notifications.models import Priority
@@ -36,7 +34,7 @@ class LoginCommand(StaffCommand):
                 Outgoing(
                     contact=None,
                     message=Message(body),
-                    key=f"login:{inbound.channel}:{inbound.address}:{now.timestamp()}:{time.perf_counter_ns()}",
+                    key=f"login:{inbound.channel}:{inbound.address}:{inbound.ref(now)}",
                     priority=Priority.REPLY,
                     purpose="reply",
                     channel=inbound.channel,

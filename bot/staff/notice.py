@@ -4,8 +4,6 @@ households get the text."""
 
 from __future__ import annotations
 
-import time
-
 from bot.staff.base import BadBuildings, StaffCommand, StaffReply, StaffRequest
 from bot.staff.texts import TEXTS
 from config.i18n import text
@@ -46,7 +44,7 @@ class NoticeCommand(StaffCommand):
             )
 
         now = self.clock.now()
-        stamp = f"{now.timestamp():.0f}:{time.perf_counter_ns()}"
+        stamp = request.inbound.ref(now)  # a retried /notice sends nothing twice
         runtime = self.ctx.runtime
         sent = await broadcast(
             buildings,

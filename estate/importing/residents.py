@@ -44,10 +44,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from config.clock import SystemClock, local_today
+from config.settings import get_settings
 from estate.addresses import (
     floor_from_room,
     parse_building,
@@ -247,6 +250,11 @@ class ImportReport:
 # Entry point
 
 
+def local_day() -> date:
+    """Today in the committee's time zone (``LOUZHANG_TIMEZONE``), by the system clock."""
+    return local_today(SystemClock(), ZoneInfo(get_settings().timezone))
+
+
 async def import_residents(
     path: Path | str,
     *,
@@ -262,7 +270,7 @@ async def import_residents(
     the current date, read once here) fixes the year used to check birth years and ages.
     """
     path = Path(path)
-    today = today or date.today()
+    today = today or local_day()
     parsed = await asyncio.to_thread(_read_and_parse, path, region, today)
     if parsed.problems:
         raise ImportProblems(parsed.problems, path)

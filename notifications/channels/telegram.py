@@ -76,6 +76,7 @@ def _inbound(update: Update, **fields: Any) -> Inbound:
         channel="telegram",
         address=str(chat.id if chat else user.id if user else 0),
         language=user.language_code if user else None,
+        id=f"u{update.update_id}",
         **fields,
     )
 

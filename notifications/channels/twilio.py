@@ -110,7 +110,13 @@ def parse_inbound(params: Mapping[str, str], default_region: str) -> Inbound | N
         # CANCEL, END, QUIT … which mean something else to us): mirror the opt-out so staff
         # see it, and send no confirmation of our own (Twilio would refuse it with 21610).
         body = "STOP"
-    return Inbound(channel="sms", address=sender, text=body, provider_opted_out=provider_opted_out)
+    return Inbound(
+        channel="sms",
+        address=sender,
+        text=body,
+        provider_opted_out=provider_opted_out,
+        id=params.get("MessageSid") or params.get("SmsSid") or None,
+    )
 
 
 def parse_status(params: Mapping[str, str]) -> DeliveryUpdate | None:

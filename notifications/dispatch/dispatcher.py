@@ -38,6 +38,7 @@ from notifications.dispatch.sender_lock import SenderOwnership
 from notifications.message import Message
 from notifications.models import OutboxMessage, Priority
 from notifications.outbox import Outgoing, enqueue
+from notifications.states import OutboxStatus, sources
 
 log = logging.getLogger(__name__)
 
@@ -156,11 +157,11 @@ class Dispatcher:
             if not self._single_process()
             else OutboxMessage
         )
-        claimed = await stale.filter(status="claimed").update(
-            status="queued", lease_owner=None, lease_until=None, updated_at=now
+        claimed = await stale.filter(status=OutboxStatus.CLAIMED).update(
+            status=OutboxStatus.QUEUED, lease_owner=None, lease_until=None, updated_at=now
         )
-        in_flight = await stale.filter(status="sending").update(
-            status="queued", lease_owner=None, lease_until=None, updated_at=now
+        in_flight = await stale.filter(status=OutboxStatus.SENDING).update(
+            status=OutboxStatus.QUEUED, lease_owner=None, lease_until=None, updated_at=now
         )
         self.stats.recovered_in_flight += in_flight
         if claimed or in_flight:
@@ -196,9 +197,9 @@ class Dispatcher:
                         await task
             await self.drain_in_flight()
             # Anything still claimed by us goes back to the queue for the next run.
-            await OutboxMessage.filter(status="claimed", lease_owner=self.worker_id).update(
-                status="queued", lease_owner=None, lease_until=None
-            )
+            await OutboxMessage.filter(
+                status=OutboxStatus.CLAIMED, lease_owner=self.worker_id
+            ).update(status=OutboxStatus.QUEUED, lease_owner=None, lease_until=None)
             if self._ownership is not None:
                 await self._ownership.close()
 
@@ -221,7 +222,9 @@ class Dispatcher:
         now = self.clock.now()
         async with in_transaction() as conn:
             query = (
-                OutboxMessage.filter(status="queued", channel=channel, next_attempt_at__lte=now)
+                OutboxMessage.filter(
+                    status=OutboxStatus.QUEUED, channel=channel, next_attempt_at__lte=now
+                )
                 .order_by("priority", "id")
                 .limit(limit)
                 .using_db(conn)
@@ -231,10 +234,12 @@ class Dispatcher:
             rows = await query
             if rows:
                 await (
-                    OutboxMessage.filter(id__in=[r.id for r in rows])
+                    OutboxMessage.filter(
+                        id__in=[r.id for r in rows], status__in=sources(OutboxStatus.CLAIMED)
+                    )
                     .using_db(conn)
                     .update(
-                        status="claimed",
+                        status=OutboxStatus.CLAIMED,
                         lease_owner=self.worker_id,
                         lease_until=now + LEASE,
                         updated_at=now,
@@ -244,7 +249,7 @@ class Dispatcher:
 
     async def next_due_in(self, channel: str) -> float | None:
         row = (
-            await OutboxMessage.filter(status="queued", channel=channel)
+            await OutboxMessage.filter(status=OutboxStatus.QUEUED, channel=channel)
             .order_by("next_attempt_at")
             .first()
             .only("id", "next_attempt_at")
@@ -322,9 +327,9 @@ class Dispatcher:
                 recipients.add(row.address)
             ready.append((row, contact, Message.from_json(row.body)))
         if ready:
-            await OutboxMessage.filter(id__in=[row.id for row, _, _ in ready]).update(
-                status="sending", attempts=F("attempts") + 1, updated_at=now
-            )
+            await OutboxMessage.filter(
+                id__in=[row.id for row, _, _ in ready], status__in=sources(OutboxStatus.SENDING)
+            ).update(status=OutboxStatus.SENDING, attempts=F("attempts") + 1, updated_at=now)
         for index, (row, contact, message) in enumerate(ready):
             callup = row.priority == Priority.CALLUP
             release: Callable[[], None] | None = None
@@ -352,13 +357,18 @@ class Dispatcher:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         if expired:
-            await OutboxMessage.filter(id__in=expired).update(
-                status="expired", error="not sent: too late", updated_at=now, lease_owner=None
+            await OutboxMessage.filter(
+                id__in=expired, status__in=sources(OutboxStatus.EXPIRED)
+            ).update(
+                status=OutboxStatus.EXPIRED,
+                error="not sent: too late",
+                updated_at=now,
+                lease_owner=None,
             )
             self.stats.expired += len(expired)
         for due, ids in later.items():
-            await OutboxMessage.filter(id__in=ids).update(
-                status="queued", lease_owner=None, next_attempt_at=due, updated_at=now
+            await OutboxMessage.filter(id__in=ids, status__in=sources(OutboxStatus.QUEUED)).update(
+                status=OutboxStatus.QUEUED, lease_owner=None, next_attempt_at=due, updated_at=now
             )
             self.stats.deferred += len(ids)
         return len(rows)
@@ -391,7 +401,8 @@ class Dispatcher:
     # ---- outcomes ---------------------------------------------------------------------------
     async def _succeeded(self, row: OutboxMessage, result: SendResult) -> None:
         now = self.clock.now()
-        row.status = "sent" if result.status in ("sent", "delivered") else "accepted"
+        done = result.status in (OutboxStatus.SENT, OutboxStatus.DELIVERED)
+        row.status = OutboxStatus.SENT if done else OutboxStatus.ACCEPTED
         row.provider_id = result.provider_id
         row.sent_at = row.updated_at = now
         row.lease_owner = row.error = row.error_code = None
@@ -416,8 +427,8 @@ class Dispatcher:
         self.stats.note_error(f"{row.channel} {exc.code or ''} {reason}".strip())
         if isinstance(exc, RetryLater) and row.attempts < self.settings.max_send_attempts:
             delay = max(exc.after or 0.0, backoff(row.attempts))
-            await OutboxMessage.filter(id=row.id).update(
-                status="queued",
+            await OutboxMessage.filter(id=row.id, status__in=sources(OutboxStatus.QUEUED)).update(
+                status=OutboxStatus.QUEUED,
                 next_attempt_at=now + timedelta(seconds=delay),
                 error=reason,
                 error_code=exc.code,
@@ -459,10 +470,14 @@ class Dispatcher:
         fallback = await self._fallback_for(row, contact) if contact is not None else None
         async with in_transaction() as conn:
             await (
-                OutboxMessage.filter(id=row.id)
+                OutboxMessage.filter(id=row.id, status__in=sources(OutboxStatus.FAILED))
                 .using_db(conn)
                 .update(
-                    status="failed", error=reason, error_code=code, updated_at=now, lease_owner=None
+                    status=OutboxStatus.FAILED,
+                    error=reason,
+                    error_code=code,
+                    updated_at=now,
+                    lease_owner=None,
                 )
             )
             if contact is not None and contact_status is not None:

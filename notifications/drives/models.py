@@ -1,7 +1,7 @@
 """A drive (testing call-up) as stored: its points, its batches and every household's part.
 
-The plan (notifications/planner.py) is written out as rows when a drive starts; from then on
-the rows are the truth and the runtime (notifications/drives.py) moves them on. Times are UTC.
+The plan (notifications/drives/planner.py) is written out as rows when a drive starts; from then
+on the rows are the truth and the runtime (notifications/drives/runtime.py) moves them on. Times are UTC.
 """
 # Model classes carry comments, not docstrings (Tortoise SQL-comment bug, see estate/models.py).
 
@@ -14,15 +14,10 @@ from tortoise.models import Model
 
 from estate.models import Household
 
-DRIVE_STATUSES = ("running", "done", "cancelled")
-BATCH_STATES = ("waiting", "ready", "called", "done", "skipped")
-# A household's part: called in a batch, or on the door-to-door list with a reason.
-REPLIES = {1: "coming", 2: "cannot", 3: "not_needed"}
-
 
 class Drive(Model):
     id = fields.IntField(primary_key=True)
-    status = fields.CharField(max_length=10, default="running")  # running | done | cancelled
+    status = fields.CharField(max_length=10, default="running")  # states.DriveState
     created_at = fields.DatetimeField()
     created_by = fields.CharField(max_length=100, default="cli")
     start_at = fields.DatetimeField()
@@ -76,8 +71,7 @@ class DriveBatch(Model):
     people = fields.IntField(default=0)
     ready_at = fields.DatetimeField()
     call_at = fields.DatetimeField(db_index=True)
-    # waiting -> ready ("get ready" sent) -> called ("come down now" sent) -> done (the point
-    # called its next batch, or the slot ended); or skipped (/skip).
+    # states.BatchState: waiting -> ready -> called -> done, or skipped (the table is there).
     state = fields.CharField(max_length=8, default="waiting")
     ready_sent_at = fields.DatetimeField(null=True)
     ready_dropped = fields.BooleanField(default=False)  # called before its "get ready" went

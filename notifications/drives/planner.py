@@ -6,7 +6,7 @@ reads — the start time is passed in. The runtime stores the :class:`Plan` it r
 sends each batch's "get ready" at :attr:`Batch.ready_at` and "come down now" at
 :attr:`Batch.call_at`.
 
-Rules (see issue 5 and DESIGN.md):
+Rules (see DESIGN.md):
 
 * Points run in parallel, each starting at ``start``. Within a point batches are consecutive:
   batch *k* is called at ``start + (k - 1) * interval`` and readied ``lead`` earlier.
@@ -23,34 +23,43 @@ Rules (see issue 5 and DESIGN.md):
 Schedule changes while a drive runs are pure functions returning a new plan:
 :func:`shift_point` (the primitive, used for ``/pause`` + ``/resume``), :func:`reschedule_from`
 (``/next``: call a batch now and pull the rest forward) and :func:`skip_batch` (``/skip``).
-The CLI helpers :func:`parse_points` and :func:`parse_batch` read ``--points`` and ``--batch``.
+Reading ``--points`` and ``--batch`` is in :mod:`notifications.drives.parse`.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import ClassVar, Literal, TypeAlias
 
+from notifications.drives.states import PENDING, BatchState
+
 __all__ = [
     "ORDERS",
+    "RESCHEDULE_OVER",
+    "Action",
     "Batch",
     "BatchSize",
+    "BatchView",
     "BuildingSpec",
+    "Call",
     "DoorToDoor",
+    "Finish",
     "HouseholdSpec",
+    "LoadSchedule",
+    "Move",
     "Order",
+    "Pace",
     "Plan",
     "PlanError",
     "PlanRequest",
     "PointPlan",
     "PointSpec",
+    "Ready",
     "Reason",
-    "parse_batch",
-    "parse_points",
+    "due_actions",
     "plan_drive",
     "reschedule_from",
     "shift_point",
@@ -670,106 +679,160 @@ def skip_batch(plan: Plan, point: str, seq: int) -> Plan:
 
 
 # --------------------------------------------------------------------------------------------
-# Reading the command line's --points and --batch
+# What is due now in a running drive (the decision half of a runtime tick)
 # --------------------------------------------------------------------------------------------
 
-_SEPARATORS = str.maketrans({"、": ",", ";": ",", "～": "-", "~": "-", "–": "-", "—": "-"})
-_RANGE = re.compile(r"(\d+)(?:-(\d+))?")
+#: A batch called further than this from its planned time moves the rest of its point.
+RESCHEDULE_OVER = timedelta(seconds=1)
 
 
-def _normalise(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).translate(_SEPARATORS)
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """How a drive moves on: its slot (the interval, or ``max_interval`` when adaptive), its
+    lead time and, when adaptive, the share of replies and the shortest interval."""
+
+    slot: timedelta
+    lead: timedelta = timedelta(0)
+    adaptive: bool = False
+    share: float = 0.8
+    min_interval: timedelta = timedelta(0)
 
 
-def _parse_buildings(name: str, text: str) -> list[int]:
-    numbers: list[int] = []
-    seen: set[int] = set()
-    if not text.strip():
-        raise PlanError(f"point {name!r} lists no buildings")
-    for item in text.split("+"):
-        item = re.sub(r"\s+", "", item)
-        match = _RANGE.fullmatch(item)
-        if match is None:
-            raise PlanError(
-                f"point {name!r}: {item!r} is not a building number or range (like 1-4)"
-            )
-        first = int(match.group(1))
-        last = int(match.group(2)) if match.group(2) is not None else first
-        if first < 1 or last < 1:
-            raise PlanError(f"point {name!r}: building numbers start at 1")
-        step = 1 if last >= first else -1
-        for number in range(first, last + step, step):
-            if number in seen:
-                raise PlanError(f"point {name!r} lists building {number} twice")
-            seen.add(number)
-            numbers.append(number)
-    return numbers
+@dataclass(frozen=True, slots=True)
+class BatchView:
+    """One stored batch as :func:`due_actions` sees it. ``coming`` counts its households that
+    replied 1 (read for the called batch of an adaptive drive); ``paused`` is its point's."""
+
+    id: int
+    point: str
+    seq: int
+    state: str
+    ready_at: datetime
+    call_at: datetime
+    called_at: datetime | None = None
+    households: int = 0
+    coming: int = 0
+    paused: bool = False
 
 
-def parse_points(spec: str) -> list[tuple[str, list[int]]]:
-    """Read ``--points``: comma-separated ``NAME:BUILDINGS`` into ``[(name, [buildings])]``.
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Call the batch now (state -> called) at these (possibly moved) times; ``drop_ready``:
+    its "get ready" never went out."""
 
-    BUILDINGS is ranges and numbers joined by ``+``: ``1-4``, ``1-3+7+9``. Buildings are
-    served in the order written; a descending range (``8-5``) serves 8, 7, 6, 5. Spaces are
-    tolerated, and so are Chinese-keyboard forms (full-width ``：``, ``，``, ``＋``, digits,
-    and ``、`` or ``;`` between points, ``~``/``～`` for ranges). Empty items (``A:1-4,``)
-    are ignored.
+    batch_id: int
+    ready_at: datetime
+    call_at: datetime
+    drop_ready: bool
 
-    >>> parse_points("A:1-4, B：5+7")
-    [('A', [1, 2, 3, 4]), ('B', [5, 7])]
 
-    Raises:
-        PlanError: on an item that is not ``NAME:BUILDINGS``, a point named twice, a building
-            listed twice (in one point or two), or a bad number.
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """Send the batch's "get ready" (state -> ready)."""
+
+    batch_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The called batch's slot is over (state -> done)."""
+
+    batch_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """New times for a batch not called yet (its point's schedule moved)."""
+
+    batch_id: int
+    ready_at: datetime
+    call_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSchedule:
+    """The decision needs every batch of ``point`` not called yet: ask again with them all
+    (and the point in ``complete``)."""
+
+    point: str
+
+
+Action = Call | Ready | Finish | Move | LoadSchedule
+
+
+def _share_reached(current: BatchView, now: datetime, pace: Pace) -> bool:
+    if current.called_at is None or now < current.called_at + pace.min_interval:
+        return False
+    return current.coming >= pace.share * current.households  # an empty batch: at once
+
+
+def _point_actions(
+    batches: list[BatchView], now: datetime, pace: Pace, complete: bool
+) -> list[Action]:
+    current = next((b for b in batches if b.state == BatchState.CALLED), None)
+    pending = [b for b in batches if b.state in PENDING]
+    due = bool(pending) and pending[0].call_at <= now
+    if not due and current is not None and pace.adaptive and _share_reached(current, now, pace):
+        if not complete:
+            return [LoadSchedule(current.point)]
+        due = bool(pending)
+    actions: list[Action] = []
+    times = {b.id: (b.ready_at, b.call_at) for b in pending}
+    if due:
+        nxt = pending[0]
+        delta = _utc(now) - _utc(nxt.call_at)
+        if abs(delta) > RESCHEDULE_OVER:
+            if not complete:
+                return [LoadSchedule(nxt.point)]
+            # reschedule_from: called now, the rest keeps its spacing
+            times = {b.id: (_add(b.ready_at, delta), _add(b.call_at, delta)) for b in pending}
+            actions = [Move(b.id, *times[b.id]) for b in pending[1:]]
+        drop = nxt.state == BatchState.WAITING and pace.lead > timedelta(0)
+        actions.append(Call(nxt.id, *times[nxt.id], drop_ready=drop))
+        pending = pending[1:]
+    for batch in pending:
+        ready_at, call_at = times[batch.id]
+        if batch.state == BatchState.WAITING and ready_at <= now < call_at:
+            actions.append(Ready(batch.id))
+    if current is not None and (due or _slot_over(current, now, pace)):
+        actions.append(Finish(current.id))
+    return actions
+
+
+def _slot_over(current: BatchView, now: datetime, pace: Pace) -> bool:
+    return current.called_at is not None and current.called_at + pace.slot <= now
+
+
+def due_actions(
+    batches: Sequence[BatchView],
+    now: datetime,
+    pace: Pace,
+    *,
+    complete: Collection[str] = (),
+) -> list[Action]:
+    """What a drive must do at ``now``, point by point (in the order the points first appear).
+
+    ``batches``: the point's called batch and its batches not called yet that are due to be
+    readied or called (or, for a point in ``complete``, every batch not called yet), in seq
+    order. Per point, paused points doing nothing:
+
+    * the first batch not called yet is called once its call time has come, or, adaptive,
+      once ``share`` of the called batch's households replied 1 and ``min_interval`` has
+      passed since its call; the called batch is then finished. A batch called more than
+      :data:`RESCHEDULE_OVER` from its planned time is called now and the rest of its point
+      keeps its spacing (:func:`reschedule_from`): this needs the whole schedule, so without
+      it the answer is :class:`LoadSchedule`;
+    * a waiting batch whose ready time has come and whose call time has not gets its
+      "get ready";
+    * a called batch whose slot is over is finished.
     """
-    points: list[tuple[str, list[int]]] = []
-    owner: dict[int, str] = {}
-    for raw_item in _normalise(spec).split(","):
-        item = raw_item.strip()
-        if not item:
+    by_point: dict[str, list[BatchView]] = {}
+    for batch in batches:
+        by_point.setdefault(batch.point, []).append(batch)
+    actions: list[Action] = []
+    for point, rows in by_point.items():
+        if any(b.paused for b in rows):
             continue
-        name, colon, buildings = item.partition(":")
-        name = name.strip()
-        if not colon or not name:
-            hint = ""
-            if re.fullmatch(r"[\d\s+-]+", item) and points:
-                hint = f" (to add to point {points[-1][0]!r}, join with +: e.g. 5+6)"
-            raise PlanError(f"{item!r} is not NAME:BUILDINGS, e.g. A:1-4{hint}")
-        if any(existing == name for existing, _ in points):
-            raise PlanError(f"point {name!r} is named twice")
-        numbers = _parse_buildings(name, buildings)
-        for number in numbers:
-            if number in owner:
-                raise PlanError(
-                    f"building {number} is listed under both point {owner[number]!r} "
-                    f"and point {name!r}"
-                )
-            owner[number] = name
-        points.append((name, numbers))
-    if not points:
-        raise PlanError("no sampling points given; write e.g. A:1-4,B:5-8")
-    return points
-
-
-def parse_batch(text: str) -> BatchSize:
-    """Read ``--batch``: ``floor``, ``half`` or ``Nfloors`` (``2floors``, ``3 floors``, ``1 floor``).
-
-    Case, spaces and full-width characters are tolerated.
-
-    Raises:
-        PlanError: on anything else, or zero floors.
-    """
-    norm = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
-    if norm == "floor":
-        return BatchSize.FLOOR
-    if norm in ("half", "halfbuilding", "half-building"):
-        return BatchSize.HALF
-    match = re.fullmatch(r"(\d+)floors?", norm)
-    if match is None:
-        raise PlanError(
-            f"{text.strip()!r} is not a batch size; use floor, half or Nfloors (e.g. 2floors)"
-        )
-    count = int(match.group(1))
-    if count < 1:
-        raise PlanError("a batch must hold at least one floor")
-    return BatchSize.of_floors(count)
+        rows.sort(key=lambda b: b.seq)
+        actions += _point_actions(rows, now, pace, point in complete)
+    return actions

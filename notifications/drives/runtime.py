@@ -36,26 +36,37 @@ from datetime import datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
+import notifications.drives.planner as planner
 from config.clock import Clock
 from config.i18n import text
 from estate.models import Contact, Staff
-from notifications.drives import planner
 from notifications.drives.models import Drive, DriveBatch, DriveHousehold, DrivePoint
+from notifications.drives.parse import REPLY_PREFIX
 from notifications.drives.setup import contacts_for
+from notifications.drives.states import (
+    ANNOUNCED,
+    DRIVE_MOVES,
+    OPEN,
+    PENDING,
+    BatchState,
+    DriveState,
+    sources,
+)
 from notifications.drives.texts import DRIVE_TEXTS, resident_text
 from notifications.message import Button, Message
 from notifications.models import OutboxMessage, Priority, Timer
 from notifications.outbox import Outgoing, enqueue_many
+from notifications.states import TIMER_MOVES, OutboxStatus, TimerStatus
+from notifications.states import sources as outbox_sources
 from notifications.to_staff import staff_outgoing
 
 log = logging.getLogger(__name__)
 
-REPLY_PREFIX = "dv:"
 LAST_CALL = "drive_last_call"
 SILENT = "drive_silent"
-RESCHEDULE_OVER = timedelta(seconds=1)  # a batch called later than this moves the rest
 IDLE_GUARD = 0.2
 POLL = 1.0  # seconds between looks at the database when nothing is due (other processes)
 
@@ -67,9 +78,6 @@ class DriveError(ValueError):
 @dataclass
 class TickResult:
     called: int = 0
-    readied: int = 0
-    dropped_ready: int = 0
-    last_calls: int = 0
     silent: int = 0
     messages: int = 0
     finished: list[int] = field(default_factory=list)
@@ -82,15 +90,34 @@ def _reply_buttons(part_id: int, lang: str) -> tuple[tuple[Button, ...], ...]:
     )
 
 
-def parse_reply(body: str) -> int | None:
-    """1, 2 or 3 from an SMS or chat reply (full-width digits too); None otherwise."""
-    cleaned = body.strip().translate(str.maketrans("１２３", "123")).rstrip(".。!！")
-    return int(cleaned) if cleaned in ("1", "2", "3") else None
-
-
 def _slot(drive: Drive) -> timedelta:
     seconds = drive.max_interval_s if drive.pace == "adaptive" else drive.interval_s
     return timedelta(seconds=seconds)
+
+
+def _pace(drive: Drive) -> planner.Pace:
+    return planner.Pace(
+        slot=_slot(drive),
+        lead=timedelta(seconds=drive.lead_s),
+        adaptive=drive.pace == "adaptive",
+        share=drive.share,
+        min_interval=timedelta(seconds=drive.min_interval_s),
+    )
+
+
+def _view(row: DriveBatch, paused: set[str], coming: dict[int, int]) -> planner.BatchView:
+    return planner.BatchView(
+        id=row.id,
+        point=row.point,
+        seq=row.seq,
+        state=row.state,
+        ready_at=row.ready_at,
+        call_at=row.call_at,
+        called_at=row.called_at,
+        households=row.households,
+        coming=coming.get(row.id, 0),
+        paused=row.point in paused,
+    )
 
 
 def _as_plan_batch(row: DriveBatch) -> planner.Batch:
@@ -186,7 +213,7 @@ class DriveRuntime:
 
         A few indexed MIN-style queries per running drive: this runs after every tick."""
         moments: list[datetime] = []
-        for drive in await Drive.filter(status="running").only(
+        for drive in await Drive.filter(status=DriveState.RUNNING).only(
             "id", "pace", "interval_s", "max_interval_s"
         ):
             paused = list(
@@ -199,9 +226,9 @@ class DriveRuntime:
             if paused:
                 batches = batches.exclude(point__in=paused)
             for query, column in (
-                (batches.filter(state="waiting"), "ready_at"),
-                (batches.filter(state__in=("waiting", "ready")), "call_at"),
-                (batches.filter(state="called"), "called_at"),
+                (batches.filter(state=BatchState.WAITING), "ready_at"),
+                (batches.filter(state__in=PENDING), "call_at"),
+                (batches.filter(state=BatchState.CALLED), "called_at"),
             ):
                 first = await query.order_by(column).first().values_list(column, flat=True)
                 if first is not None:
@@ -211,7 +238,7 @@ class DriveRuntime:
                 mine.append(self.clock.now())  # nothing left: the next tick finishes it
             moments += mine
         timer = (
-            await Timer.filter(status="pending", kind__in=(LAST_CALL, SILENT))
+            await Timer.filter(status=TimerStatus.PENDING, kind__in=(LAST_CALL, SILENT))
             .order_by("due_at")
             .first()
         )
@@ -233,14 +260,12 @@ class DriveRuntime:
             now = self.clock.now()
             if not self._open_loaded:
                 await self._load_open()
-            running = await Drive.filter(status="running").order_by("id")
+            running = await Drive.filter(status=DriveState.RUNNING).order_by("id")
             for drive in running:
                 await self._tick_drive(drive, now, result)
             await self._timers(now, result)
             for drive in running:
-                open_batches = await DriveBatch.filter(
-                    drive_id=drive.id, state__in=("waiting", "ready", "called")
-                ).exists()
+                open_batches = await DriveBatch.filter(drive_id=drive.id, state__in=OPEN).exists()
                 if not open_batches and not await self._pending_timers(drive.id):
                     await self._finish(drive, now, result)
             if result.messages:
@@ -253,49 +278,50 @@ class DriveRuntime:
         # Only what may act now: the batch each point is calling, and batches due to be
         # readied or called. A point's whole schedule is read only when it has to move.
         rows = await DriveBatch.filter(
-            Q(state="called")
-            | Q(state__in=("waiting", "ready"), ready_at__lte=now)
-            | Q(state__in=("waiting", "ready"), call_at__lte=now),
+            Q(state=BatchState.CALLED)
+            | Q(state__in=PENDING, ready_at__lte=now)
+            | Q(state__in=PENDING, call_at__lte=now),
             drive_id=drive.id,
         ).order_by("point", "seq")
-        by_point: dict[str, list[DriveBatch]] = {}
-        for row in rows:
-            by_point.setdefault(row.point, []).append(row)
-        if not by_point:
+        if not rows:
             return
-        points = {p.name: p for p in await DrivePoint.filter(drive_id=drive.id)}
-        slot = _slot(drive)
+        paused = {p.name for p in await DrivePoint.filter(drive_id=drive.id) if p.paused_at}
+        pace = _pace(drive)
+        coming = await self._coming(drive, rows)
+        by_id = {row.id: row for row in rows}
+        views = [_view(row, paused, coming) for row in rows]
+        actions = planner.due_actions(views, now, pace)
+        load = [a.point for a in actions if isinstance(a, planner.LoadSchedule)]
+        if load:
+            for name in load:
+                for row in await self._waiting(drive.id, name):
+                    by_id[row.id] = row
+            views = [v for v in views if v.point not in load or v.state == BatchState.CALLED]
+            views += [
+                _view(row, paused, coming)
+                for row in by_id.values()
+                if row.point in load and row.state in PENDING
+            ]
+            views.sort(key=lambda v: (v.point, v.seq))  # the points' order, as read
+            actions = planner.due_actions(views, now, pace, complete=load)
         to_call: list[DriveBatch] = []
         to_ready: list[DriveBatch] = []
         to_finish: list[DriveBatch] = []
         moved: list[DriveBatch] = []
-        for name, batches in by_point.items():
-            point = points.get(name)
-            if point is not None and point.paused_at is not None:
+        for action in actions:
+            if isinstance(action, planner.LoadSchedule):
                 continue
-            current = next((b for b in batches if b.state == "called"), None)
-            pending = [b for b in batches if b.state in ("waiting", "ready")]
-            due = bool(pending) and pending[0].call_at <= now
-            if not due and current is not None and drive.pace == "adaptive":
-                if await self._share_reached(drive, current, now):
-                    pending = await self._waiting(drive.id, name)
-                    due = bool(pending)
-            if due:
-                nxt = pending[0]
-                if abs(now - nxt.call_at) > RESCHEDULE_OVER:
-                    pending = await self._waiting(drive.id, name)
-                    moved += self._reschedule(pending, now)
-                    nxt = pending[0]
-                to_call.append(nxt)
-                if current is not None:
-                    to_finish.append(current)
-                pending = pending[1:]
-            for batch in pending:
-                if batch.state == "waiting" and batch.ready_at <= now < batch.call_at:
-                    to_ready.append(batch)
-            if current is not None and current not in to_finish and current.called_at:
-                if current.called_at + slot <= now:
-                    to_finish.append(current)
+            row = by_id[action.batch_id]
+            if isinstance(action, planner.Call):
+                row.ready_at, row.call_at = action.ready_at, action.call_at
+                to_call.append(row)
+            elif isinstance(action, planner.Move):
+                row.ready_at, row.call_at = action.ready_at, action.call_at
+                moved.append(row)
+            elif isinstance(action, planner.Ready):
+                to_ready.append(row)
+            else:
+                to_finish.append(row)
         if not (to_call or to_ready or to_finish or moved):
             return
         await self._apply(drive, now, to_call, to_ready, to_finish, moved, result)
@@ -306,16 +332,19 @@ class DriveRuntime:
         first = pending[0].seq
         return _replan(pending, lambda plan, point: planner.reschedule_from(plan, point, first, at))
 
-    async def _share_reached(self, drive: Drive, current: DriveBatch, now: datetime) -> bool:
-        if current.called_at is None or now < current.called_at + timedelta(
-            seconds=drive.min_interval_s
-        ):
-            return False
-        total = current.households
-        if total <= 0:
-            return True
-        coming = await DriveHousehold.filter(batch_id=current.id, reply=1).count()
-        return coming >= drive.share * total
+    @staticmethod
+    async def _coming(drive: Drive, rows: list[DriveBatch]) -> dict[int, int]:
+        """Replies 1 of the called batches (an adaptive drive advances on them)."""
+        called = [row.id for row in rows if row.state == BatchState.CALLED]
+        if drive.pace != "adaptive" or not called:
+            return {}
+        counts = (
+            await DriveHousehold.filter(batch_id__in=called, reply=1)
+            .annotate(n=Count("id"))
+            .group_by("batch_id")
+            .values_list("batch_id", "n")
+        )
+        return {int(batch_id): int(n) for batch_id, n in counts}  # type: ignore[misc]
 
     async def _apply(
         self,
@@ -364,28 +393,31 @@ class DriveRuntime:
             await _write_times([row for row in moved if row not in to_call], conn)
             for row in to_finish:
                 await (
-                    DriveBatch.filter(id=row.id, state="called").using_db(conn).update(state="done")
+                    DriveBatch.filter(id=row.id, state__in=sources(BatchState.DONE))
+                    .using_db(conn)
+                    .update(state=BatchState.DONE)
                 )
             for row in to_call:
-                dropped = row.state == "waiting" and drive.lead_s > 0
+                dropped = row.state == BatchState.WAITING and drive.lead_s > 0
                 await (
-                    DriveBatch.filter(id=row.id)
+                    DriveBatch.filter(id=row.id, state__in=sources(BatchState.CALLED))
                     .using_db(conn)
                     .update(
-                        state="called",
+                        state=BatchState.CALLED,
                         called_at=now,
                         call_at=row.call_at,
                         ready_at=row.ready_at,
                         ready_dropped=dropped,
                     )
                 )
-                if dropped:
-                    result.dropped_ready += 1
                 # A "get ready" still queued for this batch is late now: drop it.
                 await (
-                    OutboxMessage.filter(ref=f"drive:{drive.id}:b{row.id}:ready", status="queued")
+                    OutboxMessage.filter(
+                        ref=f"drive:{drive.id}:b{row.id}:ready",
+                        status__in=outbox_sources(OutboxStatus.CANCELLED),
+                    )
                     .using_db(conn)
-                    .update(status="cancelled", error="called", updated_at=now)
+                    .update(status=OutboxStatus.CANCELLED, error="called", updated_at=now)
                 )
                 if row in last_of_building:
                     await Timer.get_or_create(
@@ -403,9 +435,9 @@ class DriveRuntime:
                     )
             for row in to_ready:
                 await (
-                    DriveBatch.filter(id=row.id, state="waiting")
+                    DriveBatch.filter(id=row.id, state__in=sources(BatchState.READY))
                     .using_db(conn)
-                    .update(state="ready", ready_sent_at=now)
+                    .update(state=BatchState.READY, ready_sent_at=now)
                 )
             await enqueue_many(outgoing, now=now, using_db=conn)
             await Drive.filter(id=drive.id).using_db(conn).update(updated_at=now)
@@ -414,7 +446,6 @@ class DriveRuntime:
                 if not part.door_reason and part.reply is None and part.marked_by is None:
                     self._open[part.household_id] = part.id  # type: ignore[attr-defined]
         result.called += len(to_call)
-        result.readied += len(to_ready)
         result.messages += len(outgoing)
         if to_call:
             log.info(
@@ -490,17 +521,19 @@ class DriveRuntime:
             point=row.point,
             building=row.building,
             seq__gt=row.seq,
-            state__in=("waiting", "ready"),
+            state__in=PENDING,
         ).exists()
         return not later
 
     async def _pending_timers(self, drive_id: int) -> bool:
-        return await Timer.filter(status="pending", key__startswith=f"drive:{drive_id}:").exists()
+        return await Timer.filter(
+            status=TimerStatus.PENDING, key__startswith=f"drive:{drive_id}:"
+        ).exists()
 
     async def _finish(self, drive: Drive, now: datetime, result: TickResult) -> None:
-        updated = await Drive.filter(id=drive.id, status="running").update(
-            status="done", finished_at=now, updated_at=now
-        )
+        updated = await Drive.filter(
+            id=drive.id, status__in=sources(DriveState.DONE, DRIVE_MOVES)
+        ).update(status=DriveState.DONE, finished_at=now, updated_at=now)
         if updated:
             result.finished.append(drive.id)
             ended = await self._part_ids(drive.id)
@@ -515,12 +548,14 @@ class DriveRuntime:
     # ---- last calls and the silent list ----------------------------------------------------
     async def _timers(self, now: datetime, result: TickResult) -> None:
         due = await Timer.filter(
-            status="pending", kind__in=(LAST_CALL, SILENT), due_at__lte=now
+            status=TimerStatus.PENDING, kind__in=(LAST_CALL, SILENT), due_at__lte=now
         ).order_by("due_at", "id")
         for timer in due:
             drive = await Drive.get_or_none(id=timer.payload.get("drive"))
-            if drive is None or drive.status != "running":
-                await Timer.filter(id=timer.id).update(status="cancelled")
+            if drive is None or drive.status != DriveState.RUNNING:
+                await Timer.filter(
+                    id=timer.id, status__in=outbox_sources(TimerStatus.CANCELLED, TIMER_MOVES)
+                ).update(status=TimerStatus.CANCELLED)
                 continue
             if timer.kind == LAST_CALL:
                 await self._last_call(drive, timer, now, result)
@@ -571,13 +606,16 @@ class DriveRuntime:
                 .update(last_call_at=now)
             )
             await enqueue_many(outgoing, now=now, using_db=conn)
-            await Timer.filter(id=timer.id).using_db(conn).update(status="done")
+            await (
+                Timer.filter(id=timer.id, status__in=outbox_sources(TimerStatus.DONE, TIMER_MOVES))
+                .using_db(conn)
+                .update(status=TimerStatus.DONE)
+            )
             await Timer.get_or_create(
                 key=f"drive:{drive.id}:silent:{point_name}:{building}",
                 defaults={"kind": SILENT, "due_at": now + _slot(drive), "payload": timer.payload},
                 using_db=conn,
             )
-        result.last_calls += len(outgoing)
         result.messages += len(outgoing)
 
     async def _silent(self, drive: Drive, timer: Timer, now: datetime, result: TickResult) -> None:
@@ -616,7 +654,11 @@ class DriveRuntime:
             )
             if outgoing:
                 await enqueue_many(outgoing, now=now, using_db=conn)
-            await Timer.filter(id=timer.id).using_db(conn).update(status="done")
+            await (
+                Timer.filter(id=timer.id, status__in=outbox_sources(TimerStatus.DONE, TIMER_MOVES))
+                .using_db(conn)
+                .update(status=TimerStatus.DONE)
+            )
         for part in parts:
             self._open.pop(part.household_id, None)  # type: ignore[attr-defined]
         result.silent += len(parts)
@@ -625,13 +667,13 @@ class DriveRuntime:
     # ---- replies ----------------------------------------------------------------------------
     async def _load_open(self) -> None:
         rows = await DriveHousehold.filter(
-            drive__status="running",
+            drive__status=DriveState.RUNNING,
             door_reason="",
             silent=False,
             skipped=False,
             reply__isnull=True,
             marked_by__isnull=True,
-            batch__state__in=("ready", "called", "done"),
+            batch__state__in=ANNOUNCED,
         ).values_list("household_id", "id")
         self._open = {household_id: part_id for household_id, part_id in rows}
         self._open_loaded = True
@@ -657,7 +699,7 @@ class DriveRuntime:
         if part is None or part.household_id != household_id:  # type: ignore[attr-defined]
             return None
         lang = contact.language
-        if part.drive.status != "running":
+        if part.drive.status != DriveState.RUNNING:
             return Message(text(DRIVE_TEXTS, "closed", lang))
         await DriveHousehold.filter(id=part.id).update(
             reply=value,
@@ -697,16 +739,16 @@ class DriveRuntime:
 
     async def _waiting(self, drive_id: int, point: str) -> list[DriveBatch]:
         return list(
-            await DriveBatch.filter(
-                drive_id=drive_id, point=point, state__in=("waiting", "ready")
-            ).order_by("seq")
+            await DriveBatch.filter(drive_id=drive_id, point=point, state__in=PENDING).order_by(
+                "seq"
+            )
         )
 
     async def _running(self, drive_id: int) -> Drive:
         drive = await Drive.get_or_none(id=drive_id)
         if drive is None:
             raise DriveError(f"no drive {drive_id}")
-        if drive.status != "running":
+        if drive.status != DriveState.RUNNING:
             raise DriveError(f"drive {drive_id} is {drive.status}")
         return drive
 
@@ -762,12 +804,19 @@ class DriveRuntime:
         kept = _replan(pending, lambda plan, name: planner.skip_batch(plan, name, skipped.seq))
         now = self.clock.now()
         async with in_transaction() as conn:
-            await DriveBatch.filter(id=skipped.id).using_db(conn).update(state="skipped")
+            await (
+                DriveBatch.filter(id=skipped.id, state__in=sources(BatchState.SKIPPED))
+                .using_db(conn)
+                .update(state=BatchState.SKIPPED)
+            )
             await DriveHousehold.filter(batch_id=skipped.id).using_db(conn).update(skipped=True)
             await (
-                OutboxMessage.filter(ref=f"drive:{drive_id}:b{skipped.id}:ready", status="queued")
+                OutboxMessage.filter(
+                    ref=f"drive:{drive_id}:b{skipped.id}:ready",
+                    status__in=outbox_sources(OutboxStatus.CANCELLED),
+                )
                 .using_db(conn)
-                .update(status="cancelled", error="skipped", updated_at=now)
+                .update(status=OutboxStatus.CANCELLED, error="skipped", updated_at=now)
             )
             await _write_times(kept, conn)
         for household_id in await DriveHousehold.filter(batch_id=skipped.id).values_list(
@@ -783,19 +832,25 @@ class DriveRuntime:
         now = self.clock.now()
         async with in_transaction() as conn:
             await (
-                Drive.filter(id=drive_id)
+                Drive.filter(id=drive_id, status__in=sources(DriveState.CANCELLED, DRIVE_MOVES))
                 .using_db(conn)
-                .update(status="cancelled", finished_at=now, updated_at=now)
+                .update(status=DriveState.CANCELLED, finished_at=now, updated_at=now)
             )
             dropped = (
-                await OutboxMessage.filter(ref__startswith=f"drive:{drive_id}:", status="queued")
+                await OutboxMessage.filter(
+                    ref__startswith=f"drive:{drive_id}:",
+                    status__in=outbox_sources(OutboxStatus.CANCELLED),
+                )
                 .using_db(conn)
-                .update(status="cancelled", error="drive cancelled", updated_at=now)
+                .update(status=OutboxStatus.CANCELLED, error="drive cancelled", updated_at=now)
             )
             await (
-                Timer.filter(key__startswith=f"drive:{drive_id}:", status="pending")
+                Timer.filter(
+                    key__startswith=f"drive:{drive_id}:",
+                    status__in=outbox_sources(TimerStatus.CANCELLED, TIMER_MOVES),
+                )
                 .using_db(conn)
-                .update(status="cancelled")
+                .update(status=TimerStatus.CANCELLED)
             )
         self._open_loaded = False
         self.notify()

@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
+import notifications.drives.planner as planner
 from estate.contacts import pick_contact
 from estate.models import Building, Contact, Household, Person
-from notifications.drives import planner
 from notifications.drives.models import Drive, DriveBatch, DriveHousehold, DrivePoint
+from notifications.drives.states import DriveState
 from notifications.drives.texts import resident_text
 from notifications.segments import count_segments
 
@@ -194,7 +195,7 @@ async def create_drive(
     """Write the plan as rows, in one transaction."""
     async with in_transaction() as conn:
         drive = await Drive.create(
-            status="running",
+            status=DriveState.RUNNING,
             created_at=now,
             updated_at=now,
             created_by=created_by,

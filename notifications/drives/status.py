@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
 from notifications.drives.models import Drive, DriveBatch, DriveHousehold, DrivePoint
-
-FLOOR_STATES = ("done", "called", "ready", "waiting", "skipped")
+from notifications.drives.states import PENDING, BatchState, DriveState
 
 
 @dataclass
@@ -60,17 +59,17 @@ class DriveStatus:
 def floor_state(states: Collection[str]) -> str:
     """One floor's state from the states of the batches (parts) that call it."""
     unique = set(states)
-    if "called" in unique:
-        return "called"
-    if "ready" in unique:
-        return "ready"
-    if unique <= {"skipped"}:
-        return "skipped"
-    if unique <= {"done", "skipped"}:
-        return "done"
-    if "done" in unique:  # some parts done, some still waiting
-        return "called"
-    return "waiting"
+    if BatchState.CALLED in unique:
+        return BatchState.CALLED
+    if BatchState.READY in unique:
+        return BatchState.READY
+    if unique <= {BatchState.SKIPPED}:
+        return BatchState.SKIPPED
+    if unique <= {BatchState.DONE, BatchState.SKIPPED}:
+        return BatchState.DONE
+    if BatchState.DONE in unique:  # some parts done, some still waiting
+        return BatchState.CALLED
+    return BatchState.WAITING
 
 
 async def load_status(
@@ -96,14 +95,16 @@ async def load_status(
         status = PointStatus(point.name, point.location, point.paused_at is not None)
         mine = [b for b in batches if b.point == point.name]
         status.batches = len(mine)
-        status.batches_called = sum(1 for b in mine if b.state in ("called", "done"))
-        status.current = next((b for b in mine if b.state == "called"), None)
-        waiting = [b for b in mine if b.state in ("waiting", "ready")]
+        status.batches_called = sum(
+            1 for b in mine if b.state in (BatchState.CALLED, BatchState.DONE)
+        )
+        status.current = next((b for b in mine if b.state == BatchState.CALLED), None)
+        waiting = [b for b in mine if b.state in PENDING]
         status.next_call_at = waiting[0].call_at if waiting else None
         if mine:
             last = (
-                max(b.call_at for b in mine if b.state != "skipped")
-                if any(b.state != "skipped" for b in mine)
+                max(b.call_at for b in mine if b.state != BatchState.SKIPPED)
+                if any(b.state != BatchState.SKIPPED for b in mine)
                 else None
             )
             if last is not None and (finish is None or last > finish):
@@ -211,7 +212,7 @@ def render_status(status: DriveStatus, lang: str, tz: tzinfo, *, limit: int = 60
             lead=f"{drive.lead_s:g}s",
         )
     ]
-    if status.finish_at and drive.status == "running":
+    if status.finish_at and drive.status == DriveState.RUNNING:
         lines.append(labels["finish"].format(at=hhmm(status.finish_at)))
     for point in status.points:
         where = f" ({point.location})" if point.location else ""

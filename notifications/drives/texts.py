@@ -65,13 +65,6 @@ DRIVE_TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def floors_label(floors: list[int] | tuple[int, ...], lang: str) -> str:
-    low, high = min(floors), max(floors)
-    if lang == "en":
-        return f"floor {low}" if low == high else f"floors {low}-{high}"
-    return f"{low}层" if low == high else f"{low}-{high}层"
-
-
 def resident_text(key: str, lang: str, *, sms: bool, **values: object) -> str:
     """A resident message: signature, body and (for SMS) the reply digits."""
     location = str(values.pop("location", "") or "")

@@ -409,12 +409,6 @@ class _Parser:
     def error(self, message: str, token: _Token | None = None) -> ExpressionError:
         return ExpressionError(message, self.src, (token or self.peek()).pos)
 
-    def expect(self, kind: str, what: str) -> _Token:
-        token = self.peek()
-        if token.kind != kind:
-            raise self.error(f"expected {what} but found {token.describe()}")
-        return self.advance()
-
     def enter(self) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:

@@ -40,65 +40,73 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 from surveys.definition.model import (
     ADD_ANOTHER,
     Question,
     SurveyDefinition,
 )
-from surveys.engine import answers as parsing
-from surveys.engine.answers import Keyword, classify_keyword
+from surveys.engine.answers import REASON_TEXT as PARSE_REASON_TEXT
+from surveys.engine.answers import (
+    Keyword,
+    Parsed,
+    classify_keyword,
+    parse_choice,
+    parse_choices,
+    parse_date,
+    parse_decimal,
+    parse_integer,
+    parse_yes_no,
+)
+from surveys.engine.events import (
+    Alert,
+    AnswerCleared,
+    AnswerSaved,
+    Ask,
+    Cancelled,
+    Completed,
+    Event,
+    Invalid,
+    Localized,
+    NeedsHuman,
+)
 from surveys.engine.expressions import Expr, ExpressionError, parse
+from surveys.engine.inputs import (
+    Back,
+    Cancel,
+    Choice,
+    Done,
+    Inbound,
+    Keep,
+    Photo,
+    Skip,
+    Text,
+    Toggle,
+)
+from surveys.engine.state import NEEDS_CALL, Path, SessionState, Status
 
 __all__ = [
-    "ADD_ANOTHER",
+    "MAX_BAD_TRIES",
     "REASON_TEXT",
     "TEXT_ONLY_CHANNELS",
-    "Alert",
-    "AnswerCleared",
-    "AnswerSaved",
-    "Ask",
-    "Back",
-    "Cancel",
-    "Cancelled",
-    "Choice",
-    "Completed",
-    "Done",
-    "Event",
-    "Inbound",
-    "Invalid",
-    "Keep",
-    "NeedsHuman",
-    "Path",
-    "Photo",
-    "SessionState",
-    "Skip",
     "Step",
-    "Text",
-    "Toggle",
     "check_state",
     "handle",
-    "path_str",
     "question_at",
     "reason_text",
     "start",
 ]
 
-Path = tuple[str | int, ...]
-Status = Literal["active", "completed", "cancelled"]
-Localized = Mapping[str, str]
 TEXT_ONLY_CHANNELS = frozenset({"sms", "voice"})
-NEEDS_CALL = "needs_call"
 MAX_BAD_TRIES = 3
 MAX_TEXT_LENGTH = 500
-STATE_FORMAT = 1
 
 # Re-ask and Invalid reasons, on top of the parse reasons of surveys.engine.answers.
 REASON_TEXT: dict[str, dict[str, str]] = {
-    **parsing.REASON_TEXT,
+    **PARSE_REASON_TEXT,
     "required": {"zh-CN": "这道题需要回答。", "en": "This question needs an answer."},
     "too_small": {"zh-CN": "不能小于 {min}，请重新回复。", "en": "It must be at least {min}."},
     "too_large": {"zh-CN": "不能大于 {max}，请重新回复。", "en": "It must be at most {max}."},
@@ -160,222 +168,9 @@ def reason_text(reason: str, **values: Any) -> dict[str, str]:
     return {lang: text.format(**values) if values else text for lang, text in template.items()}
 
 
-# ------------------------------------------------------------------------------------ inbound
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    """Typed text (Telegram message or SMS body)."""
-
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Choice:
-    """A button press: a choice value of a select_one, or ``"yes"``/``"no"``."""
-
-    value: str
-
-
-@dataclass(frozen=True, slots=True)
-class Toggle:
-    """A select_multiple button press: flip one choice value."""
-
-    value: str
-
-
-@dataclass(frozen=True, slots=True)
-class Done:
-    """Finish a select_multiple answered with toggles."""
-
-
-@dataclass(frozen=True, slots=True)
-class Photo:
-    file_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Skip:
-    """Leave an optional question unanswered (saved as None)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Keep:
-    """Keep the previous answer (revising, or after Back)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Back:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Cancel:
-    pass
-
-
-Inbound = Text | Choice | Toggle | Done | Photo | Skip | Keep | Back | Cancel
-
-
-# ------------------------------------------------------------------------------------- events
-
-
-@dataclass(frozen=True, slots=True)
-class Ask:
-    """Send this question. ``seq`` is new for every Ask (put it in button data to spot stale
-    presses). ``previous`` is the answer stored now (show it; Keep keeps it). ``error`` is set
-    on a re-ask. ``selected`` are the toggled values of a select_multiple. ``redraw`` marks an
-    Ask that only updates the toggles of the question just sent (edit it in place if possible).
-    An Ask of a note (``question.type == "note"``, or an image shown by its sms_alternative on
-    SMS) expects no answer."""
-
-    path: Path
-    question: Question
-    seq: int
-    previous: Any = None
-    error: Localized | None = None
-    selected: tuple[str, ...] = ()
-    can_back: bool = False
-    redraw: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class AnswerSaved:
-    path: Path
-    value: Any
-
-
-@dataclass(frozen=True, slots=True)
-class AnswerCleared:
-    """The answer at ``path`` was removed: ``(q,)`` a top-level answer, ``(group,)`` a whole
-    repeat, ``(group, n)`` repeat item n, ``(group, n, q)`` one item answer."""
-
-    path: Path
-
-
-@dataclass(frozen=True, slots=True)
-class Completed:
-    answers: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Cancelled:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    """A survey-level alert whose ``when`` is true for the final answers. ``data`` holds
-    ``survey``, ``when`` and ``values`` (the answers the expression reads)."""
-
-    kind: str
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class NeedsHuman:
-    path: Path
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Invalid:
-    """Input that changed nothing (``reason`` is a ``REASON_TEXT`` key)."""
-
-    path: Path | None
-    reason: str
-
-
-Event = Ask | AnswerSaved | AnswerCleared | Completed | Cancelled | Alert | NeedsHuman | Invalid
-
-
-# -------------------------------------------------------------------------------------- state
-
-
-@dataclass(frozen=True, slots=True)
-class SessionState:
-    """Everything the engine needs between messages. Treat as immutable (``answers`` is a
-    plain dict for JSON's sake: never mutate it). ``cursor`` is None once completed."""
-
-    survey: str
-    version: int
-    answers: dict[str, Any] = field(default_factory=dict)
-    cursor: Path | None = None
-    status: Status = "active"
-    seq: int = 0
-    bad_tries: int = 0
-    history: tuple[Path, ...] = ()
-    pending: tuple[str, ...] = ()
-    flags: frozenset[str] = frozenset()
-    closed_groups: frozenset[str] = frozenset()  # repeats ended by "no" (Keep-able)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format": STATE_FORMAT,
-            "survey": self.survey,
-            "version": self.version,
-            "answers": copy.deepcopy(self.answers),
-            "cursor": None if self.cursor is None else list(self.cursor),
-            "status": self.status,
-            "seq": self.seq,
-            "bad_tries": self.bad_tries,
-            "history": [list(p) for p in self.history],
-            "pending": list(self.pending),
-            "flags": sorted(self.flags),
-            "closed_groups": sorted(self.closed_groups),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SessionState:
-        """Inverse of :meth:`to_json`; raises ValueError on malformed data."""
-        try:
-            status = data["status"]
-            if status not in ("active", "completed", "cancelled"):
-                raise ValueError(f"bad status {status!r}")
-            answers = data.get("answers") or {}
-            if not isinstance(answers, dict):
-                raise ValueError("answers must be an object")
-            cursor = data.get("cursor")
-            return cls(
-                survey=str(data["survey"]),
-                version=int(data["version"]),
-                answers=copy.deepcopy(answers),
-                cursor=None if cursor is None else _to_path(cursor),
-                status=status,
-                seq=int(data.get("seq", 0)),
-                bad_tries=int(data.get("bad_tries", 0)),
-                history=tuple(_to_path(p) for p in data.get("history", [])),
-                pending=tuple(str(v) for v in data.get("pending", [])),
-                flags=frozenset(str(f) for f in data.get("flags", [])),
-                closed_groups=frozenset(str(g) for g in data.get("closed_groups", [])),
-            )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"malformed session state: {exc}") from None
-
-    @property
-    def needs_call(self) -> bool:
-        return NEEDS_CALL in self.flags
-
-
-def _to_path(raw: Any) -> Path:
-    if not isinstance(raw, list | tuple) or not raw:
-        raise ValueError(f"bad path {raw!r}")
-    parts: list[str | int] = []
-    for part in raw:
-        if isinstance(part, bool) or not isinstance(part, str | int):
-            raise ValueError(f"bad path {raw!r}")
-        parts.append(part)
-    return tuple(parts)
-
-
 class Step(NamedTuple):
     state: SessionState
     events: tuple[Event, ...]
-
-
-def path_str(path: Path | None) -> str:
-    """``("medicines", 1, "drug")`` → ``"medicines.1.drug"`` (for revision rows, logs)."""
-    return "" if path is None else ".".join(str(part) for part in path)
 
 
 # ------------------------------------------------------------------------------------ lookups
@@ -720,25 +515,25 @@ def _parse_text(
         return value if value else _error("empty")
     if kind == "image":
         return _error("send_photo")
-    result: parsing.Parsed[Any]
+    result: Parsed[Any]
     if kind == "integer":
-        result = parsing.parse_integer(text)
+        result = parse_integer(text)
     elif kind == "decimal":
-        result = parsing.parse_decimal(text)
+        result = parse_decimal(text)
     elif kind == "yes_no":
-        result = parsing.parse_yes_no(text, numbered=numbered)
+        result = parse_yes_no(text, numbered=numbered)
         if result.ok:
             return "yes" if result.value else "no"
     elif kind == "date":
-        result = parsing.parse_date(text, today=today)
+        result = parse_date(text, today=today)
         if result.ok and isinstance(result.value, date):
             return result.value.isoformat()
     elif kind == "select_one":
-        result = parsing.parse_choice(text, [c.aliases() for c in question.choices])
+        result = parse_choice(text, [c.aliases() for c in question.choices])
         if result.ok and isinstance(result.value, int):
             return question.choices[result.value].value
     elif kind == "select_multiple":
-        result = parsing.parse_choices(text, [c.aliases() for c in question.choices])
+        result = parse_choices(text, [c.aliases() for c in question.choices])
         if result.ok and isinstance(result.value, tuple):
             return [question.choices[i].value for i in result.value]
     else:

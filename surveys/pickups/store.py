@@ -27,6 +27,7 @@ from surveys.pickups.models import PickupMark
 from surveys.pickups.texts import TEXTS
 from surveys.report import write_xlsx
 from surveys.runtime import pick_contact
+from surveys.states import ResponseStatus
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ async def latest_rounds(buildings: Sequence[int]) -> dict[int, list[int]]:
 
 async def load_lists(round_id: int, buildings: Sequence[int] | None = None) -> list[PickupList]:
     """The pickup lists of one round (answered households only), one per building."""
-    query = Response.filter(round_id=round_id, status="answered")
+    query = Response.filter(round_id=round_id, status=ResponseStatus.ANSWERED)
     if buildings is not None:
         query = query.filter(household__building__number__in=list(buildings))
     rows = await query.values(

@@ -29,10 +29,9 @@ from openpyxl import load_workbook
 from bot.app import build_services
 from bot.web.app import create_app
 from config.clock import FakeClock
-from estate.access import ROLES
 from estate.demo import seed_demo
 from estate.models import AuditEntry, Contact, Household, Person
-from estate.staff import add_staff
+from estate.staff import ROLES, add_staff
 from surveys.models import Response
 from surveys.pickups.lists import XLSX_COLUMNS
 from surveys.pickups.models import Question

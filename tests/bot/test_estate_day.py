@@ -1,4 +1,4 @@
-"""A day in the estate on a fake clock (issue 6). Messages go out through the real dispatcher
+"""A day in the estate on a fake clock. Messages go out through the real dispatcher
 to the fake Telegram Bot API and the fake Twilio; inbound answers enter the router directly (the
 webhook paths are covered by the end-to-end tests).
 

@@ -1,4 +1,4 @@
-"""Staff commands in Telegram (issue 6 part A) against the fake Bot API and fake Twilio: the
+"""Staff commands in Telegram against the fake Bot API and fake Twilio: the
 command menu of staff chats, scopes (refused and audited), /survey with buttons, /status,
 /report as an XLSX document, /remind, /notice with a photo, /answer by proxy and alerts."""
 

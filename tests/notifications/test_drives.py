@@ -29,7 +29,8 @@ from config.i18n import text
 from estate.models import Building, Contact, Estate, Household, Person, Staff, StaffBuilding
 from notifications.drives import planner
 from notifications.drives.models import DriveBatch, DriveHousehold
-from notifications.drives.runtime import DriveError, DriveRuntime, building_staff, parse_reply
+from notifications.drives.parse import parse_reply
+from notifications.drives.runtime import DriveError, DriveRuntime, building_staff
 from notifications.drives.setup import DriveOptions, create_drive, preview
 from notifications.drives.status import load_status, render_status
 from notifications.drives.texts import DRIVE_TEXTS

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from notifications.drives.parse import parse_batch, parse_points
 from notifications.drives.planner import (
     Batch,
     BatchSize,
@@ -41,8 +42,6 @@ from notifications.drives.planner import (
     PlanError,
     PlanRequest,
     PointSpec,
-    parse_batch,
-    parse_points,
     plan_drive,
     reschedule_from,
     shift_point,

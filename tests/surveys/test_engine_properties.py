@@ -10,10 +10,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from surveys import engine
 from surveys.definition import Question, SurveyDefinition, load_builtin, load_definition
-from surveys.engine import walk as engine
-from surveys.engine.expressions import parse
-from surveys.engine.walk import (
+from surveys.engine import (
     Ask,
     Back,
     Cancel,
@@ -31,6 +30,7 @@ from surveys.engine.walk import (
     Toggle,
     check_state,
 )
+from surveys.engine.expressions import parse
 from surveys.render import button_inbound, render_ask
 
 TODAY = date(2022, 4, 12)

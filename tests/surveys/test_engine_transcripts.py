@@ -30,6 +30,7 @@ through JSON and check_state finds nothing wrong.
 from __future__ import annotations
 
 import json
+import typing
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,9 @@ from typing import Any
 import pytest
 import yaml
 
+from surveys import engine
 from surveys.definition import SurveyDefinition, load_builtin, load_definition, localize
-from surveys.engine import walk as engine
-from surveys.engine.walk import (
+from surveys.engine import (
     Alert,
     AnswerCleared,
     AnswerSaved,
@@ -48,6 +49,7 @@ from surveys.engine.walk import (
     Cancel,
     Choice,
     Done,
+    Event,
     Inbound,
     Invalid,
     Keep,
@@ -181,3 +183,38 @@ def test_transcript(path: Path) -> None:
 
 def test_there_are_enough_transcripts() -> None:
     assert len(TRANSCRIPTS) >= 12
+
+
+def _replay(path: Path) -> tuple[set[type], set[type]]:
+    """The input and event types one transcript exercises."""
+    script = yaml.safe_load(path.read_text(encoding="utf-8"))
+    defn = (
+        load_builtin(script["survey"])
+        if "survey" in script
+        else load_definition(script["definition"])
+    )
+    channel = script["channel"]
+    result = engine.start(defn, channel=channel, previous=script.get("previous"))
+    inputs: set[type] = set()
+    events = {type(e) for e in result.events}
+    for step in script.get("steps") or []:
+        inbound = _inbound(step)
+        inputs.add(type(inbound))
+        result = engine.handle(
+            defn, result.state, inbound, channel=channel, today=script.get("today")
+        )
+        events |= {type(e) for e in result.events}
+    return inputs, events
+
+
+def test_every_input_and_event_type_has_a_transcript() -> None:
+    """Like goflow's test that every event type has an example: a new input or event type in
+    the engine needs a transcript that sends or emits it."""
+    inputs: set[type] = set()
+    events: set[type] = set()
+    for path in TRANSCRIPTS:
+        more_inputs, more_events = _replay(path)
+        inputs |= more_inputs
+        events |= more_events
+    missing = (set(typing.get_args(Inbound)) - inputs) | (set(typing.get_args(Event)) - events)
+    assert not missing, f"no transcript covers {sorted(t.__name__ for t in missing)}"

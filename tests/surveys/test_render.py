@@ -8,9 +8,9 @@ import pytest
 
 from notifications.message import Message
 from notifications.segments import count_segments
+from surveys import engine
 from surveys.definition import load_builtin, load_definition
-from surveys.engine import walk as engine
-from surveys.engine.walk import Ask, Back, Choice, Done, Keep, Skip, Text, Toggle
+from surveys.engine import Ask, Back, Choice, Done, Keep, Skip, Text, Toggle
 from surveys.render import (
     button_inbound,
     format_value,
