@@ -80,7 +80,9 @@ async def run(args: argparse.Namespace) -> None:
             enforce_limits=True,
             segments_per_second=args.sms_rate,
         ) as tw,
-        FakeTelegram(token=BOT, enforce_limits=True) as tg,
+        FakeTelegram(
+            token=BOT, enforce_limits=True, strict_chats=False
+        ) as tg,  # chats made in the DB
     ):
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]

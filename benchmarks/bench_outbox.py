@@ -268,7 +268,7 @@ async def bench_telegram_rate(url: str, n: int) -> None:
     )
     await init_db(url)
     try:
-        async with FakeTelegram(token=TOKEN, enforce_limits=True) as tg:
+        async with FakeTelegram(token=TOKEN, enforce_limits=True, strict_chats=False) as tg:
             contacts = await make_contacts("telegram", [str(100_000 + i) for i in range(n)])
             await enqueue_all(
                 [
@@ -421,7 +421,7 @@ async def bench_callup_latency(url: str, backlog: int, trials: int, seed: int) -
     settings = settings_for(url)
     await init_db(url)
     try:
-        async with FakeTelegram(token=TOKEN, enforce_limits=True) as tg:
+        async with FakeTelegram(token=TOKEN, enforce_limits=True, strict_chats=False) as tg:
             survey = await make_contacts("telegram", [str(200_000 + i) for i in range(backlog)])
             callup = await make_contacts("telegram", [str(900_000 + i) for i in range(trials)])
             generation = itertools.count()
