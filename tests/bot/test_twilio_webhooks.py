@@ -1,8 +1,8 @@
-"""Twilio webhooks: the thin handlers (bot/web/webhooks.py) on an aiohttp app with the real routes
-and typed keys (bot/web/keys.py), against a stub router; the signature check and the status table
-(notifications/channels/twilio.py) as pure functions; the forward-only update, the contact marks
-and the early-callback waits are outbox.record_delivery (notifications/outbox.py), reached
-through the real route. Promises:
+"""Twilio webhooks. The thin handlers (bot/web/webhooks.py) run on an aiohttp app with the real
+routes and typed keys (bot/web/keys.py) and a stub router; signature_ok and the status table
+(notifications/channels/twilio.py) are tested as pure functions; the forward-only update, the
+contact marks and the early-callback look-ups (outbox.record_delivery, notifications/outbox.py)
+are called directly with what parse_status makes of the callback, and once over HTTP. Promises:
 
 - a request is accepted only with a valid X-Twilio-Signature over LOUZHANG_PUBLIC_URL + path +
   query (trailing "/" of the URL ignored; without a public URL, the request's scheme and host);
@@ -18,12 +18,13 @@ through the real route. Promises:
 - a status only moves forwards: late, repeated or out-of-order callbacks change nothing, and
   write nothing; a callback that read the row before a concurrent one updated it cannot move it
   back or sideways (the guard is in the UPDATE itself);
-- a forward move records the error code (when given) and the update time (the router's clock);
+- a forward move records the error code (when given) and the update time (the app's CLOCK);
 - only a callback that moved the status marks its contact: 21610 → opted_out, 30005, 30006,
   21211 and 21614 (landline / not SMS-capable) → unreachable, with the code as the reason;
   other codes (30003, 30007) leave the contact active; a stale callback marks nothing;
 - an unknown sid is looked up again after 0.05, 0.2 and 0.5 s (a callback can beat the
-  dispatcher's record of the sid), then acknowledged (204) and ignored.
+  dispatcher's record of the sid), then acknowledged (204) and ignored; a callback naming no
+  message or an unknown status is acknowledged at once.
 """
 
 from __future__ import annotations
@@ -373,35 +374,49 @@ async def test_a_forward_move_records_the_error_code_and_time(hook: Hook) -> Non
     assert (await fresh(empty)).error_code is None
 
 
-async def test_status_only_moves_forwards(hook: Hook) -> None:
+# ---- the outbox's record of a callback (outbox.record_delivery, no HTTP) ------------------------
+
+LATER = EARLY + timedelta(hours=1)
+
+
+async def callback(sid: str, status: str, error: str | None = None, now: datetime = LATER) -> bool:
+    """A status callback as the handler records it: parsed, then handed to the outbox."""
+    params = {"MessageSid": sid, "MessageStatus": status}
+    if error is not None:
+        params["ErrorCode"] = error
+    update = twilio.parse_status(params)
+    assert update is not None, params
+    return await outbox.record_delivery(update, now=now)
+
+
+async def test_status_only_moves_forwards(db: str) -> None:
     person = await contact()
     row = await message("accepted", to=person)
     sid = row.provider_id or ""
     for status in ("sent", "delivered"):
-        assert await hook.status(sid, status) == 204
+        assert await callback(sid, status) is True
     written = (await fresh(row)).updated_at
-    hook.clock.advance(60)
     for status, error in (("sent", None), ("queued", None), ("delivered", None)):
-        assert await hook.status(sid, status, error) == 204
+        assert await callback(sid, status, error, LATER + timedelta(minutes=1)) is False
     # A same-rank final status after another one: a stale callback.
-    assert await hook.status(sid, "undelivered", "30005") == 204
-    assert await hook.status(sid, "failed", "21610") == 204
+    assert await callback(sid, "undelivered", "30005", LATER + timedelta(minutes=1)) is False
+    assert await callback(sid, "failed", "21610", LATER + timedelta(minutes=1)) is False
     final = await fresh(row)
     assert (final.status, final.error_code, final.updated_at) == ("delivered", None, written)
 
 
-async def test_a_stale_callback_marks_no_contact_unreachable(hook: Hook) -> None:
+async def test_a_stale_callback_marks_no_contact_unreachable(db: str) -> None:
     person = await contact()
     row = await message("accepted", to=person)
     sid = row.provider_id or ""
-    assert await hook.status(sid, "delivered") == 204
+    assert await callback(sid, "delivered") is True
     for error in ("30005", "21614", "21610"):
-        assert await hook.status(sid, "undelivered", error) == 204
+        assert await callback(sid, "undelivered", error) is False
     assert (await Contact.get(id=person.id)).status == "active"
     assert (await fresh(row)).status == "delivered"
 
 
-async def test_late_callbacks_write_nothing(hook: Hook, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_late_callbacks_write_nothing(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The forward-only guard is checked before writing: a burst of late callbacks costs reads."""
     row = await message("delivered")
     writes: list[dict[str, object]] = []
@@ -413,12 +428,12 @@ async def test_late_callbacks_write_nothing(hook: Hook, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(OutboxMessage, "filter", spy)
     for status in ("sent", "delivered", "failed"):
-        assert await hook.status(row.provider_id or "", status, "30005") == 204
+        assert await callback(row.provider_id or "", status, "30005") is False
     assert writes == []
 
 
 async def test_a_callback_read_before_a_concurrent_update_cannot_move_the_status_back(
-    hook: Hook, monkeypatch: pytest.MonkeyPatch
+    db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The forward-only guard is in the UPDATE: a row read as 'sent' that a concurrent callback
     has since made 'undelivered' is neither overwritten nor used to mark the contact."""
@@ -427,19 +442,20 @@ async def test_a_callback_read_before_a_concurrent_update_cannot_move_the_status
     stale = await fresh(row)
     stale.status = "sent"
 
-    async def read_stale(sid: str) -> OutboxMessage:
+    async def read_stale(provider_id: str) -> OutboxMessage:
+        assert provider_id == row.provider_id
         return stale
 
     monkeypatch.setattr(outbox, "_row_of", read_stale)
-    assert await hook.status(row.provider_id or "", "failed", "21614") == 204
-    assert await hook.status(row.provider_id or "", "delivered", "21610") == 204
+    assert await callback(row.provider_id or "", "failed", "21614") is False
+    assert await callback(row.provider_id or "", "delivered", "21610") is False
     after = await fresh(row)
     assert (after.status, after.error_code, after.updated_at) == ("undelivered", None, EARLY)
     assert (await Contact.get(id=person.id)).status == "active"
     # Read as 'accepted' while the row is 'sent': a later status still goes through.
     stale.status = "accepted"
     await OutboxMessage.filter(id=row.id).update(status="sent")
-    assert await hook.status(row.provider_id or "", "delivered") == 204
+    assert await callback(row.provider_id or "", "delivered") is True
     assert (await fresh(row)).status == "delivered"
 
 
@@ -455,43 +471,59 @@ async def test_a_callback_read_before_a_concurrent_update_cannot_move_the_status
         ("30007", "active"),
     ],
 )
-async def test_error_codes_mark_the_contact(hook: Hook, error: str, status: str) -> None:
+async def test_error_codes_mark_the_contact(db: str, error: str, status: str) -> None:
     person = await contact()
     bystander = await contact("+8613900139001")
     row = await message("sent", to=person)
-    assert await hook.status(row.provider_id or "", "failed", error) == 204
+    assert await callback(row.provider_id or "", "failed", error) is True
     marked = await Contact.get(id=person.id)
     reason = error if status != "active" else ""
     assert (marked.status, marked.status_reason) == (status, reason)
     assert (await Contact.get(id=bystander.id)).status == "active"
 
 
-async def test_a_message_without_a_contact_marks_nothing(hook: Hook) -> None:
+async def test_error_21614_over_http_marks_the_number_unreachable(hook: Hook) -> None:
+    """The whole way: the signed callback, the one error table, the outbox's mark."""
+    person = await contact()
+    row = await message("sent", to=person)
+    assert await hook.status(row.provider_id or "", "undelivered", "21614") == 204
+    marked = await Contact.get(id=person.id)
+    assert (marked.status, marked.status_reason) == ("unreachable", "21614")
+    assert (await fresh(row)).status == "undelivered"
+
+
+async def test_a_message_without_a_contact_marks_nothing(db: str) -> None:
     person = await contact()
     row = await message("sent")
-    assert await hook.status(row.provider_id or "", "failed", "21614") == 204
+    assert await callback(row.provider_id or "", "failed", "21614") is True
     assert (await fresh(row)).status == "failed"
     assert (await Contact.get(id=person.id)).status == "active"
 
 
-async def test_unknown_sids_and_statuses_are_acknowledged_and_ignored(
+async def test_unknown_statuses_and_callbacks_without_a_sid_are_acknowledged_and_ignored(
     hook: Hook, sleeps: list[float]
 ) -> None:
     row = await message("sent")
     assert await hook.status(row.provider_id or "", "exploded") == 204
     assert await hook.status(row.provider_id or "", "") == 204
-    assert (await fresh(row)).status == "sent"
-    assert sleeps == []
-    assert await hook.status("SM" + "9" * 32, "delivered") == 204
-    assert sleeps == [0.05, 0.2, 0.5]
-    sleeps.clear()
     assert (await hook.post("/twilio/status", {"MessageStatus": "delivered"}))[0] == 204
     assert sleeps == []
+    assert (await fresh(row)).status == "sent"
+    # An unknown sid is acknowledged after the early-callback waits.
+    assert await hook.status("SM" + "9" * 32, "delivered") == 204
+    assert sleeps == [0.05, 0.2, 0.5]
+    assert (await fresh(row)).status == "sent"
+
+
+async def test_an_unknown_sid_is_looked_up_again_then_ignored(db: str, sleeps: list[float]) -> None:
+    row = await message("sent")
+    assert await callback("SM" + "9" * 32, "delivered") is False
+    assert sleeps == [0.05, 0.2, 0.5]
     assert (await fresh(row)).status == "sent"
 
 
 async def test_an_early_callback_waits_for_the_dispatchers_record(
-    hook: Hook, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+    db: str, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     row = await message("accepted")
     sid = row.provider_id or ""
@@ -503,7 +535,7 @@ async def test_an_early_callback_waits_for_the_dispatchers_record(
             await OutboxMessage.filter(id=row.id).update(provider_id=sid)
 
     monkeypatch.setattr(outbox.asyncio, "sleep", record_late)
-    assert await hook.status(sid, "delivered") == 204
+    assert await callback(sid, "delivered") is True
     assert sleeps == [0.05, 0.2]
     assert (await fresh(row)).status == "delivered"
 
@@ -519,7 +551,7 @@ async def test_an_early_callback_waits_for_the_dispatchers_record(
             await OutboxMessage.filter(id=late.id).update(provider_id=late_sid)
 
     monkeypatch.setattr(outbox.asyncio, "sleep", record_last)
-    assert await hook.status(late_sid, "sent") == 204
+    assert await callback(late_sid, "sent") is True
     assert sleeps == [0.05, 0.2, 0.5]
     assert (await fresh(late)).status == "sent"
 
