@@ -1,5 +1,7 @@
-"""Web login (bot/dashboard/auth.py), on a bare aiohttp app with the access middleware and stub
-pages (the real pages: tests/bot/test_dashboard_access.py). Promises:
+"""Web login: tokens and staff look-ups (estate/logins.py), the key, the signed session cookie and
+the access middleware (bot/web/dashboard/auth.py). The middleware runs on a bare aiohttp app with
+the typed keys of bot/web/keys.py and stub pages (the real pages:
+tests/bot/test_dashboard_access.py). Promises:
 
 - the signing key is LOUZHANG_SECRET_KEY, else a key made once (private, 0600) in the data
   folder and read back ever after, also when another process made it a moment before;
@@ -41,7 +43,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
@@ -52,32 +53,24 @@ from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 import bot.web.dashboard.auth as auth
 from bot.web.dashboard.auth import (
     COOKIE,
-    CSRF_KEY,
-    SCOPE_KEY,
-    STAFF,
-    STAFF_KEY,
     access_middleware,
-    base_url,
-    create_login_link,
     data_folder,
-    peek_token,
     read_session,
     require_building,
     require_some,
     secret_key,
     set_session,
     sign_session,
-    spend_token,
 )
-from bot.web.dashboard.context import install_services
+from bot.web.keys import CLOCK, CSRF_KEY, SCOPE_KEY, SESSION_KEY, SETTINGS, STAFF_KEY
 from config.clock import FakeClock
 from config.settings import Settings
 from estate.access import Scope
+from estate.logins import base_url, create_login_link, peek_token, spend_token
 from estate.models import AuditEntry, Building, Estate, LoginToken, Staff, StaffBuilding
 from tests.conftest import make_settings
 
 KEY = b"k" * 40
-SERVICES_NS = web.AppKey("test_services", SimpleNamespace)
 
 
 # ---- the key and the data folder -------------------------------------------------------------
@@ -176,34 +169,34 @@ async def test_looking_at_a_link_spends_nothing(db: str) -> None:
     settings = make_settings(login_link_minutes=10)
     token = _token(await create_login_link(staff, settings=settings, clock=clock))
     for _ in range(2):
-        seen = await peek_token(token, clock)
+        seen = await peek_token(token, clock.now())
         assert seen is not None and seen.id == staff.id
     assert (await LoginToken.get()).used_at is None
-    assert await peek_token("nope", clock) is None
+    assert await peek_token("nope", clock.now()) is None
     clock.advance(10 * 60 - 1)
-    assert await peek_token(token, clock) is not None
+    assert await peek_token(token, clock.now()) is not None
     clock.advance(1)
-    assert await peek_token(token, clock) is None  # expired on the minute
+    assert await peek_token(token, clock.now()) is None  # expired on the minute
     fresh = _token(await create_login_link(staff, settings=settings, clock=clock))
-    assert await peek_token(fresh, clock) is not None
+    assert await peek_token(fresh, clock.now()) is not None
     await Staff.filter(id=staff.id).update(active=False)
-    assert await peek_token(fresh, clock) is None
+    assert await peek_token(fresh, clock.now()) is None
 
 
 async def test_a_token_works_once(db: str) -> None:
     staff = await _staff()
     clock = FakeClock()
     token = _token(await create_login_link(staff, settings=make_settings(), clock=clock))
-    assert await peek_token(token, clock) is not None
+    assert await peek_token(token, clock.now()) is not None
     clock.advance(30)
-    spent = await spend_token(token, clock)
+    spent = await spend_token(token, clock.now())
     assert spent is not None and spent.id == staff.id
     assert (await LoginToken.get()).used_at == clock.now()
-    assert await spend_token(token, clock) is None
-    assert await peek_token(token, clock) is None
+    assert await spend_token(token, clock.now()) is None
+    assert await peek_token(token, clock.now()) is None
     login = await AuditEntry.filter(action="login").get()
     assert (login.staff_id, login.at) == (staff.id, clock.now())  # type: ignore[attr-defined]
-    assert await spend_token("nope", clock) is None
+    assert await spend_token("nope", clock.now()) is None
 
 
 async def test_a_token_works_once_against_two_concurrent_requests(db: str) -> None:
@@ -211,7 +204,9 @@ async def test_a_token_works_once_against_two_concurrent_requests(db: str) -> No
     clock = FakeClock()
     for _ in range(3):
         token = _token(await create_login_link(staff, settings=make_settings(), clock=clock))
-        both = await asyncio.gather(spend_token(token, clock), spend_token(token, clock))
+        both = await asyncio.gather(
+            spend_token(token, clock.now()), spend_token(token, clock.now())
+        )
         assert sorted(s is not None for s in both) == [False, True]
     assert await AuditEntry.filter(action="login").count() == 3
 
@@ -232,7 +227,7 @@ async def test_a_token_read_as_unused_but_spent_since_does_not_log_in(
         return original(*args, **kwargs)
 
     monkeypatch.setattr(LoginToken, "filter", spent_meanwhile)
-    assert await spend_token(token, clock) is None
+    assert await spend_token(token, clock.now()) is None
     assert await AuditEntry.filter(action="login").count() == 0
 
 
@@ -254,11 +249,11 @@ async def test_an_expired_token_or_a_deactivated_staff_member_does_not_log_in(db
     settings = make_settings(login_link_minutes=5)
     late = _token(await create_login_link(staff, settings=settings, clock=clock))
     clock.advance(5 * 60)
-    assert await spend_token(late, clock) is None
+    assert await spend_token(late, clock.now()) is None
     assert (await LoginToken.get()).used_at is None
     gone = _token(await create_login_link(staff, settings=settings, clock=clock))
     await Staff.filter(id=staff.id).update(active=False)
-    assert await spend_token(gone, clock) is None
+    assert await spend_token(gone, clock.now()) is None
     assert await AuditEntry.filter(action="login").count() == 0
 
 
@@ -319,8 +314,7 @@ async def _echo(request: web.Request) -> web.Response:
 
 
 async def _spend(request: web.Request) -> web.StreamResponse:
-    services = request.app[SERVICES_NS]
-    staff = await spend_token(request.match_info["token"], services.clock)
+    staff = await spend_token(request.match_info["token"], request.app[CLOCK].now())
     if staff is None:
         return web.Response(status=400)
     response = web.Response(status=204)
@@ -350,11 +344,10 @@ class Site:
 async def site(**overrides: object) -> AsyncIterator[Site]:
     settings = make_settings(**{"secret_key": KEY.decode(), **overrides})
     clock = FakeClock()
-    services = SimpleNamespace(settings=settings, clock=clock)
     app = web.Application(middlewares=[access_middleware])
-    install_services(app, services)  # type: ignore[arg-type]
-    app[SERVICES_NS] = services
-    app[STAFF] = KEY
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    app[SESSION_KEY] = secret_key(settings)  # as setup_dashboard does: LOUZHANG_SECRET_KEY
     for path in ("/", "/api/x", "/x/live", "/metrics", "/healthz", "/login", "/static/a.css"):
         app.router.add_get(path, _echo)
     for path in ("/form", "/telegram/webhook", "/twilio/sms", "/twilio/status", "/api/x"):

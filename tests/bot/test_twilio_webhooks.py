@@ -1,4 +1,8 @@
-"""Twilio webhooks (bot/twilio_webhooks.py) at the HTTP level, against a stub router. Promises:
+"""Twilio webhooks. The thin handlers (bot/web/webhooks.py) run on an aiohttp app with the real
+routes and typed keys (bot/web/keys.py) and a stub router; signature_ok and the status table
+(notifications/channels/twilio.py) are tested as pure functions; the forward-only update, the
+contact marks and the early-callback look-ups (outbox.record_delivery, notifications/outbox.py)
+are called directly with what parse_status makes of the callback, and once over HTTP. Promises:
 
 - a request is accepted only with a valid X-Twilio-Signature over LOUZHANG_PUBLIC_URL + path +
   query (trailing "/" of the URL ignored; without a public URL, the request's scheme and host);
@@ -14,12 +18,13 @@
 - a status only moves forwards: late, repeated or out-of-order callbacks change nothing, and
   write nothing; a callback that read the row before a concurrent one updated it cannot move it
   back or sideways (the guard is in the UPDATE itself);
-- a forward move records the error code (when given) and the update time (the router's clock);
+- a forward move records the error code (when given) and the update time (the app's CLOCK);
 - only a callback that moved the status marks its contact: 21610 → opted_out, 30005, 30006,
   21211 and 21614 (landline / not SMS-capable) → unreachable, with the code as the reason;
   other codes (30003, 30007) leave the contact active; a stale callback marks nothing;
 - an unknown sid is looked up again after 0.05, 0.2 and 0.5 s (a callback can beat the
-  dispatcher's record of the sid), then acknowledged (204) and ignored.
+  dispatcher's record of the sid), then acknowledged (204) and ignored; a callback naming no
+  message or an unknown status is acknowledged at once.
 """
 
 from __future__ import annotations
@@ -28,18 +33,22 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
+from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 
-import bot.web.webhooks as webhooks
-from bot.web.webhooks import TwilioWebhooks, signature_ok
+import notifications.outbox as outbox
+from bot.router import Router
+from bot.web.keys import CLOCK, ROUTER, SETTINGS
+from bot.web.webhooks import add_routes
 from config.clock import FakeClock
 from config.settings import Settings
 from estate.models import Building, Contact, Estate, Household
+from notifications.channels import twilio
+from notifications.channels.twilio import signature_ok
 from notifications.inbound import Inbound
 from notifications.models import OutboxMessage
 from tests.conftest import make_settings
@@ -52,7 +61,6 @@ EARLY = datetime(2022, 4, 10, 5, 0, tzinfo=UTC)
 
 @dataclass
 class StubRouter:
-    clock: FakeClock = field(default_factory=FakeClock)
     reply: str | None = None
     seen: list[Inbound] = field(default_factory=list)
 
@@ -71,6 +79,7 @@ class Hook:
     client: TestClient
     router: StubRouter
     settings: Settings
+    clock: FakeClock
 
     async def post(
         self,
@@ -102,12 +111,14 @@ async def serve(**overrides: object) -> AsyncIterator[Hook]:
         **{"twilio_auth_token": TOKEN, "public_url": PUBLIC, "default_region": "CN", **overrides}
     )
     router = StubRouter()
-    hooks = TwilioWebhooks(settings, router)  # type: ignore[arg-type]
+    clock = FakeClock()
     app = web.Application()
-    app.router.add_post("/twilio/sms", hooks.sms)
-    app.router.add_post("/twilio/status", hooks.status)
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    app[ROUTER] = cast(Router, router)  # the stub answers handle() like the real one
+    add_routes(app.router)
     async with TestClient(TestServer(app)) as client:
-        yield Hook(client, router, settings)
+        yield Hook(client, router, settings, clock)
 
 
 @pytest.fixture
@@ -124,7 +135,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def fake_sleep(delay: float) -> None:
         waited.append(delay)
 
-    monkeypatch.setattr(webhooks.asyncio, "sleep", fake_sleep)
+    monkeypatch.setattr(outbox.asyncio, "sleep", fake_sleep)
     return waited
 
 
@@ -163,63 +174,81 @@ async def fresh(row: OutboxMessage) -> OutboxMessage:
 # ---- signatures ------------------------------------------------------------------------------
 
 
-def _request(path: str, signature: str | None, host: str = "example.com") -> web.Request:
-    headers = {"Host": host}
-    if signature is not None:
-        headers["X-Twilio-Signature"] = signature
-    return make_mocked_request("POST", path, headers=headers)
-
-
 def _sign(url: str, params: dict[str, str], key: str = TOKEN) -> str:
     return str(RequestValidator(key).compute_signature(url, params))
 
 
-def test_signature_is_checked_over_the_public_url_path_and_query() -> None:
-    settings = make_settings(twilio_auth_token=TOKEN, public_url=PUBLIC + "/")
+def test_a_signature_is_checked_with_the_key_over_the_url_and_params() -> None:
     params = {"From": PHONE, "Body": "1"}
     url = PUBLIC + "/twilio/sms?x=1"
-    assert signature_ok(settings, _request("/twilio/sms?x=1", _sign(url, params)), params)
-    # Not over the path without its query, the host header, another key or other params.
-    assert not signature_ok(
-        settings, _request("/twilio/sms?x=1", _sign(PUBLIC + "/twilio/sms", params)), params
-    )
-    local = "http://example.com/twilio/sms?x=1"
-    assert not signature_ok(settings, _request("/twilio/sms?x=1", _sign(local, params)), params)
-    other_key = _sign(url, params, key="e" * 32)
-    assert not signature_ok(settings, _request("/twilio/sms?x=1", other_key), params)
-    forged = {**params, "Body": "2"}
-    assert not signature_ok(settings, _request("/twilio/sms?x=1", _sign(url, params)), forged)
-
-
-def test_a_public_url_with_a_path_prefix_keeps_it() -> None:
-    settings = make_settings(twilio_auth_token=TOKEN, public_url="https://example.org/LZX/")
-    params = {"From": PHONE}
-    good = _sign("https://example.org/LZX/twilio/sms", params)
-    assert signature_ok(settings, _request("/twilio/sms", good), params)
-
-
-def test_without_a_public_url_the_request_scheme_and_host_are_signed() -> None:
-    settings = make_settings(twilio_auth_token=TOKEN)
-    params = {"From": PHONE}
-    good = _sign("http://example.com/twilio/sms", params)
-    assert signature_ok(settings, _request("/twilio/sms", good), params)
-    assert not signature_ok(settings, _request("/twilio/sms", good, host="evil.com"), params)
+    assert signature_ok(TOKEN, url, params, _sign(url, params))
+    # Not over another URL (the path without its query), with another key or other params.
+    assert not signature_ok(TOKEN, url, params, _sign(PUBLIC + "/twilio/sms", params))
+    assert not signature_ok(TOKEN, url, params, _sign(url, params, key="e" * 32))
+    assert not signature_ok(TOKEN, url, {**params, "Body": "2"}, _sign(url, params))
 
 
 def test_a_missing_signature_is_refused() -> None:
-    settings = make_settings(twilio_auth_token=TOKEN, public_url=PUBLIC)
-    assert not signature_ok(settings, _request("/twilio/sms", None), {})
-    assert not signature_ok(settings, _request("/twilio/sms", ""), {})
+    url = PUBLIC + "/twilio/sms"
+    assert not signature_ok(TOKEN, url, {}, "")
+    assert signature_ok(TOKEN, url, {}, _sign(url, {}))  # the same request, signed
 
 
 @pytest.mark.parametrize("token", [None, ""])
 def test_with_no_auth_token_configured_empty_key_signatures_are_refused(
     token: str | None,
 ) -> None:
-    settings = make_settings(twilio_auth_token=token, public_url=PUBLIC)
     params = {"From": PHONE}
-    empty_key = _sign(PUBLIC + "/twilio/sms", params, key="")
-    assert not signature_ok(settings, _request("/twilio/sms", empty_key), params)
+    url = PUBLIC + "/twilio/sms"
+    empty_key = _sign(url, params, key="")
+    assert RequestValidator("").validate(url, params, empty_key)  # what a bare check would take
+    assert not signature_ok(token, url, params, empty_key)
+
+
+# ---- the URL the handlers check the signature over -------------------------------------------
+
+
+async def _signed_over(served: Hook, path: str, url: str, host: str | None = None) -> int:
+    """The status of an inbound SMS (no MessageSid: nothing stored) signed over ``url``."""
+    params = {"From": PHONE, "Body": "1"}
+    headers = {"X-Twilio-Signature": _sign(url, params)}
+    if host is not None:
+        headers["Host"] = host
+    async with served.client.post(path, data=params, headers=headers) as resp:
+        return resp.status
+
+
+async def test_signature_is_checked_over_the_public_url_path_and_query() -> None:
+    async with serve(public_url=PUBLIC + "/") as served:
+        path = "/twilio/sms?x=1"
+        assert await _signed_over(served, path, PUBLIC + path) == 200
+        # Not over the path without its query, nor over the request's own host.
+        assert await _signed_over(served, path, PUBLIC + "/twilio/sms") == 403
+        local = f"http://{served.client.host}:{served.client.port}{path}"
+        assert await _signed_over(served, path, local) == 403
+        assert await _signed_over(served, path, "http://example.com" + path, "example.com") == 403
+    assert len(served.router.seen) == 1
+
+
+async def test_a_public_url_with_a_path_prefix_keeps_it() -> None:
+    async with serve(public_url="https://example.org/LZX/") as served:
+        good = "https://example.org/LZX/twilio/sms"
+        assert await _signed_over(served, "/twilio/sms", good) == 200
+        assert await _signed_over(served, "/twilio/sms", "https://example.org/twilio/sms") == 403
+
+
+async def test_without_a_public_url_the_request_scheme_and_host_are_signed() -> None:
+    async with serve(public_url=None) as served:
+        good = "http://example.com/twilio/sms"
+        assert await _signed_over(served, "/twilio/sms", good, "example.com") == 200
+        assert await _signed_over(served, "/twilio/sms", good, "evil.com") == 403
+        assert (
+            await _signed_over(
+                served, "/twilio/sms", "https://example.com/twilio/sms", "example.com"
+            )
+            == 403
+        )
+    assert [i.address for i in served.router.seen] == [PHONE]
 
 
 async def test_with_no_auth_token_configured_webhooks_answer_403(db: str) -> None:
@@ -310,7 +339,7 @@ TWILIO_TO_OURS = {
 
 
 async def test_every_twilio_status_maps_to_ours(hook: Hook) -> None:
-    assert webhooks.TWILIO_STATUSES == TWILIO_TO_OURS
+    assert twilio.STATUSES == TWILIO_TO_OURS
     for theirs, ours in TWILIO_TO_OURS.items():
         row = await message("sending")
         assert await hook.status(row.provider_id or "", theirs.upper()) == 204
@@ -335,46 +364,60 @@ async def test_a_forward_move_records_the_error_code_and_time(hook: Hook) -> Non
     assert await hook.status(row.provider_id or "", "sent") == 204
     moved = await fresh(row)
     assert (moved.status, moved.error_code) == ("sent", None)
-    assert moved.updated_at == hook.router.clock.now()
-    hook.router.clock.advance(60)
+    assert moved.updated_at == hook.clock.now()
+    hook.clock.advance(60)
     assert await hook.status(row.provider_id or "", "failed", "30007") == 204
     failed = await fresh(row)
     assert (failed.status, failed.error_code) == ("failed", "30007")
-    assert failed.updated_at == hook.router.clock.now()
+    assert failed.updated_at == hook.clock.now()
     empty = await message()
     assert await hook.status(empty.provider_id or "", "sent", "") == 204
     assert (await fresh(empty)).error_code is None
 
 
-async def test_status_only_moves_forwards(hook: Hook) -> None:
+# ---- the outbox's record of a callback (outbox.record_delivery, no HTTP) ------------------------
+
+LATER = EARLY + timedelta(hours=1)
+
+
+async def callback(sid: str, status: str, error: str | None = None, now: datetime = LATER) -> bool:
+    """A status callback as the handler records it: parsed, then handed to the outbox."""
+    params = {"MessageSid": sid, "MessageStatus": status}
+    if error is not None:
+        params["ErrorCode"] = error
+    update = twilio.parse_status(params)
+    assert update is not None, params
+    return await outbox.record_delivery(update, now=now)
+
+
+async def test_status_only_moves_forwards(db: str) -> None:
     person = await contact()
     row = await message("accepted", to=person)
     sid = row.provider_id or ""
     for status in ("sent", "delivered"):
-        assert await hook.status(sid, status) == 204
+        assert await callback(sid, status) is True
     written = (await fresh(row)).updated_at
-    hook.router.clock.advance(60)
     for status, error in (("sent", None), ("queued", None), ("delivered", None)):
-        assert await hook.status(sid, status, error) == 204
+        assert await callback(sid, status, error, LATER + timedelta(minutes=1)) is False
     # A same-rank final status after another one: a stale callback.
-    assert await hook.status(sid, "undelivered", "30005") == 204
-    assert await hook.status(sid, "failed", "21610") == 204
+    assert await callback(sid, "undelivered", "30005", LATER + timedelta(minutes=1)) is False
+    assert await callback(sid, "failed", "21610", LATER + timedelta(minutes=1)) is False
     final = await fresh(row)
     assert (final.status, final.error_code, final.updated_at) == ("delivered", None, written)
 
 
-async def test_a_stale_callback_marks_no_contact_unreachable(hook: Hook) -> None:
+async def test_a_stale_callback_marks_no_contact_unreachable(db: str) -> None:
     person = await contact()
     row = await message("accepted", to=person)
     sid = row.provider_id or ""
-    assert await hook.status(sid, "delivered") == 204
+    assert await callback(sid, "delivered") is True
     for error in ("30005", "21614", "21610"):
-        assert await hook.status(sid, "undelivered", error) == 204
+        assert await callback(sid, "undelivered", error) is False
     assert (await Contact.get(id=person.id)).status == "active"
     assert (await fresh(row)).status == "delivered"
 
 
-async def test_late_callbacks_write_nothing(hook: Hook, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_late_callbacks_write_nothing(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The forward-only guard is checked before writing: a burst of late callbacks costs reads."""
     row = await message("delivered")
     writes: list[dict[str, object]] = []
@@ -386,12 +429,12 @@ async def test_late_callbacks_write_nothing(hook: Hook, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(OutboxMessage, "filter", spy)
     for status in ("sent", "delivered", "failed"):
-        assert await hook.status(row.provider_id or "", status, "30005") == 204
+        assert await callback(row.provider_id or "", status, "30005") is False
     assert writes == []
 
 
 async def test_a_callback_read_before_a_concurrent_update_cannot_move_the_status_back(
-    hook: Hook, monkeypatch: pytest.MonkeyPatch
+    db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The forward-only guard is in the UPDATE: a row read as 'sent' that a concurrent callback
     has since made 'undelivered' is neither overwritten nor used to mark the contact."""
@@ -400,19 +443,20 @@ async def test_a_callback_read_before_a_concurrent_update_cannot_move_the_status
     stale = await fresh(row)
     stale.status = "sent"
 
-    async def read_stale(sid: str) -> OutboxMessage:
+    async def read_stale(provider_id: str) -> OutboxMessage:
+        assert provider_id == row.provider_id
         return stale
 
-    monkeypatch.setattr(TwilioWebhooks, "_message", lambda self, sid: read_stale(sid))
-    assert await hook.status(row.provider_id or "", "failed", "21614") == 204
-    assert await hook.status(row.provider_id or "", "delivered", "21610") == 204
+    monkeypatch.setattr(outbox, "_row_of", read_stale)
+    assert await callback(row.provider_id or "", "failed", "21614") is False
+    assert await callback(row.provider_id or "", "delivered", "21610") is False
     after = await fresh(row)
     assert (after.status, after.error_code, after.updated_at) == ("undelivered", None, EARLY)
     assert (await Contact.get(id=person.id)).status == "active"
     # Read as 'accepted' while the row is 'sent': a later status still goes through.
     stale.status = "accepted"
     await OutboxMessage.filter(id=row.id).update(status="sent")
-    assert await hook.status(row.provider_id or "", "delivered") == 204
+    assert await callback(row.provider_id or "", "delivered") is True
     assert (await fresh(row)).status == "delivered"
 
 
@@ -428,43 +472,59 @@ async def test_a_callback_read_before_a_concurrent_update_cannot_move_the_status
         ("30007", "active"),
     ],
 )
-async def test_error_codes_mark_the_contact(hook: Hook, error: str, status: str) -> None:
+async def test_error_codes_mark_the_contact(db: str, error: str, status: str) -> None:
     person = await contact()
     bystander = await contact("+8613900139001")
     row = await message("sent", to=person)
-    assert await hook.status(row.provider_id or "", "failed", error) == 204
+    assert await callback(row.provider_id or "", "failed", error) is True
     marked = await Contact.get(id=person.id)
     reason = error if status != "active" else ""
     assert (marked.status, marked.status_reason) == (status, reason)
     assert (await Contact.get(id=bystander.id)).status == "active"
 
 
-async def test_a_message_without_a_contact_marks_nothing(hook: Hook) -> None:
+async def test_error_21614_over_http_marks_the_number_unreachable(hook: Hook) -> None:
+    """The whole way: the signed callback, the one error table, the outbox's mark."""
+    person = await contact()
+    row = await message("sent", to=person)
+    assert await hook.status(row.provider_id or "", "undelivered", "21614") == 204
+    marked = await Contact.get(id=person.id)
+    assert (marked.status, marked.status_reason) == ("unreachable", "21614")
+    assert (await fresh(row)).status == "undelivered"
+
+
+async def test_a_message_without_a_contact_marks_nothing(db: str) -> None:
     person = await contact()
     row = await message("sent")
-    assert await hook.status(row.provider_id or "", "failed", "21614") == 204
+    assert await callback(row.provider_id or "", "failed", "21614") is True
     assert (await fresh(row)).status == "failed"
     assert (await Contact.get(id=person.id)).status == "active"
 
 
-async def test_unknown_sids_and_statuses_are_acknowledged_and_ignored(
+async def test_unknown_statuses_and_callbacks_without_a_sid_are_acknowledged_and_ignored(
     hook: Hook, sleeps: list[float]
 ) -> None:
     row = await message("sent")
     assert await hook.status(row.provider_id or "", "exploded") == 204
     assert await hook.status(row.provider_id or "", "") == 204
-    assert (await fresh(row)).status == "sent"
-    assert sleeps == []
-    assert await hook.status("SM" + "9" * 32, "delivered") == 204
-    assert sleeps == [0.05, 0.2, 0.5]
-    sleeps.clear()
     assert (await hook.post("/twilio/status", {"MessageStatus": "delivered"}))[0] == 204
     assert sleeps == []
+    assert (await fresh(row)).status == "sent"
+    # An unknown sid is acknowledged after the early-callback waits.
+    assert await hook.status("SM" + "9" * 32, "delivered") == 204
+    assert sleeps == [0.05, 0.2, 0.5]
+    assert (await fresh(row)).status == "sent"
+
+
+async def test_an_unknown_sid_is_looked_up_again_then_ignored(db: str, sleeps: list[float]) -> None:
+    row = await message("sent")
+    assert await callback("SM" + "9" * 32, "delivered") is False
+    assert sleeps == [0.05, 0.2, 0.5]
     assert (await fresh(row)).status == "sent"
 
 
 async def test_an_early_callback_waits_for_the_dispatchers_record(
-    hook: Hook, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+    db: str, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     row = await message("accepted")
     sid = row.provider_id or ""
@@ -475,8 +535,8 @@ async def test_an_early_callback_waits_for_the_dispatchers_record(
         if len(sleeps) == 2:  # the dispatcher writes the sid during the second wait
             await OutboxMessage.filter(id=row.id).update(provider_id=sid)
 
-    monkeypatch.setattr(webhooks.asyncio, "sleep", record_late)
-    assert await hook.status(sid, "delivered") == 204
+    monkeypatch.setattr(outbox.asyncio, "sleep", record_late)
+    assert await callback(sid, "delivered") is True
     assert sleeps == [0.05, 0.2]
     assert (await fresh(row)).status == "delivered"
 
@@ -491,11 +551,11 @@ async def test_an_early_callback_waits_for_the_dispatchers_record(
         if len(sleeps) == 3:
             await OutboxMessage.filter(id=late.id).update(provider_id=late_sid)
 
-    monkeypatch.setattr(webhooks.asyncio, "sleep", record_last)
-    assert await hook.status(late_sid, "sent") == 204
+    monkeypatch.setattr(outbox.asyncio, "sleep", record_last)
+    assert await callback(late_sid, "sent") is True
     assert sleeps == [0.05, 0.2, 0.5]
     assert (await fresh(late)).status == "sent"
 
 
 def test_early_callback_waits_add_up_to_under_a_second() -> None:
-    assert sum(webhooks.EARLY_CALLBACK_RETRIES) < timedelta(seconds=1).total_seconds()
+    assert sum(outbox.EARLY_CALLBACK_RETRIES) < timedelta(seconds=1).total_seconds()
