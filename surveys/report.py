@@ -66,10 +66,12 @@ def household_status(
     contact_states: set[str],
 ) -> str:
     """The report status of one household (see :data:`REPORT_STATUSES`)."""
-    if response_status in ("answered", "in_progress", "opted_out"):
+    if response_status in ("answered", "opted_out"):
         return response_status
     if contact_states and contact_states <= {"opted_out"}:
-        return "opted_out"
+        return "opted_out"  # every contact opted out, even if the household had begun
+    if response_status == "in_progress":
+        return "in_progress"
     if not channel and not first_message:
         return "no_contact"
     if first_message in NOT_DELIVERED_MESSAGES or (

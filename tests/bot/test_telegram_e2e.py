@@ -156,7 +156,7 @@ async def test_enrol_answer_antigen_and_report(live: dict[str, Any]) -> None:
     assert report.columns[:4] == ["building", "floor", "room", "status"]
     by_room = {row[2]: row for row in report.rows}
     assert by_room["1203"][3] == "answered"
-    assert by_room["1204"][3] == "no_reply"
+    assert by_room["1204"][3] == "no_contact"  # never enrolled, and SMS is off here
     tested = report.columns.index("tested")
     assert by_room["1203"][tested] == 3
 
