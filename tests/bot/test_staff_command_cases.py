@@ -19,10 +19,9 @@ import pytest
 from bot.staff.base import StaffContext
 from bot.staff.registry import COMMANDS, build_staff_commands
 from config.clock import FakeClock
-from estate.access import ROLES
 from estate.importing.residents import import_residents
 from estate.models import AuditEntry, Staff
-from estate.staff import add_staff
+from estate.staff import ROLES, add_staff
 from notifications.drives.runtime import DriveRuntime
 from notifications.inbound import Inbound
 from notifications.message import Message

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from estate.access import ROLES, Scope, audit, scope_of, staff_by_chat
+from estate.access import Scope, audit, scope_of, staff_by_chat
 from estate.models import AuditEntry, Building, Estate, Staff, StaffBuilding
+from estate.staff import ROLES
 
 pytestmark = pytest.mark.usefixtures("db")
 

@@ -35,8 +35,8 @@ from typing import Any
 import pytest
 
 from surveys.definition import load_builtin, load_definition
+from surveys.engine import Ask, Back, Invalid, SessionState, Text, path_str
 from surveys.engine import walk as engine
-from surveys.engine.walk import Ask, Back, Invalid, SessionState, Text, path_str
 
 ANTIGEN = load_builtin("antigen")
 
