@@ -71,14 +71,15 @@ async def test_a_tick_wakes_the_dispatcher_only_when_it_enqueued(db: str) -> Non
     woken: list[int] = []
     results: list[TickResult] = []
     await small_estate(buildings=1, floors=2, per_floor=1)
-    await start(clock, options(points=[("A", [1])]))
+    drive, _ = await start(clock, options(points=[("A", [1])]))
     runtime = DriveRuntime(clock=clock, wake_dispatcher=lambda: woken.append(1))
     runtime.on_tick.append(results.append)
     await runtime.tick()
     assert woken == [] and results[-1].messages == 0
     clock.set(T0 + 8 * MIN)
     result = await runtime.tick()
-    assert woken == [1] and (result.readied, result.messages, result.called) == (1, 1, 0)
+    assert woken == [1] and (result.messages, result.called) == (1, 0)
+    assert (await batch(drive, 1)).state == "ready"  # the "get ready" went out, nothing called
     clock.set(T0 + 10 * MIN)
     result = await runtime.tick()
     assert (result.called, result.messages) == (1, 1) and len(woken) == 2
@@ -129,7 +130,8 @@ async def test_no_ready_is_dropped_without_a_lead(db: str) -> None:
     clock.set(T0 + 10 * MIN)
     result = await runtime.tick()
     first = await batch(drive, 1)
-    assert first.state == "called" and not first.ready_dropped and result.dropped_ready == 0
+    assert first.state == "called" and not first.ready_dropped and result.called == 1
+    assert await sent("ready") == []  # no lead: nothing to drop, nothing sent early
 
 
 async def test_the_called_batch_is_done_after_its_slot(db: str) -> None:
@@ -184,9 +186,8 @@ async def test_last_call_goes_to_the_silent_only_with_the_points_location(db: st
     assert (part.reply, part.marked_by, part.door_reason) == (3, "v" * 100, "")
     assert not await runtime.awaiting(marked.id)
     clock.set(T0 + 15 * MIN)
-    result = await runtime.tick()
-    assert result.last_calls == 1
-    [last] = await sent("last_call")
+    await runtime.tick()
+    [last] = await sent("last_call")  # one last call: only the silent household
     assert await rooms_of([last]) == [f"1-{silent.room}"]
     assert "东门" in last.body["text"] and last.priority == Priority.CALLUP
     assert last.ref == f"drive:{drive.id}:last"
