@@ -23,6 +23,7 @@ from bot.web.keys import (
     HUB,
     ROUTER,
     RUNTIME,
+    SEEN,
     SETTINGS,
     SIMULATED,
     SMS_ON,
@@ -33,6 +34,7 @@ from config.clock import Clock
 from config.settings import Settings
 from notifications.channels.local import LocalHub
 from notifications.dispatch.dispatcher import Dispatcher
+from notifications.seen import SeenMarks
 from surveys.runtime import SurveyRuntime
 
 CleanupContext = Callable[[web.Application], AsyncIterator[None]]
@@ -71,6 +73,7 @@ def create_app(services: WebServices, *, manage_services: bool = True) -> web.Ap
     app[SIMULATED] = services.simulated
     app[TELEGRAM] = services.telegram
     app[SMS_ON] = services.sms_on
+    app[SEEN] = SeenMarks()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     webhooks.add_routes(app.router)

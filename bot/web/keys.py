@@ -13,6 +13,7 @@ from config.clock import Clock
 from config.settings import Settings
 from notifications.channels.local import LocalHub
 from notifications.dispatch.dispatcher import Dispatcher
+from notifications.seen import SeenMarks
 from surveys.runtime import SurveyRuntime
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
@@ -25,6 +26,8 @@ HUB: web.AppKey[LocalHub] = web.AppKey("local_hub", LocalHub)  # the simulator's
 SIMULATED: web.AppKey[frozenset[str]] = web.AppKey("simulated", frozenset[str])
 TELEGRAM: web.AppKey[Application | None] = web.AppKey("telegram")  # type: ignore[type-arg]
 SMS_ON: web.AppKey[bool] = web.AppKey("sms_on", bool)
+# Provider messages already handled (one effect each), written in group commits.
+SEEN: web.AppKey[SeenMarks] = web.AppKey("seen_marks", SeenMarks)
 
 # ---- the dashboard -----------------------------------------------------------------------------
 SESSION_KEY: web.AppKey[bytes] = web.AppKey("dashboard_session_key", bytes)  # signs the cookie

@@ -20,11 +20,10 @@ from aiohttp import web
 from telegram import Update
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.web.keys import CLOCK, ROUTER, SETTINGS, TELEGRAM
+from bot.web.keys import CLOCK, ROUTER, SEEN, SETTINGS, TELEGRAM
 from estate.phones import mask_phone
 from notifications.channels.twilio import parse_inbound, parse_status, signature_ok
 from notifications.outbox import record_delivery
-from notifications.seen import first_time, forget
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +54,14 @@ async def twilio_sms(request: web.Request) -> web.Response:
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     if not sid:
         return await _handle_sms(request, params)
-    mark = await first_time("sms", sid, now=request.app[CLOCK].now())
-    if mark is None:
+    seen = request.app[SEEN]
+    if not await seen.first_time("sms", sid, now=request.app[CLOCK].now()):
         log.info("inbound sms %s again (a provider retry): handled already", sid)
         return twiml()
     try:
         return await _handle_sms(request, params)
     except BaseException:
-        await forget(mark)  # Twilio's retry handles it
+        await seen.forget("sms", sid)  # Twilio's retry handles it
         raise
 
 
