@@ -26,7 +26,7 @@ from tests.conftest import free_port, make_settings, require
 
 CHROMIUM = Path("/usr/bin/chromium")
 HAVE_CHROMIUM = CHROMIUM.exists()
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",

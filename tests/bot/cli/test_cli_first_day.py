@@ -23,7 +23,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from tests.bot.test_cli import GOOD
+from tests.bot.cli.test_cli import GOOD
 
 
 def run(tmp_path: Path, *args: str, url: str | None = None) -> subprocess.CompletedProcess[str]:

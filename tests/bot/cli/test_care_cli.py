@@ -10,7 +10,7 @@ from config.database import database
 from estate.models import AuditEntry
 from surveys.models import Response
 from surveys.pickups.lists import XLSX_COLUMNS
-from tests.bot.test_cli import GOOD, louzhang
+from tests.bot.cli.test_cli import GOOD, louzhang
 
 
 async def test_pickup_list_text_and_xlsx(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Conversation transcripts (tests/surveys/transcripts/*.yaml) replayed through the engine.
+"""Conversation transcripts (tests/surveys/engine/transcripts/*.yaml) replayed through the engine.
 
 Transcript format::
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from config.i18n import check_catalog
-from tests.bot.test_cli import GOOD, louzhang
+from tests.bot.cli.test_cli import GOOD, louzhang
 
 
 def test_survey_open_schedules_reminders_and_audit_lists_staff_actions(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """Importing resident files into the registry (estate/importer.py): whole or not at all, and
-idempotent. The promises (the checks of single rows: tests/estate/test_importer_checks.py):
+idempotent. The promises (the checks of single rows: tests/estate/importing/test_importer_checks.py):
 
 - real-world files are read: Excel's CSV (BOM, CRLF), GB18030/GBK, UTF-16, ``,`` ``;`` or tab,
   XLSX with numbers as floats; Chinese or English headers in many spellings; ``1203室``,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.bot.test_cli_first_day import run
+from tests.bot.cli.test_cli_first_day import run
 
 PEOPLE = (
     "\ufeff楼号,楼层,室号,姓名,电话,出生年份\r\n"

@@ -1,4 +1,4 @@
-"""The decision half of a drive tick, as data: tests/notifications/due_actions/*.yaml.
+"""The decision half of a drive tick, as data: tests/notifications/drives/due_actions/*.yaml.
 
 Case format::
 

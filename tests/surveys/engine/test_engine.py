@@ -1,6 +1,6 @@
 """The survey engine's promises, checked at the cheapest level.
 
-Most promises are shown by a transcript (tests/surveys/transcripts/*.yaml, replayed by
+Most promises are shown by a transcript (tests/surveys/engine/transcripts/*.yaml, replayed by
 test_engine_transcripts.py) or by a property test (test_engine_properties.py); the rest are
 table tests here. Promises of ``surveys.engine.walk``:
 

@@ -1,7 +1,7 @@
 """Web login: tokens and staff look-ups (estate/logins.py), the key, the signed session cookie and
 the access middleware (bot/web/dashboard/auth.py). The middleware runs on a bare aiohttp app with
 the typed keys of bot/web/keys.py and stub pages (the real pages:
-tests/bot/test_dashboard_access.py). Promises:
+tests/bot/web/test_dashboard_access.py). Promises:
 
 - the signing key is LOUZHANG_SECRET_KEY, else a key made once (private, 0600) in the data
   folder and read back ever after, also when another process made it a moment before;

@@ -14,7 +14,7 @@ import pytest
 from estate.models import Contact
 from notifications.models import OutboxMessage
 from surveys.report import build_report
-from tests.bot.test_sms_e2e import (
+from tests.e2e.test_sms_e2e import (
     CHEN,
     ZHANG,
     ZHOU,

@@ -22,7 +22,15 @@ from notifications.drives.runtime import (
 )
 from notifications.drives.texts import DRIVE_TEXTS
 from notifications.models import OutboxMessage, Priority, Timer
-from tests.notifications.test_drives import MIN, T0, options, rooms_of, sent, small_estate, start
+from tests.notifications.drives.test_drives import (
+    MIN,
+    T0,
+    options,
+    rooms_of,
+    sent,
+    small_estate,
+    start,
+)
 
 
 async def one_building(clock: FakeClock, floors: int = 4, per_floor: int = 2, **opts: object):  # type: ignore[no-untyped-def]
