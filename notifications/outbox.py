@@ -21,7 +21,7 @@ from notifications.inbound import ContactEffect, DeliveryUpdate
 from notifications.message import Message
 from notifications.models import OutboxMessage, Priority
 from notifications.segments import count_segments
-from notifications.states import STATUS_ORDER
+from notifications.states import STATUS_ORDER, OutboxStatus, sources
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +77,7 @@ def _row(item: Outgoing, message: Message, key: str, now: datetime) -> OutboxMes
         idempotency_key=key,
         purpose=item.purpose,
         ref=item.ref,
-        status="queued",
+        status=OutboxStatus.QUEUED,
         next_attempt_at=item.not_before or now,
         expires_at=item.expires_at,
         segments=segments_of(channel, message),
@@ -106,9 +106,9 @@ async def enqueue(
 
 async def cancel(refs: Iterable[str], *, now: datetime, reason: str = "cancelled") -> int:
     """Cancel queued messages of these refs (e.g. a round that closed)."""
-    return await OutboxMessage.filter(ref__in=list(refs), status="queued").update(
-        status="cancelled", error=reason, updated_at=now
-    )
+    return await OutboxMessage.filter(
+        ref__in=list(refs), status__in=sources(OutboxStatus.CANCELLED)
+    ).update(status=OutboxStatus.CANCELLED, error=reason, updated_at=now)
 
 
 EARLY_CALLBACK_RETRIES = (0.05, 0.2, 0.5)

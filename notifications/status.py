@@ -14,8 +14,7 @@ from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
 from notifications.models import OutboxMessage, Priority
-
-WAITING = ("queued", "claimed")
+from notifications.states import WAITING
 
 
 @dataclass
