@@ -151,13 +151,9 @@ async def _round_or_404(request: web.Request) -> Round:
 
 
 async def _round_data(request: web.Request, round_: Round) -> tuple[list[str], list[list[Any]]]:
-    visible = _round_visible(request, round_)
-    report = await build_report(round_.id)
-    rows = report.rows
-    if visible is not None:
-        keep = set(visible)
-        rows = [r for r in rows if int(r[0]) in keep]
-    return report.columns, rows
+    # Built for the staff member's buildings only: the live page rebuilds it on every change.
+    report = await build_report(round_.id, buildings=_round_visible(request, round_))
+    return report.columns, report.rows
 
 
 async def _round_context(request: web.Request, round_: Round) -> dict[str, Any]:
