@@ -52,3 +52,46 @@ def test_the_first_real_import_replaces_the_demo(tmp_path: Path) -> None:
     assert "real residents" in refused.stderr
     again = run(tmp_path, "survey", "open", "medication")
     assert "3 households" in again.stdout
+
+
+async def test_replacing_the_demo_removes_its_staff_rounds_and_reminders(
+    db: str, tmp_path: Path
+) -> None:
+    """In process: the first-start demo (with its two demo staff) and a round opened on it are
+    gone after the replacement; a real household and its staff stay."""
+    from datetime import timedelta
+
+    from config.clock import FakeClock
+    from estate.first_start import DEMO_STAFF, demo_present, seed_if_empty
+    from estate.importing.residents import import_residents
+    from estate.models import Household, Staff
+    from estate.staff import add_staff
+    from notifications.models import Timer
+    from surveys.demo import replace_demo
+    from surveys.models import Round
+    from surveys.reminders import schedule_round
+    from surveys.runtime import SurveyRuntime
+    from tests.conftest import make_settings
+
+    clock = FakeClock()
+    first = await seed_if_empty(clock.now().date())
+    assert first is not None and await Staff.filter(name=first.admin.name).exists()
+    runtime = SurveyRuntime(clock=clock, settings=make_settings())
+    demo_round = await runtime.open_round("antigen", closes_in=timedelta(hours=6))
+    await schedule_round(demo_round.round, None, now=clock.now())
+    assert await Timer.filter(key__startswith=f"round:{demo_round.round.id}:").exists()
+
+    people = tmp_path / "people.csv"
+    people.write_bytes(PEOPLE.encode("utf-8"))
+    await import_residents(people, estate_name="default")
+    await add_staff("李书记", role="cadre", buildings=[1])
+    removed = await replace_demo()
+
+    assert removed is not None and removed.households == 1800
+    assert sorted(removed.staff) == sorted(name for name, *_ in DEMO_STAFF)
+    assert not await demo_present()
+    assert await Household.all().count() == 3
+    assert [s.name for s in await Staff.all()] == ["李书记"]
+    assert not await Round.filter(id=demo_round.round.id).exists()
+    assert not await Timer.filter(key__startswith=f"round:{demo_round.round.id}:").exists()
+    assert await replace_demo() is None  # nothing left to replace
