@@ -136,15 +136,29 @@ async def update_many(
     fields: Sequence[str],
     objects: Sequence[Model],
     *,
+    only_from: tuple[str, Sequence[str]] | None = None,
     using_db: BaseDBAsyncClient | None = None,
 ) -> None:
     """Write ``fields`` of every object with one prepared UPDATE run as ``executemany``.
     Tortoise's ``bulk_update`` builds a CASE expression per row, which costs more than the
-    write; its own single-row UPDATE (cached SQL, field conversions) is reused here."""
+    write; its own single-row UPDATE (cached SQL, field conversions) is reused here.
+
+    ``only_from=(column, values)`` guards the UPDATE: a row whose ``column`` no longer holds one
+    of ``values`` (another writer moved it on meanwhile) is left as it is."""
     if not objects:
         return
     conn = using_db or model._meta.db
     sql = conn.executor_class(model=model, db=conn).get_update_sql(fields, None)
+    guard: list[object] = []
+    if only_from is not None:
+        column, values = only_from
+        guard = list(values)
+        sql += f' AND "{model._meta.fields_map[column].source_field or column}" IN ('
+        if "$" in sql:  # numbered placeholders (asyncpg): continue after the pk's
+            first = len(fields) + 2
+            sql += ",".join(f"${n}" for n in range(first, first + len(guard))) + ")"
+        else:
+            sql += ",".join("?" for _ in guard) + ")"
     columns = [model._meta.fields_map[name] for name in fields]
     pk = model._meta.pk
     rows = [
@@ -153,6 +167,7 @@ async def update_many(
             for name, field in zip(fields, columns, strict=True)
         ]
         + [pk.to_db_value(obj.pk, obj)]
+        + guard
         for obj in objects
     ]
     await conn.execute_many(sql, rows)

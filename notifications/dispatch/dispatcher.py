@@ -417,7 +417,13 @@ class Dispatcher:
             await asyncio.sleep(0)
             batch, self._sent = self._sent, []
             try:
-                await update_many(OutboxMessage, SENT_FIELDS, batch)
+                # A row a delivery report or a cancellation moved on meanwhile keeps its state.
+                await update_many(
+                    OutboxMessage,
+                    SENT_FIELDS,
+                    batch,
+                    only_from=("status", sources(OutboxStatus.ACCEPTED)),
+                )
             except Exception:  # the rows stay "sending": recovery sends them again
                 log.exception("recording %d sent messages failed", len(batch))
 

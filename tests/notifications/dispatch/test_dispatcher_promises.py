@@ -361,6 +361,31 @@ async def test_success_records_sent_or_accepted_with_the_provider_id(db: str) ->
     assert dispatcher.stats.sent == 2
 
 
+class ReportingFirst(FakeChannel):
+    """A provider whose delivery report is recorded before the dispatcher writes "sent"."""
+
+    async def send(self, address: str, message: Message) -> SendResult:
+        result = await super().send(address, message)
+        await OutboxMessage.filter(idempotency_key=message.text).update(
+            status="delivered", provider_id=result.provider_id
+        )
+        return result
+
+
+async def test_a_delivery_recorded_before_the_sent_write_is_never_moved_back(
+    any_db: str,
+) -> None:
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(contact=None, message=Message("k"), key="k", channel="sms", address="+1"),
+        now=clock.now(),
+    )
+    dispatcher = make(any_db, clock, ReportingFirst("sms"))
+    await one_pass(dispatcher, "sms")
+    assert (await row("k")).status == "delivered"
+    assert dispatcher.stats.sent == 1
+
+
 async def test_retry_later_requeues_with_backoff_until_the_attempts_run_out(
     db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
