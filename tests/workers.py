@@ -3,6 +3,7 @@ outbox with many messages to many Telegram chats."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -48,6 +49,16 @@ async def fill_outbox(count: int, first_chat: int = 10_000) -> list[str]:
     return texts
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Run in the child before exec: on Linux the kernel sends it SIGTERM when the test run that
+    started it dies (a killed pytest must not leave workers polling the outbox)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def start_worker(
     tmp_path: Path, db_url: str, telegram_url: str, *, limits: bool, name: str
 ) -> subprocess.Popen[str]:
@@ -66,6 +77,7 @@ def start_worker(
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=die_with_parent,
     )
 
 

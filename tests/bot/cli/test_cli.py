@@ -15,6 +15,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from tests.conftest import free_port
+from tests.workers import die_with_parent
 
 GOOD = (
     "\ufeff楼号,楼层,室号,姓名,电话,出生年份\r\n"
@@ -121,6 +122,7 @@ def test_run_serves_health_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=die_with_parent,
     )
     try:
         deadline = time.monotonic() + 30
@@ -210,6 +212,7 @@ def test_ctrl_c_during_start_up_still_stops_cleanly(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=die_with_parent,
     )
     try:
         deadline = time.monotonic() + 30

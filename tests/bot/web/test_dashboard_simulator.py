@@ -22,6 +22,7 @@ from estate.staff import add_staff
 from notifications.models import OutboxMessage
 from tests.conftest import free_port, make_settings
 from tests.waiting import wait_for
+from tests.workers import die_with_parent
 
 
 async def household(number: int = 1, *, language: str = "zh-CN") -> Household:
@@ -180,6 +181,7 @@ def test_fresh_run_seeds_the_demo_and_prints_a_login_link(tmp_path: Path) -> Non
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=die_with_parent,
     )
     try:
         assert proc.stdout is not None
