@@ -25,11 +25,13 @@ CSV = (
     "building,floor,room,name,phone,birth_year,channel,language,home_bound,notes\r\n"
     "7,,1203室,王芳,138 0013 8000,1980,telegram,zh-CN,,\r\n"
     "7,12,1204,Anna Smith,+86 137 0013 7000,1990,telegram,en,,\r\n"
+    "8,3,302,张伯,136 0013 6000,1940,sms,,yes,独居\r\n"
 )
 CHAT = 5550001  # 王芳's private chat (7-1203)
 CHAT_EN = 5550002  # Anna Smith's (7-1204)
 PHONE = "8613800138000"  # as Telegram clients share it
 PHONE_EN = "8613700137000"
+SMS_PHONE = "+8613600136000"  # 张伯, 8-302, by SMS only
 GROUP = -1001234567890  # a supergroup of the building's neighbours
 _UNFINISHED = (OutboxStatus.QUEUED, OutboxStatus.CLAIMED, OutboxStatus.SENDING)
 
@@ -42,9 +44,15 @@ async def import_households(tmp_path: Path) -> None:
 
 @contextlib.asynccontextmanager
 async def running(
-    db: str, tg: FakeTelegram, *, secret: str | None = None, mode: str = "webhook"
+    db: str,
+    tg: FakeTelegram,
+    *,
+    secret: str | None = None,
+    mode: str = "webhook",
+    **overrides: Any,
 ) -> AsyncIterator[Services]:
-    """``louzhang run`` on ``db`` (webhook mode by default), stopped on leaving."""
+    """``louzhang run`` on ``db`` (webhook mode by default), stopped on leaving; ``overrides``
+    go to the settings (e.g. Twilio's)."""
     port = free_port()
     settings = make_settings(
         database_url=db,
@@ -53,6 +61,7 @@ async def running(
         telegram_mode=mode,
         telegram_webhook_secret=secret,
         public_url=f"http://127.0.0.1:{port}",
+        **overrides,
     )
     services = build_services(settings)
     runner = web.AppRunner(create_app(services))
