@@ -71,7 +71,8 @@ async def test_a_call_up_button_counts_only_once_its_batch_is_called(db: str) ->
 
     early = await Household.get(room="101")
     part = await DriveHousehold.get(household=early).select_related("batch")
-    assert part.batch.state == "waiting"
+    batch = part.batch
+    assert batch is not None and batch.state == "waiting"
     contact = await Contact.get(household=early)
     ack = await runtime.reply(contact, 1, part_id=part.id)  # a forged press, before its turn
     assert ack is not None and ack.text == text(DRIVE_TEXTS, "not_called", contact.language)
@@ -86,10 +87,10 @@ async def test_a_call_up_button_counts_only_once_its_batch_is_called(db: str) ->
     assert called_part.reply == 1
 
     # Once floor 1 is told to get ready, its button counts.
-    while (due := await runtime.next_due()) is not None and due <= part.batch.ready_at:
+    while (due := await runtime.next_due()) is not None and due <= batch.ready_at:
         clock.set(max(due, clock.now()))
         await runtime.tick()
-    assert (await DriveBatch.get(id=part.batch.id)).state == "ready"
+    assert (await DriveBatch.get(id=batch.id)).state == "ready"
     ack = await runtime.reply(contact, 3, part_id=part.id)
     assert ack is not None and ack.text == text(DRIVE_TEXTS, "ack_3", contact.language)
     await part.refresh_from_db()
