@@ -29,7 +29,7 @@ from config.settings import Settings
 from estate.logins import create_login_link
 from notifications.channels.base import ChannelAdapter
 from notifications.channels.local import LocalChannel, LocalHub
-from notifications.channels.telegram import TelegramChannel, make_bot
+from notifications.channels.telegram import TelegramChannel, make_bot, with_webhook_secret
 from notifications.channels.twilio import TwilioSmsChannel
 from notifications.dispatch.dispatcher import Dispatcher, Limits
 from notifications.drives.runtime import DriveRuntime
@@ -189,6 +189,7 @@ class Services:
         assert telegram is not None
         settings = self.settings
         await telegram.initialize()  # getMe
+        self.router.bot_username = telegram.bot.username  # the t.me link for group chats
         await telegram.start()
         if settings.telegram_mode == "webhook":
             url = f"{(settings.public_url or '').rstrip('/')}/telegram/webhook"
@@ -237,7 +238,10 @@ def build_services(
     limits_enabled: bool | None = None,
     channels: Channels | None = None,
 ) -> Services:
-    """Build every part (call inside a running loop: the Twilio client needs one)."""
+    """Build every part (call inside a running loop: the Twilio client needs one). In webhook
+    mode the settings the service runs with always carry a webhook secret (made now if unset):
+    setWebhook gets it and /telegram/webhook refuses every update without it."""
+    settings = with_webhook_secret(settings)
     clock = clock or SystemClock()
     channels = channels or build_channels(settings)
     dispatcher = build_dispatcher(channels, settings, clock, limits_enabled=limits_enabled)
@@ -258,7 +262,7 @@ def build_services(
         staff_commands=StaffCommands(clock=clock),
     )
     bot = channels.telegram_bot
-    telegram = build_application(settings, bot, router) if bot is not None else None
+    telegram = build_application(settings, bot, router, clock=clock) if bot is not None else None
     services = Services(settings, clock, channels, dispatcher, runtime, drives, router, telegram)
     # The staff commands: the one call site (bot/staff/registry.py builds them).
     staff = StaffContext(

@@ -7,9 +7,11 @@ command registry, which the staff commands register under the prefixes named her
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
+from config.database import MAX_ID
 from notifications.drives.runtime import REPLY_PREFIX as _DRIVE_REPLY
 from surveys.runtime import parse_button as _parse_answer
 
@@ -36,14 +38,24 @@ class Pressed:
     values: tuple[int, ...] | None = None
 
 
+_NUMBER = re.compile(r"\d+")
+
+
+def out_of_range(data: str) -> bool:
+    """True when the data carries a number no database id can be (a forged or corrupted
+    button): no button of ours does, and such a number must not reach a query."""
+    return any(int(n) > MAX_ID for n in _NUMBER.findall(data) if len(n) >= 10)
+
+
 def _ints(rest: str, n: int) -> tuple[int, ...] | None:
     parts = rest.split(":", n - 1)
     if len(parts) != n:
         return None
     try:
-        return tuple(int(p) for p in parts)
+        values = tuple(int(p) for p in parts)
     except ValueError:
         return None
+    return values if all(0 <= v <= MAX_ID for v in values) else None
 
 
 def parse(data: str) -> Pressed | None:

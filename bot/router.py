@@ -1,6 +1,10 @@
 """The inbound decision tree: an :class:`Inbound` from any channel (Telegram, SMS, the browser
 simulator) goes, in this order, to
 
+0. a Telegram group, supergroup or channel: "write to me privately" (once per chat) and nothing
+   else; a household or staff link to that chat is removed (estate/contacts.py). An edited
+   message: a note, once per message, to send the corrected answer again (never an answer or a
+   command). A button whose numbers no database id can hold: "invalid button", nothing else;
 1. enrolment, when it carries a shared phone number (estate/contacts.py links the chat);
 2. the staff command registry (bot/staff/), for a staff command or a staff button;
 3. for SMS: STOP / START (estate/contacts.py opts the number out or in) and HELP;
@@ -24,7 +28,7 @@ from config.batching import BatchLoader
 from config.clock import Clock
 from config.i18n import normalise_language, text
 from config.settings import Settings
-from estate.contacts import contacts_at, heard_from, link_chat, opt_in, opt_out
+from estate.contacts import contacts_at, heard_from, link_chat, opt_in, opt_out, unlink_chat
 from estate.models import Contact, Staff
 from estate.phones import PhoneError, mask_phone, normalise_phone
 from notifications.drives.parse import parse_reply
@@ -33,6 +37,7 @@ from notifications.inbound import Inbound, reply_key
 from notifications.message import Message
 from notifications.models import Priority
 from notifications.outbox import Outgoing, enqueue_many
+from notifications.seen import SeenMarks
 from surveys.engine.answers import Keyword, classify_keyword
 from surveys.report import households_in_open_survey
 from surveys.runtime import SurveyRuntime
@@ -77,6 +82,10 @@ class Router:
         self._unknown_replied: dict[str, float] = {}
         self._contacts: dict[tuple[str, str], tuple[float, list[Contact]]] = {}
         self._contact_loader: BatchLoader[tuple[str, str], list[Contact]] = BatchLoader(contacts_at)
+        # Answers given once (per group chat, per edited message), kept in the database.
+        self.seen = SeenMarks()
+        # The bot's t.me username, known once Telegram is started (bot/app.py sets it).
+        self.bot_username: str | None = None
 
     # ---- sending ---------------------------------------------------------------------------
     async def send(
@@ -130,6 +139,12 @@ class Router:
 
     # ---- routing ---------------------------------------------------------------------------
     async def handle(self, inbound: Inbound) -> Routed:
+        if not inbound.private:
+            return await self._not_private(inbound)
+        if inbound.edited:
+            return await self._edited(inbound)
+        if inbound.choice is not None and buttons.out_of_range(inbound.choice):
+            return Routed(toast=text(TEXTS, "button_invalid", self.lang(inbound)))
         if inbound.phone is not None:
             return await self.enrol(inbound)
         staff_reply = await self.staff_commands.handle(inbound)
@@ -167,6 +182,33 @@ class Router:
             inbound.photo is None and await self._free_text(inbound, contact, body)
         ):
             await self.send(inbound, Message(text(TEXTS, "nothing_open", lang)), contact)
+        return Routed()
+
+    # ---- not a private chat, not a new message ----------------------------------------------
+    def private_link(self) -> str:
+        return f"https://t.me/{self.bot_username}" if self.bot_username else "https://t.me/"
+
+    async def _not_private(self, inbound: Inbound) -> Routed:
+        """A group, supergroup or channel: nothing is linked, answered or run here. A chat
+        linked before is unlinked; the chat is asked, once, to write privately."""
+        lang = self.lang(inbound)
+        now = self.clock.now()
+        unlinked = await unlink_chat(inbound.channel, inbound.address, now)
+        if unlinked:
+            log.warning("a group chat was linked to %d household(s) or staff: unlinked", unlinked)
+        self.forget_contacts(inbound.channel, inbound.address)
+        link = self.private_link()
+        if await self.seen.first_time("telegram-chat", inbound.address, now=now):
+            await self.send(inbound, Message(text(TEXTS, "private_only", lang, link=link)))
+        return Routed(toast=text(TEXTS, "private_only_short", lang, link=link))
+
+    async def _edited(self, inbound: Inbound) -> Routed:
+        """An edited message is never an answer or a command: a note, once per message."""
+        contacts = await self.contacts_of(inbound.channel, inbound.address)
+        lang = contacts[0].language if contacts else self.lang(inbound)
+        key = f"{inbound.address}:{inbound.message_id}"
+        if await self.seen.first_time("telegram-edit", key, now=self.clock.now()):
+            await self.send(inbound, Message(text(TEXTS, "edited", lang)), tag="edited")
         return Routed()
 
     async def _free_text(self, inbound: Inbound, contact: Contact, body: str) -> bool:

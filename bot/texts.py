@@ -60,4 +60,29 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh-CN": "【楼长助手】已恢复接收短信。",
         "en": "[Louzhang] You will receive messages again.",
     },
+    "private_only": {
+        "zh-CN": "您好！为保护住户信息，我只在私聊中工作：登记、调查、核酸通知和工作人员指令都不在群里进行。"
+        "请点这里私聊我：{link}",
+        "en": "Hello! To keep households' details private I only work in private chats: "
+        "registration, surveys, testing call-ups and staff commands never happen in a group. "
+        "Please write to me privately: {link}",
+    },
+    "private_only_short": {
+        "zh-CN": "我只在私聊中工作，请私聊我：{link}",
+        "en": "I only work in private chats. Please write to me privately: {link}",
+    },
+    "edited": {
+        "zh-CN": "修改过的消息我们不会读取。如需更正答案，请重新发送正确的答案，或点 ⬅️ 返回上一题。",
+        "en": "Edited messages are not read. To correct an answer, please send the corrected "
+        "answer again, or use ⬅️ back to go to the previous question.",
+    },
+    "button_invalid": {
+        "zh-CN": "这个按钮无效或已过期，没有做任何更改。请使用最新消息里的按钮，或发送 /start。",
+        "en": "This button is invalid or out of date; nothing was changed. Please use the "
+        "buttons of the latest message, or send /start.",
+    },
+    "system_error": {
+        "zh-CN": "系统出错了，请稍后再试。",
+        "en": "Something went wrong. Please try again later.",
+    },
 }

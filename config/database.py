@@ -15,6 +15,9 @@ from tortoise.models import Model
 
 from config.settings import get_settings
 
+# The largest id an IntField holds on PostgreSQL (int4); a number above it (a forged button,
+# a URL) names no row and must not reach a query: PostgreSQL and SQLite refuse it with an error.
+MAX_ID = 2**31 - 1
 MODEL_MODULES = [
     "estate.models",
     "surveys.models",

@@ -11,13 +11,31 @@ from estate.importing.residents import REPLACED_BY_IMPORT
 from estate.models import Building, Contact, Household, Person, Staff
 
 _SMS_LIKE = ("sms", "voice")
+GROUP_CHAT = "group chat"  # the status_reason of a contact unlinked because its chat is a group
+
+
+def is_private_chat(chat_id: int | str | None) -> bool:
+    """A Telegram chat id that can be a private chat: a person's chat id is their user id, a
+    positive number; groups, supergroups and channels have negative ids. Only private chats
+    are linked to a household or a staff member and chosen for their messages."""
+    try:
+        return int(str(chat_id)) > 0
+    except ValueError:
+        return False
+
+
+def usable_contact(contact: Contact) -> bool:
+    """Active, and never a Telegram chat that is not a private one."""
+    if contact.status != "active":
+        return False
+    return contact.channel != "telegram" or is_private_chat(contact.address)
 
 
 def pick_contact(
     household: Household, contacts: Iterable[Contact], enabled: set[str]
 ) -> Contact | None:
     """The contact a round goes to: the household's preferred channel first, then any other."""
-    usable = [c for c in contacts if c.status == "active" and c.channel in enabled]
+    usable = [c for c in contacts if usable_contact(c) and c.channel in enabled]
     if not usable:
         return None
     preferred = household.preferred_channel
@@ -76,7 +94,7 @@ class Linked:
 async def link_chat(channel: str, address: str, phone: str | None) -> Linked:
     """Link the chat (channel, address) to the staff member and every household ``phone`` is
     registered for; an inactive contact of this chat becomes active again."""
-    if phone is None:
+    if phone is None or (channel == "telegram" and not is_private_chat(address)):
         return Linked()
     people = await Person.filter(phone=phone).select_related("household__building")
     staff = await Staff.filter(phone=phone, active=True).first()
@@ -98,6 +116,24 @@ async def link_chat(channel: str, address: str, phone: str | None) -> Linked:
         linked.contacts.append(contact)
         linked.addresses.append(f"{household.building.number}-{household.room}")
     return linked
+
+
+async def unlink_chat(channel: str, address: str, now: datetime) -> int:
+    """A chat that turned out to be a group: no household or staff member is linked to it any
+    more (its contacts are marked unreachable, "group chat"). Returns how many were linked."""
+    if channel != "telegram":
+        return 0
+    contacts = (
+        await Contact.filter(channel=channel, address=address)
+        .exclude(status="unreachable", status_reason=GROUP_CHAT)
+        .update(status="unreachable", status_reason=GROUP_CHAT, updated_at=now)
+    )
+    try:
+        chat = int(address)
+    except ValueError:
+        return contacts
+    staff = await Staff.filter(telegram_chat_id=chat).update(telegram_chat_id=None)
+    return contacts + staff
 
 
 # ---- status ----------------------------------------------------------------------------------

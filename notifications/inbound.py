@@ -28,6 +28,11 @@ class Inbound:
     # The provider's id of this delivery (Telegram update_id, Twilio MessageSid): a delivery
     # the provider retries has the same id, so what is sent in answer is not sent twice.
     id: str | None = None
+    # False for a Telegram group, supergroup or channel: the router answers "write to me
+    # privately" there and does nothing else (no enrolment, survey, call-up or staff command).
+    private: bool = True
+    # An edited Telegram message: never an answer or a command.
+    edited: bool = False
 
     def ref(self, now: datetime) -> str:
         """This inbound in idempotency keys: the provider's id; without one, the moment it
@@ -37,6 +42,19 @@ class Inbound:
         said = (self.text, self.choice, self.photo, self.phone, self.message_id)
         digest = hashlib.sha256(repr(said).encode()).hexdigest()[:12]
         return f"{now.timestamp():.6f}:{digest}"
+
+
+def clean_text(value: str | None) -> str | None:
+    """Text as the gateways hand it on: without NUL characters (PostgreSQL refuses them in text
+    columns) and with lone surrogates (JSON can carry them; UTF-8 cannot) replaced by "?"."""
+    if value is None:
+        return None
+    value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
 
 
 def reply_key(tag: str, inbound: Inbound, message: Message, now: datetime) -> str:

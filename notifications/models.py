@@ -76,7 +76,8 @@ class InboundSeen(Model):
     provider sends it (Twilio retries a slow or failing webhook with the same ``MessageSid``)."""
 
     id = fields.IntField(primary_key=True)
-    provider = fields.CharField(max_length=16)  # "sms": the key is the Twilio MessageSid
+    # "sms": the key is the Twilio MessageSid; "telegram": update_id:chat:message (seen.py)
+    provider = fields.CharField(max_length=16)
     key = fields.CharField(max_length=64)
     seen_at = fields.DatetimeField()
 

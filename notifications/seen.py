@@ -1,6 +1,9 @@
-"""Each provider message has at most one effect: an inbound SMS per ``MessageSid`` (and, in
-time, a Telegram update per ``update_id``, a call step per ``CallSid`` and step), whatever the
-provider's retries or our restarts.
+"""Each provider message has at most one effect: an inbound SMS per ``MessageSid``
+(bot/web/webhooks.py, provider ``sms``) and a Telegram update per ``update_id``
+(bot/telegram/application.py, provider ``telegram``; the key adds the chat and message, see
+:func:`notifications.channels.telegram.update_key`), whatever the provider's retries or our
+restarts. The router also marks what it answers once only: a group chat's "write to me
+privately" (``telegram-chat``) and the note on an edited message (``telegram-edit``).
 
 :meth:`SeenMarks.first_time` marks a message as being handled and says whether it is new. The
 mark is a row with a unique key, so it outlives restarts. Marks asked for in the same moment

@@ -1,10 +1,11 @@
-"""Messages to staff members: by their linked Telegram chat, else by SMS to their phone.
+"""Messages to staff members: by their linked (private) Telegram chat, else by SMS to their phone.
 
 Staff are not household contacts, so their outbox rows carry a channel and an address only.
 """
 
 from __future__ import annotations
 
+from estate.contacts import is_private_chat
 from estate.models import Staff
 from notifications.message import Message
 from notifications.models import Priority
@@ -21,8 +22,9 @@ def staff_outgoing(
     ref: str = "",
     sms_ok: bool = True,
 ) -> Outgoing | None:
-    """An outbox item for ``staff``; None when they can be reached by neither channel."""
-    if staff.telegram_chat_id is not None:
+    """An outbox item for ``staff``; None when they can be reached by neither channel. A
+    Telegram chat id that is not a private chat's (a group) is never used."""
+    if is_private_chat(staff.telegram_chat_id):
         channel, address = "telegram", str(staff.telegram_chat_id)
     elif staff.phone and sms_ok:
         channel, address = "sms", staff.phone

@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 import surveys.engine as engine
 from config.batching import BatchLoader
 from config.clock import Clock
+from config.database import MAX_ID
 from config.i18n import text
 from config.settings import Settings
 from estate.contacts import pick_contact
@@ -86,9 +87,12 @@ def parse_button(data: str) -> tuple[int, int, str] | None:
     if len(parts) != 4 or parts[0] != "a":
         return None
     try:
-        return int(parts[1]), int(parts[2]), parts[3]
+        response_id, seq = int(parts[1]), int(parts[2])
     except ValueError:
         return None
+    if not (0 <= response_id <= MAX_ID and 0 <= seq <= MAX_ID):
+        return None  # a forged button: no row has such an id
+    return response_id, seq, parts[3]
 
 
 class SurveyRuntime:

@@ -4,6 +4,10 @@ Webhook mode: PTB runs without an Updater; our aiohttp route feeds ``update_queu
 Polling mode: PTB's Updater long-polls ``getUpdates``. Either way the Bot (built by
 :func:`notifications.channels.telegram.make_bot`, shared with the outbox) talks to
 ``LOUZHANG_TELEGRAM_API_URL``. notifications/channels/telegram.py parses the updates.
+
+Each update has at most one effect: before any handler, the update is marked as seen
+(notifications/seen.py, kept in the database); an update Telegram delivers again (a webhook
+retry, getUpdates after a restart) stops there. Handling that fails removes the mark.
 """
 
 from __future__ import annotations
@@ -15,17 +19,31 @@ from telegram import Update
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     ContextTypes,
     ExtBot,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from bot.router import Router
+from bot.texts import TEXTS
+from config.clock import Clock
+from config.i18n import text
 from config.settings import Settings
-from notifications.channels.telegram import parse_button, parse_contact, parse_photo, parse_text
+from notifications.channels.telegram import (
+    parse_button,
+    parse_contact,
+    parse_photo,
+    parse_text,
+    update_key,
+)
 from notifications.inbound import Inbound
+from notifications.seen import SeenMarks
+
+PROVIDER = "telegram"  # the seen marks' provider name
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +56,17 @@ def application_builder(settings: Settings, bot: ExtBot) -> ApplicationBuilder: 
     return builder
 
 
-def build_application(settings: Settings, bot: ExtBot, router: Router) -> Application:  # type: ignore[type-arg]
+def build_application(
+    settings: Settings,
+    bot: ExtBot,  # type: ignore[type-arg]
+    router: Router,
+    *,
+    seen: SeenMarks | None = None,
+    clock: Clock | None = None,
+) -> Application:  # type: ignore[type-arg]
     app = application_builder(settings, bot).build()
-    handlers = TelegramHandlers(router)
+    handlers = TelegramHandlers(router, seen or SeenMarks(), clock or router.clock)
+    app.add_handler(TypeHandler(Update, handlers.once), group=-1)  # before every handler
     app.add_handler(MessageHandler(filters.CONTACT, handlers.on_contact))
     app.add_handler(CallbackQueryHandler(handlers.on_button))
     app.add_handler(MessageHandler(filters.PHOTO, handlers.on_photo))
@@ -53,8 +79,16 @@ Parser = Callable[[Update], Inbound | None]
 
 
 class TelegramHandlers:
-    def __init__(self, router: Router) -> None:
+    def __init__(self, router: Router, seen: SeenMarks, clock: Clock) -> None:
         self.router = router
+        self.seen = seen
+        self.clock = clock
+
+    async def once(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Let an update through the first time only (retries and restarts included)."""
+        if not await self.seen.first_time(PROVIDER, update_key(update), now=self.clock.now()):
+            log.info("telegram update %s again: handled already", update.update_id)
+            raise ApplicationHandlerStop
 
     async def _route(self, update: Update, parse: Parser) -> None:
         inbound = parse(update)
@@ -68,9 +102,17 @@ class TelegramHandlers:
         inbound = parse_button(update)
         if inbound is None or update.callback_query is None:
             return
-        routed = await self.router.handle(inbound)
         try:
-            await update.callback_query.answer(routed.toast)
+            routed = await self.router.handle(inbound)
+        except Exception:  # the button does not spin forever; the error handler logs it
+            await self._answer(update, text(TEXTS, "system_error", self.router.lang(inbound)))
+            raise
+        await self._answer(update, routed.toast)
+
+    async def _answer(self, update: Update, toast: str | None) -> None:
+        assert update.callback_query is not None
+        try:
+            await update.callback_query.answer(toast)
         except Exception as exc:  # an expired query must not lose the stored answer
             log.info("answerCallbackQuery failed: %s", type(exc).__name__)
 
@@ -82,3 +124,5 @@ class TelegramHandlers:
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram handler error: %r", context.error, exc_info=context.error)
+        if isinstance(update, Update):  # a delivery again may be handled
+            await self.seen.forget(PROVIDER, update_key(update))

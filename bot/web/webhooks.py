@@ -8,7 +8,9 @@ Twilio sends an inbound webhook again when our answer is slow or failing, with t
 ``MessageSid``: an inbound SMS is handled once per ``MessageSid`` (notifications/seen.py), and a
 repeat is answered with empty TwiML. If handling fails, the mark is removed so that Twilio's
 retry is handled.
-Also ``POST /telegram/webhook``: an update handed to python-telegram-bot's queue.
+Also ``POST /telegram/webhook``: an update handed to python-telegram-bot's queue, only with the
+webhook secret (``X-Telegram-Bot-Api-Secret-Token``); without it, 403 and nothing changes. An
+update handled before is dropped by bot/telegram/application.py (once per update).
 """
 
 from __future__ import annotations
@@ -90,11 +92,13 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     app = request.app[TELEGRAM]
     if app is None:
         return web.Response(status=404, text="telegram is off")
+    # In webhook mode a secret always exists (made at start when unset: bot/app.py); without
+    # one (polling mode) nothing may come in this way.
     secret = request.app[SETTINGS].telegram_webhook_secret
-    if secret:
-        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
-            return web.Response(status=403, text="bad secret token")
+    given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+    if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+        log.warning("telegram webhook without the right secret token refused")
+        return web.Response(status=403, text="bad secret token")
     try:
         data = await request.json()
         update = Update.de_json(data, app.bot)

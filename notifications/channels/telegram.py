@@ -5,8 +5,12 @@
 * **send**: a :class:`Message` becomes sendMessage / sendPhoto / sendDocument / editMessageText;
   the error table (:func:`classify_telegram_error`) maps Bot API errors to retry later /
   permanent failure / unreachable.
-* **parse**: an Update (a text, a photo, a shared contact, a button) becomes an :class:`Inbound`.
-  Telegram has no delivery receipts.
+* **parse**: an Update (a text, a photo, a shared contact, a button) becomes an :class:`Inbound`,
+  marked edited (an edited message) and private or not (a group, supergroup or channel);
+  an update without a chat, or with a chat id that is not a number, becomes nothing; NUL
+  characters are stripped from the text. :func:`update_key` names an update for the
+  once-per-update mark. Telegram has no delivery receipts.
+* **the webhook secret**: :func:`with_webhook_secret` makes one at start in webhook mode.
 
 A message over Telegram's limits was split when it was enqueued
 (:func:`notifications.channels.limits.split_message`); what still does not fit here (an edit, a
@@ -15,6 +19,7 @@ row written before the split existed) is shortened with an ellipsis, never sent 
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +33,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
+from telegram.constants import ChatType
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -42,7 +48,7 @@ from telegram.request import HTTPXRequest
 from config.settings import Settings
 from notifications.channels.base import PermanentFailure, RetryLater, SendResult, Unreachable
 from notifications.channels.limits import TELEGRAM_CAPTION, TELEGRAM_TEXT, shorten
-from notifications.inbound import Inbound
+from notifications.inbound import Inbound, clean_text
 from notifications.message import Message
 
 ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
@@ -69,16 +75,59 @@ def make_bot(settings: Settings) -> ExtBot:  # type: ignore[type-arg]
 
 
 # ---- parsing updates -----------------------------------------------------------------------
-def _inbound(update: Update, **fields: Any) -> Inbound:
+def _chat_id(update: Update) -> int | None:
+    """The chat an update came from; None without one or with an id that is not a number (a
+    forged or unusual update: nothing can be answered there)."""
+    chat = update.effective_chat
+    chat_id = chat.id if chat is not None else None
+    if isinstance(chat_id, bool) or not isinstance(chat_id, int):
+        return None
+    return chat_id
+
+
+def _inbound(update: Update, **fields: Any) -> Inbound | None:
+    chat_id = _chat_id(update)
+    if chat_id is None:
+        return None
     chat = update.effective_chat
     user = update.effective_user
+    for name in ("text", "choice", "phone", "photo"):
+        if name in fields:
+            fields[name] = clean_text(fields[name])
     return Inbound(
         channel="telegram",
-        address=str(chat.id if chat else user.id if user else 0),
+        address=str(chat_id),
         language=user.language_code if user else None,
         id=f"u{update.update_id}",
+        private=chat is not None and chat.type == ChatType.PRIVATE,
+        edited=update.edited_message is not None or update.edited_channel_post is not None,
         **fields,
     )
+
+
+def update_key(update: Update) -> str:
+    """What makes an update the same update when Telegram delivers it again (a webhook retry,
+    getUpdates after a restart): its update_id, with the chat and message (or button press) it
+    carries, because Telegram may restart update_ids at random after a quiet week."""
+    chat = update.effective_chat
+    message = update.effective_message
+    query = update.callback_query
+    item = query.id if query is not None else message.message_id if message is not None else ""
+    return f"{update.update_id}:{chat.id if chat else ''}:{item}"[:64]
+
+
+def new_webhook_secret() -> str:
+    """A secret for setWebhook's ``secret_token`` (Telegram allows A-Z, a-z, 0-9, _ and -)."""
+    return secrets.token_urlsafe(32)
+
+
+def with_webhook_secret(settings: Settings) -> Settings:
+    """The settings the service runs with: in webhook mode always with a webhook secret (one
+    made now when LOUZHANG_TELEGRAM_WEBHOOK_SECRET is unset), so that /telegram/webhook never
+    takes an update from anyone but Telegram."""
+    if settings.telegram_mode != "webhook" or settings.telegram_webhook_secret:
+        return settings
+    return settings.model_copy(update={"telegram_webhook_secret": new_webhook_secret()})
 
 
 def parse_contact(update: Update) -> Inbound | None:
@@ -104,7 +153,9 @@ def parse_photo(update: Update) -> Inbound | None:
     message = update.effective_message
     if message is None or not message.photo:
         return None
-    return _inbound(update, photo=message.photo[-1].file_id, text=message.caption)
+    return _inbound(
+        update, photo=message.photo[-1].file_id, text=message.caption, message_id=message.message_id
+    )
 
 
 def parse_text(update: Update) -> Inbound | None:
@@ -151,7 +202,10 @@ class TelegramChannel:
         return 1
 
     async def send(self, address: str, message: Message) -> SendResult:
-        chat_id = int(address)
+        try:
+            chat_id = int(address)
+        except ValueError:
+            raise PermanentFailure(f"telegram: {address!r} is not a chat id", "400") from None
         markup = reply_markup(message)
         edit_id = message.extra.get("edit_message_id")
         try:

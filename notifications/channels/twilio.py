@@ -26,7 +26,7 @@ from config.settings import Settings
 from estate.phones import PhoneError, normalise_phone
 from notifications.channels.base import PermanentFailure, RetryLater, SendResult, Unreachable
 from notifications.channels.limits import SMS_BODY, shorten
-from notifications.inbound import ContactEffect, DeliveryUpdate, Inbound
+from notifications.inbound import ContactEffect, DeliveryUpdate, Inbound, clean_text
 from notifications.message import Message
 from notifications.segments import count_segments
 
@@ -103,7 +103,7 @@ def parse_inbound(params: Mapping[str, str], default_region: str) -> Inbound | N
         sender = normalise_phone(params.get("From", ""), default_region)
     except PhoneError:
         return None
-    body = params.get("Body", "")
+    body = clean_text(params.get("Body", "")) or ""
     provider_opted_out = params.get("OptOutType", "").upper() == "STOP"
     if provider_opted_out:
         # Twilio has already blocked this number and confirmed it (its opt-out words include

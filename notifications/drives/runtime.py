@@ -695,12 +695,15 @@ class DriveRuntime:
             part_id = self._open.get(household_id)
         if part_id is None:
             return None
-        part = await DriveHousehold.get_or_none(id=part_id).select_related("drive")
+        part = await DriveHousehold.get_or_none(id=part_id).select_related("drive", "batch")
         if part is None or part.household_id != household_id:  # type: ignore[attr-defined]
             return None
         lang = contact.language
         if part.drive.status != DriveState.RUNNING:
             return Message(text(DRIVE_TEXTS, "closed", lang))
+        if part.batch is None or part.batch.state not in ANNOUNCED or part.skipped:
+            # A button for a batch not told to get ready or come down (a forged or early press).
+            return Message(text(DRIVE_TEXTS, "not_called", lang))
         await DriveHousehold.filter(id=part.id).update(
             reply=value,
             replied_at=now,

@@ -56,6 +56,10 @@ DRIVE_TEXTS: dict[str, dict[str, str]] = {
         "zh-CN": "这次核酸召集已经结束，谢谢。",
         "en": "This testing call-up has ended. Thank you.",
     },
+    "not_called": {
+        "zh-CN": "还没有轮到您家，请等召集通知后再回复。",
+        "en": "Your household has not been called yet. Please reply once the call-up comes.",
+    },
     # staff
     "silent_list": {
         "zh-CN": "核酸召集{drive}：{building}号楼最后通知后仍未回复的{count}户：\n{rooms}",

@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 
 from config.i18n import text
 from estate.access import Scope
+from estate.contacts import is_private_chat
 from estate.models import Contact, Household, Staff, StaffBuilding
 from notifications.message import Message
 from notifications.models import Priority
@@ -199,7 +200,7 @@ async def call_both_shifts(buildings: Sequence[int], *, by: Staff, note: str, no
     names = ",".join(str(b) for b in sorted(buildings))
     outgoing: list[Outgoing] = []
     for person in staff:
-        if person.telegram_chat_id is not None:
+        if is_private_chat(person.telegram_chat_id):
             channel, address = "telegram", str(person.telegram_chat_id)
         elif person.phone:
             channel, address = "sms", person.phone

@@ -394,6 +394,7 @@ class FakeTelegram(LoopbackServer):
         self._blocked: set[int] = set()
         self._not_found: set[int] = set()
         self._chat_names: dict[int, str] = {}
+        self._chat_types: dict[int, str] = {}
         self._failures: list[_Failure] = []
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._messages: dict[tuple[int, int], JSON] = {}
@@ -561,7 +562,10 @@ class FakeTelegram(LoopbackServer):
         return user
 
     def _chat(self, chat_id: int) -> JSON:
-        if chat_id < 0:
+        kind = self._chat_types.get(chat_id)
+        if kind is not None and kind != "private":
+            return {"id": chat_id, "type": kind, "title": f"Chat {chat_id}"}
+        if chat_id < 0 and kind is None:
             return {"id": chat_id, "type": "group", "title": f"Group {chat_id}"}
         return {
             "id": chat_id,
@@ -719,6 +723,35 @@ class FakeTelegram(LoopbackServer):
         update = {"update_id": next(self._update_ids), "callback_query": query}
         self.updates.append(update)
         return update
+
+    def make_edit_update(self, chat_id: int, message_id: int, text: str) -> JSON:
+        """Build an Update for a user editing their message ``message_id`` to ``text``
+        (``edited_message``; ``edited_channel_post`` in a channel), as Telegram sends it: the
+        whole message again with the new text and an ``edit_date``."""
+        original = self._messages.get((chat_id, message_id))
+        if original is None:
+            raise KeyError(f"no message {message_id} in chat {chat_id}")
+        edited = json.loads(json.dumps(original))
+        edited["text"] = text
+        edited["edit_date"] = int(time.time())
+        self._messages[(chat_id, message_id)] = edited
+        kind = (
+            "edited_channel_post" if edited["chat"].get("type") == "channel" else "edited_message"
+        )
+        update = {"update_id": next(self._update_ids), kind: edited}
+        self.updates.append(update)
+        return update
+
+    async def user_edit(self, chat_id: int, message_id: int, text: str) -> int | None:
+        """A user edits one of their messages. See :meth:`deliver`."""
+        return await self.deliver(self.make_edit_update(chat_id, message_id, text))
+
+    def set_chat_type(
+        self, chat_id: int, chat_type: Literal["private", "group", "supergroup", "channel"]
+    ) -> None:
+        """Updates built for ``chat_id`` from now on come from a chat of this type (negative
+        ids are groups unless told otherwise)."""
+        self._chat_types[chat_id] = chat_type
 
     def make_update_json(
         self,
