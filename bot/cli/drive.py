@@ -84,7 +84,7 @@ async def cmd_drive_status(args: argparse.Namespace) -> None:
     status = await load_status(drive_id)
     if status is None:
         raise CliError(f"no drive {drive_id}")
-    print(render_status(status, "en", ZoneInfo(settings.timezone), limit=args.limit))
+    print(render_status(status, settings.language, ZoneInfo(settings.timezone), limit=args.limit))
 
 
 async def cmd_drive_pace(args: argparse.Namespace) -> None:

@@ -29,10 +29,14 @@ BROKEN = (
 )
 
 
-def louzhang(tmp_path: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def louzhang(
+    tmp_path: Path, *args: str, timeout: float = 60, language: str = "en"
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI; these tests read its English words (``language="zh-CN"`` for the default)."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("LOUZHANG_")},
         "LOUZHANG_DATABASE_URL": f"sqlite://{tmp_path}/cli.sqlite3",
+        "LOUZHANG_LANGUAGE": language,
     }
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -158,7 +162,10 @@ def test_drive_start_status_and_pace_from_the_command_line(tmp_path: Path) -> No
     status = louzhang(tmp_path, "drive", "status", drive_id.split()[1])
     assert status.returncode == 0, status.stderr
     assert "Point A (东门广场)" in status.stdout and "Building 25" in status.stdout
-    assert "Door-to-door" in status.stdout
+    assert "Door-to-door" in status.stdout and "next call" in status.stdout
+    chinese = louzhang(tmp_path, "drive", "status", drive_id.split()[1], language="zh-CN")
+    assert "采样点 A（东门广场）" in chinese.stdout or "采样点 A (东门广场)" in chinese.stdout
+    assert "下一批" in chinese.stdout and "Door-to-door" not in chinese.stdout
     paused = louzhang(tmp_path, "drive", "pause", "B")
     assert paused.returncode == 0 and "paused" in paused.stdout
     resumed = louzhang(tmp_path, "drive", "resume", "B")
@@ -181,6 +188,9 @@ def test_drive_start_status_and_pace_from_the_command_line(tmp_path: Path) -> No
     assert unknown.returncode == 2 and "no point 'Z'" in unknown.stderr
     cancelled = louzhang(tmp_path, "drive", "cancel")
     assert cancelled.returncode == 0 and "cancelled" in cancelled.stdout
+    after = louzhang(tmp_path, "drive", "status")
+    assert after.returncode == 0 and "cancelled" in after.stdout
+    assert "next call" not in after.stdout and "expected finish" not in after.stdout
     assert "no drive 42" in louzhang(tmp_path, "drive", "status", "42").stderr
 
 
