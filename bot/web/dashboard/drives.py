@@ -48,7 +48,11 @@ async def drives(request: web.Request) -> web.Response:
     rows = []
     for drive in await recent_drives(50):
         numbers = await drive_buildings(drive.id)
-        if sc.everything or any(sc.allows(n) for n in numbers):
+        if (
+            sc.everything
+            or any(sc.allows(n) for n in numbers)
+            or await _own_point(request, drive.id)
+        ):
             rows.append({"drive": drive, "buildings": numbers})
     return page(request, "drives.html", {"drives": rows, "missing": False})
 
@@ -60,9 +64,26 @@ async def _drive_or_404(request: web.Request) -> Any:
     return drive
 
 
+async def _own_point(request: web.Request, drive_id: int) -> list[int]:
+    """A point volunteer's point's buildings in this drive (they steer it; see it too)."""
+    staff = staff_of(request)
+    if staff.role != "point" or not staff.point:
+        return []
+    spot = await find_point(drive_id, staff.point)
+    return [int(n) for n in spot.buildings] if spot is not None else []
+
+
+async def _visible(request: web.Request, drive_id: int) -> list[int]:
+    """The drive's buildings this staff member sees; 403 when none."""
+    numbers = await drive_buildings(drive_id)
+    own = await _own_point(request, drive_id)
+    if own:
+        return sorted(set(scope(request).filter(numbers)) | set(own))
+    return require_some(request, numbers) if numbers else []
+
+
 async def _drive_context(request: web.Request, drive: Any) -> dict[str, Any]:
-    numbers = await drive_buildings(drive.id)
-    visible = require_some(request, numbers) if numbers else []
+    visible = await _visible(request, drive.id)
     status = await load_status(drive.id, visible)
     counts = dict.fromkeys(STATES, 0)
     staff, sc = staff_of(request), scope(request)
