@@ -10,10 +10,18 @@ from config.database import init_db
 
 
 async def cmd_audit(args: argparse.Namespace) -> None:
+    from zoneinfo import ZoneInfo
+
+    from config.clock import utc_offset
+    from config.settings import get_settings
     from estate.audit_log import audit_lines
 
+    zone = get_settings().timezone
     await init_db()
-    for line in await audit_lines(staff=args.staff, limit=args.limit):
+    lines = await audit_lines(staff=args.staff, limit=args.limit, tz=ZoneInfo(zone))
+    if lines:
+        print(f"# {zone} ({utc_offset(ZoneInfo(zone))})")
+    for line in lines:
         print(line)
 
 

@@ -11,13 +11,16 @@ from config.database import init_db
 
 
 async def cmd_outbox_status(args: argparse.Namespace) -> None:
+    from zoneinfo import ZoneInfo
+
     from config.clock import SystemClock
+    from config.settings import get_settings
     from notifications.status import outbox_summary
 
     await init_db()
     await demo_note()
     summary = await outbox_summary(SystemClock().now())
-    print("\n".join(summary.lines()))
+    print("\n".join(summary.lines(ZoneInfo(get_settings().timezone))))
 
 
 def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:

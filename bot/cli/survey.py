@@ -18,6 +18,7 @@ from bot.cli.args import (
     plural,
 )
 from bot.cli.errors import CliError
+from config.clock import local_time, utc_offset
 from config.database import init_db
 from config.settings import get_settings
 
@@ -117,17 +118,10 @@ async def cmd_survey_list(args: argparse.Namespace) -> None:
     print("surveys: " + ", ".join(builtin_slugs()))
     rounds = await Round.all().order_by("id")
     if rounds:
-        print(f"(times in {tz.key}, UTC{rounds[0].opened_at.astimezone(tz):%z})")
+        print(f"(times in {tz.key}, {utc_offset(tz, rounds[0].opened_at)})")
     for r in rounds:
-        closes = (
-            f", closes {r.closes_at.astimezone(tz):%Y-%m-%d %H:%M}"
-            if r.closes_at
-            else ", no deadline"
-        )
-        print(
-            f"round {r.id}: {r.survey} {r.status}, opened "
-            f"{r.opened_at.astimezone(tz):%Y-%m-%d %H:%M}{closes}"
-        )
+        closes = f", closes {local_time(r.closes_at, tz)}" if r.closes_at else ", no deadline"
+        print(f"round {r.id}: {r.survey} {r.status}, opened {local_time(r.opened_at, tz)}{closes}")
 
 
 async def cmd_survey_close(args: argparse.Namespace) -> None:

@@ -94,7 +94,7 @@ def test_cli_changes_are_audited_and_listed_in_local_time(tmp_path: Path) -> Non
     for action in ("import residents", "staff add", "survey open"):
         assert f"cli\tallowed\t{action}" in log
     listed = run(tmp_path, "survey", "list").stdout
-    assert "Asia/Shanghai, UTC+0800" in listed
+    assert "Asia/Shanghai, UTC+08:00" in listed
     assert "closes" in listed and "UTC\n" not in listed
 
 
