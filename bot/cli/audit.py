@@ -27,9 +27,9 @@ async def cmd_audit(args: argparse.Namespace) -> None:
 
 def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     """Add this command group to the top-level subparsers."""
-    p = sub.add_parser(
-        "audit", help="the audit log of staff actions, newest first", description="the audit log"
-    )
-    p.add_argument("--staff", help="only this staff member's actions (their name)")
-    p.add_argument("--limit", type=int, default=50)
+    from bot.cli.texts import say
+
+    p = sub.add_parser("audit", help=say("h_audit"), description=say("h_audit"))
+    p.add_argument("--staff", help=say("h_audit_staff"))
+    p.add_argument("--limit", type=int, default=50, help=say("h_limit"))
     p.set_defaults(func=cmd_audit)

@@ -25,7 +25,9 @@ async def cmd_outbox_status(args: argparse.Namespace) -> None:
 
 def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     """Add this command group to the top-level subparsers."""
-    outbox = group("outbox", "the queue of outbound messages")
+    from bot.cli.texts import say
+
+    outbox = group("outbox", say("g_outbox"))
     outbox.add_parser(
         "status", help="counts by status, channel and priority; oldest waiting; last errors"
     ).set_defaults(func=cmd_outbox_status)

@@ -117,12 +117,10 @@ def _db_label(url: str) -> str:
 
 def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     """Add this command group to the top-level subparsers."""
-    sub.add_parser(
-        "worker", help="send from the outbox only (more workers may share a PostgreSQL outbox)"
-    ).set_defaults(func=cmd_worker)
-    sub.add_parser("run", help="start the service (web server, dispatcher, Telegram)").set_defaults(
-        func=cmd_run
-    )
+    from bot.cli.texts import say
+
+    sub.add_parser("worker", help=say("h_worker")).set_defaults(func=cmd_worker)
+    sub.add_parser("run", help=say("h_run")).set_defaults(func=cmd_run)
 
 
 async def _any_staff() -> bool:
