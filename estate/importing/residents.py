@@ -40,7 +40,7 @@ import unicodedata
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -125,16 +125,18 @@ class Problem:
     """Something wrong in the file. ``line`` is the file line (header = 1), None for the file."""
 
     line: int | None
-    column: str | None
+    column: str | None  # the column's canonical name (building, room, ...)
     message: str
     value: str | None = None
+    label: str | None = None  # the column's header as the file wrote it (室号, Room, ...)
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line is not None else ""
-        if self.column and self.value is not None:
-            return f"{where}{self.column} '{self.value}': {self.message}"
-        if self.column:
-            return f"{where}{self.column}: {self.message}"
+        named = self.label or self.column
+        if named and self.value is not None:
+            return f"{where}{named} '{self.value}': {self.message}"
+        if named:
+            return f"{where}{named}: {self.message}"
         return f"{where}{self.message}"
 
 
@@ -463,7 +465,18 @@ def parse_residents(table: Table, *, region: str = "CN", today: date) -> ParsedR
     checker = _RowChecker(positions, region, today)
     for line, cells in table.rows:
         checker.check(line, cells)
-    return ParsedResidents(checker.rows, checker.problems, checker.warnings)
+    # Problems name a column by the header the file used (室号, not room): that is what the
+    # person who fixes the file sees in it.
+    used = {
+        column: " ".join(str(table.header[index]).split())
+        for column, index in positions.items()
+        if index < len(table.header) and str(table.header[index]).strip()
+    }
+
+    def labelled(problems: list[Problem]) -> list[Problem]:
+        return [replace(p, label=used.get(p.column)) if p.column else p for p in problems]
+
+    return ParsedResidents(checker.rows, labelled(checker.problems), labelled(checker.warnings))
 
 
 class _RowChecker:

@@ -21,6 +21,7 @@ from bot.web.dashboard.context import add_time_filters, demo_middleware, page
 from bot.web.dashboard.live import CLOSING
 from bot.web.keys import CLOCK, SESSION_KEY, SETTINGS
 from estate.logins import peek_token, spend_token
+from surveys.definition import survey_title
 
 STATIC = Path(__file__).parent / "static"
 _TOKEN_IN_PATH = re.compile(r"/login/[\w-]+")
@@ -83,6 +84,7 @@ def setup_dashboard(app: web.Application) -> None:
         autoescape=jinja2.select_autoescape(["html"], default=True),
     )
     add_time_filters(env, app[SETTINGS].timezone)
+    env.globals["survey_title"] = survey_title  # pickers and lists name a survey by its title
     app.middlewares.append(access_middleware)
     app.middlewares.append(demo_middleware)
     r = app.router
