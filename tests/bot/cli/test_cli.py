@@ -79,7 +79,9 @@ def test_import_open_report_from_the_command_line(tmp_path: Path) -> None:
     assert "queued" in status.stdout and "waiting: 2" in status.stdout  # both questions wait
 
     out = tmp_path / "round1.xlsx"
-    xlsx = louzhang(tmp_path, "survey", "report", "1", "--format", "xlsx", "-o", str(out))
+    xlsx = louzhang(
+        tmp_path, "survey", "report", "1", "--format", "xlsx", "-o", str(out), language="zh-CN"
+    )
     assert xlsx.returncode == 0, xlsx.stderr
     sheet = load_workbook(out).active
     assert [c.value for c in sheet[1]][:4] == ["楼号", "楼层", "室号", "状态"]  # the staff language
