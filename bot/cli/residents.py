@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.cli.args import cli_audit
 from bot.cli.errors import CliError
-from bot.cli.texts import count, say
+from bot.cli.texts import cli_language, count, say
 from config.database import init_db
 from config.settings import get_settings
 
@@ -29,8 +29,8 @@ async def cmd_import_residents(args: argparse.Namespace) -> None:
             region=settings.default_region,
         )
     except ImportProblems as exc:
-        raise CliError(say("nothing_imported", why=exc)) from None
-    print(report.summary())
+        raise CliError(say("nothing_imported", why=exc.describe(cli_language()))) from None
+    print(report.summary(cli_language()))
     if args.estate == DEMO_ESTATE:
         return
     if args.dry_run:

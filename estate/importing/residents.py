@@ -153,9 +153,16 @@ class ImportProblems(ValueError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
+        return self.describe("en")
+
+    def describe(self, lang: str = "en") -> str:
+        """Every problem, one a line, under a head line in ``lang`` (the staff language)."""
         name = f"{self.path.name}: " if self.path is not None else ""
         count = len(self.problems)
-        head = f"{name}{count} problem{'s' if count != 1 else ''}; nothing was imported"
+        if lang == "zh-CN":
+            head = f"{name}{count} 处问题；没有导入任何内容"
+        else:
+            head = f"{name}{count} problem{'s' if count != 1 else ''}; nothing was imported"
         return "\n".join([head, *(f"  {problem}" for problem in self.problems)])
 
 
@@ -226,7 +233,10 @@ class ImportReport:
             )
         )
 
-    def summary(self) -> str:
+    def summary(self, lang: str = "en") -> str:
+        """What the import did (or would do), in ``lang`` (the staff language)."""
+        if lang == "zh-CN":
+            return self._summary_zh()
         source = f"{self.path.name}: " if self.path is not None else ""
         verb = "would create" if self.dry_run else "created"
         verb2 = "would update" if self.dry_run else "updated"
@@ -244,6 +254,27 @@ class ImportReport:
             lines.append("  nothing changed: the registry already matches the file")
         if self.warnings:
             lines.append(f"  {len(self.warnings)} warnings:")
+            lines.extend(f"    {warning}" for warning in self.warnings)
+        return "\n".join(lines)
+
+    def _summary_zh(self) -> str:
+        source = f"{self.path.name}：" if self.path is not None else ""
+        verb = "将新建" if self.dry_run else "新建"
+        verb2 = "将更新" if self.dry_run else "更新"
+        lines = [
+            f"{source}{self.rows} 行，小区“{self.estate}”"
+            + ("（新小区）" if self.estate_created else ""),
+            f"  {verb}：{self.buildings_created} 栋楼，{self.households_created} 户，"
+            f"{self.people_created} 人，{self.contacts_created} 个联系方式",
+            f"  {verb2}：{self.buildings_updated} 栋楼，{self.households_updated} 户，"
+            f"{self.people_updated} 人，{self.contacts_updated} 个联系方式",
+        ]
+        if self.dry_run:
+            lines.append("  预览：没有写入任何内容")
+        elif not self.changed:
+            lines.append("  没有变化：登记信息已与文件一致")
+        if self.warnings:
+            lines.append(f"  {len(self.warnings)} 条提醒：")
             lines.extend(f"    {warning}" for warning in self.warnings)
         return "\n".join(lines)
 

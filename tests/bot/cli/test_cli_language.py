@@ -27,6 +27,8 @@ WORDS = {
             "时间为 Asia/Shanghai，UTC+08:00",
         ),
         "closed": "第 1 轮已关闭",
+        "imported": "将新建：1 栋楼，2 户，3 人",
+        "problems": "1 处问题；没有导入任何内容",
     },
     "en": {
         "help": ("usage: louzhang", "estate surveys and call-ups", "options", "show this help"),
@@ -42,6 +44,8 @@ WORDS = {
             "(times in Asia/Shanghai, UTC+08:00)",
         ),
         "closed": "round 1 closed",
+        "imported": "would create: 1 buildings, 2 households, 3 people",
+        "problems": "1 problem; nothing was imported",
     },
 }
 
@@ -71,6 +75,13 @@ def test_help_summaries_and_errors_in_the_staff_language(tmp_path: Path, languag
     assert added.returncode == 0 and words["added"] in added.stdout, added.stderr
     residents = tmp_path / "residents.csv"
     residents.write_bytes(GOOD.encode("utf-8"))
+    dry = cli("import", "residents", str(residents), "--dry-run")
+    assert words["imported"] in dry.stdout, dry.stdout
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes("\ufeff楼号,楼层,室号,姓名,电话\r\n3,,12,王芳,13800138000\r\n".encode())
+    rejected = cli("import", "residents", str(broken))
+    assert rejected.returncode == 2 and words["problems"] in rejected.stderr
+    assert "室号 '12'" in rejected.stderr  # the header the file used, not "room"
     assert cli("import", "residents", str(residents)).returncode == 0
     assert cli("survey", "open", "antigen", "--closes-in", "6h").returncode == 0
     listed = cli("survey", "list").stdout
