@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from markupsafe import escape
 
 from aiohttp.test_utils import TestClient, TestServer
+from markupsafe import escape
 
 from bot.app import build_services
 from bot.web.app import create_app
