@@ -81,6 +81,58 @@ CLI_TEXTS: Catalog = {
         "zh-CN": "采样点志愿者的采样点，如 B",
         "en": "a point volunteer's point, e.g. B",
     },
+    # ---- run / worker ----
+    "running_on": {
+        "zh-CN": "louzhang 已在 {url} 运行（数据库：{db}）",
+        "en": "louzhang on {url} (database: {db})",
+    },
+    "telegram_on": {"zh-CN": "Telegram：已开启（{mode}）", "en": "Telegram: on ({mode})"},
+    "telegram_off": {
+        "zh-CN": "Telegram：未开启（设置 LOUZHANG_TELEGRAM_TOKEN 即可开启）",
+        "en": "Telegram: off (set LOUZHANG_TELEGRAM_TOKEN to turn it on)",
+    },
+    "sms_on": {"zh-CN": "短信：已开启（Twilio）", "en": "SMS: on (Twilio)"},
+    "sms_off": {
+        "zh-CN": "短信：未开启（设置 LOUZHANG_TWILIO_ACCOUNT_SID、LOUZHANG_TWILIO_AUTH_TOKEN 和 "
+        "LOUZHANG_TWILIO_FROM 即可开启）",
+        "en": "SMS: off (set LOUZHANG_TWILIO_ACCOUNT_SID, LOUZHANG_TWILIO_AUTH_TOKEN and "
+        "LOUZHANG_TWILIO_FROM to turn it on)",
+    },
+    "simulated": {
+        "zh-CN": "模拟器：{channels} 的消息都送到浏览器（没有设置服务商令牌）",
+        "en": "Simulator: messages by {channels} are delivered to the browser (no provider "
+        "token is set)",
+    },
+    "dashboard_link": {
+        "zh-CN": "网页后台：打开 {link} 以 {name} 的身份登录（一次性链接）",
+        "en": "dashboard: open {link} to log in as {name} (one-time link)",
+    },
+    "more_links": {
+        "zh-CN": "需要更多链接：{command} staff login {name}",
+        "en": "more links: {command} staff login {name}",
+    },
+    "no_staff_yet": {
+        "zh-CN": "还没有工作人员：先添加第一位管理员 `{command} staff add 姓名 --role admin "
+        "--phone +86...`，再用 `{command} staff login 姓名` 获取网页后台链接",
+        "en": "no staff yet: add the first admin with `{command} staff add NAME --role admin "
+        "--phone +86...`, then `{command} staff login NAME` for a dashboard link",
+    },
+    "ctrl_c": {"zh-CN": "按 Ctrl-C 停止。", "en": "Ctrl-C stops."},
+    "stopping": {
+        "zh-CN": "正在停止：发完正在发送的消息……",
+        "en": "stopping: finishing messages in flight ...",
+    },
+    "worker_on": {
+        "zh-CN": "worker {id}：通过 {channels} 发送",
+        "en": "worker {id}: sending by {channels}",
+    },
+    "no_channel": {"zh-CN": "（没有开启任何渠道）", "en": "nothing (no channel is on)"},
+    "worker_stopped": {
+        "zh-CN": "worker 已停止：发送 {sent}，重试 {retried}，失败 {failed}，上次停止时有 {recovered} "
+        "条正在发送",
+        "en": "worker stopped: {sent} sent, {retried} retried, {failed} failed, {recovered} were "
+        "in flight at the previous stop",
+    },
     # ---- db ----
     "h_db_upgrade": {"zh-CN": "升级数据库结构", "en": "apply migrations"},
     "h_db_makemigrations": {

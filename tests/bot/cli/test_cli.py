@@ -119,6 +119,7 @@ def test_run_serves_health_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         **{k: v for k, v in os.environ.items() if not k.startswith("LOUZHANG_")},
         "LOUZHANG_DATABASE_URL": f"sqlite://{tmp_path}/run.sqlite3",
         "LOUZHANG_HTTP_PORT": str(port),
+        "LOUZHANG_LANGUAGE": "en",  # the English lines are read below
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],

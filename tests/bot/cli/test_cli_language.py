@@ -93,3 +93,43 @@ def test_help_summaries_and_errors_in_the_staff_language(tmp_path: Path, languag
 def test_chinese_is_the_default(tmp_path: Path) -> None:
     result = louzhang(tmp_path, "--help", language="")
     assert "用法：louzhang" in result.stdout
+
+
+def test_run_says_which_channels_are_on_in_chinese(tmp_path: Path) -> None:
+    """`louzhang run` (default language) names the channels and the simulator in Chinese."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import free_port
+
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LOUZHANG_")},
+        "LOUZHANG_DATABASE_URL": f"sqlite://{tmp_path}/run.sqlite3",
+        "LOUZHANG_HTTP_PORT": str(free_port()),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if "Ctrl-C" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    output = "".join(seen)
+    assert "Telegram：未开启" in output and "短信：未开启" in output, output
+    assert "网页后台：打开 http" in output and "按 Ctrl-C 停止。" in output

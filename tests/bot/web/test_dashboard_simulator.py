@@ -184,6 +184,7 @@ def test_fresh_run_seeds_the_demo_and_prints_a_login_link(tmp_path: Path) -> Non
             "PATH": "/usr/bin:/bin",
             "LOUZHANG_DATABASE_URL": env_db,
             "LOUZHANG_HTTP_PORT": str(port),
+            "LOUZHANG_LANGUAGE": "en",  # this test reads the English lines
         },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
