@@ -318,7 +318,7 @@ def render_status(status: DriveStatus, lang: str, tz: tzinfo, *, limit: int = 60
             )
         if not status.running:
             lines.append(labels["stopped"])
-        if point.next_call_at is not None:
+        if point.next_call_at is not None and not point.paused:
             lines.append("  " + labels["next"].format(at=hhmm(point.next_call_at)))
         for building in point.buildings:
             lines.append(

@@ -130,11 +130,14 @@ UI: dict[str, dict[str, str]] = {
         "zh-CN": "下一批 {at}：{b}号楼 {floors}层",
         "en": "Next call {at}: building {b}, floor {floors}",
     },
+    "next_after_resume": {
+        "zh-CN": "恢复后再叫下一批：{b}号楼 {floors}层",
+        "en": "After resume, next: building {b}, floor {floors}",
+    },
     "batches_done": {"zh-CN": "已叫 {done}/{total} 批", "en": "{done}/{total} batches called"},
     "batches_skipped": {"zh-CN": "跳过 {n} 批", "en": "{n} skipped"},
     "point_finish": {"zh-CN": "本点预计 {at} 结束", "en": "this point ends about {at}"},
     "finish_at": {"zh-CN": "预计 {at} 全部结束", "en": "expected to finish about {at}"},
-    "times_in": {"zh-CN": "时间为{zone}（{offset}）", "en": "times in {zone} ({offset})"},
     "replies_legend": {
         "zh-CN": "每层数字 = 回复 1 已下楼 / 2 无法下楼 / 3 已做过或不在家",
         "en": "Numbers on a floor = replies 1 coming / 2 cannot come down / 3 tested or away",

@@ -296,6 +296,7 @@ async def test_drive_page_on_a_phone_numbers_floors_and_steers_the_drive(
     await point_a.locator('[data-role="paused"]').wait_for()
     spot = await DrivePoint.get(drive_id=drive.id, name="A")
     assert spot.paused_at is not None
+    assert "恢复后再叫下一批" in await point_a.locator('[data-role="next"]').inner_text()
     await page.screenshot(path=str(ARTIFACTS / "drive-phone-paused.png"))  # type: ignore[attr-defined]
     await point_a.locator('button[data-verb="resume"]').click()
     await page.wait_for_selector("#drive-said >> text=采样点 A 已恢复")  # type: ignore[attr-defined]

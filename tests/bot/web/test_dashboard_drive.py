@@ -103,6 +103,8 @@ async def test_buttons_steer_the_drive_with_the_rule_and_audit_of_telegram(scene
         status, html = await press(client, scene, csrf, "pause", "A")
         assert status == 200 and "Point A is paused." in html
         assert 'data-role="paused"' in html and 'data-verb="resume"' in html
+        # A paused point promises no time: its next floor waits for the resume.
+        assert "After resume, next: building 1, floor 2" in html and "Next call" not in html
         status, html = await press(client, scene, csrf, "resume", "A")
         assert status == 200 and "Point A goes on." in html
         # Call the next floor now: floor 2 of building 1 is called at once.

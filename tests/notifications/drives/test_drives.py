@@ -443,6 +443,9 @@ async def test_a_cancelled_drive_has_no_next_call_and_no_finish(db: str) -> None
     await runtime.tick()
     before = render_status(await load_status(drive.id), "en", UTC)  # type: ignore[arg-type]
     assert "next call 06:15:00" in before and "expected finish" in before
+    await runtime.pause(drive.id, "A")
+    paused = render_status(await load_status(drive.id), "en", UTC)  # type: ignore[arg-type]
+    assert "PAUSED" in paused and "next call" not in paused  # no time is promised while paused
     await runtime.cancel(drive.id)
     status = await load_status(drive.id)
     assert status is not None and not status.running
