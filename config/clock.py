@@ -22,6 +22,59 @@ class Clock(Protocol):
     async def sleep(self, seconds: float) -> None: ...
 
 
+#: How people read times: minutes on a page (the day too when it is not obvious), seconds where a
+#: call-up moves fast. Machines (CSV, APIs) keep ISO-8601 with the offset instead.
+MINUTE = "%Y-%m-%d %H:%M"
+SECOND = "%Y-%m-%d %H:%M:%S"
+SHORT = "%m-%d %H:%M"
+CLOCK_TIME = "%H:%M"
+CLOCK_SECONDS = "%H:%M:%S"
+
+
+def local_time(
+    moment: datetime | None,
+    tz: tzinfo,
+    fmt: str = MINUTE,
+    *,
+    offset: bool = False,
+    empty: str = "-",
+) -> str:
+    """``moment`` as a person reads it: in the committee's zone (``LOUZHANG_TIMEZONE``), no
+    microseconds, with the UTC offset only when asked (say it once per screen, not per time).
+    A naive ``moment`` is taken as UTC (what the database hands back)."""
+    if moment is None:
+        return empty
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(tz)
+    shown = local.strftime(fmt)
+    return f"{shown} ({utc_offset(tz, moment)})" if offset else shown
+
+
+def utc_offset(tz: tzinfo, at: datetime | None = None) -> str:
+    """The zone's offset as people write it: ``UTC+08:00`` (``UTC`` for zero)."""
+    moment = at or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment.astimezone(tz).utcoffset() or timedelta(0)
+    if not delta:
+        return "UTC"
+    minutes = int(delta.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    minutes = abs(minutes)
+    return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def machine_time(moment: datetime | None, tz: tzinfo) -> str:
+    """ISO-8601 in the committee's zone with its offset, to the second (CSV and other files
+    read by programs)."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(tz).isoformat(timespec="seconds")
+
+
 def local_today(clock: Clock, tz: tzinfo) -> date:
     """The day it is at ``clock.now()`` in ``tz`` (the committee's local day)."""
     return clock.now().astimezone(tz).date()

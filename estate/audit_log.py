@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, tzinfo
 
+from config.clock import SECOND, local_time
 from estate.models import AuditEntry
 
 
-async def audit_lines(*, staff: str | None = None, limit: int = 50) -> list[str]:
-    """One tab-separated line per entry: time (UTC), actor, allowed|REFUSED, action, target,
-    detail."""
+async def audit_lines(*, staff: str | None = None, limit: int = 50, tz: tzinfo = UTC) -> list[str]:
+    """One tab-separated line per entry: time (in ``tz``, the committee's zone; say the zone
+    once above the lines), actor, allowed|REFUSED, action, target, detail."""
     query = AuditEntry.all()
     if staff:
         query = query.filter(actor=staff)
@@ -21,7 +23,7 @@ async def audit_lines(*, staff: str | None = None, limit: int = 50) -> list[str]
         lines.append(
             "\t".join(
                 [
-                    entry.at.strftime("%Y-%m-%d %H:%M:%S"),
+                    local_time(entry.at, tz, SECOND),
                     entry.actor,
                     "allowed" if entry.allowed else "REFUSED",
                     entry.action,

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
+from config.clock import SECOND, local_time
 from notifications.models import OutboxMessage, Priority
 from notifications.states import WAITING
 
@@ -38,7 +39,8 @@ class OutboxSummary:
             out[status] = out.get(status, 0) + n
         return out
 
-    def lines(self) -> list[str]:
+    def lines(self, tz: tzinfo = UTC) -> list[str]:
+        """The summary as text; times in ``tz`` (the committee's zone)."""
         out = ["status        channel   priority   count"]
         for (status, channel, priority), n in sorted(self.counts.items()):
             name = (
@@ -55,7 +57,7 @@ class OutboxSummary:
         if self.last_errors:
             out.append("last errors:")
             out.extend(
-                f"  {at:%Y-%m-%d %H:%M:%S} {channel} {code or '-'} {error}"
+                f"  {local_time(at, tz, SECOND)} {channel} {code or '-'} {error}"
                 for at, channel, code, error in self.last_errors
             )
         return out

@@ -18,6 +18,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from config.clock import CLOCK_TIME, local_time
 from config.i18n import text
 from estate.models import Household, Person, Staff
 from notifications.message import Message
@@ -116,7 +117,7 @@ async def remind_round(
         query = query.filter(household__building__number__in=list(buildings))
     responses = await query.prefetch_related("household__contacts")
     now = runtime.clock.now()
-    deadline = round_.closes_at.astimezone(runtime.tz).strftime("%H:%M") if round_.closes_at else ""
+    deadline = local_time(round_.closes_at, runtime.tz, CLOCK_TIME, empty="")
     items: list[Outgoing] = []
     for response in responses:
         household: Household = response.household

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise.functions import Count
 
+from config.clock import machine_time
 from config.exports import to_csv, write_csv, write_xlsx
 from config.settings import get_settings
 from estate.models import ELDERLY_AGE, Contact, Person
@@ -109,9 +110,9 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def local_time(value: datetime | None, tz: tzinfo) -> str:
+def local_time(value: datetime | None, tz: tzinfo) -> str:  # the CSV's machine format
     """ISO-8601 in local time with its offset, to the second: 2026-04-10T14:05:09+08:00."""
-    return value.astimezone(tz).isoformat(timespec="seconds") if value else ""
+    return machine_time(value, tz)
 
 
 def _alerting(defn: SurveyDefinition) -> list[Any]:

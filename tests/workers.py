@@ -68,6 +68,7 @@ def start_worker(
         "LOUZHANG_TELEGRAM_TOKEN": TOKEN,
         "LOUZHANG_TELEGRAM_API_URL": telegram_url,
         "LOUZHANG_RATE_LIMITS": "true" if limits else "false",
+        "LOUZHANG_LANGUAGE": "en",  # the tests read the worker's English summary
     }
     log = (tmp_path / f"{name}.log").open("w")
     return subprocess.Popen(

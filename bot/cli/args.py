@@ -73,8 +73,6 @@ async def demo_note() -> None:
     from estate.first_start import demo_present
 
     if await demo_present():
-        print(
-            "DEMO DATA: this database holds the demo estate (fake residents); your first "
-            "`import residents` replaces it",
-            file=sys.stderr,
-        )
+        from bot.cli.texts import say
+
+        print(say("demo_note"), file=sys.stderr)

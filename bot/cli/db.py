@@ -8,13 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot.cli.texts import say
 from config.database import upgrade
 from config.settings import get_settings
 
 
 async def cmd_db_upgrade(args: argparse.Namespace) -> None:
     await upgrade()
-    print("database is up to date")
+    print(say("db_up_to_date"))
 
 
 async def cmd_db_makemigrations(args: argparse.Namespace) -> None:
@@ -47,8 +48,8 @@ async def cmd_db_makemigrations(args: argparse.Namespace) -> None:
 
 def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     """Add this command group to the top-level subparsers."""
-    db = group("db", "database schema")
-    db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
-    db.add_parser(
-        "makemigrations", help="(developers) write a migration for model changes"
-    ).set_defaults(func=cmd_db_makemigrations)
+    db = group("db", say("g_db"))
+    db.add_parser("upgrade", help=say("h_db_upgrade")).set_defaults(func=cmd_db_upgrade)
+    db.add_parser("makemigrations", help=say("h_db_makemigrations")).set_defaults(
+        func=cmd_db_makemigrations
+    )

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.cli.errors import CliError
+from bot.cli.texts import say
 from config.database import init_db
 from estate.importing.residents import local_day
 
@@ -17,20 +18,14 @@ async def cmd_demo_seed(args: argparse.Namespace) -> None:
 
     await init_db()
     if await real_residents_present():
-        raise CliError(
-            "this database holds real residents; the demo estate never goes beside them. "
-            "Seed it into a database of its own, e.g. "
-            "LOUZHANG_DATABASE_URL=data/demo.sqlite3 louzhang demo seed"
-        )
+        raise CliError(say("demo_beside_real"))
     report = await seed_demo(seed=args.seed, today=local_day())
     print(report.summary() if hasattr(report, "summary") else report)
 
 
 def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     """Add this command group to the top-level subparsers."""
-    demo = group("demo", "demo data")
-    p = demo.add_parser(
-        "seed", help="create a realistic demo estate (25 buildings, ~5,000 residents)"
-    )
+    demo = group("demo", say("g_demo"))
+    p = demo.add_parser("seed", help=say("h_demo_seed"))
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=cmd_demo_seed)

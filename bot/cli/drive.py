@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.cli.args import demo_note, enabled_channels
 from bot.cli.errors import CliError
+from bot.cli.texts import cli_language, say
 from config.database import init_db
 from config.settings import get_settings
 
@@ -45,14 +46,12 @@ async def cmd_drive_start(args: argparse.Namespace) -> None:
         round_id, result = await make_preview(options, enabled_channels(settings))
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    for line in preview_lines(result, settings):
+    for line in preview_lines(result, settings, cli_language()):
         print(line)
     if result.households == 0:
-        print(
-            "warning: nobody to call in those buildings (import residents first)", file=sys.stderr
-        )
+        print(say("nobody_to_call"), file=sys.stderr)
     if args.dry_run:
-        print("dry run: nothing was started")
+        print(say("drive_dry_run"))
         return
     drive = await launch(options, result, round_id, now=now, created_by="cli")
     await audit(now=now, action="drive start", actor="cli", target=f"drive {drive.id}",
@@ -68,7 +67,7 @@ async def _drive_id(value: int | None) -> int:
     latest = await Drive.filter(status="running").order_by("-id").first()
     latest = latest or await Drive.all().order_by("-id").first()
     if latest is None:
-        raise CliError("no drive yet (start one with louzhang drive start)")
+        raise CliError(say("no_drive_yet"))
     return latest.id
 
 
@@ -83,8 +82,8 @@ async def cmd_drive_status(args: argparse.Namespace) -> None:
     drive_id = await _drive_id(args.drive)
     status = await load_status(drive_id)
     if status is None:
-        raise CliError(f"no drive {drive_id}")
-    print(render_status(status, "en", ZoneInfo(settings.timezone), limit=args.limit))
+        raise CliError(say("no_drive", id=drive_id))
+    print(render_status(status, cli_language(), ZoneInfo(settings.timezone), limit=args.limit))
 
 
 async def cmd_drive_pace(args: argparse.Namespace) -> None:
@@ -99,23 +98,19 @@ async def cmd_drive_pace(args: argparse.Namespace) -> None:
     try:
         if args.verb == "cancel":
             dropped = await runtime.cancel(drive_id)
-            print(f"drive {drive_id} cancelled; {dropped} queued messages dropped")
+            print(say("drive_cancelled", id=drive_id, dropped=dropped))
         elif args.verb == "next":
             batch = await runtime.call_next(drive_id, args.point)
-            print(
-                f"point {args.point}: batch {batch.seq} (building {batch.building}) is called now"
-            )
+            print(say("point_nexted", point=args.point, seq=batch.seq, building=batch.building))
         elif args.verb == "pause":
             await runtime.pause(drive_id, args.point)
-            print(f"point {args.point} paused")
+            print(say("point_paused", point=args.point))
         elif args.verb == "resume":
             paused = await runtime.resume(drive_id, args.point)
-            print(
-                f"point {args.point} resumed; its schedule moved {int(paused.total_seconds())}s later"
-            )
+            print(say("point_resumed", point=args.point, seconds=int(paused.total_seconds())))
         elif args.verb == "skip":
             batch = await runtime.skip(drive_id, args.point)
-            print(f"point {args.point}: batch {batch.seq} (building {batch.building}) skipped")
+            print(say("point_skipped", point=args.point, seq=batch.seq, building=batch.building))
     except DriveError as exc:
         raise CliError(str(exc)) from None
     await audit(now=clock.now(), action=f"drive {args.verb}", actor="cli",
@@ -124,38 +119,31 @@ async def cmd_drive_pace(args: argparse.Namespace) -> None:
 
 def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     """Add this command group to the top-level subparsers."""
-    drive = group("drive", "testing call-ups, floor by floor")
-    p = drive.add_parser("start", help="start a floor-by-floor call-up")
-    p.add_argument("--points", required=True, help='points and their buildings, e.g. "A:1-4,B:5-8"')
-    p.add_argument("--start", required=True, help="now, HH:MM or ISO-8601")
-    p.add_argument("--interval", required=True, help="time between batches, e.g. 5m")
-    p.add_argument("--lead", required=True, help='"get ready" this long before, e.g. 10m')
+    drive = group("drive", say("g_drive"))
+    p = drive.add_parser("start", help=say("h_drive_start"))
+    p.add_argument("--points", required=True, help=say("h_points"))
+    p.add_argument("--start", required=True, help=say("h_start"))
+    p.add_argument("--interval", required=True, help=say("h_interval"))
+    p.add_argument("--lead", required=True, help=say("h_lead"))
     p.add_argument("--order", default="top-down", choices=["top-down", "bottom-up"])
-    p.add_argument("--batch", default="floor", help="floor, half or Nfloors (default: floor)")
-    p.add_argument("--locations", help='where each point is, e.g. "A=东门广场,B=北门"')
-    p.add_argument("--capacity", type=int, help="most people per batch at a point")
+    p.add_argument("--batch", default="floor", help=say("h_batch"))
+    p.add_argument("--locations", help=say("h_locations"))
+    p.add_argument("--capacity", type=int, help=say("h_capacity"))
     p.add_argument("--pace", default="fixed", choices=["fixed", "adaptive"])
-    p.add_argument(
-        "--share", type=float, default=0.8, help="adaptive: share of 1-replies to advance"
-    )
-    p.add_argument("--min-interval", help="adaptive: never sooner (default: interval/2)")
-    p.add_argument("--max-interval", help="adaptive: never later (default: interval*2)")
-    p.add_argument("--dry-run", action="store_true", help="show the preview, start nothing")
+    p.add_argument("--share", type=float, default=0.8, help=say("h_share"))
+    p.add_argument("--min-interval", help=say("h_min_interval"))
+    p.add_argument("--max-interval", help=say("h_max_interval"))
+    p.add_argument("--dry-run", action="store_true", help=say("h_dry_run_drive"))
     p.set_defaults(func=cmd_drive_start)
-    p = drive.add_parser("status", help="floors done/called/ready/waiting, replies, door-to-door")
-    p.add_argument("drive", type=int, nargs="?", help="drive id (default: the latest running)")
-    p.add_argument("--limit", type=int, default=200, help="most households listed per list")
+    p = drive.add_parser("status", help=say("h_drive_status"))
+    p.add_argument("drive", type=int, nargs="?", help=say("h_drive_id"))
+    p.add_argument("--limit", type=int, default=200, help=say("h_drive_limit"))
     p.set_defaults(func=cmd_drive_status)
-    for verb, help_text in (
-        ("next", "call a point's next batch now; the rest of its schedule moves up"),
-        ("pause", "call nothing new at a point until resume"),
-        ("resume", "resume a point; its schedule moves later by the pause"),
-        ("skip", "do not call a point's next batch"),
-    ):
-        p = drive.add_parser(verb, help=help_text)
-        p.add_argument("point")
-        p.add_argument("--drive", type=int, help="drive id (default: the latest running)")
+    for verb in ("next", "pause", "resume", "skip"):
+        p = drive.add_parser(verb, help=say(f"h_{verb}"))
+        p.add_argument("point", help=say("h_point"))
+        p.add_argument("--drive", type=int, help=say("h_drive_id"))
         p.set_defaults(func=cmd_drive_pace)
-    p = drive.add_parser("cancel", help="stop a drive; queued call-ups are dropped")
-    p.add_argument("--drive", type=int, help="drive id (default: the latest running)")
+    p = drive.add_parser("cancel", help=say("h_cancel"))
+    p.add_argument("--drive", type=int, help=say("h_drive_id"))
     p.set_defaults(func=cmd_drive_pace)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import bot.cli.audit as audit
 import bot.cli.db as db
@@ -25,16 +26,58 @@ import bot.cli.staff as staff
 import bot.cli.survey as survey
 from bot.cli.args import buildings_arg
 from bot.cli.errors import CliError
+from bot.cli.texts import say
 from config.database import DatabaseUrlError, close_db
 from config.logging import setup_logging
 
 GROUPS = (db, residents, demo, staff, survey, audit, outbox, drive)
 
 
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups, prefix if prefix is not None else say("usage"))
+
+
+class _RawFormatter(argparse.RawDescriptionHelpFormatter, _Formatter):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """A parser whose own words (usage, section titles, -h) are in the staff language; every
+    sub-command's parser is one too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        given = kwargs.get("formatter_class")
+        if given is argparse.RawDescriptionHelpFormatter:
+            kwargs["formatter_class"] = _RawFormatter
+        elif given in (None, argparse.HelpFormatter):
+            kwargs["formatter_class"] = _Formatter
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title = say("positionals")
+        self._optionals.title = say("optionals")
+        self.add_argument("-h", "--help", action="help", help=say("h_help"))
+
+    def error(self, message: str) -> NoReturn:
+        """Wrong arguments: the usage, then what is wrong, in the staff language; exit 2."""
+        self.print_usage(sys.stderr)
+        for pattern, key in _ARGPARSE_ERRORS:
+            found = pattern.match(message)
+            if found:
+                message = say(key, **found.groupdict())
+                break
+        self.exit(2, say("arg_error", prog=self.prog, message=message) + "\n")
+
+
+_ARGPARSE_ERRORS = (
+    (re.compile(r"the following arguments are required: (?P<names>.+)"), "arg_required"),
+    (re.compile(r"argument (?P<name>\S+): invalid choice: (?P<value>.+?) \("), "arg_choice"),
+    (re.compile(r"unrecognized arguments: (?P<names>.+)"), "arg_unknown"),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="louzhang", description="楼长 louzhang: estate surveys and call-ups"
-    )
+    parser = _Parser(prog="louzhang", description=say("description"))
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def group(name: str, help_text: str) -> Any:

@@ -11,18 +11,23 @@ from config.database import init_db
 
 
 async def cmd_outbox_status(args: argparse.Namespace) -> None:
+    from zoneinfo import ZoneInfo
+
     from config.clock import SystemClock
+    from config.settings import get_settings
     from notifications.status import outbox_summary
 
     await init_db()
     await demo_note()
     summary = await outbox_summary(SystemClock().now())
-    print("\n".join(summary.lines()))
+    print("\n".join(summary.lines(ZoneInfo(get_settings().timezone))))
 
 
 def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     """Add this command group to the top-level subparsers."""
-    outbox = group("outbox", "the queue of outbound messages")
+    from bot.cli.texts import say
+
+    outbox = group("outbox", say("g_outbox"))
     outbox.add_parser(
         "status", help="counts by status, channel and priority; oldest waiting; last errors"
     ).set_defaults(func=cmd_outbox_status)

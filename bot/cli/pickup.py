@@ -68,15 +68,12 @@ async def cmd_pickup_list(args: argparse.Namespace) -> None:
 def add_pickup_parsers(sub: Any, buildings: Any) -> None:
     """Add ``pickup list`` to the CLI (``sub``: the top-level subparsers; ``buildings``: the
     CLI's building-range parser)."""
-    group = sub.add_parser(
-        "pickup", help="medicine pickup lists", description="medicine pickup lists"
-    )
+    from bot.cli.texts import say
+
+    group = sub.add_parser("pickup", help=say("g_pickup"), description=say("g_pickup"))
     verbs = group.add_subparsers(dest="verb", required=True, metavar="VERB")
-    p = verbs.add_parser(
-        "list",
-        help="a medication round's pickup lists, by building and floor (text, or XLSX with -o)",
-    )
+    p = verbs.add_parser("list", help=say("h_pickup_list"))
     p.add_argument("round", type=int)
-    p.add_argument("--building", type=buildings, help="e.g. 7 or 1-5,7 (default: every building)")
-    p.add_argument("-o", "--output", help="write an XLSX file")
+    p.add_argument("--building", type=buildings, help=say("h_pickup_building"))
+    p.add_argument("-o", "--output", help=say("h_xlsx_output"))
     p.set_defaults(func=cmd_pickup_list)

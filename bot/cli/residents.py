@@ -7,8 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.cli.args import cli_audit, plural
+from bot.cli.args import cli_audit
 from bot.cli.errors import CliError
+from bot.cli.texts import cli_language, count, say
 from config.database import init_db
 from config.settings import get_settings
 
@@ -28,25 +29,19 @@ async def cmd_import_residents(args: argparse.Namespace) -> None:
             region=settings.default_region,
         )
     except ImportProblems as exc:
-        raise CliError(f"nothing imported: {exc}") from None
-    print(report.summary())
+        raise CliError(say("nothing_imported", why=exc.describe(cli_language()))) from None
+    print(report.summary(cli_language()))
     if args.estate == DEMO_ESTATE:
         return
     if args.dry_run:
         if await demo_present():
-            print(
-                "note: this database holds the demo estate (fake residents); importing this "
-                "file for real replaces it"
-            )
+            print(say("import_dry_demo"))
         return
     await cli_audit("import residents", f"{Path(args.file).name} estate {args.estate}")
     removed = await replace_demo()
     if removed is not None:
-        staff = ", ".join(removed.staff) or "none"
-        print(
-            f"the demo estate is gone ({plural(removed.households, 'fake household')}; demo staff: "
-            f"{staff}): this database now holds your residents only"
-        )
+        staff = ", ".join(removed.staff) or say("none")
+        print(say("demo_gone", households=count(removed.households, "fake household"), staff=staff))
         await cli_audit("demo removed", f"{removed.households} households")
 
 
@@ -55,24 +50,17 @@ async def cmd_import_template(args: argparse.Namespace) -> None:
 
     path = Path(args.output)
     write_template(path)
-    print(
-        f"wrote a residents template to {path} (fill one row per person, then: "
-        f"louzhang import residents {path} --dry-run)"
-    )
+    print(say("template_written", path=path))
 
 
 def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     """Add this command group to the top-level subparsers."""
-    imp = group("import", "import data")
-    p = imp.add_parser("residents", help="import residents from CSV or XLSX")
-    p.add_argument("file")
-    p.add_argument("--dry-run", action="store_true", help="check the file, write nothing")
-    p.add_argument("--estate", default="default", help="estate name (default: %(default)s)")
+    imp = group("import", say("g_import"))
+    p = imp.add_parser("residents", help=say("h_import_residents"))
+    p.add_argument("file", help=say("h_file"))
+    p.add_argument("--dry-run", action="store_true", help=say("h_dry_run_import"))
+    p.add_argument("--estate", default="default", help=say("h_estate"))
     p.set_defaults(func=cmd_import_residents)
-    p = imp.add_parser(
-        "template", help="write an empty residents file (XLSX or CSV) with both header languages"
-    )
-    p.add_argument(
-        "-o", "--output", default="residents-template.xlsx", help="(default: %(default)s)"
-    )
+    p = imp.add_parser("template", help=say("h_import_template"))
+    p.add_argument("-o", "--output", default="residents-template.xlsx", help=say("h_default"))
     p.set_defaults(func=cmd_import_template)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.cli.args import command_hint
+from bot.cli.texts import say
 from config.database import init_db
 from config.settings import get_settings
 from estate.importing.residents import local_day
@@ -46,20 +47,27 @@ async def cmd_worker(args: argparse.Namespace) -> None:
     channels = [name for name in ("telegram", "sms") if name in built.adapters]
     dispatcher = build_dispatcher(built, settings, SystemClock())
     print(
-        f"worker {dispatcher.worker_id}: sending by {', '.join(channels) or 'nothing (no channel is on)'}",
+        say(
+            "worker_on", id=dispatcher.worker_id, channels=", ".join(channels) or say("no_channel")
+        ),
         flush=True,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(stop))
     await _until_signalled(signalled)
-    print("stopping: finishing messages in flight ...", flush=True)
+    print(say("stopping"), flush=True)
     stop.set()
     await task
     await built.close()
     stats = dispatcher.stats
     print(
-        f"worker stopped: {stats.sent} sent, {stats.retried} retried, {stats.failed} failed, "
-        f"{stats.recovered_in_flight} were in flight at the previous stop",
+        say(
+            "worker_stopped",
+            sent=stats.sent,
+            retried=stats.retried,
+            failed=stats.failed,
+            recovered=stats.recovered_in_flight,
+        ),
         flush=True,
     )
 
@@ -89,26 +97,39 @@ async def cmd_run(args: argparse.Namespace) -> None:
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
     print(
-        f"louzhang on http://{settings.http_host}:{settings.http_port} (database: {_db_label(settings.database_url)})"
+        say(
+            "running_on",
+            url=f"http://{settings.http_host}:{settings.http_port}",
+            db=_db_label(settings.database_url),
+        )
     )
-    for line in services.channel_report():
+    for line in _channel_report(services):
         print(line)
     if first is not None:
         from estate.logins import create_login_link
 
         link = await create_login_link(first.admin, settings=settings, clock=services.clock)
-        print(f"dashboard: open {link} to log in as {first.admin.name} (one-time link)")
-        print(f"more links: {command_hint()} staff login {first.admin.name}")
+        print(say("dashboard_link", link=link, name=first.admin.name))
+        print(say("more_links", command=command_hint(), name=first.admin.name))
     elif not await _any_staff():
-        print(
-            "no staff yet: add the first admin with "
-            f"`{command_hint()} staff add NAME --role admin --phone +86...`, then "
-            f"`{command_hint()} staff login NAME` for a dashboard link"
-        )
-    print("Ctrl-C stops.", flush=True)
+        print(say("no_staff_yet", command=command_hint()))
+    print(say("ctrl_c"), flush=True)
     await _until_signalled(stop)
-    print("stopping: finishing messages in flight ...", flush=True)
+    print(say("stopping"), flush=True)
     await runner.cleanup()
+
+
+def _channel_report(services: Any) -> list[str]:
+    """Which channels are on, in the staff language."""
+    lines = [
+        say("telegram_on", mode=services.settings.telegram_mode)
+        if services.telegram is not None
+        else say("telegram_off")
+    ]
+    lines.append(say("sms_on") if services.sms is not None else say("sms_off"))
+    if services.simulated:
+        lines.append(say("simulated", channels=", ".join(sorted(services.simulated))))
+    return lines
 
 
 def _db_label(url: str) -> str:
@@ -117,12 +138,10 @@ def _db_label(url: str) -> str:
 
 def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     """Add this command group to the top-level subparsers."""
-    sub.add_parser(
-        "worker", help="send from the outbox only (more workers may share a PostgreSQL outbox)"
-    ).set_defaults(func=cmd_worker)
-    sub.add_parser("run", help="start the service (web server, dispatcher, Telegram)").set_defaults(
-        func=cmd_run
-    )
+    from bot.cli.texts import say
+
+    sub.add_parser("worker", help=say("h_worker")).set_defaults(func=cmd_worker)
+    sub.add_parser("run", help=say("h_run")).set_defaults(func=cmd_run)
 
 
 async def _any_staff() -> bool:

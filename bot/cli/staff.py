@@ -9,17 +9,10 @@ from typing import Any
 
 from bot.cli.args import buildings_arg, cli_audit, demo_note
 from bot.cli.errors import CliError
+from bot.cli.texts import say
 from config.database import init_db
 from config.settings import get_settings
 from estate.staff import ROLES
-
-ROLES_HELP = """Roles:
-  admin      every building; adds staff, sees everything
-  cadre      committee cadre for --buildings (e.g. 1-5): surveys, reports, notices, call-ups
-  officer    the information officer of ONE building (--buildings 7): surveys, proxy answers
-  logistics  logistics volunteer (--shift A or B) for --buildings: medicine pickups, deliveries
-  point      sampling-point volunteer (--point B): paces and marks that point's call-up
-Every action is limited to the staff member's buildings and written to the audit log."""
 
 
 async def cmd_staff_add(args: argparse.Namespace) -> None:
@@ -38,7 +31,7 @@ async def cmd_staff_add(args: argparse.Namespace) -> None:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     await cli_audit("staff add", f"{staff.name} {staff.role} {_buildings_label(args.buildings)}")
-    print(f"staff {staff.id}: {staff.name} ({staff.role})")
+    print(say("staff_added", id=staff.id, name=staff.name, role=staff.role))
 
 
 def _buildings_label(buildings: list[int] | None) -> str:
@@ -59,9 +52,9 @@ async def cmd_staff_remove(args: argparse.Namespace) -> None:
 
     await init_db()
     if not await remove_staff(args.name):
-        raise CliError(f"no staff member named {args.name!r}")
+        raise CliError(say("no_staff_named", name=args.name))
     await cli_audit("staff remove", args.name)
-    print(f"removed {args.name}")
+    print(say("staff_removed", name=args.name))
 
 
 async def cmd_staff_login(args: argparse.Namespace) -> None:
@@ -73,10 +66,10 @@ async def cmd_staff_login(args: argparse.Namespace) -> None:
     await init_db()
     staff = await Staff.filter(name=args.name, active=True).first()
     if staff is None:
-        raise CliError(f"no active staff member named {args.name!r}")
+        raise CliError(say("no_active_staff_named", name=args.name))
     url = await create_login_link(staff, settings=settings, clock=SystemClock())
     print(
-        f"one-time login link for {staff.name}, valid {settings.login_link_minutes:g} minutes:",
+        say("login_link_for", name=staff.name, minutes=settings.login_link_minutes),
         file=sys.stderr,
     )
     print(url)
@@ -84,24 +77,24 @@ async def cmd_staff_login(args: argparse.Namespace) -> None:
 
 def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     """Add this command group to the top-level subparsers."""
-    staff = group("staff", "committee staff")
+    staff = group("staff", say("g_staff"))
     p = staff.add_parser(
         "add",
-        help="add a staff member",
-        description="Add a staff member. " + ROLES_HELP,
+        help=say("h_staff_add"),
+        description=say("d_staff_add"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("name")
-    p.add_argument("--role", required=True, choices=ROLES, help="see the roles above")
-    p.add_argument("--phone")
-    p.add_argument("--buildings", type=buildings_arg, help="e.g. 1-5,7")
-    p.add_argument("--shift", choices=["A", "B"])
-    p.add_argument("--point")
+    p.add_argument("--role", required=True, choices=ROLES, help=say("h_role"))
+    p.add_argument("--phone", help=say("h_phone"))
+    p.add_argument("--buildings", type=buildings_arg, help=say("h_buildings"))
+    p.add_argument("--shift", choices=["A", "B"], help=say("h_shift"))
+    p.add_argument("--point", help=say("h_staff_point"))
     p.set_defaults(func=cmd_staff_add)
-    staff.add_parser("list", help="list staff").set_defaults(func=cmd_staff_list)
-    p = staff.add_parser("login", help="print a one-time login link to the web dashboard")
+    staff.add_parser("list", help=say("h_staff_list")).set_defaults(func=cmd_staff_list)
+    p = staff.add_parser("login", help=say("h_staff_login"))
     p.add_argument("name")
     p.set_defaults(func=cmd_staff_login)
-    p = staff.add_parser("remove", help="remove a staff member")
+    p = staff.add_parser("remove", help=say("h_staff_remove"))
     p.add_argument("name")
     p.set_defaults(func=cmd_staff_remove)

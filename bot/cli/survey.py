@@ -18,6 +18,8 @@ from bot.cli.args import (
     plural,
 )
 from bot.cli.errors import CliError
+from bot.cli.texts import cli_language, count, say
+from config.clock import local_time, utc_offset
 from config.database import init_db
 from config.settings import get_settings
 
@@ -97,37 +99,46 @@ async def cmd_survey_report(args: argparse.Namespace) -> None:
     fmt = args.format or ("xlsx" if args.output and args.output.endswith(".xlsx") else "csv")
     if fmt == "xlsx":
         if not args.output:
-            raise CliError("--format xlsx needs -o FILE")
+            raise CliError(say("xlsx_needs_output"))
         write_people_xlsx(report, Path(args.output), get_settings().language)
     elif args.output:
         write_csv(Path(args.output), report.columns, report.rows)
     else:
         sys.stdout.write(to_csv(report.columns, report.rows))
     if args.output:
-        print(f"wrote {len(report.rows)} rows to {args.output}")
+        print(say("wrote_rows", rows=len(report.rows), path=args.output))
 
 
 async def cmd_survey_list(args: argparse.Namespace) -> None:
-    from surveys.definition import builtin_slugs
+    from surveys.definition import builtin_slugs, survey_title
     from surveys.models import Round
 
     await init_db()
     await demo_note()
     tz = ZoneInfo(get_settings().timezone)
-    print("surveys: " + ", ".join(builtin_slugs()))
+    lang = cli_language()
+    items = [say("survey_item", slug=s, title=survey_title(s, lang)) for s in builtin_slugs()]
+    print(say("surveys", slugs=", ".join(items)))
     rounds = await Round.all().order_by("id")
     if rounds:
-        print(f"(times in {tz.key}, UTC{rounds[0].opened_at.astimezone(tz):%z})")
+        print(say("times_in", zone=tz.key, offset=utc_offset(tz, rounds[0].opened_at)))
     for r in rounds:
         closes = (
-            f", closes {r.closes_at.astimezone(tz):%Y-%m-%d %H:%M}"
+            say("round_closes", at=local_time(r.closes_at, tz))
             if r.closes_at
-            else ", no deadline"
+            else say("round_no_deadline")
         )
-        print(
-            f"round {r.id}: {r.survey} {r.status}, opened "
-            f"{r.opened_at.astimezone(tz):%Y-%m-%d %H:%M}{closes}"
+        status = say(f"status_{r.status}") if r.status in ("open", "closed") else r.status
+        line = say(
+            "round_line",
+            id=r.id,
+            survey=r.survey,
+            title=survey_title(r.survey, lang),
+            status=status,
+            opened=local_time(r.opened_at, tz),
+            closes=closes,
         )
+        print(line)
 
 
 async def cmd_survey_close(args: argparse.Namespace) -> None:
@@ -138,18 +149,18 @@ async def cmd_survey_close(args: argparse.Namespace) -> None:
     await init_db()
     updated = await Round.filter(id=args.round, status="open").update(status="closed")
     if not updated:
-        raise CliError(f"no open round {args.round}")
+        raise CliError(say("no_open_round", id=args.round))
     ids = await Response.filter(round_id=args.round).values_list("id", flat=True)
     dropped = await cancel(
         [f"response:{i}" for i in ids], now=SystemClock().now(), reason="round closed"
     )
     await cli_audit("survey close", f"round {args.round}")
-    print(f"round {args.round} closed; {plural(dropped, 'unsent message')} dropped")
+    print(say("round_closed", id=args.round, dropped=count(dropped, "unsent message")))
 
 
 def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     """Add this command group to the top-level subparsers."""
-    survey = group("survey", "survey rounds")
+    survey = group("survey", say("g_survey"))
     p = survey.add_parser("open", help="open a round and send its first question")
     p.add_argument("slug")
     p.add_argument("--buildings", type=buildings_arg, help="e.g. 1-5,7 (default: every building)")
@@ -160,12 +171,12 @@ def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
         help="reminders to households not finished, before the deadline (default: 2h,30m)",
     )
     p.set_defaults(func=cmd_survey_open)
-    p = survey.add_parser("report", help="write a round's results")
+    p = survey.add_parser("report", help=say("h_survey_report"))
     p.add_argument("round", type=int)
     p.add_argument("--format", choices=["csv", "xlsx"])
     p.add_argument("-o", "--output")
     p.set_defaults(func=cmd_survey_report)
-    survey.add_parser("list", help="list surveys and rounds").set_defaults(func=cmd_survey_list)
-    p = survey.add_parser("close", help="close a round")
+    survey.add_parser("list", help=say("h_survey_list")).set_defaults(func=cmd_survey_list)
+    p = survey.add_parser("close", help=say("h_survey_close"))
     p.add_argument("round", type=int)
     p.set_defaults(func=cmd_survey_close)

@@ -17,13 +17,11 @@ from bot.staff.base import StaffCommand, StaffContext, StaffReply, StaffRequest
 from bot.staff.drive_launch import build_options, launch, make_preview, preview_lines
 from bot.staff.drive_texts import DRIVE_STAFF_TEXTS
 from bot.staff.texts import TEXTS as STAFF_TEXTS
-from estate.access import Scope
-from notifications.drives.models import Drive
+from notifications.drives.control import audit_action, audit_target, cancel_refusal
 from notifications.drives.parse import parse_points
 from notifications.drives.planner import PlanError
 from notifications.drives.setup import DriveOptions, Preview
 from notifications.drives.status import (
-    drive_points,
     find_drive,
     latest_drive,
     load_status,
@@ -279,20 +277,16 @@ class DriveCommand(DriveStaffCommand):
         drive = await running_drive()
         if drive is None:
             return await self.no_drive(request)
-        if request.staff.role != "admin" and not await _covers_drive(request.scope, drive):
+        why = await cancel_refusal(request.staff, request.scope, drive.id)
+        if why is not None:
             await self.refuse_why(
-                request, "/drive cancel", f"drive {drive.id}", "not all its buildings are yours"
+                request, audit_action("cancel"), audit_target(drive.id, "cancel"), why
             )
             return StaffReply()
         dropped = await self.ctx.drives.cancel(drive.id)
-        await self.allowed(request, "/drive cancel", f"drive {drive.id}")
+        await self.allowed(request, audit_action("cancel"), audit_target(drive.id, "cancel"))
         await self.reply(request, self.t(request, "drive_cancelled", id=drive.id, dropped=dropped))
         return StaffReply()
-
-
-async def _covers_drive(scope: Scope, drive: Drive) -> bool:
-    points = await drive_points(drive.id)
-    return all(scope.allows(n) for p in points for n in p.buildings)
 
 
 def _chunks(body: str, size: int) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from config.clock import CLOCK_TIME, local_time
 from config.settings import Settings
 from notifications.drives import planner
 from notifications.drives.models import Drive
@@ -91,7 +92,7 @@ async def make_preview(options: DriveOptions, enabled: set[str]) -> tuple[int | 
 
 def preview_lines(result: Preview, settings: Settings, lang: str = "en") -> list[str]:
     tz = ZoneInfo(settings.timezone)
-    finish = result.finish_at.astimezone(tz).strftime("%H:%M") if result.finish_at else "-"
+    finish = local_time(result.finish_at, tz, CLOCK_TIME)
     channels = ", ".join(f"{n} by {c}" for c, n in sorted(result.by_channel.items())) or "none"
     cost = result.sms_segments * settings.sms_cost_per_segment
     if lang == "zh-CN":

@@ -12,6 +12,7 @@ from datetime import timedelta
 from bot.staff.base import StaffReply, StaffRequest
 from bot.staff.drive import PREFIX, DriveStaffCommand
 from bot.staff.texts import TEXTS as STAFF_TEXTS
+from notifications.drives.control import audit_action, audit_target, pace_refusal
 from notifications.drives.runtime import DriveError
 from notifications.drives.status import drive_points, find_point, running_drive
 from notifications.message import Button, Message
@@ -49,18 +50,13 @@ class PaceCommand(DriveStaffCommand):
 
     async def pace(self, request: StaffRequest, verb: str, point: str, drive_id: int) -> StaffReply:
         spot = await find_point(drive_id, point)
-        target = f"drive {drive_id} point {point}"
+        target = audit_target(drive_id, verb, point)
         if spot is None:
             await self.reply(request, self.t(request, "no_point", point=point))
             return StaffReply()
-        staff = request.staff
-        if staff.role == "point" and staff.point and staff.point != point:
-            await self.refuse_why(request, f"/{verb}", target, f"your point is {staff.point}")
-            return StaffReply()
-        if not any(request.scope.allows(n) for n in spot.buildings) and not (
-            staff.role == "point" and staff.point == point
-        ):
-            await self.refuse_why(request, f"/{verb}", target, "not your buildings")
+        why = pace_refusal(request.staff, request.scope, spot)
+        if why is not None:
+            await self.refuse_why(request, audit_action(verb), target, why)
             return StaffReply()
         drives = self.ctx.drives
         try:
@@ -93,7 +89,7 @@ class PaceCommand(DriveStaffCommand):
         except DriveError as exc:
             await self.reply(request, str(exc))
             return StaffReply()
-        await self.allowed(request, f"/{verb}", target)
+        await self.allowed(request, audit_action(verb), target)
         await self.reply(request, reply)
         return StaffReply(toast=reply[:190])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.staff.base import BadBuildings, StaffCommand, StaffReply, StaffRequest
 from bot.staff.texts import TEXTS
+from config.clock import SHORT, local_time
 from surveys.definition import load_definition, localize
 from surveys.progress import completion
 
@@ -38,7 +39,7 @@ class StatusCommand(StaffCommand):
                 self.t(
                     request,
                     "status_deadline",
-                    time=round_.closes_at.astimezone(tz).strftime("%m-%d %H:%M"),
+                    time=local_time(round_.closes_at, tz, SHORT),
                 )
                 if round_.closes_at
                 else ""

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from bot.staff.base import StaffCommand, StaffContext, StaffReply, StaffRequest
 from bot.staff.texts import TEXTS
+from config.clock import SHORT, local_time
 from notifications.message import Button, Message
 from surveys.definition import builtin_slugs, load_builtin, localize
 from surveys.preview import preview_round
@@ -146,7 +147,7 @@ class SurveyCommand(StaffCommand):
             "survey_confirm",
             title=localize(load_builtin(slug).title, request.lang),
             buildings=self._label(request, buildings),
-            deadline=deadline.strftime("%m-%d %H:%M"),
+            deadline=local_time(deadline, self.ctx.runtime.tz, SHORT),
             households=preview.households,
             channels=channels,
             segments=preview.sms_segments,

@@ -36,3 +36,4 @@ _RequestKey: Any = getattr(web, "RequestKey", None)
 STAFF_KEY: Any = _RequestKey("lz_staff", object) if _RequestKey else "lz_staff"
 SCOPE_KEY: Any = _RequestKey("lz_scope", object) if _RequestKey else "lz_scope"
 CSRF_KEY: Any = _RequestKey("lz_csrf", str) if _RequestKey else "lz_csrf"
+DEMO_KEY: Any = _RequestKey("lz_demo", bool) if _RequestKey else "lz_demo"  # demo data here

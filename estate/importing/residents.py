@@ -40,7 +40,7 @@ import unicodedata
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -125,16 +125,18 @@ class Problem:
     """Something wrong in the file. ``line`` is the file line (header = 1), None for the file."""
 
     line: int | None
-    column: str | None
+    column: str | None  # the column's canonical name (building, room, ...)
     message: str
     value: str | None = None
+    label: str | None = None  # the column's header as the file wrote it (室号, Room, ...)
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line is not None else ""
-        if self.column and self.value is not None:
-            return f"{where}{self.column} '{self.value}': {self.message}"
-        if self.column:
-            return f"{where}{self.column}: {self.message}"
+        named = self.label or self.column
+        if named and self.value is not None:
+            return f"{where}{named} '{self.value}': {self.message}"
+        if named:
+            return f"{where}{named}: {self.message}"
         return f"{where}{self.message}"
 
 
@@ -151,9 +153,16 @@ class ImportProblems(ValueError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
+        return self.describe("en")
+
+    def describe(self, lang: str = "en") -> str:
+        """Every problem, one a line, under a head line in ``lang`` (the staff language)."""
         name = f"{self.path.name}: " if self.path is not None else ""
         count = len(self.problems)
-        head = f"{name}{count} problem{'s' if count != 1 else ''}; nothing was imported"
+        if lang == "zh-CN":
+            head = f"{name}{count} 处问题；没有导入任何内容"
+        else:
+            head = f"{name}{count} problem{'s' if count != 1 else ''}; nothing was imported"
         return "\n".join([head, *(f"  {problem}" for problem in self.problems)])
 
 
@@ -224,7 +233,10 @@ class ImportReport:
             )
         )
 
-    def summary(self) -> str:
+    def summary(self, lang: str = "en") -> str:
+        """What the import did (or would do), in ``lang`` (the staff language)."""
+        if lang == "zh-CN":
+            return self._summary_zh()
         source = f"{self.path.name}: " if self.path is not None else ""
         verb = "would create" if self.dry_run else "created"
         verb2 = "would update" if self.dry_run else "updated"
@@ -242,6 +254,27 @@ class ImportReport:
             lines.append("  nothing changed: the registry already matches the file")
         if self.warnings:
             lines.append(f"  {len(self.warnings)} warnings:")
+            lines.extend(f"    {warning}" for warning in self.warnings)
+        return "\n".join(lines)
+
+    def _summary_zh(self) -> str:
+        source = f"{self.path.name}：" if self.path is not None else ""
+        verb = "将新建" if self.dry_run else "新建"
+        verb2 = "将更新" if self.dry_run else "更新"
+        lines = [
+            f"{source}{self.rows} 行，小区“{self.estate}”"
+            + ("（新小区）" if self.estate_created else ""),
+            f"  {verb}：{self.buildings_created} 栋楼，{self.households_created} 户，"
+            f"{self.people_created} 人，{self.contacts_created} 个联系方式",
+            f"  {verb2}：{self.buildings_updated} 栋楼，{self.households_updated} 户，"
+            f"{self.people_updated} 人，{self.contacts_updated} 个联系方式",
+        ]
+        if self.dry_run:
+            lines.append("  预览：没有写入任何内容")
+        elif not self.changed:
+            lines.append("  没有变化：登记信息已与文件一致")
+        if self.warnings:
+            lines.append(f"  {len(self.warnings)} 条提醒：")
             lines.extend(f"    {warning}" for warning in self.warnings)
         return "\n".join(lines)
 
@@ -463,7 +496,18 @@ def parse_residents(table: Table, *, region: str = "CN", today: date) -> ParsedR
     checker = _RowChecker(positions, region, today)
     for line, cells in table.rows:
         checker.check(line, cells)
-    return ParsedResidents(checker.rows, checker.problems, checker.warnings)
+    # Problems name a column by the header the file used (室号, not room): that is what the
+    # person who fixes the file sees in it.
+    used = {
+        column: " ".join(str(table.header[index]).split())
+        for column, index in positions.items()
+        if index < len(table.header) and str(table.header[index]).strip()
+    }
+
+    def labelled(problems: list[Problem]) -> list[Problem]:
+        return [replace(p, label=used.get(p.column)) if p.column else p for p in problems]
+
+    return ParsedResidents(checker.rows, labelled(checker.problems), labelled(checker.warnings))
 
 
 class _RowChecker:

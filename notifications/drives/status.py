@@ -11,19 +11,50 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
+from config.clock import CLOCK_SECONDS, local_time
+from estate.contacts import building_floors
 from notifications.drives.models import Drive, DriveBatch, DriveHousehold, DrivePoint
 from notifications.drives.states import PENDING, BatchState, DriveState
+
+#: What a floor shows when none of its households is called down: all of them are tested at
+#: home (positive, home-bound, no channel) - a floor the sampling team visits, not an empty one.
+DOOR = "door"
+#: A floor with no household of the drive (nobody lives there, or not on the list).
+EMPTY = ""
+
+
+def _reply_counts() -> dict[str, int]:
+    return {"1": 0, "2": 0, "3": 0, "none": 0}
+
+
+@dataclass
+class FloorStatus:
+    """One floor of one building at one point: its state and what its households said."""
+
+    number: int
+    state: str = EMPTY  # a BatchState value, DOOR or EMPTY
+    households: int = 0
+    door: int = 0  # households tested at home (door-to-door)
+    replies: dict[str, int] = field(default_factory=_reply_counts)  # called households only
+    extra: dict[str, int] = field(default_factory=dict)  # room for other counts (e.g. calls)
 
 
 @dataclass
 class BuildingStatus:
     number: int
-    floors: dict[int, str] = field(default_factory=dict)  # floor -> state
+    floors: dict[int, str] = field(default_factory=dict)  # floor -> state (called floors)
     households: int = 0
-    replies: dict[str, int] = field(default_factory=lambda: {"1": 0, "2": 0, "3": 0, "none": 0})
+    replies: dict[str, int] = field(default_factory=_reply_counts)
+    top: int = 0  # the building's highest floor (from the estate, else the drive's)
+    by_floor: dict[int, FloorStatus] = field(default_factory=dict)
 
     def floors_in(self, state: str) -> list[int]:
         return sorted(f for f, s in self.floors.items() if s == state)
+
+    def column(self) -> list[FloorStatus]:
+        """Every floor from the top down to the first, empty ones included (a floor map)."""
+        top = max([self.top, *self.by_floor, *self.floors, 0])
+        return [self.by_floor.get(f) or FloorStatus(f) for f in range(top, 0, -1)]
 
 
 @dataclass
@@ -36,6 +67,14 @@ class PointStatus:
     current: DriveBatch | None = None
     next_call_at: datetime | None = None
     buildings: list[BuildingStatus] = field(default_factory=list)
+    next_batch: DriveBatch | None = None  # the batch called next (None when nothing is left)
+    finish_at: datetime | None = None  # when this point's last batch's slot ends
+    skipped: int = 0
+
+    @property
+    def left(self) -> int:
+        """Batches still to call at this point."""
+        return self.batches - self.batches_called - self.skipped
 
 
 @dataclass
@@ -55,6 +94,10 @@ class DriveStatus:
     silent: list[Visit]
     finish_at: datetime | None
 
+    @property
+    def running(self) -> bool:
+        return self.drive.status == DriveState.RUNNING
+
 
 def floor_state(states: Collection[str]) -> str:
     """One floor's state from the states of the batches (parts) that call it."""
@@ -72,23 +115,62 @@ def floor_state(states: Collection[str]) -> str:
     return BatchState.WAITING
 
 
+def _building(
+    number: int,
+    mine: list[DriveBatch],
+    parts: list[DriveHousehold],
+    top: int,
+) -> BuildingStatus:
+    """One building at one point: its floors' states from the batches, its households' replies
+    and door-to-door visits from their parts."""
+    building = BuildingStatus(number, top=top)
+    floor_states: dict[int, list[str]] = {}
+    for batch in mine:
+        if batch.building == number:
+            for floor in batch.floors:
+                floor_states.setdefault(floor, []).append(batch.state)
+    building.floors = {f: floor_state(s) for f, s in floor_states.items()}
+    for floor, state in building.floors.items():
+        building.by_floor[floor] = FloorStatus(floor, state)
+    for part in parts:
+        row = building.by_floor.setdefault(part.floor, FloorStatus(part.floor))
+        row.households += 1
+        if part.door_reason:
+            row.door += 1
+        if part.batch_id is not None:  # type: ignore[attr-defined]
+            key = str(part.reply) if part.reply in (1, 2, 3) else "none"
+            building.households += 1
+            building.replies[key] += 1
+            row.replies[key] += 1
+    for row in building.by_floor.values():
+        if row.state == EMPTY and row.households:
+            row.state = DOOR  # nobody on it is called down: all are visited at home
+    return building
+
+
 async def load_status(
     drive_id: int, buildings: Collection[int] | None = None
 ) -> DriveStatus | None:
-    """The drive's status; ``buildings`` limits it to those (a staff member's scope)."""
+    """The drive's status; ``buildings`` limits it to those (a staff member's scope).
+
+    A drive that is no longer running (finished or cancelled) has no next call and no finish
+    estimate: nothing more will be called."""
     drive = await Drive.get_or_none(id=drive_id)
     if drive is None:
         return None
+    running = drive.status == DriveState.RUNNING
     allowed = set(buildings) if buildings is not None else None
     batches = await DriveBatch.filter(drive_id=drive_id).order_by("point", "seq")
     parts = await DriveHousehold.filter(drive_id=drive_id).order_by("building", "floor", "room")
-    called: dict[tuple[str, int], list[DriveHousehold]] = {}
+    of_building: dict[tuple[str, int], list[DriveHousehold]] = {}
     for part in parts:
-        if part.batch_id is not None:  # type: ignore[attr-defined]
-            called.setdefault((part.point, part.building), []).append(part)
+        of_building.setdefault((part.point, part.building), []).append(part)
+    points_rows = await DrivePoint.filter(drive_id=drive_id).order_by("id")
+    heights = await building_floors(sorted({n for p in points_rows for n in p.buildings}))
+    slot = timedelta(seconds=drive.max_interval_s if drive.pace == "adaptive" else drive.interval_s)
     points: list[PointStatus] = []
     finish: datetime | None = None
-    for point in await DrivePoint.filter(drive_id=drive_id).order_by("id"):
+    for point in points_rows:
         served = [b for b in point.buildings if allowed is None or b in allowed]
         if not served:
             continue
@@ -98,30 +180,26 @@ async def load_status(
         status.batches_called = sum(
             1 for b in mine if b.state in (BatchState.CALLED, BatchState.DONE)
         )
-        status.current = next((b for b in mine if b.state == BatchState.CALLED), None)
-        waiting = [b for b in mine if b.state in PENDING]
-        status.next_call_at = waiting[0].call_at if waiting else None
-        if mine:
-            last = (
-                max(b.call_at for b in mine if b.state != BatchState.SKIPPED)
-                if any(b.state != BatchState.SKIPPED for b in mine)
-                else None
-            )
-            if last is not None and (finish is None or last > finish):
-                finish = last
+        status.skipped = sum(1 for b in mine if b.state == BatchState.SKIPPED)
+        if running:
+            status.current = next((b for b in mine if b.state == BatchState.CALLED), None)
+            waiting = [b for b in mine if b.state in PENDING]
+            status.next_batch = waiting[0] if waiting else None
+            status.next_call_at = waiting[0].call_at if waiting else None
+            planned = [b.call_at for b in mine if b.state != BatchState.SKIPPED]
+            if planned:
+                status.finish_at = max(planned) + slot
+                if finish is None or status.finish_at > finish:
+                    finish = status.finish_at
         for number in served:
-            building = BuildingStatus(number)
-            floor_states: dict[int, list[str]] = {}
-            for batch in mine:
-                if batch.building == number:
-                    for floor in batch.floors:
-                        floor_states.setdefault(floor, []).append(batch.state)
-            building.floors = {f: floor_state(s) for f, s in floor_states.items()}
-            for part in called.get((point.name, number), []):
-                building.households += 1
-                key = str(part.reply) if part.reply in (1, 2, 3) else "none"
-                building.replies[key] += 1
-            status.buildings.append(building)
+            status.buildings.append(
+                _building(
+                    number,
+                    mine,
+                    of_building.get((point.name, number), []),
+                    heights.get(number, 0),
+                )
+            )
         points.append(status)
     door = [
         Visit(p.building, p.floor, p.room, p.people, p.door_reason)
@@ -133,10 +211,6 @@ async def load_status(
         for p in parts
         if p.silent and p.reply is None and (allowed is None or p.building in allowed)
     ]
-    if finish is not None:
-        finish = finish + timedelta(
-            seconds=drive.max_interval_s if drive.pace == "adaptive" else drive.interval_s
-        )
     return DriveStatus(drive, points, door, silent, finish)
 
 
@@ -173,6 +247,10 @@ LABELS = {
         "visit": "  {b}-{room} ({people} people, {reason})",
         "reasons": "home_bound=home-bound,positive=positive,cannot=cannot come down,silent=silent",
         "floors": "floors",
+        "running": "running",
+        "done": "finished",
+        "cancelled": "cancelled",
+        "stopped": "  nothing more will be called",
     },
     "zh-CN": {
         "title": "核酸召集 {id}：{status}，{order}，每批 {batch}，间隔 {interval}（提前 {lead} 通知）",
@@ -189,6 +267,10 @@ LABELS = {
         "visit": "  {b}-{room}（{people}人，{reason}）",
         "reasons": "home_bound=行动不便,positive=阳性,cannot=无法下楼,silent=未回复",
         "floors": "层",
+        "running": "进行中",
+        "done": "已结束",
+        "cancelled": "已取消",
+        "stopped": "  不会再召集",
     },
 }
 
@@ -199,13 +281,13 @@ def render_status(status: DriveStatus, lang: str, tz: tzinfo, *, limit: int = 60
     drive = status.drive
 
     def hhmm(moment: datetime | None) -> str:
-        return moment.astimezone(tz).strftime("%H:%M:%S") if moment else "-"
+        return local_time(moment, tz, CLOCK_SECONDS)
 
     interval = drive.max_interval_s if drive.pace == "adaptive" else drive.interval_s
     lines = [
         labels["title"].format(
             id=drive.id,
-            status=drive.status,
+            status=labels.get(drive.status, drive.status),
             order=drive.order,
             batch=drive.batch,
             interval=f"{interval:g}s",
@@ -234,7 +316,9 @@ def render_status(status: DriveStatus, lang: str, tz: tzinfo, *, limit: int = 60
             lines.append(
                 "  " + labels["idle"].format(done=point.batches_called, total=point.batches)
             )
-        if point.next_call_at is not None:
+        if not status.running:
+            lines.append(labels["stopped"])
+        if point.next_call_at is not None and not point.paused:
             lines.append("  " + labels["next"].format(at=hhmm(point.next_call_at)))
         for building in point.buildings:
             lines.append(

@@ -5,6 +5,7 @@ from surveys.definition.load import (
     definitions_dir,
     load_builtin,
     load_definition,
+    survey_title,
 )
 from surveys.definition.model import (
     ADD_ANOTHER,
@@ -36,4 +37,5 @@ __all__ = [
     "load_builtin",
     "load_definition",
     "localize",
+    "survey_title",
 ]

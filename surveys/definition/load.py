@@ -32,6 +32,7 @@ from surveys.definition.model import (
     Localized,
     Question,
     SurveyDefinition,
+    localize,
 )
 from surveys.engine.expressions import RESERVED, ExpressionError, parse
 
@@ -61,6 +62,15 @@ def _load_builtin_cached(slug: str) -> SurveyDefinition:
 def load_builtin(slug: str) -> SurveyDefinition:
     """The built-in definition ``surveys/definition/definitions/<slug>.yaml`` (validated, cached)."""
     return _load_builtin_cached(slug)
+
+
+def survey_title(slug: str, lang: str) -> str:
+    """What people call the survey ``slug`` in ``lang`` (its title); the slug itself when no
+    built-in survey has that name. Pickers and lists show this, never the bare slug."""
+    try:
+        return localize(load_builtin(slug).title, lang) or slug
+    except DefinitionError:
+        return slug
 
 
 def load_definition(source: Path | str | Mapping[str, Any]) -> SurveyDefinition:

@@ -17,10 +17,11 @@ from aiohttp import web
 
 from bot.web.dashboard import drives, pages, simulator
 from bot.web.dashboard.auth import COOKIE, access_middleware, secret_key, set_session
-from bot.web.dashboard.context import page
+from bot.web.dashboard.context import add_time_filters, demo_middleware, page
 from bot.web.dashboard.live import CLOSING
 from bot.web.keys import CLOCK, SESSION_KEY, SETTINGS
 from estate.logins import peek_token, spend_token
+from surveys.definition import survey_title
 
 STATIC = Path(__file__).parent / "static"
 _TOKEN_IN_PATH = re.compile(r"/login/[\w-]+")
@@ -77,12 +78,15 @@ def setup_dashboard(app: web.Application) -> None:
         app[CLOSING].set()
 
     app.on_shutdown.append(closing)
-    aiohttp_jinja2.setup(
+    env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("bot.web.dashboard", "templates"),
         autoescape=jinja2.select_autoescape(["html"], default=True),
     )
+    add_time_filters(env, app[SETTINGS].timezone)
+    env.globals["survey_title"] = survey_title  # pickers and lists name a survey by its title
     app.middlewares.append(access_middleware)
+    app.middlewares.append(demo_middleware)
     r = app.router
     r.add_static("/static/", STATIC)
     r.add_get("/login", login_help)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from bot.web.dashboard.texts import UI
-from bot.web.keys import CSRF_KEY, SETTINGS, STAFF_KEY
+from bot.web.keys import CSRF_KEY, DEMO_KEY, SETTINGS, STAFF_KEY
+from config.clock import CLOCK_SECONDS, CLOCK_TIME, MINUTE, SECOND, SHORT, local_time, utc_offset
 from config.i18n import normalise_language
+from estate.first_start import demo_present
 
 LANG_COOKIE = "lz_lang"
 
@@ -42,6 +46,7 @@ def page(request: web.Request, template: str, context: dict[str, Any]) -> web.Re
         "other_lang": "en" if lang == "zh-CN" else "zh-CN",
         "staff": request.get(STAFF_KEY),
         "csrf": request.get(CSRF_KEY, ""),
+        "demo": request.get(DEMO_KEY, False),
         "path": request.path,
         "lang_url": request.rel_url.update_query(lang="en" if lang == "zh-CN" else "zh-CN"),
         **context,
@@ -58,3 +63,37 @@ def fragment(request: web.Request, template: str, context: dict[str, Any]) -> st
     env = aiohttp_jinja2.get_env(request.app)
     ctx = {"t": translate(lang), "lang": lang, "csrf": request.get(CSRF_KEY, ""), **context}
     return env.get_template(template).render(ctx)
+
+
+def add_time_filters(env: Any, zone: str) -> None:
+    """Every time a page shows is the committee's local time (``LOUZHANG_TIMEZONE``), through
+    config.clock.local_time: ``|local`` (date and minute), ``|local_s`` (to the second),
+    ``|short`` (month-day and minute), ``|clock`` (HH:MM), ``|clock_s`` (HH:MM:SS). The zone and
+    its offset are said once per page (``tz_name``, ``tz_offset``)."""
+    tz = ZoneInfo(zone)
+    for name, fmt in (
+        ("local", MINUTE),
+        ("local_s", SECOND),
+        ("short", SHORT),
+        ("clock", CLOCK_TIME),
+        ("clock_s", CLOCK_SECONDS),
+    ):
+        env.filters[name] = lambda moment, _fmt=fmt: local_time(moment, tz, _fmt)
+    env.globals["tz_name"] = zone
+    env.globals["tz_offset"] = utc_offset(tz)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def demo_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Pages (not event streams or posts) learn whether the demo estate is in the database, so
+    every page can say so plainly."""
+    if (
+        request.method == "GET"
+        and request.get(STAFF_KEY) is not None
+        and not request.path.endswith("/live")
+    ):
+        request[DEMO_KEY] = await demo_present()
+    return await handler(request)

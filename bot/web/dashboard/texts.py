@@ -107,6 +107,7 @@ UI: dict[str, dict[str, str]] = {
     "reason_positive": {"zh-CN": "阳性居家", "en": "positive, stays home"},
     "reason_cannot": {"zh-CN": "回复无法下楼", "en": "replied: cannot come down"},
     "reason_unreachable": {"zh-CN": "无法联系", "en": "no channel"},
+    "reason_silent": {"zh-CN": "一直未回复", "en": "no reply"},
     "drive_running": {"zh-CN": "进行中", "en": "running"},
     "drive_done": {"zh-CN": "已结束", "en": "finished"},
     "drive_cancelled": {"zh-CN": "已取消", "en": "cancelled"},
@@ -115,4 +116,68 @@ UI: dict[str, dict[str, str]] = {
     "floor_map": {"zh-CN": "楼层图", "en": "Floor map"},
     "forbidden": {"zh-CN": "这不是您负责的楼。", "en": "Not one of your buildings."},
     "language": {"zh-CN": "English", "en": "中文"},
+    # ---- the drive page (the sampling team's screen) ----
+    "state_door": {"zh-CN": "上门", "en": "at home"},
+    "floor_suffix": {"zh-CN": "层", "en": "F"},
+    "point_n": {"zh-CN": "采样点 {name}", "en": "Point {name}"},
+    "paused": {"zh-CN": "已暂停", "en": "paused"},
+    "calling": {
+        "zh-CN": "正在叫：{b}号楼 {floors}层",
+        "en": "Calling: building {b}, floor {floors}",
+    },
+    "calling_none": {"zh-CN": "现在没有在叫的楼层", "en": "No floor is being called now"},
+    "next_call": {
+        "zh-CN": "下一批 {at}：{b}号楼 {floors}层",
+        "en": "Next call {at}: building {b}, floor {floors}",
+    },
+    "next_after_resume": {
+        "zh-CN": "恢复后再叫下一批：{b}号楼 {floors}层",
+        "en": "After resume, next: building {b}, floor {floors}",
+    },
+    "batches_done": {"zh-CN": "已叫 {done}/{total} 批", "en": "{done}/{total} batches called"},
+    "batches_skipped": {"zh-CN": "跳过 {n} 批", "en": "{n} skipped"},
+    "point_finish": {"zh-CN": "本点预计 {at} 结束", "en": "this point ends about {at}"},
+    "finish_at": {"zh-CN": "预计 {at} 全部结束", "en": "expected to finish about {at}"},
+    "replies_legend": {
+        "zh-CN": "每层数字 = 回复 1 已下楼 / 2 无法下楼 / 3 已做过或不在家",
+        "en": "Numbers on a floor = replies 1 coming / 2 cannot come down / 3 tested or away",
+    },
+    "replies_total": {
+        "zh-CN": "回复 1:{r1} 2:{r2} 3:{r3} 未回:{none}",
+        "en": "1:{r1} 2:{r2} 3:{r3} none:{none}",
+    },
+    "door_n": {"zh-CN": "上门 {n}", "en": "{n} at home"},
+    "people": {"zh-CN": "人数", "en": "People"},
+    "reason": {"zh-CN": "原因", "en": "Reason"},
+    "ctl_next": {"zh-CN": "叫下一批", "en": "Call next"},
+    "ctl_skip": {"zh-CN": "跳过下一批", "en": "Skip next"},
+    "ctl_pause": {"zh-CN": "暂停", "en": "Pause"},
+    "ctl_resume": {"zh-CN": "恢复", "en": "Resume"},
+    "ctl_cancel": {"zh-CN": "取消整个叫号", "en": "Cancel the whole call-up"},
+    "cancel_confirm": {
+        "zh-CN": "确定取消整个叫号？已排队的通知将不再发送。",
+        "en": "Cancel the whole call-up? Queued call-ups will not be sent.",
+    },
+    "did_next": {
+        "zh-CN": "采样点 {point}：已叫下一批。",
+        "en": "Point {point}: the next batch is called.",
+    },
+    "did_skip": {
+        "zh-CN": "采样点 {point}：已跳过下一批。",
+        "en": "Point {point}: the next batch is skipped.",
+    },
+    "did_pause": {"zh-CN": "采样点 {point} 已暂停。", "en": "Point {point} is paused."},
+    "did_resume": {"zh-CN": "采样点 {point} 已恢复。", "en": "Point {point} goes on."},
+    "did_cancel": {
+        "zh-CN": "叫号已取消，不会再发送通知。",
+        "en": "The call-up is cancelled; nothing more is sent.",
+    },
+    "control_failed": {"zh-CN": "没有执行：{why}", "en": "Not done: {why}"},
+    # ---- every page ----
+    "demo_banner": {
+        "zh-CN": "演示数据：这里的住户和楼栋是虚构的。导入您自己的住户名单后，演示数据会被替换。",
+        "en": "DEMO DATA: these residents and buildings are made up. Importing your own list "
+        "replaces them.",
+    },
+    "times_note": {"zh-CN": "时间均为{zone}（{offset}）", "en": "All times are {zone} ({offset})"},
 }

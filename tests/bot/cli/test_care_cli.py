@@ -33,13 +33,13 @@ async def test_pickup_list_text_and_xlsx(tmp_path: Path) -> None:
                 },
             )
 
-    listed = louzhang(tmp_path, "pickup", "list", "1", "--building", "3")
+    listed = louzhang(tmp_path, "pickup", "list", "1", "--building", "3", language="zh-CN")
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.index("3-502") < listed.stdout.index("3-1203")  # floor 5 before 12
     assert "阿莫西林 2盒" in listed.stdout and "💳需收医保卡" in listed.stdout
 
     out = tmp_path / "pickup.xlsx"
-    written = louzhang(tmp_path, "pickup", "list", "1", "-o", str(out))
+    written = louzhang(tmp_path, "pickup", "list", "1", "-o", str(out), language="zh-CN")
     assert written.returncode == 0, written.stderr
     rows = list(load_workbook(out).active.iter_rows(values_only=True))  # type: ignore[union-attr]
     assert list(rows[0]) == XLSX_COLUMNS

@@ -30,10 +30,14 @@ BROKEN = (
 )
 
 
-def louzhang(tmp_path: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def louzhang(
+    tmp_path: Path, *args: str, timeout: float = 60, language: str = "en"
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI; these tests read its English words (``language="zh-CN"`` for the default)."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("LOUZHANG_")},
         "LOUZHANG_DATABASE_URL": f"sqlite://{tmp_path}/cli.sqlite3",
+        "LOUZHANG_LANGUAGE": language,
     }
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -76,7 +80,9 @@ def test_import_open_report_from_the_command_line(tmp_path: Path) -> None:
     assert "queued" in status.stdout and "waiting: 2" in status.stdout  # both questions wait
 
     out = tmp_path / "round1.xlsx"
-    xlsx = louzhang(tmp_path, "survey", "report", "1", "--format", "xlsx", "-o", str(out))
+    xlsx = louzhang(
+        tmp_path, "survey", "report", "1", "--format", "xlsx", "-o", str(out), language="zh-CN"
+    )
     assert xlsx.returncode == 0, xlsx.stderr
     sheet = load_workbook(out).active
     assert [c.value for c in sheet[1]][:4] == ["楼号", "楼层", "室号", "状态"]  # the staff language
@@ -114,6 +120,7 @@ def test_run_serves_health_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         **{k: v for k, v in os.environ.items() if not k.startswith("LOUZHANG_")},
         "LOUZHANG_DATABASE_URL": f"sqlite://{tmp_path}/run.sqlite3",
         "LOUZHANG_HTTP_PORT": str(port),
+        "LOUZHANG_LANGUAGE": "en",  # the English lines are read below
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],
@@ -160,7 +167,10 @@ def test_drive_start_status_and_pace_from_the_command_line(tmp_path: Path) -> No
     status = louzhang(tmp_path, "drive", "status", drive_id.split()[1])
     assert status.returncode == 0, status.stderr
     assert "Point A (东门广场)" in status.stdout and "Building 25" in status.stdout
-    assert "Door-to-door" in status.stdout
+    assert "Door-to-door" in status.stdout and "next call" in status.stdout
+    chinese = louzhang(tmp_path, "drive", "status", drive_id.split()[1], language="zh-CN")
+    assert "采样点 A（东门广场）" in chinese.stdout or "采样点 A (东门广场)" in chinese.stdout
+    assert "下一批" in chinese.stdout and "Door-to-door" not in chinese.stdout
     paused = louzhang(tmp_path, "drive", "pause", "B")
     assert paused.returncode == 0 and "paused" in paused.stdout
     resumed = louzhang(tmp_path, "drive", "resume", "B")
@@ -183,6 +193,9 @@ def test_drive_start_status_and_pace_from_the_command_line(tmp_path: Path) -> No
     assert unknown.returncode == 2 and "no point 'Z'" in unknown.stderr
     cancelled = louzhang(tmp_path, "drive", "cancel")
     assert cancelled.returncode == 0 and "cancelled" in cancelled.stdout
+    after = louzhang(tmp_path, "drive", "status")
+    assert after.returncode == 0 and "cancelled" in after.stdout
+    assert "next call" not in after.stdout and "expected finish" not in after.stdout
     assert "no drive 42" in louzhang(tmp_path, "drive", "status", "42").stderr
 
 

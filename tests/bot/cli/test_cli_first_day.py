@@ -26,10 +26,14 @@ from openpyxl import load_workbook
 from tests.bot.cli.test_cli import GOOD
 
 
-def run(tmp_path: Path, *args: str, url: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    tmp_path: Path, *args: str, url: str | None = None, language: str = "en"
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI; these tests read its English words (``language="zh-CN"``: the default)."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("LOUZHANG_")},
         "LOUZHANG_DATABASE_URL": url or f"sqlite://{tmp_path}/day.sqlite3",
+        "LOUZHANG_LANGUAGE": language,
     }
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -94,7 +98,7 @@ def test_cli_changes_are_audited_and_listed_in_local_time(tmp_path: Path) -> Non
     for action in ("import residents", "staff add", "survey open"):
         assert f"cli\tallowed\t{action}" in log
     listed = run(tmp_path, "survey", "list").stdout
-    assert "Asia/Shanghai, UTC+0800" in listed
+    assert "Asia/Shanghai, UTC+08:00" in listed
     assert "closes" in listed and "UTC\n" not in listed
 
 

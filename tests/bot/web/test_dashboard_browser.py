@@ -239,3 +239,93 @@ async def test_telegram_view_answers_with_buttons(browser: object, site: Site) -
     await yes.click()
     await page.wait_for_selector("text=家里有几人做了检测")  # type: ignore[attr-defined]
     await page.screenshot(path=str(ARTIFACTS / "simulator-telegram-phone.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+async def test_drive_page_on_a_phone_numbers_floors_and_steers_the_drive(
+    browser: object, site: Site
+) -> None:
+    """A volunteer downstairs: every floor numbered with its state and replies, the floor being
+    called and the next call per point, and the buttons, on a 390x844 screen."""
+    from bot.staff.drive_launch import build_options, launch
+    from estate.models import AuditEntry
+    from notifications.drives.models import DriveBatch, DrivePoint
+    from notifications.drives.setup import preview
+
+    services, clock = site.services, site.clock
+    options = build_options(
+        points="A:1,B:2",
+        start="now",
+        interval="5m",
+        lead="2m",
+        now=clock.now(),
+        settings=services.settings,
+    )
+    # Everybody on the first floor of building 1 is positive: that floor is visited at home.
+    first_floor = await Household.filter(building__number=1, floor=1).values_list("id", flat=True)
+    result = await preview(options, services.runtime.enabled, positive=set(first_floor))  # type: ignore[arg-type]
+    drive = await launch(options, result, None, now=clock.now(), created_by="test")
+    await services.drives.tick()
+    page = await logged_in_page(browser, site, phone=True)
+    await page.goto(f"{site.url}/drives/{drive.id}")  # type: ignore[attr-defined]
+    point_a = page.locator('section.point[data-point="A"]')  # type: ignore[attr-defined]
+    await point_a.locator('.floor[data-state="called"]').first.wait_for()
+    # Floors are numbered on the cells themselves (a phone shows no tooltips).
+    first = point_a.locator('.floor[data-floor="1"]')
+    assert await first.get_attribute("data-state") == "door"
+    assert (await first.inner_text()).startswith("1层")
+    assert "上门" in await first.inner_text()
+    top = point_a.locator(".floor").first
+    assert "已叫号" in await top.inner_text() and "0/0/0" in await top.inner_text()
+    head = await point_a.inner_text()
+    assert "正在叫：1号楼" in head and "下一批" in head
+    assert "预计" in await page.inner_text("#drive-head")  # type: ignore[attr-defined]
+    headers = await page.locator("#door-to-door th").all_inner_texts()  # type: ignore[attr-defined]
+    assert headers == ["楼", "层", "室", "人数", "原因"]
+    assert "阳性居家" in await page.inner_text("#door-to-door")  # type: ignore[attr-defined]
+    # Readable on the phone: nothing wider than the screen (the floor rows scroll in their card).
+    width = await page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+    assert width <= PHONE["width"] + 1
+    box = await first.bounding_box()
+    assert box is not None and box["height"] >= 20  # a floor is a row to read, not a sliver
+    await page.screenshot(path=str(ARTIFACTS / "drive-phone-floors.png"), full_page=True)  # type: ignore[attr-defined]
+
+    # Pause point A from the page: the point shows it, the runtime holds it, the audit says so.
+    await point_a.locator('button[data-verb="pause"]').click()
+    await page.wait_for_selector("#drive-said")  # type: ignore[attr-defined]
+    point_a = page.locator('section.point[data-point="A"]')  # type: ignore[attr-defined]
+    await point_a.locator('[data-role="paused"]').wait_for()
+    spot = await DrivePoint.get(drive_id=drive.id, name="A")
+    assert spot.paused_at is not None
+    assert "恢复后再叫下一批" in await point_a.locator('[data-role="next"]').inner_text()
+    await page.screenshot(path=str(ARTIFACTS / "drive-phone-paused.png"))  # type: ignore[attr-defined]
+    await point_a.locator('button[data-verb="resume"]').click()
+    await page.wait_for_selector("#drive-said >> text=采样点 A 已恢复")  # type: ignore[attr-defined]
+    # Call the next floor now: the page, without a reload, shows it called.
+    called_before = await DriveBatch.filter(drive_id=drive.id, point="A", state="called").first()
+    assert called_before is not None
+    await page.locator('section.point[data-point="A"] button[data-verb="next"]').click()  # type: ignore[attr-defined]
+    await page.wait_for_selector("#drive-said")  # type: ignore[attr-defined]
+    await services.drives.tick()
+    below = min(called_before.floors) - 1
+    await page.wait_for_selector(  # type: ignore[attr-defined]
+        f'section.point[data-point="A"] .building[data-building="1"] '
+        f'.floor[data-floor="{below}"][data-state="called"]',
+        timeout=15000,
+    )
+    await page.screenshot(path=str(ARTIFACTS / "drive-phone-next.png"), full_page=True)  # type: ignore[attr-defined]
+    # Cancel (the admin may): confirm the dialog; no buttons and no next call remain.
+    page.on("dialog", lambda dialog: dialog.accept())  # type: ignore[attr-defined]
+    await page.locator('#drive-head button[data-verb="cancel"]').click()  # type: ignore[attr-defined]
+    await page.wait_for_selector('#drive-status[data-status="cancelled"]')  # type: ignore[attr-defined]
+    assert await page.locator("button[data-verb]").count() == 0  # type: ignore[attr-defined]
+    assert await page.locator('[data-role="next"]').count() == 0  # type: ignore[attr-defined]
+    await page.screenshot(path=str(ARTIFACTS / "drive-phone-cancelled.png"), full_page=True)  # type: ignore[attr-defined]
+    actions = await AuditEntry.filter(staff_id=site.admin.id, allowed=True).values_list(
+        "action", flat=True
+    )
+    assert [a for a in actions if a.startswith("/")] == [
+        "/pause",
+        "/resume",
+        "/next",
+        "/drive cancel",
+    ]

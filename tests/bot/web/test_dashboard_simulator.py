@@ -8,8 +8,10 @@ import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from http.cookiejar import CookieJar
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -136,6 +138,12 @@ async def test_sms_view_poses_as_the_households_number(running: Services) -> Non
         await wait_for(replied)
         page = await (await client.get(f"{base}?view=sms")).text()
         assert "HELP" in page and "UCS-2" in page  # typed text, and the reply's segments
+        # The bubbles' times are the committee's local time (Asia/Shanghai), said once.
+        local_now = datetime.now(ZoneInfo("Asia/Shanghai"))
+        near = {(local_now - timedelta(minutes=m)).strftime("%H:%M") for m in (0, 1, 2)}
+        shown = re.findall(r'class="meta">(\d\d:\d\d):\d\d', page)
+        assert shown and set(shown) <= near, (shown, near)
+        assert "时间均为Asia/Shanghai（UTC+08:00）" in page
         await client.post(f"{base}/send", data={"csrf": csrf, "view": "sms", "text": "STOP"})
         contact = await Contact.get(household_id=home.id, channel="sms")
         assert contact.status == "opted_out"  # the real SMS rules ran
@@ -177,6 +185,7 @@ def test_fresh_run_seeds_the_demo_and_prints_a_login_link(tmp_path: Path) -> Non
             "PATH": "/usr/bin:/bin",
             "LOUZHANG_DATABASE_URL": env_db,
             "LOUZHANG_HTTP_PORT": str(port),
+            "LOUZHANG_LANGUAGE": "en",  # this test reads the English lines
         },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -220,7 +220,7 @@ async def test_broken_file_imports_none_of_its_good_rows(tmp_path: Path) -> None
     with pytest.raises(ImportProblems) as caught:
         await run(write(tmp_path, bad))
     assert [str(p) for p in caught.value.problems] == [
-        "line 8: phone '12345': not a valid phone number"
+        "line 8: 电话 '12345': not a valid phone number"
     ]
     assert await Estate.all().count() == 0
     assert await Person.all().count() == 0
@@ -235,7 +235,7 @@ async def test_gbk_file_is_read_and_its_problems_are_located(tmp_path: Path) -> 
     with pytest.raises(ImportProblems) as caught:
         await run(bad)
     assert [str(p) for p in caught.value.problems] == [
-        "line 8: name: duplicate person: 王建国 in 7-1203 is also on line 2"
+        "line 8: 姓名: duplicate person: 王建国 in 7-1203 is also on line 2"
     ]
     assert await snapshot() == before
 
@@ -421,7 +421,7 @@ async def test_the_summary_says_what_was_done(tmp_path: Path) -> None:
         "  updated: 0 buildings, 1 households, 1 people, 1 contacts",
     ]
     assert lines[3] == "  1 warnings:"
-    assert lines[4].startswith("    line 5: phone ") and "landline" in lines[4]
+    assert lines[4].startswith("    line 5: 电话 ") and "landline" in lines[4]
     assert len(lines) == 5
     unchanged = ImportReport(estate="e", rows=0)
     assert not unchanged.changed

@@ -490,3 +490,18 @@ def test_one_problem_is_said_in_the_singular() -> None:
         "1 problem; nothing was imported",
         "  line 3: room: bad",
     ]
+
+
+def test_problems_name_the_column_by_the_header_the_file_used(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "\ufeff楼号,楼层,室号,姓名,电话,出生年份\r\n"
+        "7,,12,王芳,13800138000,1980\r\n"  # line 2: a room without its floor
+        "7,12,1203,李强,12345,1950\r\n",  # line 3: a bad phone number
+    )
+    problems = problems_of(path)
+    assert [(p.line, p.column) for p in problems] == [(2, "room"), (3, "phone")]
+    assert str(problems[0]).startswith("line 2: 室号 '12': ")
+    assert str(problems[1]).startswith("line 3: 电话 '12345': ")
+    english = write(tmp_path, "Building,Room,Name,Phone\n7,12,王芳,13800138000\n", name="e.csv")
+    assert str(problems_of(english)[0]).startswith("line 2: Room '12': ")

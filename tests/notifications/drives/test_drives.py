@@ -407,3 +407,52 @@ async def test_the_silent_list_goes_only_to_that_buildings_staff(db: str) -> Non
     for address, key, body in told:
         building = key.split(":")[3]
         assert f"{building}号楼" in body["text"] and "101" in body["text"], names[address]
+
+
+async def test_status_numbers_every_floor_and_a_positive_only_floor_is_a_door_to_door_floor(
+    db: str,
+) -> None:
+    # Building 1: floors 1-3, one household each; the only household of floor 1 is positive.
+    await small_estate(buildings=1, floors=3, per_floor=1)
+    positive = await Household.get(room="101")
+    clock = FakeClock(T0)
+    drive, _ = await start(clock, options(points=[("A", [1])]), positive={positive.id})
+    runtime = DriveRuntime(clock=clock)
+    clock.set(T0 + 10 * MIN)  # floor 3 is called
+    await runtime.tick()
+    await runtime.reply(await Contact.get(household=await Household.get(room="301")), 1)
+    status = await load_status(drive.id)
+    assert status is not None
+    column = status.points[0].buildings[0].column()
+    assert [f.number for f in column] == [3, 2, 1]  # every floor, top down
+    assert [f.state for f in column] == ["called", "waiting", "door"]
+    assert column[0].replies == {"1": 1, "2": 0, "3": 0, "none": 0}
+    assert (column[2].households, column[2].door) == (1, 1)
+    point = status.points[0]
+    assert point.current is not None and point.current.floors == [3]
+    assert point.next_batch is not None and point.next_batch.floors == [2]
+    assert point.next_call_at == T0 + 15 * MIN and status.finish_at == T0 + 20 * MIN
+
+
+async def test_a_cancelled_drive_has_no_next_call_and_no_finish(db: str) -> None:
+    await small_estate(buildings=1, floors=3, per_floor=1)
+    clock = FakeClock(T0)
+    drive, _ = await start(clock, options(points=[("A", [1])]))
+    runtime = DriveRuntime(clock=clock)
+    clock.set(T0 + 10 * MIN)
+    await runtime.tick()
+    before = render_status(await load_status(drive.id), "en", UTC)  # type: ignore[arg-type]
+    assert "next call 06:15:00" in before and "expected finish" in before
+    await runtime.pause(drive.id, "A")
+    paused = render_status(await load_status(drive.id), "en", UTC)  # type: ignore[arg-type]
+    assert "PAUSED" in paused and "next call" not in paused  # no time is promised while paused
+    await runtime.cancel(drive.id)
+    status = await load_status(drive.id)
+    assert status is not None and not status.running
+    assert status.finish_at is None
+    assert all(p.next_call_at is None and p.current is None for p in status.points)
+    for lang, word in (("en", "cancelled"), ("zh-CN", "已取消")):
+        text_ = render_status(status, lang, UTC)
+        assert word in text_
+        assert "next call" not in text_ and "下一批" not in text_
+        assert "expected finish" not in text_ and "预计结束" not in text_

@@ -1,0 +1,376 @@
+"""What the command line says, in the staff language (``LOUZHANG_LANGUAGE``, zh-CN by default):
+help, summaries and errors. ``say(key, **values)`` picks the language; ``count(n, noun)`` writes
+"1 household" / "2 households" in English and "2 户" in Chinese."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from config.i18n import Catalog, normalise_language, text
+
+CLI_TEXTS: Catalog = {
+    # ---- louzhang ----
+    "description": {
+        "zh-CN": "楼长 louzhang：小区问卷和核酸叫号",
+        "en": "楼长 louzhang: estate surveys and call-ups",
+    },
+    "unexpected": {"zh-CN": "出错了", "en": "error"},
+    "demo_note": {
+        "zh-CN": "演示数据：这个数据库里是演示小区（虚构的住户）；第一次 `import residents` "
+        "导入您的住户名单时会替换它",
+        "en": "DEMO DATA: this database holds the demo estate (fake residents); your first "
+        "`import residents` replaces it",
+    },
+    # ---- groups ----
+    "g_db": {"zh-CN": "数据库结构", "en": "database schema"},
+    "g_import": {"zh-CN": "导入数据", "en": "import data"},
+    "g_demo": {"zh-CN": "演示数据", "en": "demo data"},
+    "g_staff": {"zh-CN": "居委工作人员", "en": "committee staff"},
+    "g_survey": {"zh-CN": "问卷轮次", "en": "survey rounds"},
+    "g_outbox": {"zh-CN": "待发送的消息队列", "en": "the queue of outbound messages"},
+    "g_drive": {"zh-CN": "核酸叫号，一层一层叫", "en": "testing call-ups, floor by floor"},
+    "h_audit": {
+        "zh-CN": "工作人员操作记录（最新的在前）",
+        "en": "the audit log of staff actions, newest first",
+    },
+    "h_audit_staff": {
+        "zh-CN": "只看这位工作人员的操作（姓名）",
+        "en": "only this staff member's actions (their name)",
+    },
+    "h_limit": {"zh-CN": "最多显示几条", "en": "how many lines at most"},
+    "h_run": {
+        "zh-CN": "启动服务（网页、发送、Telegram）",
+        "en": "start the service (web server, dispatcher, Telegram)",
+    },
+    "h_worker": {
+        "zh-CN": "只从发送队列发送（多个 worker 可共用一个 PostgreSQL 队列）",
+        "en": "send from the outbox only (more workers may share a PostgreSQL outbox)",
+    },
+    "g_pickup": {"zh-CN": "取药名单", "en": "medicine pickup lists"},
+    "h_pickup_list": {
+        "zh-CN": "一轮用药问卷的取药名单，按楼和楼层（文本，或用 -o 写 XLSX）",
+        "en": "a medication round's pickup lists, by building and floor (text, or XLSX with -o)",
+    },
+    "h_pickup_building": {
+        "zh-CN": "如 7 或 1-5,7（默认：全部楼）",
+        "en": "e.g. 7 or 1-5,7 (default: every building)",
+    },
+    "h_xlsx_output": {"zh-CN": "写成 XLSX 文件", "en": "write an XLSX file"},
+    # argparse's own words
+    "usage": {"zh-CN": "用法：", "en": "usage: "},
+    "positionals": {"zh-CN": "参数", "en": "positional arguments"},
+    "optionals": {"zh-CN": "选项", "en": "options"},
+    "h_help": {"zh-CN": "显示本帮助并退出", "en": "show this help message and exit"},
+    "arg_error": {"zh-CN": "{prog}：错误：{message}", "en": "{prog}: error: {message}"},
+    "arg_required": {
+        "zh-CN": "缺少必需的参数：{names}",
+        "en": "the following arguments are required: {names}",
+    },
+    "arg_choice": {
+        "zh-CN": "参数 {name}：不能是 {value}",
+        "en": "argument {name}: invalid choice: {value}",
+    },
+    "arg_unknown": {"zh-CN": "不认识的参数：{names}", "en": "unrecognized arguments: {names}"},
+    "h_phone": {
+        "zh-CN": "手机号（收短信提醒；没有 Telegram 时用）",
+        "en": "mobile number (SMS alerts when there is no Telegram)",
+    },
+    "h_shift": {"zh-CN": "后勤班次 A 或 B", "en": "logistics shift A or B"},
+    "h_staff_point": {
+        "zh-CN": "采样点志愿者的采样点，如 B",
+        "en": "a point volunteer's point, e.g. B",
+    },
+    # ---- run / worker ----
+    "running_on": {
+        "zh-CN": "louzhang 已在 {url} 运行（数据库：{db}）",
+        "en": "louzhang on {url} (database: {db})",
+    },
+    "telegram_on": {"zh-CN": "Telegram：已开启（{mode}）", "en": "Telegram: on ({mode})"},
+    "telegram_off": {
+        "zh-CN": "Telegram：未开启（设置 LOUZHANG_TELEGRAM_TOKEN 即可开启）",
+        "en": "Telegram: off (set LOUZHANG_TELEGRAM_TOKEN to turn it on)",
+    },
+    "sms_on": {"zh-CN": "短信：已开启（Twilio）", "en": "SMS: on (Twilio)"},
+    "sms_off": {
+        "zh-CN": "短信：未开启（设置 LOUZHANG_TWILIO_ACCOUNT_SID、LOUZHANG_TWILIO_AUTH_TOKEN 和 "
+        "LOUZHANG_TWILIO_FROM 即可开启）",
+        "en": "SMS: off (set LOUZHANG_TWILIO_ACCOUNT_SID, LOUZHANG_TWILIO_AUTH_TOKEN and "
+        "LOUZHANG_TWILIO_FROM to turn it on)",
+    },
+    "simulated": {
+        "zh-CN": "模拟器：{channels} 的消息都送到浏览器（没有设置服务商令牌）",
+        "en": "Simulator: messages by {channels} are delivered to the browser (no provider "
+        "token is set)",
+    },
+    "dashboard_link": {
+        "zh-CN": "网页后台：打开 {link} 以 {name} 的身份登录（一次性链接）",
+        "en": "dashboard: open {link} to log in as {name} (one-time link)",
+    },
+    "more_links": {
+        "zh-CN": "需要更多链接：{command} staff login {name}",
+        "en": "more links: {command} staff login {name}",
+    },
+    "no_staff_yet": {
+        "zh-CN": "还没有工作人员：先添加第一位管理员 `{command} staff add 姓名 --role admin "
+        "--phone +86...`，再用 `{command} staff login 姓名` 获取网页后台链接",
+        "en": "no staff yet: add the first admin with `{command} staff add NAME --role admin "
+        "--phone +86...`, then `{command} staff login NAME` for a dashboard link",
+    },
+    "ctrl_c": {"zh-CN": "按 Ctrl-C 停止。", "en": "Ctrl-C stops."},
+    "stopping": {
+        "zh-CN": "正在停止：发完正在发送的消息……",
+        "en": "stopping: finishing messages in flight ...",
+    },
+    "worker_on": {
+        "zh-CN": "worker {id}：通过 {channels} 发送",
+        "en": "worker {id}: sending by {channels}",
+    },
+    "no_channel": {"zh-CN": "（没有开启任何渠道）", "en": "nothing (no channel is on)"},
+    "worker_stopped": {
+        "zh-CN": "worker 已停止：发送 {sent}，重试 {retried}，失败 {failed}，上次停止时有 {recovered} "
+        "条正在发送",
+        "en": "worker stopped: {sent} sent, {retried} retried, {failed} failed, {recovered} were "
+        "in flight at the previous stop",
+    },
+    # ---- db ----
+    "h_db_upgrade": {"zh-CN": "升级数据库结构", "en": "apply migrations"},
+    "h_db_makemigrations": {
+        "zh-CN": "（开发者）为模型的改动写迁移",
+        "en": "(developers) write a migration for model changes",
+    },
+    "db_up_to_date": {"zh-CN": "数据库已是最新", "en": "database is up to date"},
+    # ---- demo ----
+    "h_demo_seed": {
+        "zh-CN": "生成一个逼真的演示小区（25 栋楼，约 5000 位住户）",
+        "en": "create a realistic demo estate (25 buildings, ~5,000 residents)",
+    },
+    "demo_beside_real": {
+        "zh-CN": "这个数据库里已有真实住户，演示小区不能和他们放在一起。请放进单独的数据库，例如 "
+        "LOUZHANG_DATABASE_URL=data/demo.sqlite3 louzhang demo seed",
+        "en": "this database holds real residents; the demo estate never goes beside them. "
+        "Seed it into a database of its own, e.g. "
+        "LOUZHANG_DATABASE_URL=data/demo.sqlite3 louzhang demo seed",
+    },
+    # ---- import ----
+    "h_import_residents": {
+        "zh-CN": "从 CSV 或 XLSX 导入住户",
+        "en": "import residents from CSV or XLSX",
+    },
+    "h_file": {"zh-CN": "住户名单文件（CSV 或 XLSX）", "en": "the residents file (CSV or XLSX)"},
+    "h_dry_run_import": {"zh-CN": "只检查文件，不写入", "en": "check the file, write nothing"},
+    "h_estate": {
+        "zh-CN": "小区名称（默认：%(default)s）",
+        "en": "estate name (default: %(default)s)",
+    },
+    "h_import_template": {
+        "zh-CN": "写一个空白住户名单（XLSX 或 CSV），带中英文表头",
+        "en": "write an empty residents file (XLSX or CSV) with both header languages",
+    },
+    "h_default": {"zh-CN": "（默认：%(default)s）", "en": "(default: %(default)s)"},
+    "nothing_imported": {"zh-CN": "没有导入任何内容：{why}", "en": "nothing imported: {why}"},
+    "import_dry_demo": {
+        "zh-CN": "注意：这个数据库里是演示小区（虚构的住户）；正式导入这个文件会替换它",
+        "en": "note: this database holds the demo estate (fake residents); importing this "
+        "file for real replaces it",
+    },
+    "demo_gone": {
+        "zh-CN": "演示小区已删除（{households}；演示工作人员：{staff}）：这个数据库现在只有您的住户",
+        "en": "the demo estate is gone ({households}; demo staff: {staff}): this database now "
+        "holds your residents only",
+    },
+    "template_written": {
+        "zh-CN": "已写出住户名单模板 {path}（每人一行，填好后运行：louzhang import residents "
+        "{path} --dry-run）",
+        "en": "wrote a residents template to {path} (fill one row per person, then: "
+        "louzhang import residents {path} --dry-run)",
+    },
+    "none": {"zh-CN": "无", "en": "none"},
+    # ---- staff ----
+    "h_staff_add": {"zh-CN": "添加工作人员", "en": "add a staff member"},
+    "d_staff_add": {
+        "zh-CN": """添加一位工作人员。角色：
+  admin      管理员：全部楼栋；可添加工作人员，看到一切
+  cadre      居委干部，负责 --buildings（如 1-5）：问卷、报表、通知、叫号
+  officer    一栋楼的信息员（--buildings 7）：问卷、代答
+  logistics  后勤志愿者（--shift A 或 B），负责 --buildings：取药、配送
+  point      采样点志愿者（--point B）：控制和登记该采样点的叫号
+每个操作都只限于本人负责的楼栋，并写入操作记录。""",
+        "en": """Add a staff member. Roles:
+  admin      every building; adds staff, sees everything
+  cadre      committee cadre for --buildings (e.g. 1-5): surveys, reports, notices, call-ups
+  officer    the information officer of ONE building (--buildings 7): surveys, proxy answers
+  logistics  logistics volunteer (--shift A or B) for --buildings: medicine pickups, deliveries
+  point      sampling-point volunteer (--point B): paces and marks that point's call-up
+Every action is limited to the staff member's buildings and written to the audit log.""",
+    },
+    "h_role": {"zh-CN": "见上面的角色说明", "en": "see the roles above"},
+    "h_buildings": {"zh-CN": "如 1-5,7", "en": "e.g. 1-5,7"},
+    "h_staff_list": {"zh-CN": "列出工作人员", "en": "list staff"},
+    "h_staff_login": {
+        "zh-CN": "打印一个网页后台的一次性登录链接",
+        "en": "print a one-time login link to the web dashboard",
+    },
+    "h_staff_remove": {"zh-CN": "移除工作人员", "en": "remove a staff member"},
+    "staff_added": {
+        "zh-CN": "工作人员 {id}：{name}（{role}）",
+        "en": "staff {id}: {name} ({role})",
+    },
+    "staff_removed": {"zh-CN": "已移除 {name}", "en": "removed {name}"},
+    "no_staff_named": {
+        "zh-CN": "没有名为 {name!r} 的工作人员",
+        "en": "no staff member named {name!r}",
+    },
+    "no_active_staff_named": {
+        "zh-CN": "没有名为 {name!r} 的在职工作人员",
+        "en": "no active staff member named {name!r}",
+    },
+    "login_link_for": {
+        "zh-CN": "{name} 的一次性登录链接，{minutes:g} 分钟内有效：",
+        "en": "one-time login link for {name}, valid {minutes:g} minutes:",
+    },
+    # ---- survey (list, report, close) ----
+    "h_survey_report": {"zh-CN": "导出一轮问卷的结果", "en": "write a round's results"},
+    "h_survey_list": {"zh-CN": "列出问卷和轮次", "en": "list surveys and rounds"},
+    "h_survey_close": {"zh-CN": "关闭一轮问卷", "en": "close a round"},
+    "surveys": {"zh-CN": "问卷：{slugs}", "en": "surveys: {slugs}"},
+    "survey_item": {"zh-CN": "{slug}（{title}）", "en": "{slug} ({title})"},
+    "times_in": {"zh-CN": "（时间为 {zone}，{offset}）", "en": "(times in {zone}, {offset})"},
+    "round_line": {
+        "zh-CN": "第 {id} 轮：{survey}（{title}）{status}，{opened} 发起{closes}",
+        "en": "round {id}: {survey} {status}, opened {opened}{closes}",
+    },
+    "round_closes": {"zh-CN": "，{at} 截止", "en": ", closes {at}"},
+    "round_no_deadline": {"zh-CN": "，无截止时间", "en": ", no deadline"},
+    "status_open": {"zh-CN": "进行中", "en": "open"},
+    "status_closed": {"zh-CN": "已关闭", "en": "closed"},
+    "xlsx_needs_output": {
+        "zh-CN": "--format xlsx 需要 -o 文件名",
+        "en": "--format xlsx needs -o FILE",
+    },
+    "wrote_rows": {"zh-CN": "已写出 {rows} 行到 {path}", "en": "wrote {rows} rows to {path}"},
+    "no_open_round": {"zh-CN": "没有进行中的第 {id} 轮", "en": "no open round {id}"},
+    "round_closed": {
+        "zh-CN": "第 {id} 轮已关闭；{dropped}已取消",
+        "en": "round {id} closed; {dropped} dropped",
+    },
+    # ---- drive ----
+    "h_drive_start": {"zh-CN": "开始一次按楼层的核酸叫号", "en": "start a floor-by-floor call-up"},
+    "h_points": {
+        "zh-CN": '采样点和它们负责的楼，如 "A:1-4,B:5-8"',
+        "en": 'points and their buildings, e.g. "A:1-4,B:5-8"',
+    },
+    "h_start": {"zh-CN": "now、HH:MM 或 ISO-8601", "en": "now, HH:MM or ISO-8601"},
+    "h_interval": {"zh-CN": "两批之间的间隔，如 5m", "en": "time between batches, e.g. 5m"},
+    "h_lead": {"zh-CN": "提前多久发“准备”，如 10m", "en": '"get ready" this long before, e.g. 10m'},
+    "h_batch": {
+        "zh-CN": "floor（一层）、half（半栋）或 Nfloors（默认：floor）",
+        "en": "floor, half or Nfloors (default: floor)",
+    },
+    "h_locations": {
+        "zh-CN": '各采样点的位置，如 "A=东门广场,B=北门"',
+        "en": 'where each point is, e.g. "A=东门广场,B=北门"',
+    },
+    "h_capacity": {"zh-CN": "每批在一个采样点最多几人", "en": "most people per batch at a point"},
+    "h_share": {
+        "zh-CN": "adaptive：回复 1 的比例达到多少就叫下一批",
+        "en": "adaptive: share of 1-replies to advance",
+    },
+    "h_min_interval": {
+        "zh-CN": "adaptive：最短间隔（默认：interval/2）",
+        "en": "adaptive: never sooner (default: interval/2)",
+    },
+    "h_max_interval": {
+        "zh-CN": "adaptive：最长间隔（默认：interval*2）",
+        "en": "adaptive: never later (default: interval*2)",
+    },
+    "h_dry_run_drive": {"zh-CN": "只预览，不开始", "en": "show the preview, start nothing"},
+    "h_drive_status": {
+        "zh-CN": "各楼层已完成/召集中/准备/等待、回复、上门名单",
+        "en": "floors done/called/ready/waiting, replies, door-to-door",
+    },
+    "h_drive_id": {
+        "zh-CN": "叫号编号（默认：最新进行中的）",
+        "en": "drive id (default: the latest running)",
+    },
+    "h_drive_limit": {"zh-CN": "每个名单最多列几户", "en": "most households listed per list"},
+    "h_next": {
+        "zh-CN": "立即叫某采样点的下一批；后面的时间表提前",
+        "en": "call a point's next batch now; the rest of its schedule moves up",
+    },
+    "h_pause": {
+        "zh-CN": "暂停某采样点，恢复前不叫新的批次",
+        "en": "call nothing new at a point until resume",
+    },
+    "h_resume": {
+        "zh-CN": "恢复某采样点；时间表顺延暂停的时长",
+        "en": "resume a point; its schedule moves later by the pause",
+    },
+    "h_skip": {"zh-CN": "不叫某采样点的下一批", "en": "do not call a point's next batch"},
+    "h_cancel": {
+        "zh-CN": "停止叫号；排队中的通知不再发送",
+        "en": "stop a drive; queued call-ups are dropped",
+    },
+    "h_point": {"zh-CN": "采样点名称，如 A", "en": "the point's name, e.g. A"},
+    "nobody_to_call": {
+        "zh-CN": "警告：这些楼里没有可叫的住户（请先导入住户）",
+        "en": "warning: nobody to call in those buildings (import residents first)",
+    },
+    "drive_dry_run": {"zh-CN": "预览：没有开始叫号", "en": "dry run: nothing was started"},
+    "no_drive_yet": {
+        "zh-CN": "还没有叫号（用 louzhang drive start 开始）",
+        "en": "no drive yet (start one with louzhang drive start)",
+    },
+    "no_drive": {"zh-CN": "没有第 {id} 次叫号", "en": "no drive {id}"},
+    "drive_cancelled": {
+        "zh-CN": "第 {id} 次叫号已取消；{dropped} 条排队中的消息不再发送",
+        "en": "drive {id} cancelled; {dropped} queued messages dropped",
+    },
+    "point_nexted": {
+        "zh-CN": "采样点 {point}：第 {seq} 批（{building}号楼）现在开始叫",
+        "en": "point {point}: batch {seq} (building {building}) is called now",
+    },
+    "point_paused": {"zh-CN": "采样点 {point} 已暂停", "en": "point {point} paused"},
+    "point_resumed": {
+        "zh-CN": "采样点 {point} 已恢复；时间表顺延 {seconds} 秒",
+        "en": "point {point} resumed; its schedule moved {seconds}s later",
+    },
+    "point_skipped": {
+        "zh-CN": "采样点 {point}：第 {seq} 批（{building}号楼）已跳过",
+        "en": "point {point}: batch {seq} (building {building}) skipped",
+    },
+}
+
+#: Nouns that are counted: English singular and plural, Chinese measure word and noun.
+NOUNS: dict[str, dict[str, tuple[str, str]]] = {
+    "household": {"en": ("household", "households"), "zh-CN": ("户", "户")},
+    "fake household": {"en": ("fake household", "fake households"), "zh-CN": ("户虚构住户", "")},
+    "unsent message": {
+        "en": ("unsent message", "unsent messages"),
+        "zh-CN": ("条未发送的消息", ""),
+    },
+}
+
+
+def cli_language() -> str:
+    """The staff language: ``LOUZHANG_LANGUAGE`` (settings, then the environment), zh-CN by
+    default. Never fails: a broken setting elsewhere must not hide the help."""
+    try:
+        from config.settings import get_settings
+
+        return normalise_language(get_settings().language)
+    except Exception:
+        return normalise_language(os.environ.get("LOUZHANG_LANGUAGE"))
+
+
+def say(key: str, **values: Any) -> str:
+    return text(CLI_TEXTS, key, cli_language(), **values)
+
+
+def count(n: int, noun: str) -> str:
+    """ "1 household", "2 households"; "2 户" in Chinese."""
+    lang = cli_language()
+    one, many = NOUNS[noun][lang]
+    if lang == "en":
+        return f"{n} {one if n == 1 else many}"
+    return f"{n} {one}"

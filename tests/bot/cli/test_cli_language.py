@@ -1,0 +1,135 @@
+"""The command line speaks the staff language (LOUZHANG_LANGUAGE, zh-CN by default): help,
+summaries and errors, each in both languages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli.texts import CLI_TEXTS
+from config.i18n import check_catalog
+from tests.bot.cli.test_cli import GOOD, louzhang
+
+WORDS = {
+    "zh-CN": {
+        "help": ("用法：louzhang", "小区问卷和核酸叫号", "选项", "显示本帮助并退出"),
+        "drive_help": ("开始一次按楼层的核酸叫号", "暂停某采样点"),
+        "staff_add_help": ("居委干部", "采样点志愿者"),
+        "missing": "缺少必需的参数：point",
+        "no_staff": "没有名为 'nobody' 的工作人员",
+        "no_drive": "还没有叫号",
+        "added": "工作人员 1：王芳（cadre）",
+        "list": (
+            "问卷：",
+            "第 1 轮：antigen（今日抗原检测）进行中",
+            "antigen（今日抗原检测）",
+            "时间为 Asia/Shanghai，UTC+08:00",
+        ),
+        "closed": "第 1 轮已关闭",
+        "imported": "将新建：1 栋楼，2 户，3 人",
+        "problems": "1 处问题；没有导入任何内容",
+    },
+    "en": {
+        "help": ("usage: louzhang", "estate surveys and call-ups", "options", "show this help"),
+        "drive_help": ("start a floor-by-floor call-up", "call nothing new at a point"),
+        "staff_add_help": ("committee cadre", "sampling-point volunteer"),
+        "missing": "the following arguments are required: point",
+        "no_staff": "no staff member named 'nobody'",
+        "no_drive": "no drive yet",
+        "added": "staff 1: 王芳 (cadre)",
+        "list": (
+            "surveys: antigen (",
+            "round 1: antigen open",
+            "(times in Asia/Shanghai, UTC+08:00)",
+        ),
+        "closed": "round 1 closed",
+        "imported": "would create: 1 buildings, 2 households, 3 people",
+        "problems": "1 problem; nothing was imported",
+    },
+}
+
+
+def test_every_cli_text_exists_in_both_languages() -> None:
+    assert check_catalog(CLI_TEXTS) == []
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_help_summaries_and_errors_in_the_staff_language(tmp_path: Path, language: str) -> None:
+    words = WORDS[language]
+
+    def cli(*args: str):  # type: ignore[no-untyped-def]
+        return louzhang(tmp_path, *args, language=language)
+
+    top = cli("--help")
+    assert top.returncode == 0 and all(w in top.stdout for w in words["help"]), top.stdout
+    drive = cli("drive", "--help").stdout
+    assert all(w in drive for w in words["drive_help"]), drive
+    staff = cli("staff", "add", "--help").stdout
+    assert all(w in staff for w in words["staff_add_help"]), staff
+    missing = cli("drive", "next")
+    assert missing.returncode == 2 and words["missing"] in missing.stderr
+    assert words["no_staff"] in cli("staff", "remove", "nobody").stderr
+    assert words["no_drive"] in cli("drive", "status").stderr
+    added = cli("staff", "add", "王芳", "--role", "cadre")
+    assert added.returncode == 0 and words["added"] in added.stdout, added.stderr
+    residents = tmp_path / "residents.csv"
+    residents.write_bytes(GOOD.encode("utf-8"))
+    dry = cli("import", "residents", str(residents), "--dry-run")
+    assert words["imported"] in dry.stdout, dry.stdout
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes("\ufeff楼号,楼层,室号,姓名,电话\r\n3,,12,王芳,13800138000\r\n".encode())
+    rejected = cli("import", "residents", str(broken))
+    assert rejected.returncode == 2 and words["problems"] in rejected.stderr
+    assert "室号 '12'" in rejected.stderr  # the header the file used, not "room"
+    assert cli("import", "residents", str(residents)).returncode == 0
+    assert cli("survey", "open", "antigen", "--closes-in", "6h").returncode == 0
+    listed = cli("survey", "list").stdout
+    assert all(w in listed for w in words["list"]), listed
+    closed = cli("survey", "close", "1")
+    assert closed.returncode == 0 and words["closed"] in closed.stdout
+
+
+def test_chinese_is_the_default(tmp_path: Path) -> None:
+    result = louzhang(tmp_path, "--help", language="")
+    assert "用法：louzhang" in result.stdout
+
+
+def test_run_says_which_channels_are_on_in_chinese(tmp_path: Path) -> None:
+    """`louzhang run` (default language) names the channels and the simulator in Chinese."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import free_port
+
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LOUZHANG_")},
+        "LOUZHANG_DATABASE_URL": f"sqlite://{tmp_path}/run.sqlite3",
+        "LOUZHANG_HTTP_PORT": str(free_port()),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if "Ctrl-C" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    output = "".join(seen)
+    assert "Telegram：未开启" in output and "短信：未开启" in output, output
+    assert "网页后台：打开 http" in output and "按 Ctrl-C 停止。" in output
