@@ -115,4 +115,49 @@ UI: dict[str, dict[str, str]] = {
     "floor_map": {"zh-CN": "楼层图", "en": "Floor map"},
     "forbidden": {"zh-CN": "这不是您负责的楼。", "en": "Not one of your buildings."},
     "language": {"zh-CN": "English", "en": "中文"},
+    # ---- opening a round: preview -> confirm ----
+    "preview": {"zh-CN": "预览", "en": "Preview"},
+    "deadline": {"zh-CN": "截止", "en": "Deadline"},
+    "hours_n": {"zh-CN": "{n} 小时后", "en": "in {n} h"},
+    "no_deadline": {"zh-CN": "不设截止（无提醒）", "en": "no deadline (no reminders)"},
+    "preview_title": {"zh-CN": "确认发起：{title}", "en": "Confirm: {title}"},
+    "preview_nothing_sent": {
+        "zh-CN": "还没有发送任何消息。请核对以下内容，再点击“确认发送”。",
+        "en": "Nothing has been sent yet. Check the figures below, then press “Confirm and send”.",
+    },
+    "preview_buildings": {"zh-CN": "楼栋", "en": "Buildings"},
+    "preview_every": {
+        "zh-CN": "全部楼栋（共 {n} 栋）——楼号框留空表示全部",
+        "en": "EVERY building ({n}) — the buildings box was left empty",
+    },
+    "preview_mine": {
+        "zh-CN": "您负责的全部楼：{list}（楼号框留空）",
+        "en": "all your buildings: {list} (the buildings box was left empty)",
+    },
+    "preview_households": {"zh-CN": "住户", "en": "Households"},
+    "preview_by_channel": {"zh-CN": "按渠道", "en": "By channel"},
+    "preview_unreachable": {
+        "zh-CN": "无可用联系方式：{n} 户（见报表的电话名单）",
+        "en": "No reachable contact: {n} (see the report's call list)",
+    },
+    "preview_waiting": {
+        "zh-CN": "排队：{n} 户正在填写其他问卷，填完或停顿 {m} 分钟后收到本轮",
+        "en": "Waiting: {n} households are answering another round; they get this one when "
+        "done or after {m} min quiet",
+    },
+    "preview_ahead": {
+        "zh-CN": "第 {round} 轮尚未开始填写的 {n} 户会先收到本轮，之后再问第 {round} 轮",
+        "en": "{n} households have not started round {round}: they get this one first, round "
+        "{round} again afterwards",
+    },
+    "waiting_col": {"zh-CN": "排队", "en": "Waiting"},
+    "preview_no_waiting": {"zh-CN": "无人排队", "en": "Nobody waits"},
+    "preview_sms": {"zh-CN": "短信", "en": "SMS"},
+    "preview_sms_cost": {
+        "zh-CN": "{n} 条计费段，约 ${cost}",
+        "en": "{n} segments, about ${cost}",
+    },
+    "preview_reminders": {"zh-CN": "提醒", "en": "Reminders"},
+    "confirm_send": {"zh-CN": "确认发送", "en": "Confirm and send"},
+    "back_edit": {"zh-CN": "返回修改", "en": "Back"},
 }
