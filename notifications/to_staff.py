@@ -22,7 +22,10 @@ def staff_outgoing(
     sms_ok: bool = True,
 ) -> Outgoing | None:
     """An outbox item for ``staff``; None when they can be reached by neither channel."""
-    if staff.telegram_chat_id is not None:
+    # A negative chat id is the simulator's placeholder (never a private chat): a staff member
+    # with a phone keeps getting SMS after someone opened the simulator as them.
+    chat = staff.telegram_chat_id
+    if chat is not None and (chat > 0 or not (staff.phone and sms_ok)):
         channel, address = "telegram", str(staff.telegram_chat_id)
     elif staff.phone and sms_ok:
         channel, address = "sms", staff.phone

@@ -19,8 +19,10 @@ from estate.access import audit
 from estate.addresses import parse_building_ranges
 from estate.contacts import reach_by_building
 from notifications.status import outbox_summary
+from surveys.alerts import alerts_sent
 from surveys.definition import DefinitionError, builtin_slugs, load_definition, localize
 from surveys.models import Round
+from surveys.positives import positive_list
 from surveys.preview import channel_name, preview_round
 from surveys.reminders import schedule_round
 from surveys.render import format_value
@@ -79,6 +81,16 @@ async def overview(request: web.Request) -> web.Response:
             "buildings": rows,
             "total": total,
             "simulated": ", ".join(sorted(_simulated(request))),
+            "alerts": [
+                {
+                    "at": _local(request, a.at),
+                    "address": a.address,
+                    "round": a.round_id,
+                    "text": a.text,
+                    "told": a.told,
+                }
+                for a in await alerts_sent(_visible_numbers(request), lang_of(request))
+            ],
         },
     )
 
@@ -237,7 +249,9 @@ async def _round_context(request: web.Request, round_: Round) -> dict[str, Any]:
     columns, rows = await _round_data(request, round_)
     seen: set[tuple[Any, Any, Any]] = set()
     per: dict[int, Counter[str]] = {}
-    not_reached: list[tuple[int, str, str]] = []  # households to call: (building, room, status)
+    # households to call: (building, room, status, round it waits behind or "")
+    not_reached: list[tuple[int, str, str, Any]] = []
+    behind = FIXED_COLUMNS.index("waiting_behind")
     for row in rows:
         key = (row[0], row[1], row[2])
         if key in seen:
@@ -245,7 +259,7 @@ async def _round_context(request: web.Request, round_: Round) -> dict[str, Any]:
         seen.add(key)
         per.setdefault(int(row[0]), Counter())[row[3]] += 1
         if row[3] in CALL_STATUSES:
-            not_reached.append((int(row[0]), str(row[2]), str(row[3])))
+            not_reached.append((int(row[0]), str(row[2]), str(row[3]), row[behind]))
     per_building = []
     total: Counter[str] = Counter()
     for number in sorted(per):
@@ -283,8 +297,20 @@ async def _round_context(request: web.Request, round_: Round) -> dict[str, Any]:
         if values:
             label = localize(question.label, lang) if question is not None else column
             summaries.append({"column": label, "top": values.most_common(6)})
+    positives = [
+        {
+            "address": p.address,
+            "floor": p.floor,
+            "count": p.count,
+            "at": _local(request, p.at),
+            "by": p.by,
+            "proxy": p.proxy,
+        }
+        for p in await positive_list(round_.id, _round_visible(request, round_))
+    ]
     return {
         "round": round_,
+        "positives": positives,
         "statuses": STATUSES,
         "per_building": per_building,
         "total": {s: total.get(s, 0) for s in STATUSES},
