@@ -35,6 +35,7 @@ from notifications.models import OutboxMessage
 from surveys.definition import SurveyDefinition, load_definition, localize
 from surveys.engine.expressions import ExpressionError, parse, truthy
 from surveys.models import Response, Round
+from surveys.render import short_label
 from surveys.states import ResponseStage, RoundStatus
 
 FIXED_COLUMNS = [
@@ -261,14 +262,6 @@ def behind_round(round_id: Any, lang: str) -> str:
     if round_id in ("", None):
         return ""
     return word("behind_round", lang).format(round=round_id)
-
-
-def short_label(label: str) -> str:
-    """A question's label cut to its question: "家里有几人做了检测？请回复人数。" -> the first part."""
-    for stop in ("？", "?", "。", ". "):
-        if stop in label:
-            return label[: label.index(stop) + len(stop.strip())]
-    return label
 
 
 def _headers(defn: SurveyDefinition, lang: str) -> dict[str, str]:
