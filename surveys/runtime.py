@@ -29,6 +29,7 @@ from estate.models import Contact, Household
 from notifications.message import Button, Message
 from notifications.models import Priority
 from notifications.outbox import Outgoing, enqueue_many, segments_of
+from notifications.status import question_message_id
 from surveys.definition import SurveyDefinition, load_builtin, load_definition, localize
 from surveys.engine import Ask, SessionState, path_str, question_at
 from surveys.models import Response, Revision, Round
@@ -521,6 +522,14 @@ class SurveyRuntime:
                 messages.append((Message(text(TEXTS, "needs_call", lang)), Priority.REPLY))
             elif isinstance(event, engine.Invalid):
                 messages.append((Message(render_reason(event.reason, lang)), Priority.REPLY))
+        saved = next((e for e in step.events if isinstance(e, engine.AnswerSaved)), None)
+        if saved is not None and message_id is None and staff_id is None and channel == "telegram":
+            # A typed answer: the question's buttons go away as if one had been pressed.
+            asked = await question_message_id(
+                f"response:{response.id}", contact.channel, contact.address
+            )
+            if asked is not None:
+                messages.append((self._confirmation(defn, saved, lang, asked), Priority.SURVEY))
         if revisions:
             response.answers = step.state.answers
             if response.status != ResponseStatus.ANSWERED:
