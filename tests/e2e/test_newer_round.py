@@ -22,6 +22,7 @@ from openpyxl import load_workbook
 from bot.app import build_services, start_services, stop_services
 from config.clock import FakeClock
 from estate.importing.residents import import_residents
+from estate.staff import add_staff
 from notifications.inbound import Inbound
 from notifications.models import OutboxMessage
 from surveys.models import Response
@@ -151,6 +152,18 @@ async def test_a_household_mid_answer_gets_the_newer_round_when_done_or_when_qui
     assert newer.waiting == 2 and newer.ahead_of == {}
     report = await build_report(newer.round.id)
     assert row_of(report, "302")["waiting_behind"] == older.round.id
+    # /status says who waits behind which round, per household.
+    admin = await add_staff("admin", role="admin")
+    admin.telegram_chat_id = 4242
+    await admin.save()
+    await live["services"].router.handle(Inbound("local", "4242", text="/status"))
+
+    async def status_text() -> str:
+        rows = await OutboxMessage.filter(address="4242").values_list("body", flat=True)
+        return "\n".join(str(b["text"]) for b in rows)  # type: ignore[index]
+
+    shown = await wait_for(status_text)
+    assert f"排在第{older.round.id}轮之后 2 户" in shown and "8-302, 8-401" in shown
 
     # Li finishes the older round: the newer one comes straight after.
     await say(live, LI, "3")
