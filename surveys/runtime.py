@@ -28,7 +28,7 @@ from estate.contacts import pick_contact
 from estate.models import Contact, Household
 from notifications.message import Button, Message
 from notifications.models import Priority
-from notifications.outbox import Outgoing, enqueue_many, segments_of
+from notifications.outbox import Outgoing, cancel, enqueue_many, segments_of
 from notifications.status import question_message_id
 from surveys.definition import SurveyDefinition, load_builtin, load_definition, localize
 from surveys.engine import Ask, SessionState, path_str, question_at
@@ -302,6 +302,12 @@ class SurveyRuntime:
                     )
             await enqueue_many(outgoing, now=now, using_db=conn)
         self._definitions[round_.id] = defn
+        if paused:
+            # Their older round's first question, if still unsent, is not sent now: that
+            # round is asked again after this one.
+            await cancel(
+                [f"response:{i}" for i in paused], now=now, reason="a newer round goes first"
+            )
         paused_ids = set(paused)
         for household_id, older in active.items():
             if int(older["id"]) in paused_ids:

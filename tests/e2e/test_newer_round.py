@@ -190,3 +190,19 @@ async def test_a_household_mid_answer_gets_the_newer_round_when_done_or_when_qui
     await say(live, ZHANG, "0")
     antigen = await response(older.round.id, "302")
     assert antigen.status == "answered" and antigen.answers["tested_today"] == "yes"
+
+
+async def test_an_unsent_first_question_of_the_older_round_is_not_sent_first(
+    db: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "residents.csv"
+    path.write_text(CSV, encoding="utf-8")
+    await import_residents(path)
+    services = build_services(make_settings(database_url=db), clock=FakeClock())  # not started
+    older = await services.runtime.open_round("antigen")
+    newer = await services.runtime.open_round("medication")
+    assert newer.ahead_of == {older.round.id: 2}
+    rows = await OutboxMessage.all().order_by("id").values_list("ref", "status")
+    older_refs = {f"response:{r.id}" for r in await Response.filter(round_id=older.round.id)}
+    assert {s for ref, s in rows if ref in older_refs} == {"cancelled"}
+    assert {s for ref, s in rows if ref not in older_refs} == {"queued"}
