@@ -129,3 +129,21 @@ async def messages_to(
         .order_by("-id")
         .limit(limit)
     )
+
+
+async def question_message_id(ref: str, channel: str, address: str) -> int | None:
+    """The provider id of the newest message (not an edit) to (channel, address) about ``ref``,
+    when it carries buttons and was sent: the question a typed answer just answered."""
+    rows = (
+        await OutboxMessage.filter(ref=ref, channel=channel, address=address)
+        .order_by("-id")
+        .limit(10)
+        .values_list("provider_id", "body")
+    )
+    for provider_id, body in rows:
+        if (body.get("extra") or {}).get("edit_message_id") is not None:
+            continue  # an edit of an earlier message
+        if not body.get("buttons") or not str(provider_id or "").isdigit():
+            return None
+        return int(str(provider_id))
+    return None

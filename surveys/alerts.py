@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import logging
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from config.clock import Clock
 from config.i18n import text
 from estate.models import Household, Staff
 from notifications.message import Message
-from notifications.models import Priority
+from notifications.models import OutboxMessage, Priority
 from notifications.outbox import Outgoing, enqueue_many
 from notifications.to_staff import staff_outgoing
 from surveys.engine import walk as engine
@@ -93,3 +95,81 @@ class StaffAlerts:
         await enqueue_many(items, now=self.clock.now())
         self.wake()
         log.info("alert %s on response %d for %d staff", alert.kind, response.id, len(items))
+
+
+# ---- what the dashboard shows: every alert of some buildings, with who was told ----------------
+@dataclass
+class Told:
+    name: str
+    channel: str  # telegram | sms
+    status: str  # the outbox status: queued, sent, delivered, failed ...
+
+
+@dataclass
+class SentAlert:
+    at: datetime
+    round_id: int
+    building: int
+    room: str
+    text: str
+    told: list[Told] = field(default_factory=list)
+
+    @property
+    def address(self) -> str:
+        return f"{self.building}-{self.room}"
+
+
+async def alerts_sent(
+    buildings: Collection[int] | None, lang: str, *, limit: int = 50
+) -> list[SentAlert]:
+    """The newest alerts of ``buildings`` (None: every building), newest first: when, the
+    household, the alert in ``lang`` and each staff member told (by Telegram or SMS)."""
+    rows = (
+        await OutboxMessage.filter(purpose="alert", idempotency_key__startswith="alert:")
+        .order_by("-id")
+        .limit(2000)
+        .values("idempotency_key", "created_at", "channel", "status")
+    )
+    grouped: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        parts = str(row["idempotency_key"]).split(":")
+        if len(parts) != 4 or not parts[1].isdigit() or not parts[3][1:].isdigit():
+            continue
+        row["staff_id"] = int(parts[3][1:])
+        grouped.setdefault((int(parts[1]), parts[2]), []).append(row)
+    responses = {
+        r.id: r
+        for r in await Response.filter(id__in=[k[0] for k in grouped]).select_related(
+            "household__building"
+        )
+    }
+    names = dict(
+        await Staff.filter(
+            id__in={r["staff_id"] for rs in grouped.values() for r in rs}
+        ).values_list("id", "name")
+    )
+    out: list[SentAlert] = []
+    for (response_id, kind), told in grouped.items():
+        response = responses.get(response_id)
+        if response is None:
+            continue
+        household = response.household
+        number = household.building.number
+        if buildings is not None and number not in buildings:
+            continue
+        address = f"{number}-{household.room}"
+        out.append(
+            SentAlert(
+                at=min(r["created_at"] for r in told),
+                round_id=response.round_id,  # type: ignore[attr-defined]
+                building=number,
+                room=household.room,
+                text=alert_text(kind, lang, address, response.answers or {}),
+                told=[
+                    Told(names.get(r["staff_id"], "?"), r["channel"], r["status"])
+                    for r in sorted(told, key=lambda r: str(names.get(r["staff_id"], "")))
+                ],
+            )
+        )
+    out.sort(key=lambda a: a.at, reverse=True)
+    return out[:limit]

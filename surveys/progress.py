@@ -7,6 +7,7 @@ from collections.abc import Collection
 
 from estate.access import Scope, all_building_numbers
 from surveys.models import Response, Round
+from surveys.states import ResponseStage, RoundStatus
 
 
 async def find_round(value: str) -> Round | None:
@@ -44,3 +45,30 @@ async def completion(round_id: int, buildings: Collection[int]) -> dict[int, dic
         by_status = counts.setdefault(int(building), {})
         by_status[str(status)] = by_status.get(str(status), 0) + 1
     return counts
+
+
+async def waiting_behind(round_id: int, buildings: Collection[int]) -> dict[int, list[str]]:
+    """{round N: addresses ("7-1203") of this round's households in ``buildings`` that answer
+    round N first (this one is asked afterwards)}, in address order."""
+    pending = {
+        int(h): (int(b), str(room))
+        for h, b, room in await Response.filter(
+            round_id=round_id,
+            stage=ResponseStage.PENDING,
+            household__building__number__in=list(buildings),
+        ).values_list("household_id", "household__building__number", "household__room")
+    }
+    if not pending:
+        return {}
+    out: dict[int, list[tuple[int, str]]] = {}
+    for household_id, other in (
+        await Response.filter(
+            household_id__in=list(pending),
+            stage=ResponseStage.ACTIVE,
+            round__status=RoundStatus.OPEN,
+        )
+        .exclude(round_id=round_id)
+        .values_list("household_id", "round_id")
+    ):
+        out.setdefault(int(other), []).append(pending[int(household_id)])
+    return {n: [f"{b}-{room}" for b, room in sorted(addresses)] for n, addresses in out.items()}

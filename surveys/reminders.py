@@ -286,7 +286,12 @@ class TimerLoop:
                     await task
 
     async def run_due(self) -> int:
-        """Fire every timer of ours that is due. Returns how many fired."""
+        """Fire every timer of ours that is due. Returns how many fired. Households quiet in
+        an older round get a newer one waiting for them (:meth:`SurveyRuntime.start_newer_rounds`)."""
+        try:
+            await self.runtime.start_newer_rounds()
+        except Exception:
+            log.exception("starting newer rounds failed")
         now = self.clock.now()
         due = (
             await Timer.filter(status="pending", kind__in=KINDS, due_at__lte=now)

@@ -240,6 +240,20 @@ def button_inbound(defn: SurveyDefinition, state: SessionState, suffix: str) -> 
     return None
 
 
+def short_label(label: str) -> str:
+    """A question's label cut to its question: "家里有几人做了检测？请回复人数。" -> the first part."""
+    for stop in ("？", "?", "。", ". "):
+        if stop in label:
+            return label[: label.index(stop) + len(stop.strip())]
+    return label
+
+
+def _summary_label(question: Question, lang: str) -> str:
+    """The short name of a question in a summary: its SMS label or its label, cut to the
+    question, without the trailing mark ("家里有几人做了检测")."""
+    return short_label(localize(question.sms_label or question.label, lang)).rstrip("？?:：。.")
+
+
 def render_summary_lines(
     defn: SurveyDefinition, answers: Mapping[str, Any], lang: str
 ) -> list[str]:
@@ -254,19 +268,19 @@ def render_summary_lines(
         if question.type == "repeat":
             if not isinstance(value, list):
                 continue
-            group_label = localize(question.sms_label or question.label, lang)
+            group_label = _summary_label(question, lang)
             for number, item in enumerate(value, start=1):
                 if not isinstance(item, Mapping):
                     continue
                 parts = [
-                    f"{localize(q.sms_label or q.label, lang)} {format_value(q, item[q.name], lang)}"
+                    f"{_summary_label(q, lang)}{colon}{format_value(q, item[q.name], lang)}"
                     for q in question.questions
                     if q.answerable and q.name in item
                 ]
                 header = _ui("item_header", lang, group=group_label, n=number)
                 lines.append(header + item_sep.join(parts))
         elif question.answerable:
-            label = localize(question.sms_label or question.label, lang).rstrip("？?:：")
+            label = _summary_label(question, lang)
             lines.append(f"{label}{colon}{format_value(question, value, lang)}")
     return lines
 

@@ -4,7 +4,8 @@ Two forms:
 - the CSV is the machine format (stable English keys): ``building, floor, room, status``, then
   ``channel`` (the channel the round went out by), ``first_message`` (delivery status of the
   first message), ``answered_channel``, ``proxy``, ``needs_call``, ``updated_at`` (local time
-  with its offset), then the survey's answers (``SurveyDefinition.flat_columns``). A repeat
+  with its offset), ``waiting_behind`` (the id of the round the household answers first; this
+  one is asked afterwards), then the survey's answers (``SurveyDefinition.flat_columns``). A repeat
   item's row repeats the address and status and fills only its ``group.#`` and
   ``group.<question>`` columns.
 - the XLSX is the committee's working document (:func:`write_people_xlsx`): the staff language,
@@ -35,6 +36,8 @@ from notifications.models import OutboxMessage
 from surveys.definition import SurveyDefinition, load_definition, localize
 from surveys.engine.expressions import ExpressionError, parse, truthy
 from surveys.models import Response, Round
+from surveys.render import short_label
+from surveys.states import ResponseStage, RoundStatus
 
 FIXED_COLUMNS = [
     "building",
@@ -47,6 +50,7 @@ FIXED_COLUMNS = [
     "proxy",
     "needs_call",
     "updated_at",
+    "waiting_behind",  # the round this household answers first (this one is asked afterwards)
 ]
 REPORT_STATUSES = (
     "answered",
@@ -156,6 +160,7 @@ async def build_report(
         members.setdefault(person.household_id, []).append(  # type: ignore[attr-defined]
             Member(person.name, person.phone or "", person.birth_year, person.home_bound)
         )
+    behind = await _waiting_behind(round_, responses)
     rules = _alerting(defn)
     columns = FIXED_COLUMNS + defn.flat_columns()
     report = Report(round_, columns, [], defn, tz)
@@ -182,10 +187,34 @@ async def build_report(
             "yes" if response.proxy else "",
             "yes" if response.needs_call else "",
             local_time(response.updated_at, tz),
+            behind.get(household.id, ""),
         ]
         for answer_row in defn.answer_rows(answers):
             report.rows.append(fixed + [_cell(answer_row.get(c)) for c in defn.flat_columns()])
     return report
+
+
+async def _waiting_behind(round_: Round, responses: list[Response]) -> dict[int, int]:
+    """{household: the open round it answers now} for the households waiting for this round."""
+    if round_.status != RoundStatus.OPEN:
+        return {}
+    pending = [
+        r.household_id  # type: ignore[attr-defined]
+        for r in responses
+        if r.stage == ResponseStage.PENDING
+    ]
+    if not pending:
+        return {}
+    return {
+        int(household_id): int(round_id)
+        for household_id, round_id in await Response.filter(
+            household_id__in=pending,
+            stage=ResponseStage.ACTIVE,
+            round__status=RoundStatus.OPEN,
+        )
+        .exclude(round_id=round_.id)
+        .values_list("household_id", "round_id")
+    }
 
 
 # ---- the XLSX for people -------------------------------------------------------------------------
@@ -200,6 +229,8 @@ WORDS: dict[str, dict[str, str]] = {
     "proxy": {"zh-CN": "代填", "en": "Proxy"},
     "needs_call": {"zh-CN": "需电话联系", "en": "Needs a call"},
     "updated_at": {"zh-CN": "更新时间", "en": "Updated"},
+    "waiting_behind": {"zh-CN": "排队", "en": "Waiting"},
+    "behind_round": {"zh-CN": "排在第{round}轮之后", "en": "waiting behind round {round}"},
     "positive": {"zh-CN": "阳性", "en": "Positive"},
     "answered": {"zh-CN": "已填报", "en": "Answered"},
     "in_progress": {"zh-CN": "填报中", "en": "In progress"},
@@ -227,12 +258,11 @@ def word(key: str, lang: str) -> str:
     return (entry.get(lang) or entry["en"]) if entry else key
 
 
-def short_label(label: str) -> str:
-    """A question's label cut to its question: "家里有几人做了检测？请回复人数。" -> the first part."""
-    for stop in ("？", "?", "。", ". "):
-        if stop in label:
-            return label[: label.index(stop) + len(stop.strip())]
-    return label
+def behind_round(round_id: Any, lang: str) -> str:
+    """ "waiting behind round N" in ``lang`` ("" when the household is not waiting)."""
+    if round_id in ("", None):
+        return ""
+    return word("behind_round", lang).format(round=round_id)
 
 
 def _headers(defn: SurveyDefinition, lang: str) -> dict[str, str]:
@@ -266,6 +296,8 @@ def _people_value(
         return word(str(value), lang)
     if value in ("yes", "no"):
         return word(value, lang)
+    if column == "waiting_behind":
+        return behind_round(value, lang)
     if column == "updated_at":
         return str(value)[:16].replace("T", " ")  # local time to the minute
     if column in choices:
@@ -398,6 +430,7 @@ __all__ = [
     "FIXED_COLUMNS",
     "REPORT_STATUSES",
     "Report",
+    "behind_round",
     "build_report",
     "call_list",
     "household_status",

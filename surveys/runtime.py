@@ -11,7 +11,7 @@ import asyncio
 import logging
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -29,7 +29,8 @@ from estate.contacts import pick_contact
 from estate.models import Contact, Household
 from notifications.message import Button, Message
 from notifications.models import Priority
-from notifications.outbox import Outgoing, enqueue_many, segments_of
+from notifications.outbox import Outgoing, cancel, enqueue_many, segments_of
+from notifications.status import question_message_id
 from surveys.definition import SurveyDefinition, load_builtin, load_definition, localize
 from surveys.engine import Ask, SessionState, path_str, question_at
 from surveys.models import Response, Revision, Round
@@ -48,6 +49,11 @@ from surveys.writer import AnswerWriter, WriteSet
 log = logging.getLogger(__name__)
 
 OPEN_ROUNDS_TTL = 2.0
+# A household mid-answer (an answer saved) that has been quiet this long gets a newer round; a
+# household that has not started its round gets a newer one at once (urgent rounds never wait
+# behind an unanswered one).
+IDLE_BEFORE_NEWER = timedelta(minutes=10)
+SWEEP_EVERY = 30.0  # seconds between passes that start newer rounds for idle households
 ENGINE_CHANNEL = {"telegram": "telegram", "local": "telegram", "sms": "sms", "voice": "sms"}
 AlertHook = Callable[[Response, engine.Alert], Awaitable[None]]
 
@@ -59,7 +65,28 @@ class OpenedRound:
     by_channel: dict[str, int] = field(default_factory=dict)
     sms_segments: int = 0
     unreachable: int = 0
-    waiting: int = 0  # households already answering another round: they get this one next
+    waiting: int = 0  # households mid-answer in another round: they get this one next
+    # {older round id: households that had not started it (or went quiet): they get this
+    # round first and the older one again afterwards}
+    ahead_of: dict[int, int] = field(default_factory=dict)
+
+
+def mid_answer(status: str, updated_at: datetime | None, now: datetime) -> bool:
+    """True when an active response is being answered now: an answer saved, and the household
+    not quiet for :data:`IDLE_BEFORE_NEWER`. Only such a response makes a newer round wait."""
+    if status == ResponseStatus.NOT_REACHED or updated_at is None:
+        return False
+    return updated_at > now - IDLE_BEFORE_NEWER
+
+
+async def active_elsewhere(household_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """{household: its active response in an open round (id, round_id, status, updated_at)}."""
+    rows = await Response.filter(
+        household_id__in=list(household_ids),
+        stage=ResponseStage.ACTIVE,
+        round__status=RoundStatus.OPEN,
+    ).values("id", "household_id", "round_id", "status", "updated_at")
+    return {int(r["household_id"]): r for r in rows}
 
 
 class ProxyResult(Enum):
@@ -115,6 +142,7 @@ class SurveyRuntime:
         self._open_rounds: set[int] | None = None
         self._open_rounds_at = 0.0
         self._waiting: set[int] = set()  # households with a round waiting for its turn
+        self._swept_at: float | None = None
         # The active response of each household, kept in memory between answers. Only with
         # SQLite, where this process is the only one that answers; PostgreSQL deployments may
         # run several workers, so they read it each time.
@@ -151,6 +179,10 @@ class SurveyRuntime:
                 if ids
                 else []
             )
+            if self._open_rounds is not None and ids - self._open_rounds:
+                # A round opened (maybe by the CLI): households it reached had their older
+                # round paused, so the cached active responses may be stale.
+                self._active.clear()
             rounds, self._open_rounds, self._open_rounds_at = ids, ids, stamp
             self._waiting = set(waiting)
         return rounds
@@ -208,13 +240,8 @@ class SurveyRuntime:
         if buildings:
             query = query.filter(building__number__in=list(buildings))
         households = await query
-        busy = set(
-            await Response.filter(
-                household_id__in=[h.id for h in households],
-                stage=ResponseStage.ACTIVE,
-                round__status=RoundStatus.OPEN,
-            ).values_list("household_id", flat=True)
-        )
+        active = await active_elsewhere([h.id for h in households])
+        paused: list[int] = []
         async with in_transaction() as conn:
             round_ = await Round.create(
                 survey=defn.slug,
@@ -235,10 +262,17 @@ class SurveyRuntime:
                 row = Response(round_id=round_.id, household_id=household.id, updated_at=now)
                 if contact is None:
                     opened.unreachable += 1
-                elif household.id in busy:
+                elif household.id in active and mid_answer(
+                    active[household.id]["status"], active[household.id]["updated_at"], now
+                ):
                     opened.waiting += 1
                     row.channel = contact.channel
                 else:
+                    older = active.get(household.id)
+                    if older is not None:  # not started, or quiet: it waits behind this one
+                        paused.append(int(older["id"]))
+                        older_round = int(older["round_id"])
+                        opened.ahead_of[older_round] = opened.ahead_of.get(older_round, 0) + 1
                     step = engine.start(defn, channel=ENGINE_CHANNEL.get(contact.channel, "sms"))
                     row.stage, row.state, row.channel = (
                         ResponseStage.ACTIVE,
@@ -250,6 +284,12 @@ class SurveyRuntime:
                         opened.by_channel.get(contact.channel, 0) + 1
                     )
                 rows.append(row)
+            if paused:
+                await (
+                    Response.filter(id__in=paused, stage=ResponseStage.ACTIVE)
+                    .using_db(conn)
+                    .update(stage=ResponseStage.PENDING)
+                )
             await Response.bulk_create(rows, batch_size=500, using_db=conn)
             ids = dict(
                 await Response.filter(round_id=round_.id)
@@ -266,6 +306,16 @@ class SurveyRuntime:
                     )
             await enqueue_many(outgoing, now=now, using_db=conn)
         self._definitions[round_.id] = defn
+        if paused:
+            # Their older round's first question, if still unsent, is not sent now: that
+            # round is asked again after this one.
+            await cancel(
+                [f"response:{i}" for i in paused], now=now, reason="a newer round goes first"
+            )
+        paused_ids = set(paused)
+        for household_id, older in active.items():
+            if int(older["id"]) in paused_ids:
+                self._active.pop(household_id, None)
         self.forget_rounds()
         self.wake()
         log.info(
@@ -482,6 +532,14 @@ class SurveyRuntime:
                 messages.append((Message(text(TEXTS, "needs_call", lang)), Priority.REPLY))
             elif isinstance(event, engine.Invalid):
                 messages.append((Message(render_reason(event.reason, lang)), Priority.REPLY))
+        saved = next((e for e in step.events if isinstance(e, engine.AnswerSaved)), None)
+        if saved is not None and message_id is None and staff_id is None and channel == "telegram":
+            # A typed answer: the question's buttons go away as if one had been pressed.
+            asked = await question_message_id(
+                f"response:{response.id}", contact.channel, contact.address
+            )
+            if asked is not None:
+                messages.append((self._confirmation(defn, saved, lang, asked), Priority.SURVEY))
         if revisions:
             response.answers = step.state.answers
             if response.status != ResponseStatus.ANSWERED:
@@ -551,34 +609,110 @@ class SurveyRuntime:
         async with self._lock(household_id):
             if not idle and await self.active_response(household_id) is not None:
                 return False
-            open_ids = await self.open_rounds()
-            if not open_ids or household_id not in self._waiting:
-                return False
-            response = (
-                await Response.filter(
-                    household_id=household_id, stage=ResponseStage.PENDING, round_id__in=open_ids
-                )
-                .order_by("id")
-                .first()
+            started = await self._start_pending(household_id, contact)
+        if started:
+            self.wake()
+        return started
+
+    async def _start_pending(self, household_id: int, contact: Contact) -> bool:
+        """(Household lock held, nothing active.) The newest waiting round starts: its first
+        question, or, for a round that was paused by a newer one, its current question again."""
+        open_ids = await self.open_rounds()
+        if not open_ids or household_id not in self._waiting:
+            return False
+        response = (
+            await Response.filter(
+                household_id=household_id, stage=ResponseStage.PENDING, round_id__in=open_ids
             )
-            if response is None:
-                self._waiting.discard(household_id)
-                return False
-            defn = await self.definition(response.round_id)  # type: ignore[attr-defined]
-            step = engine.start(defn, channel=ENGINE_CHANNEL.get(contact.channel, "sms"))
-            response.stage = ResponseStage.ACTIVE
-            response.channel = response.channel or contact.channel
-            now = self.clock.now()
-            response.state = step.state.to_json()
-            response.updated_at = now
-            outgoing = [
-                self._outgoing(response.id, contact, m, step, Priority.REPLY)
-                for m in self._messages_for(defn, response.id, contact, step, header=True)
-            ]
-            await self.writer.write(WriteSet(response, (), outgoing, now))
-            self._remember(response)
-        self.wake()
+            .order_by("-round_id", "-id")
+            .first()
+        )
+        if response is None:
+            self._waiting.discard(household_id)
+            return False
+        defn = await self.definition(response.round_id)  # type: ignore[attr-defined]
+        channel = ENGINE_CHANNEL.get(contact.channel, "sms")
+        now = self.clock.now()
+        messages: list[Message] = []
+        state = SessionState.from_json(response.state) if response.state else None
+        question = question_at(defn, state.cursor) if state is not None else None
+        if state is not None and question is not None:
+            # Paused by a newer round: ask where the household was, its answers kept.
+            state = replace(state, seq=state.seq + 1)  # the buttons sent before stay stale
+            ask = Ask(
+                path=state.cursor,  # type: ignore[arg-type]
+                question=question,
+                seq=state.seq,
+                selected=state.pending,
+                can_back=bool(state.history),
+            )
+            step = engine.Step(state=state, events=(ask,))
+        else:
+            step = engine.start(
+                defn,
+                channel=channel,
+                previous=response.answers or None,
+                seq=state.seq if state is not None else 0,
+            )
+        messages = self._messages_for(defn, response.id, contact, step, header=True)
+        response.stage = ResponseStage.ACTIVE
+        response.channel = response.channel or contact.channel
+        response.state = step.state.to_json()
+        response.updated_at = now
+        outgoing = [self._outgoing(response.id, contact, m, step, Priority.REPLY) for m in messages]
+        await self.writer.write(WriteSet(response, (), outgoing, now))
+        self._remember(response)
         return True
+
+    async def start_newer_rounds(self) -> int:
+        """Households mid-answer that went quiet for :data:`IDLE_BEFORE_NEWER` while a newer
+        round waits for them: their round is paused (asked again afterwards) and the newer one
+        starts. Runs from the timer loop, at most every :data:`SWEEP_EVERY` seconds. Returns
+        how many households switched."""
+        stamp = self.clock.monotonic()
+        if self._swept_at is not None and stamp - self._swept_at < SWEEP_EVERY:
+            return 0
+        self._swept_at = stamp
+        open_ids = await self.open_rounds()
+        if not open_ids or not self._waiting:
+            return 0
+        newest: dict[int, int] = {}
+        for household_id, round_id in await Response.filter(
+            stage=ResponseStage.PENDING,
+            round_id__in=open_ids,
+            household_id__in=list(self._waiting),
+        ).values_list("household_id", "round_id"):
+            newest[household_id] = max(newest.get(household_id, 0), round_id)  # type: ignore[call-overload]
+        now = self.clock.now()
+        due = [
+            household_id
+            for household_id, row in (await active_elsewhere(list(newest))).items()
+            if row["round_id"] in open_ids
+            and row["round_id"] < newest[household_id]
+            and not mid_answer(row["status"], row["updated_at"], now)
+        ]
+        switched = 0
+        for household in await Household.filter(id__in=due).prefetch_related("contacts"):
+            contact = pick_contact(household, household.contacts, self.enabled)
+            if contact is not None and await self._switch_to_newer(household.id, contact):
+                switched += 1
+        if switched:
+            self.wake()
+            log.info("%d quiet households got a newer round", switched)
+        return switched
+
+    async def _switch_to_newer(self, household_id: int, contact: Contact) -> bool:
+        async with self._lock(household_id):
+            current = await self.active_response(household_id)
+            if current is None:
+                return await self._start_pending(household_id, contact)
+            if mid_answer(current.status, current.updated_at, self.clock.now()):
+                return False  # answered again meanwhile
+            current.stage = ResponseStage.PENDING
+            await self.writer.write(WriteSet(current, (), (), None))
+            self._remember(current)
+            self._waiting.add(household_id)
+            return await self._start_pending(household_id, contact)
 
     async def resume(self, contact: Contact) -> bool:
         """Send the current question again (after /start or HELP). True if there was one."""

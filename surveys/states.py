@@ -6,7 +6,8 @@ A response's ``status`` says how far the household got: ``not_reached`` -> ``in_
 never stored: reports and reminders show it for a household whose every contact opted out.
 Its ``stage`` says whether the household is talking to this round now (a household talks to
 one round at a time): ``pending`` (waiting its turn) -> ``active`` -> ``done`` (completed or
-cancelled); revising or Back makes a done response ``active`` again. A round is ``open`` until
+cancelled); revising or Back makes a done response ``active`` again. A newer round pauses an
+active response that has not started (or went quiet) back to ``pending``. A round is ``open`` until
 it is ``closed``.
 
 The values are the strings stored in the database. Guarded UPDATEs move a row only from a
@@ -57,7 +58,8 @@ RESPONSE_MOVES: Mapping[str, frozenset[str]] = {
 
 STAGE_MOVES: Mapping[str, frozenset[str]] = {
     ResponseStage.PENDING: frozenset({ResponseStage.ACTIVE}),
-    ResponseStage.ACTIVE: frozenset({ResponseStage.DONE}),
+    # active -> pending: a newer round paused it (not started yet, or quiet); asked again later
+    ResponseStage.ACTIVE: frozenset({ResponseStage.DONE, ResponseStage.PENDING}),
     ResponseStage.DONE: frozenset({ResponseStage.ACTIVE}),
 }
 

@@ -37,6 +37,9 @@ async def cmd_survey_open(args: argparse.Namespace) -> None:
     )
     if args.remind is not None and args.closes_in is None:
         raise CliError("--remind needs --closes-in (reminders are counted back from the deadline)")
+    if args.dry_run:
+        await _dry_run(runtime, args)
+        return
     try:
         opened = await runtime.open_round(
             args.slug, buildings=args.buildings, closes_in=args.closes_in, created_by="cli"
@@ -63,6 +66,10 @@ async def cmd_survey_open(args: argparse.Namespace) -> None:
         print(f"SMS: {opened.sms_segments} segments, about ${cost:.2f}")
     if opened.waiting:
         print(f"{plural(opened.waiting, 'household')} answering another round get this one next")
+    for older, count in sorted(opened.ahead_of.items()):
+        print(
+            f"{plural(count, 'household')} had not started round {older}: they get this one first"
+        )
     if opened.unreachable:
         print(
             f"{plural(opened.unreachable, 'household')} with no reachable contact (see the report)"
@@ -74,6 +81,26 @@ async def cmd_survey_open(args: argparse.Namespace) -> None:
         offsets = ", ".join(_format_offsets(opened.round.reminders)) or "none"
         print(f"reminders before the deadline: {offsets}")
     print(f"round {opened.round.id}")
+
+
+async def _dry_run(runtime: Any, args: argparse.Namespace) -> None:
+    """What ``survey open`` would send, in the staff language; nothing is written."""
+    from surveys.definition import DefinitionError
+    from surveys.preview import preview_lines, preview_round
+
+    settings = runtime.settings
+    try:
+        preview = await preview_round(
+            runtime,
+            args.slug,
+            buildings=args.buildings,
+            closes_in=args.closes_in,
+            reminders=args.remind,
+        )
+    except DefinitionError as exc:
+        raise CliError(str(exc)) from None
+    for line in preview_lines(preview, settings.language, ZoneInfo(settings.timezone)):
+        print(line)
 
 
 def _format_offsets(seconds: list[int]) -> list[str]:
@@ -169,6 +196,12 @@ def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
         "--remind",
         type=_reminders,
         help="reminders to households not finished, before the deadline (default: 2h,30m)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print what would be sent (households by channel, SMS cost, deadline, reminders) "
+        "and change nothing",
     )
     p.set_defaults(func=cmd_survey_open)
     p = survey.add_parser("report", help=say("h_survey_report"))

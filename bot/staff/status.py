@@ -7,7 +7,9 @@ from bot.staff.base import BadBuildings, StaffCommand, StaffReply, StaffRequest
 from bot.staff.texts import TEXTS
 from config.clock import SHORT, local_time
 from surveys.definition import load_definition, localize
-from surveys.progress import completion
+from surveys.progress import completion, waiting_behind
+
+WAITING_SHOWN = 20
 
 
 class StatusCommand(StaffCommand):
@@ -67,6 +69,18 @@ class StatusCommand(StaffCommand):
                         total=total,
                         in_progress=in_progress,
                         other=total - answered - in_progress,
+                    )
+                )
+            for other, addresses in sorted((await waiting_behind(round_.id, mine)).items()):
+                shown = ", ".join(addresses[:WAITING_SHOWN])
+                more = len(addresses) - WAITING_SHOWN
+                lines.append(
+                    self.t(
+                        request,
+                        "status_waiting_behind",
+                        round=other,
+                        count=len(addresses),
+                        addresses=shown + (f" … +{more}" if more > 0 else ""),
                     )
                 )
             blocks.append("\n".join(lines))

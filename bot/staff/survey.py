@@ -139,6 +139,8 @@ class SurveyCommand(StaffCommand):
         extra = []
         if preview.waiting:
             extra.append(self.t(request, "survey_waiting", count=preview.waiting))
+        for older, count in sorted(preview.ahead_of.items()):
+            extra.append(self.t(request, "survey_ahead_of", round=older, count=count))
         if preview.unreachable:
             extra.append(self.t(request, "survey_unreachable", count=preview.unreachable))
         deadline = (self.clock.now() + timedelta(seconds=seconds)).astimezone(self.ctx.runtime.tz)

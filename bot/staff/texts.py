@@ -107,6 +107,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh-CN": "{count} 户没有可用的联系方式。",
         "en": "{count} households have no reachable contact.",
     },
+    "status_waiting_behind": {
+        "zh-CN": "⏳ 排在第{round}轮之后 {count} 户（先答第{round}轮，之后再问本轮）：{addresses}",
+        "en": "⏳ Waiting behind round {round}: {count} (they answer round {round} first, this "
+        "one afterwards): {addresses}",
+    },
+    "survey_ahead_of": {
+        "zh-CN": "第{round}轮尚未开始填写的 {count} 户会先收到这一份，之后再问第{round}轮。",
+        "en": "{count} households have not started round {round}: they get this one first, "
+        "round {round} again afterwards.",
+    },
     "survey_waiting": {
         "zh-CN": "{count} 户正在填写其他调查，之后会收到这一份。",
         "en": "{count} households are answering another round and get this one next.",

@@ -77,10 +77,22 @@ def similar(a: frozenset[str], b: frozenset[str], threshold: float = THRESHOLD) 
     return similarity(a, b) >= threshold
 
 
+# Whole messages that only acknowledge or answer a survey that already ended ("跳过" sent to a
+# question that is gone): never a question for staff, whatever punctuation follows them.
+_ACKNOWLEDGEMENTS = frozenset(
+    "跳过 好 好好 好滴 好嘞 好哒 嗯 嗯嗯 行 对 是 是的 否 不是 没有 没 不用 不要 可以 明白 明白了 了解 "
+    "已填 填好了 填完了 已完成 完成 ok skip done fine sure 👍 🙏 👌".split()
+)
+
+
 def is_question_like(text: str) -> bool:
     """Text worth storing as a question: it holds a letter or a CJK character and something
-    beyond courtesy ("1" sent after a survey ended, 谢谢, 好的 or "ok" are not questions)."""
+    beyond courtesy ("1" sent after a survey ended, 谢谢, 好的, 跳过 or "ok" are not
+    questions)."""
     folded = unicodedata.normalize("NFKC", text)
+    bare = re.sub(r"[\s\W_]+", "", folded.casefold())
+    if bare in _ACKNOWLEDGEMENTS or folded.strip() in _ACKNOWLEDGEMENTS:
+        return False
     return any(ch.isalpha() for ch in folded) and bool(tokens(folded))
 
 

@@ -8,8 +8,8 @@ rounds opened for every building. The households of nine buildings (one or more 
 answer as scripted (negative, positive, not tested, stopping half-way, silent); the others stay
 silent. The promises checked:
 
-1. Every household with a contact gets `antigen`; `medication` waits (one round at a time) and
-   follows once `antigen` is finished.
+1. Every household with a contact gets `antigen`; `medication`, opened just before it and
+   untouched, waits (one round at a time) and follows once `antigen` is finished.
 2. Exactly the scripted finishers are "answered".
 3. Each positive alerts the admin and its building's cadre, once (a positive in every cadre's
    buildings); a revised positive answer alerts nobody again.
@@ -231,12 +231,15 @@ async def _day(
 ) -> None:
     runtime, router = services.runtime, services.router
     timers = services.timers
-    antigen = await runtime.open_round("antigen", closes_in=timedelta(hours=10))
+    # `medication` first, then `antigen`: the newer round goes first to every household that has
+    # not started the older one, which is asked again afterwards.
     medication = await runtime.open_round("medication", closes_in=timedelta(hours=10))
+    antigen = await runtime.open_round("antigen", closes_in=timedelta(hours=10))
     for opened in (antigen, medication):
         await schedule_round(opened.round, None, now=clock.now())
     assert antigen.households > 1700 and antigen.unreachable < 50
-    assert medication.waiting == sum(antigen.by_channel.values())  # one round at a time
+    assert antigen.waiting == 0  # nobody had started `medication`: one round at a time
+    assert antigen.ahead_of == {medication.round.id: sum(medication.by_channel.values())}
     await _quiet(services)
 
     # ---- the morning: households answer (or not) ----------------------------------------

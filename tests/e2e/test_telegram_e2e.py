@@ -134,9 +134,15 @@ async def test_enrol_answer_antigen_and_report(live: dict[str, Any]) -> None:
     # A stale press of the same button changes nothing.
     await tg.user_press(CHAT, first["message_id"], yes)
 
+    assert second.get("reply_markup", {}).get("inline_keyboard")  # "back" at least
     await tg.user_message(CHAT, "３人")  # full-width digit with a unit
     third = await next_message(tg, CHAT, 7)
     assert "阳性" in third["text"]
+    # A typed answer takes the answered question's buttons away too (issue 14).
+    await wait_for(lambda: tg.message(CHAT, second["message_id"]).get("edit_date"))
+    answered = tg.message(CHAT, second["message_id"])
+    assert not (answered.get("reply_markup") or {}).get("inline_keyboard")
+    assert "3" in answered["text"]
     await tg.user_message(CHAT, "5")  # more positives than tested: re-asked with the reason
     again = await next_message(tg, CHAT, 8)
     assert "不能多于" in again["text"]

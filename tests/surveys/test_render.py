@@ -247,17 +247,24 @@ ANSWERS: dict[str, Any] = {
 def test_summary_lines() -> None:
     assert render_summary_lines(MEDICATION, ANSWERS, "zh-CN") == [
         "家里有人需要配药吗：是",
-        "【药品 第1项】给谁用药？请回复姓名或关系（如：母亲）。 母亲；药品名称是什么？ 硝苯地平；"
-        "规格和数量？如：0.5克，3盒。 3盒；现有的药还够用几天？没有了回复0。 2；"
-        "平时在哪家医院或药店配药？ （未答）；需要志愿者上门收取医保卡吗？ 是",
+        # each question by its short label, not its instruction (issue 14)
+        "【药品 第1项】给谁用药：母亲；药品名称是什么：硝苯地平；规格和数量：3盒；"
+        "现有的药还够用几天：2；平时在哪家医院或药店配药：（未答）；需要志愿者上门收取医保卡吗：是",
         "最晚什么时候需要拿到药：今天",
     ]
     en = render_summary_lines(ANTIGEN, {"tested_today": "yes", "tested": 2, "positive": 0}, "en")
     assert en == [
         "Did your household do the antigen test today: Yes",
-        "How many people in your household tested? Reply with a number.: 2",
-        "How many of them tested positive? Reply 0 if none.: 0",
+        "How many people in your household tested: 2",
+        "How many of them tested positive: 0",
     ]
+
+
+def test_closing_summary_names_each_question_by_its_short_label() -> None:
+    answers = {"tested_today": "yes", "tested": 3, "positive": 0}
+    summary = render_completed(ANTIGEN, answers, "zh-CN", "sms").text
+    assert "家里有几人做了检测：3" in summary
+    assert "请回复人数" not in summary and "都是阴性请回复0" not in summary
 
 
 def test_render_completed() -> None:

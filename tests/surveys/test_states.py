@@ -32,7 +32,8 @@ def test_response_status_moves(a: str, b: str, allowed: bool) -> None:
         ("active", "done", True),
         ("done", "active", True),  # revising, or Back after the end
         ("pending", "done", False),
-        ("active", "pending", False),
+        ("active", "pending", True),  # paused by a newer round
+        ("done", "pending", False),
     ],
 )
 def test_response_stage_moves(a: str, b: str, allowed: bool) -> None:

@@ -4,6 +4,7 @@ member's buildings)."""
 from __future__ import annotations
 
 import io
+import secrets
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -18,8 +19,12 @@ from estate.access import audit
 from estate.addresses import parse_building_ranges
 from estate.contacts import reach_by_building
 from notifications.status import outbox_summary
+from surveys.alerts import alerts_sent
 from surveys.definition import DefinitionError, builtin_slugs, load_definition, localize
 from surveys.models import Round
+from surveys.positives import positive_list
+from surveys.preview import channel_name, preview_round
+from surveys.reminders import schedule_round
 from surveys.render import format_value
 from surveys.report import (
     CALL_STATUSES,
@@ -31,6 +36,7 @@ from surveys.report import (
     rounds_newest_first,
     write_people_xlsx,
 )
+from surveys.runtime import IDLE_BEFORE_NEWER
 
 STATUSES = REPORT_STATUSES
 TELEGRAM_LIKE = {"telegram"}  # a simulator chat ("local") is a rehearsal, not a way to reach anyone
@@ -75,6 +81,16 @@ async def overview(request: web.Request) -> web.Response:
             "buildings": rows,
             "total": total,
             "simulated": ", ".join(sorted(_simulated(request))),
+            "alerts": [
+                {
+                    "at": _local(request, a.at),
+                    "address": a.address,
+                    "round": a.round_id,
+                    "text": a.text,
+                    "told": a.told,
+                }
+                for a in await alerts_sent(_visible_numbers(request), lang_of(request))
+            ],
         },
     )
 
@@ -97,10 +113,20 @@ async def rounds(request: web.Request) -> web.Response:
     if numbers is not None:
         mine = set(numbers)
         rows = [r for r in rows if not r.buildings or mine & {int(b) for b in r.buildings}]
-    return page(request, "rounds.html", {"rounds": rows, "slugs": builtin_slugs()})
+    return page(
+        request,
+        "rounds.html",
+        {"rounds": rows, "slugs": builtin_slugs(), "deadline_hours": DEADLINE_HOURS},
+    )
+
+
+DEADLINE_HOURS = (2, 4, 6, 12, 24)
+_confirmed: set[str] = set()  # preview tokens already used: a double click opens one round
 
 
 async def open_round(request: web.Request) -> web.Response:
+    """The round form: without ``confirm`` it shows the preview (nothing is sent); the
+    preview's confirm button posts the same fields with ``confirm`` and opens the round."""
     clock = request.app[CLOCK]
     staff = staff_of(request)
     form = await request.post()
@@ -110,8 +136,11 @@ async def open_round(request: web.Request) -> web.Response:
     given = str(form.get("buildings", "")).strip()
     try:
         wanted = parse_building_ranges(given) if given else []
+        hours = int(str(form.get("hours", "") or 0))
     except ValueError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
+    if hours and hours not in DEADLINE_HOURS:
+        raise web.HTTPBadRequest(text="deadline: pick one of the offered hours")
     allowed = require_some(request, wanted)
     if wanted and len(allowed) != len(wanted):
         await audit(
@@ -122,21 +151,81 @@ async def open_round(request: web.Request) -> web.Response:
             allowed=False,
         )
         raise web.HTTPForbidden(text="not one of your buildings")
+    closes_in = timedelta(hours=hours) if hours else None
+    runtime = request.app[RUNTIME]
+    if str(form.get("confirm", "")) != "1":
+        return await _preview(request, slug, given, allowed, hours, closes_in)
+    token = str(form.get("token", ""))
+    if token and token in _confirmed:
+        raise web.HTTPSeeOther("/rounds")  # the confirm button pressed twice
     try:
-        opened = await request.app[RUNTIME].open_round(
-            slug, buildings=allowed or None, created_by=staff.name
+        opened = await runtime.open_round(
+            slug, buildings=allowed or None, closes_in=closes_in, created_by=staff.name
         )
     except DefinitionError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
+    if token:
+        _confirmed.add(token)
+    if opened.round.closes_at is not None:
+        await schedule_round(opened.round, None, now=clock.now())
     request.app[DISPATCHER].notify()
     await audit(
         now=clock.now(),
         action="open_round",
         staff=staff,
         target=f"round {opened.round.id}",
-        detail={"households": opened.households, "buildings": allowed},
+        detail={
+            "households": opened.households,
+            "buildings": allowed,
+            "hours": hours,
+            "sms_segments": opened.sms_segments,
+        },
     )
     raise web.HTTPSeeOther(f"/rounds/{opened.round.id}")
+
+
+async def _preview(
+    request: web.Request,
+    slug: str,
+    given: str,
+    allowed: list[int],
+    hours: int,
+    closes_in: timedelta | None,
+) -> web.Response:
+    runtime = request.app[RUNTIME]
+    lang = lang_of(request)
+    try:
+        preview = await preview_round(runtime, slug, buildings=allowed or None, closes_in=closes_in)
+    except DefinitionError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    title = localize(preview.definition.title, lang) if preview.definition else slug
+    return page(
+        request,
+        "round_preview.html",
+        {
+            "slug": slug,
+            "title": title,
+            "given": given,
+            "hours": hours,
+            "preview": preview,
+            "every": preview.every_building,
+            "mine_by_default": not given and not preview.every_building,
+            "covered": ",".join(map(str, preview.covered)),
+            "channels": [(channel_name(c, lang), n) for c, n in sorted(preview.by_channel.items())],
+            "ahead_of": sorted(preview.ahead_of.items()),
+            "cost": f"{preview.sms_cost:.2f}",
+            "idle_minutes": int(IDLE_BEFORE_NEWER.total_seconds() // 60),
+            "closes_at": _local(request, preview.closes_at),
+            "reminders_at": [_local(request, at) for at in preview.reminders_at],
+            "token": secrets.token_urlsafe(12),
+        },
+    )
+
+
+def _local(request: web.Request, at: Any) -> str:
+    if at is None:
+        return ""
+    return str(at.astimezone(request.app[RUNTIME].tz).strftime("%m-%d %H:%M"))
 
 
 async def _round_or_404(request: web.Request) -> Round:
@@ -160,7 +249,9 @@ async def _round_context(request: web.Request, round_: Round) -> dict[str, Any]:
     columns, rows = await _round_data(request, round_)
     seen: set[tuple[Any, Any, Any]] = set()
     per: dict[int, Counter[str]] = {}
-    not_reached: list[tuple[int, str, str]] = []  # households to call: (building, room, status)
+    # households to call: (building, room, status, round it waits behind or "")
+    not_reached: list[tuple[int, str, str, Any]] = []
+    behind = FIXED_COLUMNS.index("waiting_behind")
     for row in rows:
         key = (row[0], row[1], row[2])
         if key in seen:
@@ -168,7 +259,7 @@ async def _round_context(request: web.Request, round_: Round) -> dict[str, Any]:
         seen.add(key)
         per.setdefault(int(row[0]), Counter())[row[3]] += 1
         if row[3] in CALL_STATUSES:
-            not_reached.append((int(row[0]), str(row[2]), str(row[3])))
+            not_reached.append((int(row[0]), str(row[2]), str(row[3]), row[behind]))
     per_building = []
     total: Counter[str] = Counter()
     for number in sorted(per):
@@ -206,8 +297,20 @@ async def _round_context(request: web.Request, round_: Round) -> dict[str, Any]:
         if values:
             label = localize(question.label, lang) if question is not None else column
             summaries.append({"column": label, "top": values.most_common(6)})
+    positives = [
+        {
+            "address": p.address,
+            "floor": p.floor,
+            "count": p.count,
+            "at": _local(request, p.at),
+            "by": p.by,
+            "proxy": p.proxy,
+        }
+        for p in await positive_list(round_.id, _round_visible(request, round_))
+    ]
     return {
         "round": round_,
+        "positives": positives,
         "statuses": STATUSES,
         "per_building": per_building,
         "total": {s: total.get(s, 0) for s in STATUSES},

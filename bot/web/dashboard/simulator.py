@@ -281,6 +281,9 @@ async def staff_page(request: web.Request) -> web.Response:
             "blocked": None,
             "transcript": lines,
             "base": f"/sim/staff/{member.id}",
+            # What they get by SMS (alerts when they have no Telegram, deadline lists): shown
+            # here too, read-only.
+            "sms_lines": await transcript("sms", member.phone, []) if member.phone else None,
         },
     )
 

@@ -225,10 +225,13 @@ async def test_every_form_needs_the_csrf_token(world: World) -> None:
             response = await client.post("/rounds", data={"slug": "antigen", **data})
             assert response.status == 403
         assert await Round.all().count() == 1  # nothing was opened
-        response = await client.post(
-            "/rounds", data={"slug": "antigen", "buildings": "2", "csrf": csrf}
-        )
+        form = {"slug": "antigen", "buildings": "2", "hours": "6", "csrf": csrf}
+        preview = await client.post("/rounds", data=form)
+        assert preview.status == 200 and await Round.all().count() == 1  # a preview only
+        response = await client.post("/rounds", data={**form, "confirm": "1", "token": "t1"})
         assert response.status == 200 and await Round.all().count() == 2
+        again = await client.post("/rounds", data={**form, "confirm": "1", "token": "t1"})
+        assert again.status == 200 and await Round.all().count() == 2  # pressed twice: one round
         assert (await client.post("/logout", data={})).status == 403
         await client.post("/logout", data={"csrf": csrf})
         assert (await client.get("/", allow_redirects=False)).status == 302

@@ -178,6 +178,7 @@ async def test_answer_a_survey_as_an_sms_household(browser: object, site: Site) 
     await page.select_option("#open-round select[name=slug]", "antigen")  # type: ignore[attr-defined]
     await page.fill("#open-round input[name=buildings]", "7")  # type: ignore[attr-defined]
     await page.click("#open-round button[type=submit]")  # type: ignore[attr-defined]
+    await page.click("#confirm-round button[type=submit]")  # type: ignore[attr-defined]
     await page.wait_for_selector("#round-total")  # type: ignore[attr-defined]
     round_url = page.url  # type: ignore[attr-defined]
     assert "/rounds/" in round_url

@@ -77,6 +77,14 @@ def test_groups_most_asked_first_with_counts() -> None:
         ("３", False),
         ("？？", False),
         ("", False),
+        ("跳过", False),  # sent to a question of a survey that already ended
+        ("跳过。", False),
+        ("好", False),
+        ("嗯嗯", False),
+        ("skip", False),
+        ("Done!", False),
+        ("跳过检测可以吗", True),
+        ("好几天没有菜了", True),
     ],
 )
 def test_question_like(body: str, expected: bool) -> None:
