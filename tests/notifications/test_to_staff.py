@@ -15,10 +15,10 @@ def test_a_simulator_placeholder_chat_keeps_sms_alerts() -> None:
     assert item is not None and (item.channel, item.address) == ("sms", "+8613911112222")
 
 
-def test_a_linked_chat_or_no_phone_uses_the_chat() -> None:
+def test_a_linked_chat_is_used_and_a_chat_that_is_not_private_never() -> None:
     linked = Staff(id=4, name="a", role="cadre", phone="+8613911112223", telegram_chat_id=42)
     item = staff_outgoing(linked, Message("x"), key="k")
     assert item is not None and (item.channel, item.address) == ("telegram", "42")
     placeholder_only = Staff(id=5, name="b", role="cadre", telegram_chat_id=-(10**12 + 5))
-    item = staff_outgoing(placeholder_only, Message("x"), key="k")
-    assert item is not None and item.channel == "telegram"  # the simulator's chat: still shown
+    # a chat id that is not a private chat's (a group, a placeholder) is never written to
+    assert staff_outgoing(placeholder_only, Message("x"), key="k") is None
