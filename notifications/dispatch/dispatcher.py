@@ -481,14 +481,10 @@ class Dispatcher:
         ``accepted`` only if it is still ``sending``; the call's sid is recorded either way."""
         self.stats.sent += 1
         await OutboxMessage.filter(id=row.id, status=OutboxStatus.SENDING).update(
-            status=OutboxStatus.ACCEPTED, updated_at=now
+            status=OutboxStatus.ACCEPTED, updated_at=now, error=None, error_code=None
         )
         await OutboxMessage.filter(id=row.id).update(
-            provider_id=result.provider_id,
-            sent_at=now,
-            lease_owner=None,
-            error=None,
-            error_code=None,
+            provider_id=result.provider_id, sent_at=now, lease_owner=None
         )
 
     async def _write_sent(self) -> None:

@@ -270,7 +270,7 @@ class VoiceApi:
             self._call_event = None
 
     # ---- HTTP ----------------------------------------------------------------------------------
-    def _voice_routes(self, app: web.Application, base: str) -> None:
+    def _voice_routes(self: FakeTwilio, app: web.Application, base: str) -> None:  # type: ignore[misc]
         app.router.add_post(f"{base}/Calls.json", self._create_call)
         app.router.add_get(f"{base}/Calls/{{sid}}.json", self._fetch_call)
 
@@ -473,8 +473,8 @@ class VoiceApi:
                 return
             url, extra = await self._run_twiml(call, url, body, digits)
 
-    async def _run_twiml(
-        self: FakeTwilio,  # type: ignore[misc]
+    async def _run_twiml(  # type: ignore[misc]
+        self: FakeTwilio,
         call: FakeCall,
         url: str,
         body: str,
