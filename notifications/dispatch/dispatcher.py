@@ -85,7 +85,9 @@ class DispatchStats:
 def build_limits(channel: str, settings: Settings, clock: Clock, *, enabled: bool = True) -> Limits:
     if not enabled:
         # Without rate limits (load tests), a number still gets one call at a time.
-        return Limits(None, None, live=settings.voice_max_concurrent if channel == "voice" else None)
+        return Limits(
+            None, None, live=settings.voice_max_concurrent if channel == "voice" else None
+        )
     if channel == "telegram":
         return Limits(
             SlidingWindow(int(settings.telegram_rate_per_second), clock),
