@@ -333,3 +333,14 @@ async def test_a_notice_with_a_photo_is_read_out_to_voice_households(
         assert texts == ["【楼长助手】明天上午九点停水，请提前储水。"]
         rows = await OutboxMessage.filter(channel="voice").values_list("status", flat=True)
         assert rows == ["delivered"] * 3
+
+
+async def test_survey_questions_are_not_phoned_until_they_can_be_asked_by_keypad(
+    db: str, tmp_path: Path
+) -> None:
+    async with voice_drive(db, tmp_path) as run:
+        opened = await run.services.runtime.open_round("antigen", buildings=[1])
+        assert opened.unreachable == 3  # the landlines: on the officers' list, as before
+        assert opened.by_channel == {"sms": 6}
+        await run.drained()
+        assert run.tw.calls == []
