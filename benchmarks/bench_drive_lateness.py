@@ -185,7 +185,7 @@ async def run(args: argparse.Namespace) -> None:
         by_channel: dict[str, list[float]] = {"telegram": [], "sms": [], "voice": []}
         answered: list[float] = []
         call_ids = {
-            int(i)
+            int(str(i))
             for i in await OutboxMessage.filter(
                 channel="voice", idempotency_key__contains=":call:"
             ).values_list("id", flat=True)
