@@ -29,7 +29,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.app import build_services
-from bot.staff.drive_launch import build_options, launch, make_preview
+from bot.staff.drive_launch import build_options, launch, make_preview, preview_lines
 from bot.web.app import create_app
 from config.clock import FakeClock
 from estate.importing.residents import import_residents
@@ -181,6 +181,13 @@ async def test_a_drive_with_voice_households(db: str, tmp_path: Path) -> None:
         assert "voice" in enabled
         round_id, preview = await make_preview(options, enabled)
         assert preview.by_channel == {"sms": 12, "voice": 6}
+        assert (preview.voice_calls, preview.voice_minutes) == (12, 12)  # ready + call each
+        assert "voice: 12 calls, about 12 min, $0.19" in "\n".join(
+            preview_lines(preview, run.services.settings)
+        )
+        assert "电话 12 通，约 12 分钟" in "\n".join(
+            preview_lines(preview, run.services.settings, "zh-CN")
+        )
         drive = await launch(options, preview, round_id, now=clock.now(), created_by="test")
 
         # SMS twins answer by text as soon as they are called.
