@@ -406,7 +406,8 @@ class VoiceApi:
             return resp.status, await resp.text()
 
     async def _status(self: FakeTwilio, call: FakeCall, status: str, event: str) -> None:  # type: ignore[misc]
-        call.status = "in-progress" if status == "in-progress" else status
+        if status in CALL_STATUSES:  # "initiated" is an event: the resource stays queued
+            call.status = status
         call.history.append(status)
         if call.status_callback is None or event not in call.events:
             return
