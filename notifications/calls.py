@@ -161,7 +161,7 @@ class VoiceCalls:
             return False
         row, contact = found
         if row.provider_id and row.provider_id != update.call_sid:
-            return False  # an older try of this row? no: another call; ignore it
+            return False  # not the call this row placed
         now = self.clock.now()
         rank = STATUS_ORDER.get(update.status, 0)
         earlier = [name for name, order in STATUS_ORDER.items() if order < rank]
