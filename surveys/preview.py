@@ -118,7 +118,7 @@ async def preview_round(
     )
     steps: dict[str, engine.Step] = {}
     for household in households:
-        contact = pick_contact(household, household.contacts, runtime.enabled)
+        contact = pick_contact(household, household.contacts, runtime.survey_channels)
         if contact is None:
             preview.unreachable += 1
             continue

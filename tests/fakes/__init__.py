@@ -10,11 +10,14 @@ from tests.fakes.twilio import (
     count_segments,
     sms_encoding,
 )
+from tests.fakes.twilio_voice import CallPlan, FakeCall
 
 __all__ = [
     "Call",
+    "CallPlan",
     "Callback",
     "Delivery",
+    "FakeCall",
     "FakeMessage",
     "FakeTelegram",
     "FakeTwilio",

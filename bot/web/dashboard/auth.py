@@ -39,9 +39,10 @@ from estate.models import Staff
 log = logging.getLogger(__name__)
 
 COOKIE = "lz_session"
-PUBLIC_PREFIXES = ("/static/", "/login/")
+# Twilio's voice routes check Twilio's signature themselves (bot/web/webhooks.py).
+PUBLIC_PREFIXES = ("/static/", "/login/", "/twilio/voice/")
 PUBLIC_PATHS = frozenset(
-    {"/healthz", "/telegram/webhook", "/twilio/sms", "/twilio/status", "/login"}
+    {"/healthz", "/telegram/webhook", "/twilio/sms", "/twilio/status", "/login", "/twilio/voice"}
 )
 
 

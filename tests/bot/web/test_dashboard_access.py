@@ -25,7 +25,9 @@ from notifications.drives import models as dm
 from surveys.models import Round
 from tests.conftest import make_settings
 
-PUBLIC = {"/healthz", "/telegram/webhook", "/twilio/sms", "/twilio/status", "/login"}
+# Twilio's routes need no login: they are refused (403) without Twilio's signature.
+TWILIO_VOICE = {"/twilio/voice", "/twilio/voice/gather", "/twilio/voice/status"}
+PUBLIC = {"/healthz", "/telegram/webhook", "/twilio/sms", "/twilio/status", "/login"} | TWILIO_VOICE
 
 
 @dataclass
@@ -130,6 +132,8 @@ async def test_every_page_and_api_needs_a_login(world: World) -> None:
             else:
                 assert response.status == 401, (method, url, response.status)
             checked += 1
+        for path in sorted(TWILIO_VOICE):
+            assert (await client.post(path, data={"CallSid": "CA1"})).status == 403, path
         login_page = await client.get("/login")
         assert login_page.status == 200
         assert "/login" in await login_page.text()
