@@ -29,10 +29,11 @@ from config.settings import Settings
 from estate.logins import create_login_link
 from notifications.channels.base import ChannelAdapter
 from notifications.channels.local import LocalChannel, LocalHub
-from notifications.channels.telegram import TelegramChannel, make_bot
+from notifications.channels.telegram import TelegramChannel, download, make_bot
 from notifications.channels.twilio import TwilioSmsChannel
 from notifications.dispatch.dispatcher import Dispatcher, Limits
 from notifications.drives.runtime import DriveRuntime
+from notifications.media import MediaStore
 from surveys.alerts import StaffAlerts
 from surveys.questions.desk import QuestionDesk
 from surveys.reminders import TimerLoop
@@ -54,6 +55,7 @@ class Channels:
     simulated: frozenset[str]  # channels delivered to the browser, not a provider
     telegram_bot: ExtBot | None = None  # type: ignore[type-arg]
     sms: TwilioSmsChannel | None = None
+    media: MediaStore | None = None  # audio played on the phone (staff voice notes)
 
     @property
     def reachable(self) -> set[str]:
@@ -78,15 +80,16 @@ def build_channels(settings: Settings, *, simulator: bool = True) -> Channels:
     if sms is not None:
         adapters["sms"] = sms
     bot = make_bot(settings) if settings.telegram_enabled else None
+    media = MediaStore(settings.data_dir / "media")
     if bot is not None:
-        adapters["telegram"] = TelegramChannel(bot)
+        adapters["telegram"] = TelegramChannel(bot, media)
     hub = LocalHub()
     simulated: frozenset[str] = frozenset()
     if simulator:
         simulated = frozenset({"telegram", "sms", "voice"}) if not adapters else frozenset()
         for name in ("local", *sorted(simulated)):
             adapters[name] = LocalChannel(name, hub)
-    return Channels(adapters, hub, simulated, telegram_bot=bot, sms=sms)
+    return Channels(adapters, hub, simulated, telegram_bot=bot, sms=sms, media=media)
 
 
 def build_dispatcher(
@@ -109,6 +112,18 @@ def build_dispatcher(
         if name in dispatcher.limits:
             dispatcher.limits[name] = Limits(None, None)
     return dispatcher
+
+
+def _voice_notes(channels: Channels) -> Callable[[str], Coroutine[Any, Any, str]] | None:
+    """A staff voice note (Telegram file_id) downloaded and kept, playable on the phone."""
+    bot, media = channels.telegram_bot, channels.media
+    if bot is None or media is None:
+        return None
+
+    async def voice_note(file_id: str) -> str:
+        return await media.add_audio(await download(bot, file_id))
+
+    return voice_note
 
 
 # ---- services --------------------------------------------------------------------------------
@@ -270,6 +285,7 @@ def build_services(
         wake=dispatcher.notify,
         desk=QuestionDesk(tz=runtime.tz),
         login_link=lambda member: create_login_link(member, settings=settings, clock=clock),
+        voice_note=_voice_notes(channels),
     )
     assert router.staff_commands is not None
     commands = build_staff_commands(staff, router.staff_commands)

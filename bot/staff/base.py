@@ -81,6 +81,9 @@ class StaffContext:
     wake: Callable[[], None]  # the dispatcher: new outbox rows
     desk: QuestionDesk
     login_link: Callable[[Staff], Awaitable[str]]  # a one-time dashboard URL
+    # A staff voice note made playable on the phone: Telegram file_id -> media name
+    # (notifications.media); None when Telegram is off.
+    voice_note: Callable[[str], Awaitable[str]] | None = None
 
 
 class StaffCommand:

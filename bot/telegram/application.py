@@ -24,7 +24,13 @@ from telegram.ext import (
 
 from bot.router import Router
 from config.settings import Settings
-from notifications.channels.telegram import parse_button, parse_contact, parse_photo, parse_text
+from notifications.channels.telegram import (
+    parse_button,
+    parse_contact,
+    parse_photo,
+    parse_text,
+    parse_voice,
+)
 from notifications.inbound import Inbound
 
 log = logging.getLogger(__name__)
@@ -44,6 +50,7 @@ def build_application(settings: Settings, bot: ExtBot, router: Router) -> Applic
     app.add_handler(MessageHandler(filters.CONTACT, handlers.on_contact))
     app.add_handler(CallbackQueryHandler(handlers.on_button))
     app.add_handler(MessageHandler(filters.PHOTO, handlers.on_photo))
+    app.add_handler(MessageHandler(filters.VOICE | filters.AUDIO, handlers.on_voice))
     app.add_handler(MessageHandler(filters.TEXT, handlers.on_text))
     app.add_error_handler(handlers.on_error)
     return app
@@ -76,6 +83,9 @@ class TelegramHandlers:
 
     async def on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._route(update, parse_photo)
+
+    async def on_voice(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._route(update, parse_voice)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._route(update, parse_text)

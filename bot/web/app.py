@@ -14,13 +14,14 @@ from aiohttp import web
 from telegram.ext import Application
 
 from bot.router import Router
-from bot.web import webhooks
+from bot.web import media, webhooks
 from bot.web.dashboard import setup_dashboard
 from bot.web.health import healthz
 from bot.web.keys import (
     CLOCK,
     DISPATCHER,
     HUB,
+    MEDIA,
     ROUTER,
     RUNTIME,
     SEEN,
@@ -34,6 +35,7 @@ from config.clock import Clock
 from config.settings import Settings
 from notifications.channels.local import LocalHub
 from notifications.dispatch.dispatcher import Dispatcher
+from notifications.media import MediaStore
 from notifications.seen import SeenMarks
 from surveys.runtime import SurveyRuntime
 
@@ -74,9 +76,11 @@ def create_app(services: WebServices, *, manage_services: bool = True) -> web.Ap
     app[TELEGRAM] = services.telegram
     app[SMS_ON] = services.sms_on
     app[SEEN] = SeenMarks()
+    app[MEDIA] = MediaStore(services.settings.data_dir / "media")
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     webhooks.add_routes(app.router)
+    media.add_routes(app.router)
     setup_dashboard(app)  # staff pages and the simulator; needs a login
     if manage_services:
         contexts: list[Any] = list(services.cleanup_contexts())

@@ -13,6 +13,7 @@ from config.clock import Clock
 from config.settings import Settings
 from notifications.channels.local import LocalHub
 from notifications.dispatch.dispatcher import Dispatcher
+from notifications.media import MediaStore
 from notifications.seen import SeenMarks
 from surveys.runtime import SurveyRuntime
 
@@ -28,6 +29,8 @@ TELEGRAM: web.AppKey[Application | None] = web.AppKey("telegram")  # type: ignor
 SMS_ON: web.AppKey[bool] = web.AppKey("sms_on", bool)
 # Provider messages already handled (one effect each), written in group commits.
 SEEN: web.AppKey[SeenMarks] = web.AppKey("seen_marks", SeenMarks)
+# Audio played on the phone (GET /media/{name}, signed).
+MEDIA: web.AppKey[MediaStore] = web.AppKey("media", MediaStore)
 
 # ---- the dashboard -----------------------------------------------------------------------------
 SESSION_KEY: web.AppKey[bytes] = web.AppKey("dashboard_session_key", bytes)  # signs the cookie

@@ -39,7 +39,7 @@ from estate.models import Staff
 log = logging.getLogger(__name__)
 
 COOKIE = "lz_session"
-PUBLIC_PREFIXES = ("/static/", "/login/")
+PUBLIC_PREFIXES = ("/static/", "/login/", "/media/")  # /media/ checks its own signature
 PUBLIC_PATHS = frozenset(
     {"/healthz", "/telegram/webhook", "/twilio/sms", "/twilio/status", "/login"}
 )
@@ -48,12 +48,7 @@ PUBLIC_PATHS = frozenset(
 # ---- the key -------------------------------------------------------------------------------
 def data_folder(settings: Settings) -> Path:
     """Where the SQLite file lives (``data/`` by default); ``data/`` for other databases."""
-    url = settings.database_url
-    if url.startswith("sqlite://") and url != "sqlite://:memory:":
-        path = Path(url[len("sqlite://") :].split("?", 1)[0])
-        if str(path.parent) not in ("", "."):
-            return path.parent
-    return Path("data")
+    return settings.data_dir
 
 
 def secret_key(settings: Settings) -> bytes:
