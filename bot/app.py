@@ -33,7 +33,7 @@ from notifications.channels.telegram import TelegramChannel, download, make_bot
 from notifications.channels.twilio import TwilioSmsChannel
 from notifications.dispatch.dispatcher import Dispatcher, Limits
 from notifications.drives.runtime import DriveRuntime
-from notifications.media import MediaStore
+from notifications.media import MediaStore, fetch_recording
 from surveys.alerts import StaffAlerts
 from surveys.questions.desk import QuestionDesk
 from surveys.reminders import TimerLoop
@@ -124,6 +124,20 @@ def _voice_notes(channels: Channels) -> Callable[[str], Coroutine[Any, Any, str]
         return await media.add_audio(await download(bot, file_id))
 
     return voice_note
+
+
+def _recording_audio(
+    settings: Settings, channels: Channels
+) -> Callable[[str], Coroutine[Any, Any, str]] | None:
+    """A resident's recording at Twilio fetched and kept (for Telegram's sendAudio)."""
+    media = channels.media
+    if media is None or not settings.twilio_account_sid:
+        return None
+
+    async def recording_audio(url: str) -> str:
+        return media.add_file(await fetch_recording(url, settings))
+
+    return recording_audio
 
 
 # ---- services --------------------------------------------------------------------------------
@@ -286,6 +300,7 @@ def build_services(
         desk=QuestionDesk(tz=runtime.tz),
         login_link=lambda member: create_login_link(member, settings=settings, clock=clock),
         voice_note=_voice_notes(channels),
+        recording_audio=_recording_audio(settings, channels),
     )
     assert router.staff_commands is not None
     commands = build_staff_commands(staff, router.staff_commands)

@@ -19,6 +19,7 @@ file, Telegram sends the voice note itself (by its file_id, else the file), SMS 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import logging
@@ -31,6 +32,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
+
+from config.settings import Settings
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -39,9 +44,11 @@ __all__ = [
     "ConversionFailed",
     "FfmpegMissing",
     "MediaStore",
+    "RecordingUnavailable",
     "audio_of",
     "check_signature",
     "convert_audio",
+    "fetch_recording",
     "ffmpeg_path",
     "media_path",
     "signed_path",
@@ -122,6 +129,20 @@ class MediaStore:
         path = self.path(name)
         return path.read_bytes() if path is not None else None
 
+    def add_file(self, content: bytes) -> str:
+        """Keep an MP3 as it is (a recording fetched from Twilio); returns its media name."""
+        name = hashlib.sha256(content).hexdigest()[:32] + ".mp3"
+        if self.path(name) is None:
+            self._write(name, content)
+        return name
+
+    def _write(self, name: str, content: bytes) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=self.folder, suffix=".part")
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+        os.replace(tmp, self.folder / name)  # readers never see half a file
+
     async def add_audio(self, source: bytes) -> str:
         """Convert ``source`` for the phone and keep it; returns its media name. The same
         source gives the same name (converted once)."""
@@ -129,11 +150,7 @@ class MediaStore:
         if self.path(name) is not None:
             return name
         converted = await convert_audio(source)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=self.folder, suffix=".part")
-        with os.fdopen(handle, "wb") as out:
-            out.write(converted)
-        os.replace(tmp, self.folder / name)  # readers never see half a file
+        self._write(name, converted)
         log.info("media %s: %d bytes", name, len(converted))
         return name
 
@@ -172,3 +189,36 @@ def audio_of(extra: Mapping[str, Any] | None) -> dict[str, str] | None:
         return None
     out = {k: str(v) for k, v in audio.items() if k in ("name", "file_id") and v}
     return out or None
+
+
+# ---- recordings at Twilio ----------------------------------------------------------------------
+class RecordingUnavailable(RuntimeError):
+    """A Twilio recording that cannot be fetched (not there, not ours, Twilio down)."""
+
+
+def _basic_auth(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+async def fetch_recording(url: str, settings: Settings, *, timeout: float = 20.0) -> bytes:  # noqa: ASYNC109
+    """The MP3 of a Twilio recording (its ``RecordingUrl`` + ``.mp3``), fetched with the
+    account's credentials. Only URLs under ``LOUZHANG_TWILIO_API_URL`` are fetched, so the
+    credentials never go to another host."""
+    base = settings.twilio_api_url.rstrip("/") + "/"
+    if not url.startswith(base) or not settings.twilio_account_sid:
+        raise RecordingUnavailable("not a recording of this Twilio account")
+    auth = _basic_auth(settings.twilio_account_sid, settings.twilio_auth_token or "")
+    target = url if url.endswith(".mp3") else url + ".mp3"
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
+            session.get(target, headers={"Authorization": auth}) as response,
+        ):
+            if response.status != 200:
+                raise RecordingUnavailable(f"twilio answered {response.status}")
+            content = await response.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise RecordingUnavailable(f"twilio: {type(exc).__name__}") from exc
+    if not content:
+        raise RecordingUnavailable("empty recording")
+    return content

@@ -84,6 +84,8 @@ class StaffContext:
     # A staff voice note made playable on the phone: Telegram file_id -> media name
     # (notifications.media); None when Telegram is off.
     voice_note: Callable[[str], Awaitable[str]] | None = None
+    # A resident's recording at Twilio (its URL) fetched and kept: -> media name.
+    recording_audio: Callable[[str], Awaitable[str]] | None = None
 
 
 class StaffCommand:

@@ -103,6 +103,7 @@ def concrete(path: str, world: World) -> str:
         .replace("{staff_id}", str(world.one.id))
         .replace("{drive_id}", str(world.drive1))
         .replace("{token}", "nope")
+        .replace("{recording_id}", "1")
     )
 
 
