@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from telegram.ext import Application, ExtBot
@@ -27,10 +28,12 @@ from bot.telegram.menus import StaffMenus
 from config.clock import Clock, SystemClock
 from config.settings import Settings
 from estate.logins import create_login_link
+from notifications.calls import VoiceCalls
 from notifications.channels.base import ChannelAdapter
 from notifications.channels.local import LocalChannel, LocalHub
 from notifications.channels.telegram import TelegramChannel, download, make_bot
 from notifications.channels.twilio import TwilioSmsChannel
+from notifications.channels.voice import TwilioVoiceChannel
 from notifications.dispatch.dispatcher import Dispatcher, Limits
 from notifications.drives.runtime import DriveRuntime
 from notifications.media import MediaStore, fetch_recording
@@ -55,6 +58,7 @@ class Channels:
     simulated: frozenset[str]  # channels delivered to the browser, not a provider
     telegram_bot: ExtBot | None = None  # type: ignore[type-arg]
     sms: TwilioSmsChannel | None = None
+    voice: TwilioVoiceChannel | None = None
     media: MediaStore | None = None  # audio played on the phone (staff voice notes)
 
     @property
@@ -68,6 +72,8 @@ class Channels:
     async def close(self) -> None:
         if self.sms is not None:
             await self.sms.close()
+        if self.voice is not None:
+            await self.voice.close()
 
 
 def build_channels(settings: Settings, *, simulator: bool = True) -> Channels:
@@ -79,6 +85,9 @@ def build_channels(settings: Settings, *, simulator: bool = True) -> Channels:
     sms = TwilioSmsChannel(settings) if settings.sms_enabled else None
     if sms is not None:
         adapters["sms"] = sms
+    voice = TwilioVoiceChannel(settings) if settings.voice_enabled else None
+    if voice is not None:
+        adapters["voice"] = voice
     bot = make_bot(settings) if settings.telegram_enabled else None
     media = MediaStore(settings.data_dir / "media")
     if bot is not None:
@@ -89,7 +98,7 @@ def build_channels(settings: Settings, *, simulator: bool = True) -> Channels:
         simulated = frozenset({"telegram", "sms", "voice"}) if not adapters else frozenset()
         for name in ("local", *sorted(simulated)):
             adapters[name] = LocalChannel(name, hub)
-    return Channels(adapters, hub, simulated, telegram_bot=bot, sms=sms, media=media)
+    return Channels(adapters, hub, simulated, telegram_bot=bot, sms=sms, voice=voice, media=media)
 
 
 def build_dispatcher(
@@ -153,6 +162,7 @@ class Services:
     telegram: Application | None  # type: ignore[type-arg]
     staff_menus: StaffMenus | None = None
     timers: TimerLoop | None = None
+    calls: VoiceCalls | None = None
     _started: contextlib.AsyncExitStack | None = field(default=None, repr=False)
 
     @property
@@ -177,6 +187,8 @@ class Services:
             lines.append(f"Telegram: on ({self.settings.telegram_mode})")
         else:
             lines.append("Telegram: off (set LOUZHANG_TELEGRAM_TOKEN to turn it on)")
+        if self.channels.voice is not None:
+            lines.append(f"Voice calls: on (Twilio, {self.settings.voice_calls_per_second:g}/s)")
         if self.sms is not None:
             lines.append("SMS: on (Twilio)")
         else:
@@ -277,6 +289,7 @@ def build_services(
         clock=clock,
         enabled=channels.reachable,
         wake_dispatcher=lambda: dispatcher.notify(urgent=True),
+        voice_lead=timedelta(seconds=settings.voice_ring_lead),
     )
     router = Router(
         runtime,
@@ -310,6 +323,9 @@ def build_services(
     router.staff_linked = services.staff_menus.set_menu
     runtime.alert_hooks.append(StaffAlerts(clock, dispatcher.notify))
     services.timers = TimerLoop(runtime)
+    services.calls = VoiceCalls(
+        clock=clock, settings=settings, drives=drives, wake=lambda: dispatcher.notify("voice")
+    )
     return services
 
 

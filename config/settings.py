@@ -37,6 +37,20 @@ class Settings(BaseSettings):
 
     default_region: str = "CN"
 
+    # Voice calls (Twilio Programmable Voice): on whenever Twilio is on. VOICE_TTS is the
+    # zh-CN voice (Polly.Zhiyu, or a Google cmn-CN voice), VOICE_TTS_EN the English one.
+    twilio_voice_from: str | None = None  # unset: LOUZHANG_TWILIO_FROM
+    voice_tts: str = "Polly.Zhiyu"
+    voice_tts_en: str = "Polly.Joanna"
+    voice_calls_per_second: float = Field(default=1.0, gt=0)  # the account's CPS
+    voice_max_concurrent: int = Field(default=10, ge=1)  # calls live at once
+    voice_price_per_minute: float = 0.0158  # USD, shown to staff before a send
+    voice_retries: int = Field(default=2, ge=0)  # after busy / no-answer / failed
+    voice_retry_after: float = Field(default=300.0, gt=0)  # seconds between tries
+    voice_callup_retry_after: float = Field(default=60.0, gt=0)  # the same for call-ups
+    voice_ring_lead: float = Field(default=30.0, ge=0)  # call-ups are placed this early
+    voice_call_timeout: float = Field(default=900.0, gt=0)  # a call with no final status
+
     # Rate limits. Telegram: ~30 msg/s per bot, 1 msg/s per chat.
     telegram_rate_per_second: float = Field(default=30.0, gt=0)
     telegram_rate_per_chat: float = Field(default=1.0, gt=0)
@@ -64,6 +78,17 @@ class Settings(BaseSettings):
     @property
     def sms_enabled(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from)
+
+    @property
+    def voice_from(self) -> str:
+        """The number calls come from: TWILIO_VOICE_FROM, else TWILIO_FROM if it is a number
+        (a Messaging Service SID cannot place calls)."""
+        sender = self.twilio_voice_from or self.twilio_from or ""
+        return sender if sender.startswith("+") else ""
+
+    @property
+    def voice_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.voice_from)
 
     @property
     def data_dir(self) -> Path:

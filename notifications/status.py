@@ -14,7 +14,7 @@ from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
 from notifications.models import OutboxMessage, Priority
-from notifications.states import WAITING
+from notifications.states import WAITING, OutboxStatus
 
 
 @dataclass
@@ -23,6 +23,8 @@ class OutboxSummary:
     oldest_waiting_seconds: float | None = None
     last_errors: list[tuple[datetime, str, str, str]] = field(default_factory=list)
     sent_within: dict[timedelta, int] = field(default_factory=dict)  # messages sent lately
+    calls_in_flight: int = 0  # voice calls placed and not yet ended
+    calls: dict[str, int] = field(default_factory=dict)  # voice calls by how they ended
 
     def waiting_by_priority(self) -> list[tuple[str, int]]:
         """(priority name, messages waiting) for every priority, most urgent first."""
@@ -52,6 +54,9 @@ class OutboxSummary:
         waiting = sum(n for (s, _, _), n in self.counts.items() if s in WAITING)
         age = "—" if self.oldest_waiting_seconds is None else f"{self.oldest_waiting_seconds:.0f}s"
         out.append(f"waiting: {waiting}; oldest waiting: {age}")
+        if self.calls_in_flight or self.calls:
+            ended = ", ".join(f"{k} {n}" for k, n in sorted(self.calls.items())) or "none"
+            out.append(f"calls in flight: {self.calls_in_flight}; calls ended: {ended}")
         if self.last_errors:
             out.append("last errors:")
             out.extend(
@@ -102,9 +107,35 @@ async def outbox_summary(
         .values_list("updated_at", "channel", "error_code", "error")
     )
     summary.last_errors = [(at, ch, code or "", err or "") for at, ch, code, err in failed]
+    summary.calls_in_flight = (
+        await messages().filter(channel="voice", status__in=CALL_IN_FLIGHT).count()
+    )
+    summary.calls = await _calls_ended(messages())
     for span in sent_within:
         summary.sent_within[span] = await messages().filter(sent_at__gte=now - span).count()
     return summary
+
+
+#: A voice call placed (or being placed) whose final status has not come yet.
+CALL_IN_FLIGHT = (OutboxStatus.SENDING, OutboxStatus.ACCEPTED, OutboxStatus.SENT)
+
+
+async def _calls_ended(query: QuerySet[OutboxMessage]) -> dict[str, int]:
+    """Voice calls that ended, by outcome: answered, busy, no-answer, failed, machine ..."""
+    rows = (
+        await query.filter(
+            channel="voice",
+            status__in=(OutboxStatus.DELIVERED, OutboxStatus.UNDELIVERED, OutboxStatus.FAILED),
+        )
+        .annotate(n=Count("id"))
+        .group_by("status", "error_code")
+        .values_list("status", "error_code", "n")
+    )
+    out: dict[str, int] = {}
+    for status, code, n in rows:
+        name = "answered" if status == OutboxStatus.DELIVERED else str(code or status)
+        out[name] = out.get(name, 0) + int(n)  # type: ignore[call-overload]
+    return out
 
 
 async def newest_message_id(channel: str, address: str) -> int:

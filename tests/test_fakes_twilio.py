@@ -564,10 +564,10 @@ async def test_rule_inbound_webhook_not_retried_by_default(tw: FakeTwilio) -> No
 
 async def test_rule_unimplemented_resources_are_twilio_404(tw: FakeTwilio, client: Client) -> None:
     with pytest.raises(TwilioRestException) as err:
-        await client.calls.create_async(to=RESIDENT, from_=FROM, url="https://x.example/voice")
+        await client.queues.create_async(friendly_name="q")
     assert (err.value.status, err.value.code) == (404, 20404)
-    path = f"/2010-04-01/Accounts/{SID}/Calls.json"
-    assert await raw_post(tw, "Calls.json", {"To": RESIDENT}) == (
+    path = f"/2010-04-01/Accounts/{SID}/Queues.json"
+    assert await raw_post(tw, "Queues.json", {"FriendlyName": "q"}) == (
         404,
         {
             "code": 20404,

@@ -33,6 +33,7 @@ PURE = {
     "notifications.segments",
     "notifications.durations",
     "notifications.message",
+    "notifications.voice_script",
     "surveys.keypad",
 }
 # Project modules a pure module may use besides the pure ones (pure themselves).

@@ -30,6 +30,8 @@ def enabled_channels(settings: Any) -> set[str]:
         enabled.add("telegram")
     if settings.sms_enabled:
         enabled.add("sms")
+    if getattr(settings, "voice_enabled", False):
+        enabled.add("voice")
     return enabled or {"telegram", "sms"}
 
 

@@ -29,6 +29,7 @@ from bot.web.keys import (
     SIMULATED,
     SMS_ON,
     TELEGRAM,
+    VOICE,
 )
 from bot.web.metrics import metrics
 from config.clock import Clock
@@ -76,6 +77,10 @@ def create_app(services: WebServices, *, manage_services: bool = True) -> web.Ap
     app[TELEGRAM] = services.telegram
     app[SMS_ON] = services.sms_on
     app[SEEN] = SeenMarks()
+    calls = getattr(services, "calls", None)
+    if calls is not None:
+        calls.seen = app[SEEN]  # one group commit of "seen" marks for every provider
+    app[VOICE] = calls
     app[MEDIA] = MediaStore(services.settings.data_dir / "media")
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)

@@ -11,6 +11,7 @@ from telegram.ext import Application
 from bot.router import Router
 from config.clock import Clock
 from config.settings import Settings
+from notifications.calls import VoiceCalls
 from notifications.channels.local import LocalHub
 from notifications.dispatch.dispatcher import Dispatcher
 from notifications.media import MediaStore
@@ -29,6 +30,8 @@ TELEGRAM: web.AppKey[Application | None] = web.AppKey("telegram")  # type: ignor
 SMS_ON: web.AppKey[bool] = web.AppKey("sms_on", bool)
 # Provider messages already handled (one effect each), written in group commits.
 SEEN: web.AppKey[SeenMarks] = web.AppKey("seen_marks", SeenMarks)
+# Voice calls (None: voice is off): what a call says, its keypad replies, its status.
+VOICE: web.AppKey[VoiceCalls | None] = web.AppKey("voice_calls")
 # Audio played on the phone (GET /media/{name}, signed).
 MEDIA: web.AppKey[MediaStore] = web.AppKey("media", MediaStore)
 

@@ -33,6 +33,19 @@ async def render_metrics(clock: Clock, dispatcher: Dispatcher) -> bytes:
         "Age of the oldest message due and not yet sent",
         registry=registry,
     ).set(summary.oldest_waiting_seconds or 0.0)
+    Gauge(
+        "louzhang_voice_calls_in_flight",
+        "Voice calls placed whose final status has not come yet",
+        registry=registry,
+    ).set(summary.calls_in_flight)
+    calls = Gauge(
+        "louzhang_voice_calls",
+        "Voice calls that ended, by outcome (answered, busy, no-answer, failed, machine, ...)",
+        ["outcome"],
+        registry=registry,
+    )
+    for outcome, n in summary.calls.items():
+        calls.labels(outcome).set(n)
     stats = dispatcher.stats
     dispatched = Gauge(
         "louzhang_dispatcher_messages",

@@ -8,6 +8,10 @@ Twilio sends an inbound webhook again when our answer is slow or failing, with t
 ``MessageSid``: an inbound SMS is handled once per ``MessageSid`` (notifications/seen.py), and a
 repeat is answered with empty TwiML. If handling fails, the mark is removed so that Twilio's
 retry is handled.
+Voice calls (notifications/calls.py): ``POST /twilio/voice?o=<outbox id>`` answers a call with
+TwiML, ``POST /twilio/voice/gather?o=&step=`` takes its keypad digits, ``POST
+/twilio/voice/status?o=`` its status callbacks; signed and refused exactly as ``/twilio/sms``
+(the signature covers the query string).
 Also ``POST /telegram/webhook``: an update handed to python-telegram-bot's queue.
 """
 
@@ -20,10 +24,12 @@ from aiohttp import web
 from telegram import Update
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.web.keys import CLOCK, ROUTER, SEEN, SETTINGS, TELEGRAM
+from bot.web.keys import CLOCK, ROUTER, SEEN, SETTINGS, TELEGRAM, VOICE
 from estate.phones import mask_phone
 from notifications.channels.twilio import parse_inbound, parse_status, signature_ok
+from notifications.channels.voice import render_twiml, voices_of
 from notifications.outbox import record_delivery
+from notifications.voice_script import Hangup, Script
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +92,54 @@ async def twilio_status(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+# ---- voice calls ----------------------------------------------------------------------------
+def _outbox_id(request: web.Request) -> int | None:
+    try:
+        return int(request.query.get("o", ""))
+    except ValueError:
+        return None
+
+
+def _voice_twiml(request: web.Request, script: Script) -> web.Response:
+    settings = request.app[SETTINGS]
+    body = render_twiml(script, voices_of(settings), (settings.public_url or "").rstrip("/"))
+    return web.Response(text=body, content_type="application/xml")
+
+
+async def twilio_voice(request: web.Request) -> web.Response:
+    params = await _signed_params(request)
+    if params is None:
+        log.warning("twilio voice request with a bad or missing signature refused")
+        return web.Response(status=403, text="invalid signature")
+    calls = request.app[VOICE]
+    if calls is None:
+        return _voice_twiml(request, (Hangup(),))
+    return _voice_twiml(request, await calls.answer(_outbox_id(request), params))
+
+
+async def twilio_voice_gather(request: web.Request) -> web.Response:
+    params = await _signed_params(request)
+    if params is None:
+        log.warning("twilio voice gather with a bad or missing signature refused")
+        return web.Response(status=403, text="invalid signature")
+    calls = request.app[VOICE]
+    if calls is None:
+        return _voice_twiml(request, (Hangup(),))
+    step = request.query.get("step", "")
+    return _voice_twiml(request, await calls.gather(_outbox_id(request), step, params))
+
+
+async def twilio_voice_status(request: web.Request) -> web.Response:
+    params = await _signed_params(request)
+    if params is None:
+        log.warning("twilio call status with a bad or missing signature refused")
+        return web.Response(status=403, text="invalid signature")
+    calls = request.app[VOICE]
+    if calls is not None:
+        await calls.status(_outbox_id(request), params)
+    return web.Response(status=204)
+
+
 async def telegram_webhook(request: web.Request) -> web.Response:
     app = request.app[TELEGRAM]
     if app is None:
@@ -110,3 +164,6 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/telegram/webhook", telegram_webhook)
     router.add_post("/twilio/sms", twilio_sms)
     router.add_post("/twilio/status", twilio_status)
+    router.add_post("/twilio/voice", twilio_voice)
+    router.add_post("/twilio/voice/gather", twilio_voice_gather)
+    router.add_post("/twilio/voice/status", twilio_voice_status)

@@ -14,8 +14,8 @@ import logging
 import os
 import random
 import socket
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from tortoise.expressions import F, Q
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 FALLBACK_ORDER = ("telegram", "local", "sms")
 LEASE = timedelta(seconds=60)
+CALL_SPACING = 5.0  # seconds a second call to a number waits behind the first
 STANDBY_RETRY = 2.0  # seconds between a standby process's attempts to own a sender
 SENT_FIELDS = (
     "status",
@@ -62,6 +63,8 @@ UnreachableHook = Callable[[OutboxMessage, Contact | None], Awaitable[None]]
 class Limits:
     sender: SlidingWindow | TokenBucket | None
     per_recipient: PerKeySpacing | None
+    #: Calls: at most this many live at once, and never two to one number (see live_calls).
+    live: int | None = None
 
 
 @dataclass
@@ -81,7 +84,10 @@ class DispatchStats:
 
 def build_limits(channel: str, settings: Settings, clock: Clock, *, enabled: bool = True) -> Limits:
     if not enabled:
-        return Limits(None, None)
+        # Without rate limits (load tests), a number still gets one call at a time.
+        return Limits(
+            None, None, live=settings.voice_max_concurrent if channel == "voice" else None
+        )
     if channel == "telegram":
         return Limits(
             SlidingWindow(int(settings.telegram_rate_per_second), clock),
@@ -89,7 +95,32 @@ def build_limits(channel: str, settings: Settings, clock: Clock, *, enabled: boo
         )
     if channel == "sms":
         return Limits(TokenBucket(settings.sms_segments_per_second, clock), None)
+    if channel == "voice":
+        # Twilio's CPS: at most ``cps`` calls created in any second (a window of one call
+        # per 1/cps seconds when the rate is under one a second).
+        cps = settings.voice_calls_per_second
+        limit = max(1, int(cps))
+        return Limits(
+            SlidingWindow(limit, clock, window=limit / cps, reserve=0.0),
+            None,
+            live=settings.voice_max_concurrent,
+        )
     return Limits(None, None)
+
+
+#: The outbox states of a call that is live: placed and not yet at its final status.
+LIVE_STATES = (OutboxStatus.SENDING, OutboxStatus.ACCEPTED, OutboxStatus.SENT)
+
+
+async def live_calls(channel: str, now: datetime, stale_after: float) -> list[str]:
+    """The numbers with a call live now (one entry per call). A call whose final status never
+    came stops counting ``stale_after`` seconds after its last news."""
+    rows = await OutboxMessage.filter(
+        channel=channel,
+        status__in=LIVE_STATES,
+        updated_at__gte=now - timedelta(seconds=stale_after),
+    ).values_list("address", flat=True)
+    return [str(address) for address in rows]
 
 
 def backoff(attempts: int, *, base: float = 2.0, cap: float = 600.0) -> float:
@@ -122,6 +153,7 @@ class Dispatcher:
         self.on_unreachable: list[UnreachableHook] = []
         self._wake = {name: asyncio.Event() for name in self.channels}
         self._urgent: set[str] = set()  # channels with call-ups enqueued since their last claim
+        self._saturated: set[str] = set()  # call channels at their live-call limit
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
         self._sent: list[OutboxMessage] = []
@@ -140,6 +172,7 @@ class Dispatcher:
         rest back and claims again (the call-ups first)."""
         for name, event in self._wake.items():
             if channel is None or channel == name:
+                self._saturated.discard(name)
                 if urgent:
                     self._urgent.add(name)
                     sender = self.limits[name].sender
@@ -218,17 +251,18 @@ class Dispatcher:
             return max(1, int(limits.sender.rate // 4))
         return 100
 
-    async def claim(self, channel: str, limit: int) -> list[OutboxMessage]:
+    async def claim(
+        self, channel: str, limit: int, *, busy: Collection[str] = ()
+    ) -> list[OutboxMessage]:
+        """Claim up to ``limit`` due rows, most urgent first; none to the ``busy`` addresses."""
         now = self.clock.now()
         async with in_transaction() as conn:
-            query = (
-                OutboxMessage.filter(
-                    status=OutboxStatus.QUEUED, channel=channel, next_attempt_at__lte=now
-                )
-                .order_by("priority", "id")
-                .limit(limit)
-                .using_db(conn)
+            query = OutboxMessage.filter(
+                status=OutboxStatus.QUEUED, channel=channel, next_attempt_at__lte=now
             )
+            if busy:
+                query = query.exclude(address__in=list(busy))
+            query = query.order_by("priority", "id").limit(limit).using_db(conn)
             if not self._single_process():
                 query = query.select_for_update(skip_locked=True)
             rows = await query
@@ -276,6 +310,12 @@ class Dispatcher:
             if handled:
                 continue
             wake.clear()
+            if self.limits[channel].live is not None:
+                # Calls: what is due may wait for a live call to end (its final status
+                # callback wakes the loop), so never spin on it.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self.poll_interval)
+                continue
             due_in = await self.next_due_in(channel)
             timeout = self.poll_interval if due_in is None else min(self.poll_interval, due_in)
             if timeout <= 0:
@@ -294,7 +334,18 @@ class Dispatcher:
         limits. The attempts are recorded (one UPDATE) before any call; the rate limiters are
         charged at the moment of each call, so provider-side windows see what ours saw."""
         self._urgent.discard(channel)  # this claim takes the call-ups first
-        rows = await self.claim(channel, self._claim_size(channel))
+        limits = self.limits[channel]
+        size = self._claim_size(channel)
+        busy: set[str] = set()
+        if limits.live is not None:
+            # Calls: never more than ``live`` at once, never two at once to one number.
+            live = await live_calls(channel, self.clock.now(), self.settings.voice_call_timeout)
+            size = min(size, limits.live - len(live))
+            if size <= 0:
+                self._saturated.add(channel)
+                return 0
+            busy = set(live)
+        rows = await self.claim(channel, size, busy=busy)
         if not rows:
             return 0
         now = self.clock.now()
@@ -303,7 +354,6 @@ class Dispatcher:
             {c.id: c for c in await Contact.filter(id__in=contact_ids)} if contact_ids else {}
         )
         adapter = self.channels[channel]
-        limits = self.limits[channel]
         expired: list[int] = []
         later: dict[datetime, list[int]] = {}  # rows given back, by when they are due again
         ready: list[tuple[OutboxMessage, Contact | None, Message]] = []
@@ -325,7 +375,12 @@ class Dispatcher:
                     later.setdefault(free_at or now, []).append(row.id)
                     continue
                 recipients.add(row.address)
-            ready.append((row, contact, Message.from_json(row.body)))
+            elif limits.live is not None:
+                if row.address in recipients:  # one call at a time to a number
+                    later.setdefault(now + timedelta(seconds=CALL_SPACING), []).append(row.id)
+                    continue
+                recipients.add(row.address)
+            ready.append((row, contact, self._message_of(row, adapter)))
         if ready:
             await OutboxMessage.filter(
                 id__in=[row.id for row, _, _ in ready], status__in=sources(OutboxStatus.SENDING)
@@ -398,9 +453,19 @@ class Dispatcher:
         finally:
             self._in_flight.release()
 
+    @staticmethod
+    def _message_of(row: OutboxMessage, adapter: ChannelAdapter) -> Message:
+        message = Message.from_json(row.body)
+        if getattr(adapter, "live_calls", False):  # the call's routes name its outbox row
+            message = replace(message, extra={**message.extra, "outbox_id": row.id})
+        return message
+
     # ---- outcomes ---------------------------------------------------------------------------
     async def _succeeded(self, row: OutboxMessage, result: SendResult) -> None:
         now = self.clock.now()
+        if getattr(self.channels.get(row.channel), "live_calls", False):
+            await self._call_placed(row, result, now)
+            return
         done = result.status in (OutboxStatus.SENT, OutboxStatus.DELIVERED)
         row.status = OutboxStatus.SENT if done else OutboxStatus.ACCEPTED
         row.provider_id = result.provider_id
@@ -411,6 +476,18 @@ class Dispatcher:
         self._sent.append(row)
         if self._sent_writer is None or self._sent_writer.done():
             self._sent_writer = asyncio.create_task(self._write_sent())
+
+    async def _call_placed(self, row: OutboxMessage, result: SendResult, now: datetime) -> None:
+        """A call was placed. Its status callbacks may already have moved the row on (the
+        call rang, or even ended, before Twilio's answer reached us): the row becomes
+        ``accepted`` only if it is still ``sending``; the call's sid is recorded either way."""
+        self.stats.sent += 1
+        await OutboxMessage.filter(id=row.id, status=OutboxStatus.SENDING).update(
+            status=OutboxStatus.ACCEPTED, updated_at=now, error=None, error_code=None
+        )
+        await OutboxMessage.filter(id=row.id).update(
+            provider_id=result.provider_id, sent_at=now, lease_owner=None
+        )
 
     async def _write_sent(self) -> None:
         while self._sent:

@@ -62,12 +62,14 @@ from notifications.outbox import Outgoing, enqueue_many
 from notifications.states import TIMER_MOVES, OutboxStatus, TimerStatus
 from notifications.states import sources as outbox_sources
 from notifications.to_staff import staff_outgoing
+from notifications.voice_script import callup_spec
 
 log = logging.getLogger(__name__)
 
 LAST_CALL = "drive_last_call"
 SILENT = "drive_silent"
 IDLE_GUARD = 0.2
+PAUSED_CALLS = timedelta(days=1)  # voice calls of a paused point wait until /resume
 POLL = 1.0  # seconds between looks at the database when nothing is due (other processes)
 
 
@@ -154,13 +156,32 @@ def _replan(
     return kept
 
 
-async def _write_times(rows: Iterable[DriveBatch], conn: BaseDBAsyncClient) -> None:
+async def _write_times(
+    rows: Iterable[DriveBatch], conn: BaseDBAsyncClient, voice_lead: timedelta | None = None
+) -> None:
     for row in rows:
         await (
             DriveBatch.filter(id=row.id)
             .using_db(conn)
             .update(ready_at=row.ready_at, call_at=row.call_at)
         )
+        if voice_lead is not None and row.call_at is not None:
+            await _time_voice_calls(row, row.call_at - voice_lead, conn)
+
+
+async def _time_voice_calls(row: DriveBatch, at: datetime, conn: BaseDBAsyncClient) -> int:
+    """A batch's "come down now" calls wait in the outbox from its "get ready" on, placed
+    ``voice_lead`` before its call time: when the batch moves, so do they."""
+    return await (
+        OutboxMessage.filter(
+            ref=f"drive:{row.drive_id}:b{row.id}:call",  # type: ignore[attr-defined]
+            channel="voice",
+            status=OutboxStatus.QUEUED,
+        )
+        .exclude(idempotency_key__contains="|call")  # a call placed again keeps its own time
+        .using_db(conn)
+        .update(next_attempt_at=at)
+    )
 
 
 class DriveRuntime:
@@ -170,8 +191,12 @@ class DriveRuntime:
         clock: Clock,
         enabled: set[str] | None = None,
         wake_dispatcher: Callable[[], None] = lambda: None,
+        voice_lead: timedelta = timedelta(seconds=30),
     ) -> None:
         self.clock = clock
+        # A voice call-up rings for a while before it is heard: it is placed this much before
+        # the batch's call time (its "get ready" enqueues it, due then).
+        self.voice_lead = voice_lead
         self.enabled = enabled or {"telegram", "sms"}
         self.wake_dispatcher = wake_dispatcher
         self._wake = asyncio.Event()
@@ -387,10 +412,21 @@ class DriveRuntime:
                 now,
                 minutes=lead_minutes,
             )
+            if self.voice_lead > timedelta(0):
+                outgoing += self._messages(
+                    drive,
+                    batch,
+                    members.get(batch.id, []),
+                    {h: c for h, c in contacts.items() if c.channel == "voice"},
+                    points,
+                    "call",
+                    now,
+                    not_before=batch.call_at - self.voice_lead,
+                )
         slot = _slot(drive)
         last_of_building = [row for row in to_call if await self._last_of_building(drive.id, row)]
         async with in_transaction() as conn:
-            await _write_times([row for row in moved if row not in to_call], conn)
+            await _write_times([row for row in moved if row not in to_call], conn, self.voice_lead)
             for row in to_finish:
                 await (
                     DriveBatch.filter(id=row.id, state__in=sources(BatchState.DONE))
@@ -440,6 +476,8 @@ class DriveRuntime:
                     .update(state=BatchState.READY, ready_sent_at=now)
                 )
             await enqueue_many(outgoing, now=now, using_db=conn)
+            for row in to_call:  # voice calls queued early for a batch called sooner go now
+                await _time_voice_calls(row, now, conn)
             await Drive.filter(id=drive.id).using_db(conn).update(updated_at=now)
         for batch in to_call + to_ready:
             for part in members.get(batch.id, []):
@@ -465,6 +503,7 @@ class DriveRuntime:
         now: datetime,
         *,
         minutes: int = 0,
+        not_before: datetime | None = None,
     ) -> list[Outgoing]:
         point = points.get(batch.point)
         location = point.location if point else ""
@@ -484,10 +523,20 @@ class DriveRuntime:
                     priority=Priority.CALLUP if kind == "call" else Priority.REPLY,
                     purpose="callup",
                     ref=f"drive:{drive.id}:b{batch.id}:{kind}",
-                    expires_at=batch.call_at if kind == "ready" else None,
+                    expires_at=self._expires(batch, kind, contact),
+                    not_before=not_before,
                 )
             )
         return out
+
+    def _expires(self, batch: DriveBatch, kind: str, contact: Contact) -> datetime | None:
+        """A "get ready" is too late at the call time (a call's, when the call-up call is
+        placed early: the two calls must not ring at once)."""
+        if kind != "ready":
+            return None
+        if contact.channel == "voice":
+            return batch.call_at - self.voice_lead
+        return batch.call_at
 
     @staticmethod
     def resident_message(
@@ -504,6 +553,19 @@ class DriveRuntime:
         sms_text = resident_text(kind, lang, sms=True, **values)
         if contact.channel == "sms":
             return Message(sms_text)
+        if contact.channel == "voice":
+            spec = callup_spec(
+                kind,
+                lang=lang if lang in ("zh-CN", "en") else "zh-CN",
+                part=part.id,
+                building=part.building,
+                floor=part.floor,
+                room=part.room,
+                point=part.point,
+                location=location,
+                minutes=minutes,
+            )
+            return Message(sms_text, extra={"voice": spec})
         body = resident_text(kind, lang, sms=False, **values)
         if kind == "ready":
             return Message(body, extra={"alt": {"sms": Message(sms_text).to_json()}})
@@ -762,7 +824,7 @@ class DriveRuntime:
         if not pending:
             raise DriveError(f"point {point} has no batch left to call")
         async with in_transaction() as conn:
-            await _write_times(self._reschedule(pending, self.clock.now()), conn)
+            await _write_times(self._reschedule(pending, self.clock.now()), conn, self.voice_lead)
         self.notify()
         return pending[0]
 
@@ -771,7 +833,11 @@ class DriveRuntime:
         await self._running(drive_id)
         spot = await self._point(drive_id, point)
         if spot.paused_at is None:
-            await DrivePoint.filter(id=spot.id).update(paused_at=self.clock.now())
+            now = self.clock.now()
+            async with in_transaction() as conn:
+                await DrivePoint.filter(id=spot.id).using_db(conn).update(paused_at=now)
+                for row in await self._waiting(drive_id, point):  # /resume times them again
+                    await _time_voice_calls(row, now + PAUSED_CALLS, conn)
         self.notify()
 
     async def resume(self, drive_id: int, point: str) -> timedelta:
@@ -788,7 +854,7 @@ class DriveRuntime:
                 shift = _replan(
                     pending, lambda plan, name: planner.shift_point(plan, name, 0, paused_for)
                 )
-                await _write_times(shift, conn)
+                await _write_times(shift, conn, self.voice_lead)
             await DrivePoint.filter(id=spot.id).using_db(conn).update(paused_at=None)
         self.notify()
         return paused_for
@@ -812,13 +878,16 @@ class DriveRuntime:
             await DriveHousehold.filter(batch_id=skipped.id).using_db(conn).update(skipped=True)
             await (
                 OutboxMessage.filter(
-                    ref=f"drive:{drive_id}:b{skipped.id}:ready",
+                    ref__in=[
+                        f"drive:{drive_id}:b{skipped.id}:ready",
+                        f"drive:{drive_id}:b{skipped.id}:call",
+                    ],
                     status__in=outbox_sources(OutboxStatus.CANCELLED),
                 )
                 .using_db(conn)
                 .update(status=OutboxStatus.CANCELLED, error="skipped", updated_at=now)
             )
-            await _write_times(kept, conn)
+            await _write_times(kept, conn, self.voice_lead)
         for household_id in await DriveHousehold.filter(batch_id=skipped.id).values_list(
             "household_id", flat=True
         ):

@@ -14,7 +14,8 @@ Usage::
 Request checks and response shapes follow Twilio's OpenAPI description of the 2010 API
 (``api.v2010.account.message``, copied below as :data:`MESSAGE_PROPERTIES`,
 :data:`MESSAGE_STATUSES` and :data:`CREATE_PARAMS` so tests do not need the spec file); the error
-codes are Twilio's. Anything else (Calls, Recordings, ...) answers Twilio's 404 JSON (20404).
+codes are Twilio's. Calls (create, fetch) are the Voice half, in tests/fakes/twilio_voice.py.
+Anything else (Recordings, Queues, ...) answers Twilio's 404 JSON (20404).
 
 Status callbacks: :meth:`FakeTwilio.progress` (and ``auto_callbacks``) post them in Twilio's
 order, queued -> sent -> delivered / undelivered, or queued -> failed, each signed with
@@ -44,6 +45,7 @@ from aiohttp import BasicAuth, web
 from twilio.request_validator import RequestValidator
 
 from tests.fakes._server import Clock, LoopbackServer
+from tests.fakes.twilio_voice import VoiceApi
 
 JSON = dict[str, Any]
 API_VERSION = "2010-04-01"
@@ -293,7 +295,7 @@ class _Failure:
     remaining: int
 
 
-class FakeTwilio(LoopbackServer):
+class FakeTwilio(VoiceApi, LoopbackServer):
     """Fake Twilio REST server for ``Messages`` (create, fetch, list).
 
     Args:
@@ -332,8 +334,18 @@ class FakeTwilio(LoopbackServer):
         opt_out_keywords: bool = True,
         webhook_retries: int = 0,
         webhook_timeout: float = 15.0,
+        calls_per_second: float = 1.0,
+        max_concurrent_calls: int | None = None,
+        call_step_delay: float = 0.005,
+        talk_seconds: float = 0.0,
     ) -> None:
         super().__init__(clock)
+        self._init_voice(
+            calls_per_second=calls_per_second,
+            max_concurrent_calls=max_concurrent_calls,
+            call_step_delay=call_step_delay,
+            talk_seconds=talk_seconds,
+        )
         if not ACCOUNT_SID_RE.match(account_sid):
             raise ValueError(f"account_sid must be AC + 32 hex digits, got {account_sid!r}")
         self.account_sid = account_sid
@@ -641,6 +653,7 @@ class FakeTwilio(LoopbackServer):
         app.router.add_post(f"{base}/Messages.json", self._create)
         app.router.add_get(f"{base}/Messages.json", self._list)
         app.router.add_get(f"{base}/Messages/{{sid}}.json", self._fetch)
+        self._voice_routes(app, base)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
 
     def _error(self, exc: TwilioApiError) -> web.Response:
@@ -658,7 +671,7 @@ class FakeTwilio(LoopbackServer):
             raise TwilioApiError(404, 20404, f"The requested resource {request.path} was not found")
 
     async def _not_found(self, request: web.Request) -> web.Response:
-        """Anything the fake does not implement (Calls, ...): Twilio's 404, after the auth check."""
+        """Anything the fake does not implement (Queues, ...): Twilio's 404, after the auth check."""
         try:
             self._authenticate(request)
             raise TwilioApiError(404, 20404, f"The requested resource {request.path} was not found")

@@ -39,9 +39,11 @@ from estate.models import Staff
 log = logging.getLogger(__name__)
 
 COOKIE = "lz_session"
-PUBLIC_PREFIXES = ("/static/", "/login/", "/media/")  # /media/ checks its own signature
+# Twilio's voice routes check Twilio's signature themselves (bot/web/webhooks.py);
+# /media/ checks its own signed URL (bot/web/media.py).
+PUBLIC_PREFIXES = ("/static/", "/login/", "/twilio/voice/", "/media/")
 PUBLIC_PATHS = frozenset(
-    {"/healthz", "/telegram/webhook", "/twilio/sms", "/twilio/status", "/login"}
+    {"/healthz", "/telegram/webhook", "/twilio/sms", "/twilio/status", "/login", "/twilio/voice"}
 )
 
 

@@ -1,0 +1,148 @@
+"""The dispatcher with calls: never more than LOUZHANG_VOICE_MAX_CONCURRENT live (a call is live
+until its final status), never two at once to one number, call-ups before waiting notices, and
+a status callback that beats the dispatcher's record of the call is not overwritten."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from config.clock import SystemClock
+from estate.models import Building, Contact, Estate, Household
+from notifications.channels.base import SendResult
+from notifications.dispatch.dispatcher import Dispatcher
+from notifications.message import Message
+from notifications.models import OutboxMessage, Priority
+from notifications.outbox import Outgoing, enqueue_many
+from tests.conftest import make_settings
+
+
+@dataclass
+class StubCalls:
+    """A voice adapter that places calls instantly and remembers them."""
+
+    name: str = "voice"
+    live_calls: bool = True
+    placed: list[tuple[str, int]] = field(default_factory=list)  # (number, outbox id)
+    on_send: object = None
+
+    def sender_key(self) -> str:
+        return "voice:+15005550006"
+
+    def cost(self, message: Message) -> int:
+        return 1
+
+    async def send(self, address: str, message: Message) -> SendResult:
+        outbox_id = int(message.extra["outbox_id"])
+        self.placed.append((address, outbox_id))
+        if callable(self.on_send):
+            await self.on_send(outbox_id)
+        return SendResult(provider_id=f"CA{outbox_id:032d}", status="accepted")
+
+
+async def voice_contacts(n: int) -> list[Contact]:
+    estate = await Estate.create(name="e")
+    building = await Building.create(estate=estate, number=1, floors=10)
+    contacts = []
+    for i in range(n):
+        household = await Household.create(building=building, floor=1, room=f"10{i}")
+        contacts.append(
+            await Contact.create(household=household, channel="voice", address=f"+86216200010{i}")
+        )
+    return contacts
+
+
+def dispatcher(stub: StubCalls, **settings: object) -> Dispatcher:
+    return Dispatcher(
+        {"voice": stub},  # type: ignore[dict-item]
+        clock=SystemClock(),
+        settings=make_settings(voice_calls_per_second=1000, **settings),
+    )
+
+
+async def end_calls(ids: list[int], status: str = "delivered") -> None:
+    await OutboxMessage.filter(id__in=ids).update(status=status)
+
+
+async def test_live_calls_are_capped_and_one_number_waits_for_its_call(db: str) -> None:
+    contacts = await voice_contacts(4)
+    now = SystemClock().now()
+    items = [
+        Outgoing(contact=c, message=Message(f"notice {i}"), key=f"n{i}", priority=Priority.BULK)
+        for i, c in enumerate(contacts)
+    ]
+    items.append(  # a second message to the first number
+        Outgoing(contact=contacts[0], message=Message("again"), key="n0b", priority=Priority.BULK)
+    )
+    await enqueue_many(items, now=now)
+    stub = StubCalls()
+    d = dispatcher(stub, voice_max_concurrent=2)
+    await d.run_once("voice")
+    await d.drain_in_flight()
+    assert [a for a, _ in stub.placed] == [contacts[0].address, contacts[1].address]
+    await d.run_once("voice")  # both live: nothing more
+    await d.drain_in_flight()
+    assert len(stub.placed) == 2
+    await end_calls([stub.placed[0][1]])  # the first call ended
+    await d.run_once("voice")
+    await d.drain_in_flight()
+    # The free slot goes to the next number, not to the first number's second message... and
+    # the first number's second message waits behind nothing else once it is free.
+    assert stub.placed[2][0] == contacts[2].address
+    await end_calls([i for _, i in stub.placed])
+    for _ in range(3):
+        await OutboxMessage.filter(status="queued").update(next_attempt_at=SystemClock().now())
+        await d.run_once("voice")
+        await d.drain_in_flight()
+        await end_calls([i for _, i in stub.placed])
+    numbers = [a for a, _ in stub.placed]
+    assert sorted(numbers) == sorted([c.address for c in contacts] + [contacts[0].address])
+
+
+async def test_a_call_up_takes_the_next_free_slot(db: str) -> None:
+    contacts = await voice_contacts(4)
+    now = SystemClock().now()
+    await enqueue_many(
+        [
+            Outgoing(contact=c, message=Message("notice"), key=f"n{i}", priority=Priority.BULK)
+            for i, c in enumerate(contacts[:3])
+        ],
+        now=now,
+    )
+    stub = StubCalls()
+    d = dispatcher(stub, voice_max_concurrent=1)
+    await d.run_once("voice")
+    await d.drain_in_flight()
+    await enqueue_many(
+        [
+            Outgoing(
+                contact=contacts[3],
+                message=Message("come down"),
+                key="callup",
+                priority=Priority.CALLUP,
+            )
+        ],
+        now=now,
+    )
+    await end_calls([stub.placed[0][1]])
+    await d.run_once("voice")
+    await d.drain_in_flight()
+    assert stub.placed[1][0] == contacts[3].address
+
+
+async def test_a_final_status_before_the_create_answer_is_kept(db: str) -> None:
+    (contact,) = await voice_contacts(1)
+    await enqueue_many(
+        [Outgoing(contact=contact, message=Message("x"), key="k")], now=SystemClock().now()
+    )
+    stub = StubCalls()
+
+    async def ended_at_once(outbox_id: int) -> None:  # Twilio's callbacks won the race
+        await OutboxMessage.filter(id=outbox_id).update(status="undelivered", error_code="busy")
+
+    stub.on_send = ended_at_once
+    d = dispatcher(stub)
+    await d.run_once("voice")
+    await d.drain_in_flight()
+    row = await OutboxMessage.get(idempotency_key="k")
+    assert (row.status, row.error_code) == ("undelivered", "busy")
+    assert row.provider_id == f"CA{row.id:032d}" and row.sent_at is not None
