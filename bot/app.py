@@ -25,6 +25,7 @@ from bot.staff.base import StaffCommands, StaffContext
 from bot.staff.registry import build_staff_commands
 from bot.telegram.application import build_application
 from bot.telegram.menus import StaffMenus
+from bot.web.dashboard.auth import secret_key
 from config.clock import Clock, SystemClock
 from config.settings import Settings
 from estate.logins import create_login_link
@@ -36,8 +37,9 @@ from notifications.channels.twilio import TwilioSmsChannel
 from notifications.channels.voice import TwilioVoiceChannel
 from notifications.dispatch.dispatcher import Dispatcher, Limits
 from notifications.drives.runtime import DriveRuntime
-from notifications.media import MediaStore, fetch_recording
+from notifications.media import MediaStore, fetch_recording, signed_path
 from surveys.alerts import StaffAlerts
+from surveys.calls import CallIn, SurveyCalls
 from surveys.questions.desk import QuestionDesk
 from surveys.reminders import TimerLoop
 from surveys.runtime import SurveyRuntime
@@ -163,6 +165,8 @@ class Services:
     staff_menus: StaffMenus | None = None
     timers: TimerLoop | None = None
     calls: VoiceCalls | None = None
+    survey_calls: SurveyCalls | None = None  # keypad surveys on a call
+    call_in: CallIn | None = None  # residents calling the committee's number
     _started: contextlib.AsyncExitStack | None = field(default=None, repr=False)
 
     @property
@@ -326,7 +330,29 @@ def build_services(
     services.calls = VoiceCalls(
         clock=clock, settings=settings, drives=drives, wake=lambda: dispatcher.notify("voice")
     )
+    media_url = _media_url(settings, clock)
+    services.calls.media_url = media_url
+    services.survey_calls = SurveyCalls(runtime=runtime, clock=clock)
+    services.call_in = CallIn(
+        surveys=services.survey_calls,
+        clock=clock,
+        settings=settings,
+        media_url=media_url,
+        keep_recording=_recording_audio(settings, channels),
+        wake=dispatcher.notify,
+    )
     return services
+
+
+def _media_url(settings: Settings, clock: Clock) -> Callable[[str], str]:
+    """A media name -> the absolute URL <Play> fetches, signed and short-lived."""
+    key = secret_key(settings)
+    base = (settings.public_url or "").rstrip("/")
+
+    def media_url(name: str) -> str:
+        return base + signed_path(key, name, now=clock.now().timestamp())
+
+    return media_url
 
 
 # ---- without aiohttp (tests, tools) ----------------------------------------------------------

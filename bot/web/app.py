@@ -18,6 +18,7 @@ from bot.web import media, webhooks
 from bot.web.dashboard import setup_dashboard
 from bot.web.health import healthz
 from bot.web.keys import (
+    CALL_IN,
     CLOCK,
     DISPATCHER,
     HUB,
@@ -28,6 +29,7 @@ from bot.web.keys import (
     SETTINGS,
     SIMULATED,
     SMS_ON,
+    SURVEY_CALLS,
     TELEGRAM,
     VOICE,
 )
@@ -81,6 +83,13 @@ def create_app(services: WebServices, *, manage_services: bool = True) -> web.Ap
     if calls is not None:
         calls.seen = app[SEEN]  # one group commit of "seen" marks for every provider
     app[VOICE] = calls
+    survey_calls = getattr(services, "survey_calls", None)
+    call_in = getattr(services, "call_in", None)
+    for steps in (survey_calls, call_in):
+        if steps is not None:
+            steps.seen = app[SEEN]
+    app[SURVEY_CALLS] = survey_calls
+    app[CALL_IN] = call_in
     app[MEDIA] = MediaStore(services.settings.data_dir / "media")
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)

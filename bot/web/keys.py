@@ -16,6 +16,7 @@ from notifications.channels.local import LocalHub
 from notifications.dispatch.dispatcher import Dispatcher
 from notifications.media import MediaStore
 from notifications.seen import SeenMarks
+from surveys.calls import CallIn, SurveyCalls
 from surveys.runtime import SurveyRuntime
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
@@ -34,6 +35,10 @@ SEEN: web.AppKey[SeenMarks] = web.AppKey("seen_marks", SeenMarks)
 VOICE: web.AppKey[VoiceCalls | None] = web.AppKey("voice_calls")
 # Audio played on the phone (GET /media/{name}, signed).
 MEDIA: web.AppKey[MediaStore] = web.AppKey("media", MediaStore)
+
+# Keypad surveys on a call, and residents calling in (None: not built, e.g. a bare test app).
+SURVEY_CALLS: web.AppKey[SurveyCalls | None] = web.AppKey("survey_calls")
+CALL_IN: web.AppKey[CallIn | None] = web.AppKey("call_in")
 
 # ---- the dashboard -----------------------------------------------------------------------------
 SESSION_KEY: web.AppKey[bytes] = web.AppKey("dashboard_session_key", bytes)  # signs the cookie
