@@ -22,6 +22,7 @@ __all__ = [
     "RecordingRow",
     "attach_answer",
     "leave_message",
+    "recent_messages",
     "recording_with_building",
     "round_recordings",
 ]
@@ -132,6 +133,17 @@ async def round_recordings(
     rows = [_row(r) for r in found]
     rows.sort(key=lambda r: (r.building, r.floor, r.room, r.path, r.id))
     return rows
+
+
+async def recent_messages(
+    buildings: Sequence[int] | None = None, *, limit: int = 20
+) -> list[RecordingRow]:
+    """The latest messages residents left by phone (``buildings``: a staff member's)."""
+    query = Recording.filter(kind="message")
+    if buildings is not None:
+        query = query.filter(household__building__number__in=list(buildings))
+    found = await query.order_by("-at", "-id").limit(limit).select_related("household__building")
+    return [_row(r) for r in found]
 
 
 async def recording_with_building(recording_id: int) -> RecordingRow | None:

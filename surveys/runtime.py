@@ -511,8 +511,8 @@ class SurveyRuntime:
                 response.proxy = True
         response.state = step.state.to_json()
         response.updated_at = now
-        if in_call or contact.channel == "voice":
-            messages = []  # a voice household hears it in its call, never as another call
+        if in_call:
+            messages = []  # the household hears it in its call, never as another call
         outgoing = [
             self._outgoing(response.id, contact, m, step, priority, n)
             for n, (m, priority) in enumerate(messages)

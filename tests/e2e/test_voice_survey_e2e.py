@@ -24,17 +24,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from bot.app import Services, build_services
 from bot.web.app import create_app
 from config.clock import FakeClock
 from estate.importing.residents import import_residents
+from estate.logins import create_login_link
 from estate.models import Staff
 from estate.staff import add_staff
 from notifications.models import OutboxMessage
 from surveys.models import Recording, Response, Revision
 from surveys.report import build_report
+from tests.audio import voice_note
 from tests.conftest import free_port, make_settings
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
@@ -57,6 +60,7 @@ def residents_csv() -> str:
     for room, number in ((101, ANTIGEN), (102, MEDS), (103, CALLER)):
         rows.append(f"1,1,{room},老人{room},0{number[3:]},1938,voice,,,")
     rows.append("1,2,201,住户201,13800000201,1980,sms,,,")
+    rows.append("2,2,201,住户2201,13800002201,1980,sms,,,")
     return "\r\n".join(rows) + "\r\n"
 
 
@@ -253,3 +257,77 @@ async def test_a_resident_calls_in_and_leaves_a_message_for_the_officer(
         await run.drained()
         assert await Recording.filter(kind="message").count() == 1
         assert len([m for m in tg.sent_to(OFFICER_CHAT) if m.get("audio")]) == 1
+
+        # The dashboard lists it with a player for the officer; another building's staff
+        # cannot play it.
+        officer = await Staff.get(telegram_chat_id=OFFICER_CHAT)
+        other = await add_staff("二号楼", role="cadre", buildings=[2])
+        src = f"/recordings/{message.id}.mp3"
+        async with await _logged_in(run, officer) as web_session:
+            overview = await (await web_session.get(f"{run.base}/")).text()
+            assert f'src="{src}"' in overview and "居民来电留言" in overview
+            async with web_session.get(run.base + src) as played:
+                assert played.status == 200 and await played.read() == MP3
+        async with await _logged_in(run, other) as web_session:
+            async with web_session.get(run.base + src) as refused:
+                assert refused.status == 403
+            assert f'src="{src}"' not in await (await web_session.get(f"{run.base}/")).text()
+
+
+async def _logged_in(run: Run, staff: Staff) -> aiohttp.ClientSession:
+    link = await create_login_link(staff, settings=run.services.settings, clock=run.clock)
+    session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))  # 127.0.0.1
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+    async with session.post(run.base + path, allow_redirects=False) as spent:
+        assert spent.status == 303
+    return session
+
+
+async def test_a_notice_in_the_officers_own_voice_is_played_on_the_phone(
+    db: str, tmp_path: Path
+) -> None:
+    """/notice as a voice note: voice households hear the recording itself (<Play> of a
+    signed, expiring URL of the converted file), SMS households get the text; a resident
+    calling in and pressing 2 hears it again."""
+    note = voice_note(1.0)
+    async with running(db, tmp_path) as run:
+        tw, tg = run.tw, run.tg
+        for number in (ANTIGEN, MEDS, CALLER):
+            tw.plan_call(number, "answer", always=True)
+        await tg.user_voice(OFFICER_CHAT, note, caption="/notice 1 明天上午九点核酸")
+        await tg.wait_sent(OFFICER_CHAT, count=1, timeout=20)
+        await run.drained()
+        assert tw.twiml_errors == []
+        plays = [s for s in _said(tw.calls_to(ANTIGEN)[0]).split(" | ") if s.startswith("<play")]
+        assert len(plays) == 2  # played, then once more
+        url = plays[0].removeprefix("<play ").removesuffix(">")
+        assert url.startswith(f"{run.base}/media/") and "sig=" in url and "exp=" in url
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url) as got:
+                assert got.status == 200 and got.headers["Content-Type"] == "audio/mpeg"
+                assert (await got.read())[:3] in (b"ID3", b"\xff\xfb", b"\xff\xf3")
+            async with session.get(url.replace("sig=", "sig=0")) as forged:
+                assert forged.status == 403
+        (sms,) = await tw.wait_sent("+8613800000201")
+        assert "明天上午九点核酸" in sms.body
+
+        call = await tw.call_in(CALLER, f"{run.base}/twilio/voice", digits=["2"])
+        assert any(s.startswith("<play http") for s in call.said)
+        assert "居委会通知：" in _said(call)
+
+
+async def test_a_resident_calls_in_to_answer_todays_questions(db: str, tmp_path: Path) -> None:
+    async with running(db, tmp_path) as run:
+        tw = run.tw
+        for number in (ANTIGEN, MEDS, CALLER):
+            tw.plan_call(number, "answer", always=True)  # our calls: nobody presses a key
+        opened = await run.services.runtime.open_round("antigen", buildings=[1])
+        await run.drained()
+        assert "没有收到您的按键" in _said(tw.calls_to(CALLER)[0])
+        # The resident calls back, presses 1 (today's questions), then 2 (no test today).
+        call = await tw.call_in(CALLER, f"{run.base}/twilio/voice", digits=["1", "2"])
+        assert tw.twiml_errors == []
+        assert "今天家里做抗原检测了吗？" in _said(call) and "已提交，谢谢您！" in _said(call)
+        response = await Response.get(round_id=opened.round.id, household__room="103")
+        assert response.status == "answered" and response.answered_channel == "voice"
+        assert response.answers == {"tested_today": "no"}

@@ -7,6 +7,7 @@ import io
 from collections import Counter
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -21,7 +22,7 @@ from notifications.media import RecordingUnavailable, fetch_recording
 from notifications.status import outbox_summary
 from surveys.definition import DefinitionError, builtin_slugs, load_definition, localize
 from surveys.models import Round
-from surveys.recordings import recording_with_building, round_recordings
+from surveys.recordings import recent_messages, recording_with_building, round_recordings
 from surveys.render import format_value
 from surveys.report import (
     CALL_STATUSES,
@@ -70,6 +71,17 @@ async def overview(request: web.Request) -> web.Response:
     for row in [*rows, total]:
         for key in ("tg", "sms", "none"):
             row[f"pct_{key}"] = _pct(row[key], row["households"])
+    tz = ZoneInfo(request.app[SETTINGS].timezone)
+    messages = [
+        {
+            "id": m.id,
+            "building": m.building,
+            "room": m.room,
+            "at": m.at.astimezone(tz).strftime("%m-%d %H:%M"),
+            "duration": m.duration,
+        }
+        for m in await recent_messages(_visible_numbers(request))
+    ]
     return page(
         request,
         "overview.html",
@@ -77,6 +89,7 @@ async def overview(request: web.Request) -> web.Response:
             "buildings": rows,
             "total": total,
             "simulated": ", ".join(sorted(_simulated(request))),
+            "messages": messages,
         },
     )
 
@@ -255,22 +268,25 @@ async def round_page(request: web.Request) -> web.Response:
     return page(request, "round.html", {**context, "title": title, "recordings": recordings})
 
 
-async def round_recording(request: web.Request) -> web.Response:
-    """One recorded answer's audio, fetched from Twilio for a staff member whose buildings
-    include the household's (403 otherwise); audited."""
-    round_ = await _round_or_404(request)
-    visible = _round_visible(request, round_)
+async def recording_audio(request: web.Request) -> web.Response:
+    """A message a resident left by phone (overview page): its audio, for staff whose
+    buildings include the household's (403 otherwise); audited."""
     row = await recording_with_building(int(request.match_info["recording_id"]))
-    if row is None or row.round_id != round_.id:
+    if row is None:
         raise web.HTTPNotFound(text="no such recording")
-    allowed = visible is None or row.building in visible
+    return await _play(request, row, round_id=None)
+
+
+async def _play(request: web.Request, row: Any, *, round_id: int | None) -> web.Response:
+    sc = scope(request)
+    allowed = sc.everything or row.building in sc.buildings
     await audit(
         now=request.app[CLOCK].now(),
         action="play_recording",
         staff=staff_of(request),
         target=f"recording {row.id}",
         allowed=allowed,
-        detail={"building": row.building, "round": round_.id},
+        detail={"building": row.building, "round": round_id},
     )
     if not allowed:
         raise web.HTTPForbidden(text="not one of your buildings")
@@ -281,6 +297,17 @@ async def round_recording(request: web.Request) -> web.Response:
     return web.Response(
         body=audio, content_type="audio/mpeg", headers={"Cache-Control": "private, no-store"}
     )
+
+
+async def round_recording(request: web.Request) -> web.Response:
+    """One recorded answer's audio, fetched from Twilio for a staff member whose buildings
+    include the household's (403 otherwise); audited."""
+    round_ = await _round_or_404(request)
+    _round_visible(request, round_)
+    row = await recording_with_building(int(request.match_info["recording_id"]))
+    if row is None or row.round_id != round_.id:
+        raise web.HTTPNotFound(text="no such recording")
+    return await _play(request, row, round_id=round_.id)
 
 
 async def round_live(request: web.Request) -> web.StreamResponse:

@@ -53,6 +53,7 @@ UI: dict[str, dict[str, str]] = {
     "completion": {"zh-CN": "各楼完成情况", "en": "Completion by building"},
     "answers": {"zh-CN": "答案汇总", "en": "Answers"},
     "not_reached_list": {"zh-CN": "需要电话联系的住户", "en": "Households to phone"},
+    "phone_messages": {"zh-CN": "居民来电留言", "en": "Messages left by phone"},
     "recordings": {"zh-CN": "电话录音回答", "en": "Answers recorded by phone"},
     "recording_item": {"zh-CN": "第{n}项", "en": "#{n}"},
     "recording_seconds": {"zh-CN": "{n}秒", "en": "{n} s"},
