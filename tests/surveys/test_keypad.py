@@ -201,3 +201,17 @@ def test_a_medicine_is_registered_by_keys_and_a_recording() -> None:
     assert item["patient"] == "🎙 0:04" and item["drug"] == "🎙 0:09"
     assert item["dose"] == "🎙 —" and item["hospital"] is None
     assert failed == [False, False, True, True]
+
+
+def test_a_one_key_question_hears_hash_as_a_key_in_twiml() -> None:
+    """Twilio ends a Gather on '#' unless finishOnKey is set: a one-key question sets it empty
+    so that '#' (skip) reaches us; a number keeps '#' as its end."""
+    from notifications.channels.voice import render_twiml
+    from notifications.voice_script import Gather, Voice
+
+    voices = {"zh-CN": Voice("Polly.Zhiyu", "cmn-CN"), "en": Voice("Polly.Joanna", "en-US")}
+    one = prompt(load_builtin("antigen").questions[0], "zh-CN")
+    number = prompt(load_builtin("antigen").questions[1], "zh-CN")
+    for asked, attribute in ((one, 'finishOnKey=""'), (number, 'finishOnKey="#"')):
+        gather = Gather("/twilio/voice/survey/keys", finish_on_key=asked.finish_on_key)
+        assert attribute in render_twiml((gather,), voices)
