@@ -13,6 +13,12 @@ The drive is compressed in time (10 s between batches instead of minutes), so th
 (``--sms-rate``) carries several times its real load; with ``--interval 4`` it saturates and
 the lateness measures SMS throughput rather than the dispatcher.
 
+Voice: the SMS households of ``--voice-buildings`` have only a landline (channel voice); their
+"come down now" is a call placed ``--voice-lead`` seconds before the batch's time, at
+``--voice-cps`` calls a second. For them the lateness printed is when the call was placed and
+when it was answered (the fake Twilio answers after two short steps, initiated and ringing)
+against the batch's planned time: negative is early.
+
 Prints p50/p95/p99/max lateness and the backlog still waiting at the end (proof that the
 call-ups went past it). Never asserts.
 """
@@ -53,6 +59,15 @@ AUTH = "bench-auth"
 BOT = "555:BENCH"
 POINTS = "A:1-4,B:5-8,C:9-12,D:13-16,E:17-21,F:22-25"
 TELEGRAM_BUILDINGS = (1, 2, 9, 13)  # points A, C, D call Telegram chats; B, E, F SMS
+VOICE_BUILDINGS = "5,17"  # points B and E: SMS households there are called instead
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -73,12 +88,22 @@ async def run(args: argparse.Namespace) -> None:
         ]
     )
     await Household.filter(id__in=[h.id for h in households]).update(preferred_channel="telegram")
+    voice_buildings = [int(b) for b in args.voice_buildings.split(",") if b.strip()]
+    landlines = await Household.filter(building__number__in=voice_buildings)
+    await Contact.filter(household_id__in=[h.id for h in landlines], channel="sms").update(
+        channel="voice"
+    )
+    await Household.filter(id__in=[h.id for h in landlines], preferred_channel="sms").update(
+        preferred_channel="voice"
+    )
+    port = free_port()
     async with (
         FakeTwilio(
             account_sid=SID,
             auth_token=AUTH,
             enforce_limits=True,
             segments_per_second=args.sms_rate,
+            calls_per_second=args.voice_cps,
         ) as tw,
         FakeTelegram(
             token=BOT, enforce_limits=True, strict_chats=False
@@ -94,12 +119,15 @@ async def run(args: argparse.Namespace) -> None:
             telegram_token=BOT,
             telegram_api_url=tg.url,
             telegram_mode="webhook",
-            public_url="http://127.0.0.1:1",
+            public_url=f"http://127.0.0.1:{port}",  # the fake Twilio fetches call TwiML here
             sms_segments_per_second=args.sms_rate,
+            voice_calls_per_second=args.voice_cps,
+            voice_ring_lead=args.voice_lead,
         )
         services = build_services(settings, channels=build_channels(settings))
         runner = web.AppRunner(create_app(services))
         await runner.setup()  # starts the services (cleanup_ctx)
+        await web.TCPSite(runner, "127.0.0.1", port).start()
         gc.collect()
         gc.freeze()
         now = datetime.now(UTC)
@@ -112,7 +140,8 @@ async def run(args: argparse.Namespace) -> None:
             now=now,
             settings=settings,
         )
-        round_id, preview = await make_preview(options, {"telegram", "sms"})
+        enabled = services.channels.reachable
+        round_id, preview = await make_preview(options, enabled)
         drive = await launch(options, preview, round_id, now=now, created_by="bench")
         planned = {
             b.id: b.call_at
@@ -138,7 +167,7 @@ async def run(args: argparse.Namespace) -> None:
         services.dispatcher.notify()
         services.drives.notify()
         parts = await DriveHousehold.filter(drive_id=drive.id, batch_id__in=list(planned))
-        recipients = await contacts_for([p.household_id for p in parts], {"telegram", "sms"})  # type: ignore[attr-defined]
+        recipients = await contacts_for([p.household_id for p in parts], enabled)  # type: ignore[attr-defined]
         batch_of = {
             recipients[p.household_id].address: p.batch_id  # type: ignore[attr-defined]
             for p in parts
@@ -153,7 +182,24 @@ async def run(args: argparse.Namespace) -> None:
         await asyncio.sleep(max(0.0, (end - datetime.now(UTC)).total_seconds()))
         offset = time.time() - time.monotonic()  # fakes stamp with time.monotonic
         first: dict[int, float] = {}
-        by_channel: dict[str, list[float]] = {"telegram": [], "sms": []}
+        by_channel: dict[str, list[float]] = {"telegram": [], "sms": [], "voice": []}
+        answered: list[float] = []
+        call_ids = {
+            int(str(i))
+            for i in await OutboxMessage.filter(
+                channel="voice", idempotency_key__contains=":call:"
+            ).values_list("id", flat=True)
+        }
+        for voice_call in tw.calls:
+            batch = batch_of.get(voice_call.to)
+            if batch is None or int(voice_call.url.rsplit("o=", 1)[1]) not in call_ids:
+                continue  # a "get ready" call
+            placed = voice_call.created + offset
+            first[batch] = min(first.get(batch, placed), placed)
+            by_channel["voice"].append(placed - planned[batch].timestamp())
+            pickup = voice_call.answered_at
+            if pickup is not None:
+                answered.append(pickup + offset - planned[batch].timestamp())
         for call in tg.calls_to("sendMessage"):
             text = str(call.params.get("text", ""))
             batch = batch_of.get(str(call.params.get("chat_id")))
@@ -179,6 +225,7 @@ async def run(args: argparse.Namespace) -> None:
         waiting = await OutboxMessage.filter(purpose="survey", status="queued").count()
         violations = tg.rate_limit_violations
         sms_violations = tw.rate_limit_violations
+        voice_breaches, same_number = tw.cps_breaches, tw.same_number_breaches
         await runner.cleanup()
     await close_db()
     if not late:
@@ -200,6 +247,13 @@ async def run(args: argparse.Namespace) -> None:
                 f"  every call-up message by {channel}: {len(values)}, p50 "
                 f"{quantile(values, 0.5) * 1000:.0f} ms, max {max(values) * 1000:.0f} ms"
             )
+    if answered:
+        print(
+            f"  voice call-ups answered: {len(answered)}, p50 {quantile(answered, 0.5) * 1000:.0f}"
+            f" ms, max {max(answered) * 1000:.0f} ms (placed {args.voice_lead:g} s early, "
+            f"{args.voice_cps:g} calls/s; voice breaches: CPS {voice_breaches}, same number "
+            f"{same_number})"
+        )
     print(f"survey backlog still queued at the end: {waiting} of {args.backlog}")
     print(f"rate-limit violations seen by the fakes: Telegram {violations}, SMS {sms_violations}")
 
@@ -211,6 +265,11 @@ def main() -> None:
     parser.add_argument("--lead", type=int, default=5, help="seconds of 'get ready' lead")
     parser.add_argument("--backlog", type=int, default=5000)
     parser.add_argument("--sms-rate", type=float, default=10.0, help="SMS segments per second")
+    parser.add_argument("--voice-buildings", default=VOICE_BUILDINGS, help="e.g. 5,17; '' none")
+    parser.add_argument("--voice-cps", type=float, default=5.0, help="calls placed per second")
+    parser.add_argument(
+        "--voice-lead", type=float, default=2.0, help="seconds a call-up call is placed early"
+    )
     asyncio.run(run(parser.parse_args()))
 
 

@@ -289,6 +289,8 @@ def build_services(
     runtime = SurveyRuntime(
         clock=clock, settings=settings, enabled_channels=channels.reachable, wake=dispatcher.notify
     )
+    if "voice" in channels.simulated:  # the browser shows a voice household's questions
+        runtime.no_surveys_by = frozenset()
     drives = DriveRuntime(
         clock=clock,
         enabled=channels.reachable,

@@ -38,7 +38,7 @@ async def preview_round(
     preview = OpenedRound(round=Round(survey=defn.slug), households=len(households))
     steps: dict[str, engine.Step] = {}
     for household in households:
-        contact = pick_contact(household, household.contacts, runtime.enabled)
+        contact = pick_contact(household, household.contacts, runtime.survey_channels)
         if contact is None:
             preview.unreachable += 1
             continue

@@ -47,6 +47,7 @@ from surveys.writer import AnswerWriter, WriteSet
 log = logging.getLogger(__name__)
 
 OPEN_ROUNDS_TTL = 2.0
+NO_SURVEYS_BY = frozenset({"voice"})  # channels that cannot carry a survey's questions yet
 ENGINE_CHANNEL = {"telegram": "telegram", "local": "telegram", "sms": "sms", "voice": "sms"}
 AlertHook = Callable[[Response, engine.Alert], Awaitable[None]]
 
@@ -103,6 +104,7 @@ class SurveyRuntime:
         self.clock = clock
         self.settings = settings
         self.enabled = enabled_channels or {"telegram", "sms", "local"}
+        self.no_surveys_by: frozenset[str] = NO_SURVEYS_BY
         self.wake = wake
         self.tz = ZoneInfo(settings.timezone)
         self.alert_hooks: list[AlertHook] = []
@@ -120,6 +122,13 @@ class SurveyRuntime:
         self.writer = AnswerWriter()
 
     # ---- helpers ---------------------------------------------------------------------------
+    @property
+    def survey_channels(self) -> set[str]:
+        """The channels a round's questions go out on: not by a real phone call until questions
+        can be asked by keypad (a voice household stays on the officers' list to phone, as
+        before); the simulator's stand-in for voice shows them."""
+        return self.enabled - self.no_surveys_by
+
     def today(self) -> date:
         return self.clock.now().astimezone(self.tz).date()
 
@@ -227,7 +236,7 @@ class SurveyRuntime:
             plans: dict[int, tuple[Contact, engine.Step]] = {}
             rows: list[Response] = []
             for household in households:
-                contact = pick_contact(household, household.contacts, self.enabled)
+                contact = pick_contact(household, household.contacts, self.survey_channels)
                 row = Response(round_id=round_.id, household_id=household.id, updated_at=now)
                 if contact is None:
                     opened.unreachable += 1

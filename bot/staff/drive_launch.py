@@ -94,6 +94,7 @@ def preview_lines(result: Preview, settings: Settings, lang: str = "en") -> list
     finish = result.finish_at.astimezone(tz).strftime("%H:%M") if result.finish_at else "-"
     channels = ", ".join(f"{n} by {c}" for c, n in sorted(result.by_channel.items())) or "none"
     cost = result.sms_segments * settings.sms_cost_per_segment
+    voice_cost = result.voice_minutes * settings.voice_price_per_minute
     if lang == "zh-CN":
         lines = [
             f"召集 {result.households} 户（{result.people} 人），分 {result.batches} 批；"
@@ -105,6 +106,12 @@ def preview_lines(result: Preview, settings: Settings, lang: str = "en") -> list
             f"消息 {result.messages} 条，其中短信 {result.sms_messages} 条、{result.sms_segments} 段，约 ${cost:.2f}",
             f"预计结束 {finish}",
         ]
+        if result.voice_calls:
+            lines.insert(
+                3,
+                f"电话 {result.voice_calls} 通，约 {result.voice_minutes} 分钟、${voice_cost:.2f}"
+                "（未接的会重拨）",
+            )
     else:
         lines = [
             f"{result.households} households ({result.people} people) in {result.batches} "
@@ -119,6 +126,12 @@ def preview_lines(result: Preview, settings: Settings, lang: str = "en") -> list
             f"{result.sms_segments} segments, about ${cost:.2f}",
             f"expected finish {finish}",
         ]
+        if result.voice_calls:
+            lines.insert(
+                3,
+                f"voice: {result.voice_calls} calls, about {result.voice_minutes} min, "
+                f"${voice_cost:.2f} (unanswered calls are tried again)",
+            )
     return lines
 
 

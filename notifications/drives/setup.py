@@ -59,7 +59,16 @@ class Preview:
     messages: int = 0
     sms_messages: int = 0
     sms_segments: int = 0
+    voice_calls: int = 0  # calls placed if every one is answered at the first try
     finish_at: datetime | None = None
+
+    @property
+    def voice_minutes(self) -> int:
+        """Minutes billed for the calls: a call-up call is under a minute, billed as one."""
+        return self.voice_calls * CALL_MINUTES
+
+
+CALL_MINUTES = 1  # a call-up said twice with its question takes under a minute
 
 
 async def load_buildings(
@@ -167,6 +176,8 @@ async def preview(
         result.by_channel[contact.channel] = result.by_channel.get(contact.channel, 0) + 1
         kinds = ("ready", "call") if options.lead > timedelta(0) else ("call",)
         result.messages += len(kinds)
+        if contact.channel == "voice":
+            result.voice_calls += len(kinds)
         if contact.channel == "sms":
             for kind in kinds:
                 body = resident_text(

@@ -29,12 +29,14 @@ import aiohttp
 from aiohttp import web
 
 from bot.app import build_services
-from bot.staff.drive_launch import build_options, launch, make_preview
+from bot.staff.drive_launch import build_options, launch, make_preview, preview_lines
 from bot.web.app import create_app
 from config.clock import FakeClock
 from estate.importing.residents import import_residents
 from estate.models import Staff
+from notifications.broadcast import broadcast
 from notifications.drives.models import DriveBatch, DriveHousehold
+from notifications.message import Message
 from notifications.models import OutboxMessage
 from tests.conftest import free_port, make_settings
 from tests.fakes.twilio import FakeTwilio
@@ -179,6 +181,13 @@ async def test_a_drive_with_voice_households(db: str, tmp_path: Path) -> None:
         assert "voice" in enabled
         round_id, preview = await make_preview(options, enabled)
         assert preview.by_channel == {"sms": 12, "voice": 6}
+        assert (preview.voice_calls, preview.voice_minutes) == (12, 12)  # ready + call each
+        assert "voice: 12 calls, about 12 min, $0.19" in "\n".join(
+            preview_lines(preview, run.services.settings)
+        )
+        assert "电话 12 通，约 12 分钟" in "\n".join(
+            preview_lines(preview, run.services.settings, "zh-CN")
+        )
         drive = await launch(options, preview, round_id, now=clock.now(), created_by="test")
 
         # SMS twins answer by text as soon as they are called.
@@ -305,3 +314,40 @@ async def test_a_drive_with_voice_households(db: str, tmp_path: Path) -> None:
         assert after == before
         busy_part = await DriveHousehold.get(id=parts[BUSY].id)
         assert busy_part.reply is None and busy_part.door_reason == ""
+
+
+async def test_a_notice_with_a_photo_is_read_out_to_voice_households(
+    db: str, tmp_path: Path
+) -> None:
+    async with voice_drive(db, tmp_path) as run:
+        tw = run.tw
+        sent = await broadcast(
+            [1],
+            lambda contact: Message("【楼长助手】明天上午九点停水，请提前储水。", photo="AgADBAAD"),
+            key="notice:1",
+            now=run.clock.now(),
+            enabled=run.services.channels.reachable,
+        )
+        assert sent.by_channel == {"sms": 6, "voice": 3}
+        await run.drained()
+        for room in (103, 203, 303):
+            (call,) = tw.calls_to(landline(1, room))
+            assert call.status == "completed" and not call.gathers
+            assert call.said.count("明天上午九点停水，请提前储水。") == 2
+            assert sum("图片" in said for said in call.said) == 2
+        assert tw.twiml_errors == []
+        texts = [m.body for m in tw.sent_to(mobile(1, 101))]
+        assert texts == ["【楼长助手】明天上午九点停水，请提前储水。"]
+        rows = await OutboxMessage.filter(channel="voice").values_list("status", flat=True)
+        assert rows == ["delivered"] * 3
+
+
+async def test_survey_questions_are_not_phoned_until_they_can_be_asked_by_keypad(
+    db: str, tmp_path: Path
+) -> None:
+    async with voice_drive(db, tmp_path) as run:
+        opened = await run.services.runtime.open_round("antigen", buildings=[1])
+        assert opened.unreachable == 3  # the landlines: on the officers' list, as before
+        assert opened.by_channel == {"sms": 6}
+        await run.drained()
+        assert run.tw.calls == []

@@ -126,6 +126,7 @@ class FakeCall:
     answered_by: str | None = None
     duration: int = 0
     ended: float | None = None
+    answered_at: float | None = None  # clock() when the resident (or a machine) picked up
     #: Every status it went through, in order (``initiated`` included).
     history: list[str] = field(default_factory=list)
     #: (CallStatus, HTTP status our app answered) of each status callback posted.
@@ -507,6 +508,7 @@ class VoiceApi:
                 return
             if call.machine_detection:
                 call.answered_by = "machine_start" if outcome == "machine" else "human"
+            call.answered_at = self.clock()
             await self._status(call, "in-progress", "answered")
             await self._converse(call)
             if self.talk_seconds:

@@ -56,3 +56,42 @@ async def test_metrics_endpoint_exports_the_same_figures(db: str) -> None:
     assert 'louzhang_outbox_messages{channel="sms",priority="callup",status="queued"} 1.0' in body
     assert "louzhang_outbox_oldest_waiting_seconds" in body
     assert 'louzhang_dispatcher_messages{outcome="sent"} 0.0' in body
+
+
+CALL_ENDS = [
+    ("accepted", None),
+    ("sent", None),
+    ("delivered", None),
+    ("undelivered", "busy"),
+    ("undelivered", "busy"),
+    ("undelivered", "machine"),
+    ("failed", "failed"),
+]
+
+
+async def seed_calls() -> None:
+    estate = await Estate.create(name="v")
+    building = await Building.create(estate=estate, number=2, floors=10)
+    items = []
+    for i in range(len(CALL_ENDS)):
+        household = await Household.create(building=building, floor=1, room=f"10{i}")
+        contact = await Contact.create(household=household, channel="voice", address=f"+86216{i}")
+        items.append(Outgoing(contact=contact, message=Message("call"), key=f"v{i}"))
+    await enqueue_many(items, now=SystemClock().now())
+    for i, (status, code) in enumerate(CALL_ENDS):
+        await OutboxMessage.filter(idempotency_key=f"v{i}").update(status=status, error_code=code)
+
+
+async def test_calls_in_flight_and_how_calls_ended(db: str) -> None:
+    await seed_calls()
+    summary = await outbox_summary(SystemClock().now())
+    assert summary.calls_in_flight == 2  # ringing or talking: no final status yet
+    assert summary.calls == {"answered": 1, "busy": 2, "machine": 1, "failed": 1}
+    assert "calls in flight: 2; calls ended: answered 1, busy 2, failed 1, machine 1" in (
+        summary.lines()
+    )
+    services = build_services(make_settings(database_url=db))
+    async with TestClient(TestServer(create_app(services, manage_services=False))) as client:
+        body = await (await client.get("/metrics")).text()
+    assert "louzhang_voice_calls_in_flight 2.0" in body
+    assert 'louzhang_voice_calls{outcome="busy"} 2.0' in body
