@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import surveys.engine as engine
 from surveys.definition import load_builtin
@@ -183,17 +185,17 @@ def test_a_medicine_is_registered_by_keys_and_a_recording() -> None:
     inputs: list[Any] = ["1", ("rec", 4), ("rec", 9), ("rec", 0), "30", ("rec", None), "2", "2"]
     inputs.append("1")  # urgency: today
     failed = []
-    for given in inputs:
+    for pressed in inputs:
         ask = next(e for e in reversed(step.events) if isinstance(e, engine.Ask))
         asked = prompt_for_ask(defn, ask, "zh-CN")
-        if isinstance(given, tuple):
+        if isinstance(pressed, tuple):
             assert asked.mode == "record", ask.path
-            got = read_recording(asked, url="https://x/RE" if given[1] else None, duration=given[1])
+            got = read_recording(asked, url="https://x/RE" if pressed[1] else None, duration=pressed[1])
             failed.append(got.failed)
             inbound = got.inbound
         else:
-            outcome = read_keys(asked, given)
-            assert isinstance(outcome, Answer), (ask.path, given)
+            outcome = read_keys(asked, pressed)
+            assert isinstance(outcome, Answer), (ask.path, pressed)
             inbound = outcome.inbound
         step = engine.handle(defn, step.state, inbound, channel="sms")
     assert step.state.status == "completed", step.events
@@ -215,3 +217,39 @@ def test_a_one_key_question_hears_hash_as_a_key_in_twiml() -> None:
     for asked, attribute in ((one, 'finishOnKey=""'), (number, 'finishOnKey="#"')):
         gather = Gather("/twilio/voice/survey/keys", finish_on_key=asked.finish_on_key)
         assert attribute in render_twiml((gather,), voices)
+
+
+_QUESTIONS = [
+    (q, lang, back)
+    for slug in ("antigen", "medication")
+    for q, _ in load_builtin(slug).walk()
+    for lang in ("zh-CN", "en")
+    for back in (False, True)
+    if q.type not in ("repeat", "image", "note")
+]
+
+
+@given(
+    index=st.integers(min_value=0, max_value=len(_QUESTIONS) - 1),
+    keys=st.text(alphabet="0123456789*#", max_size=8),
+)
+@settings(max_examples=400, deadline=None)
+def test_any_keys_give_an_outcome_the_engine_accepts(index: int, keys: str) -> None:
+    """Whatever is pressed: never an error; a one-key answer is one of the question's values;
+    Back only where there is a question before; the engine takes every Answer without
+    raising (it re-asks what it cannot use)."""
+    question, lang, can_back = _QUESTIONS[index]
+    asked = prompt(question, lang, can_back=can_back)
+    outcome = read_keys(asked, keys)
+    assert isinstance(outcome, Answer | Back | Repeat | Invalid)
+    if isinstance(outcome, Back):
+        assert can_back
+    if isinstance(outcome, Answer) and isinstance(outcome.inbound, Choice):
+        allowed = (
+            {"yes", "no"} if question.type == "yes_no" else {c.value for c in question.choices}
+        )
+        assert outcome.inbound.value in allowed
+    if isinstance(outcome, Answer) and isinstance(outcome.inbound, Skip):
+        assert not question.required
+    if asked.mode == "keys" and len(keys) == 1 and keys in asked.keys:
+        assert isinstance(outcome, Answer)
