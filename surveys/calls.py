@@ -342,6 +342,8 @@ class SurveyCalls:
             raise
         if step is None:
             return await self.ask(contact.id, intro=False)
+        if step.state.seq == seq:  # nothing changed (the engine refused it): may come again
+            await self._release(params, response_id, seq)
         said: list[Verb] = []
         defn = await self.runtime.definition_of_response(response_id)
         for event in step.events:
