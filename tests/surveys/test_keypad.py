@@ -190,7 +190,9 @@ def test_a_medicine_is_registered_by_keys_and_a_recording() -> None:
         asked = prompt_for_ask(defn, ask, "zh-CN")
         if isinstance(pressed, tuple):
             assert asked.mode == "record", ask.path
-            got = read_recording(asked, url="https://x/RE" if pressed[1] else None, duration=pressed[1])
+            got = read_recording(
+                asked, url="https://x/RE" if pressed[1] else None, duration=pressed[1]
+            )
             failed.append(got.failed)
             inbound = got.inbound
         else:
