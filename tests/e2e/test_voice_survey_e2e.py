@@ -210,6 +210,20 @@ async def test_a_medicine_is_recorded_by_phone_and_reaches_the_pickup_list(
         ]
         assert [r.duration for r in kept] == [4, 9, 5]
 
+        # Twilio posts the drug's recording again (a retry): kept once, answers unchanged.
+        rec_url = next(u for u, body in call.twiml if "/survey/rec" in u and "none" not in u)
+        drug = kept[1]
+        retry = {
+            **tw._call_params(call),
+            "RecordingUrl": drug.url,
+            "RecordingSid": drug.sid,
+            "RecordingDuration": "9",
+        }
+        status, _ = await tw._post_signed(rec_url, retry)
+        assert status == 200
+        assert await Recording.filter(response_id=response.id).count() == 3
+        assert (await Response.get(id=response.id)).answers == response.answers
+
         # The officer's /pickup: the list, then the recordings as audio.
         await tg.user_command(OFFICER_CHAT, "/pickup 1")
         await wait_for(lambda: len([m for m in tg.sent_to(OFFICER_CHAT) if m.get("audio")]) == 3)
