@@ -25,18 +25,26 @@ from bot.staff.base import StaffCommands, StaffContext
 from bot.staff.registry import build_staff_commands
 from bot.telegram.application import build_application
 from bot.telegram.menus import StaffMenus
+from bot.web.dashboard.auth import secret_key
 from config.clock import Clock, SystemClock
 from config.settings import Settings
 from estate.logins import create_login_link
 from notifications.calls import VoiceCalls
 from notifications.channels.base import ChannelAdapter
 from notifications.channels.local import LocalChannel, LocalHub
-from notifications.channels.telegram import TelegramChannel, make_bot, with_webhook_secret
+from notifications.channels.telegram import (
+    TelegramChannel,
+    download,
+    make_bot,
+    with_webhook_secret,
+)
 from notifications.channels.twilio import TwilioSmsChannel
 from notifications.channels.voice import TwilioVoiceChannel
 from notifications.dispatch.dispatcher import Dispatcher, Limits
 from notifications.drives.runtime import DriveRuntime
+from notifications.media import MediaStore, fetch_recording, signed_path
 from surveys.alerts import StaffAlerts
+from surveys.calls import CallIn, SurveyCalls
 from surveys.questions.desk import QuestionDesk
 from surveys.reminders import TimerLoop
 from surveys.runtime import SurveyRuntime
@@ -58,6 +66,7 @@ class Channels:
     telegram_bot: ExtBot | None = None  # type: ignore[type-arg]
     sms: TwilioSmsChannel | None = None
     voice: TwilioVoiceChannel | None = None
+    media: MediaStore | None = None  # audio played on the phone (staff voice notes)
 
     @property
     def reachable(self) -> set[str]:
@@ -87,15 +96,16 @@ def build_channels(settings: Settings, *, simulator: bool = True) -> Channels:
     if voice is not None:
         adapters["voice"] = voice
     bot = make_bot(settings) if settings.telegram_enabled else None
+    media = MediaStore(settings.data_dir / "media")
     if bot is not None:
-        adapters["telegram"] = TelegramChannel(bot)
+        adapters["telegram"] = TelegramChannel(bot, media)
     hub = LocalHub()
     simulated: frozenset[str] = frozenset()
     if simulator:
         simulated = frozenset({"telegram", "sms", "voice"}) if not adapters else frozenset()
         for name in ("local", *sorted(simulated)):
             adapters[name] = LocalChannel(name, hub)
-    return Channels(adapters, hub, simulated, telegram_bot=bot, sms=sms, voice=voice)
+    return Channels(adapters, hub, simulated, telegram_bot=bot, sms=sms, voice=voice, media=media)
 
 
 def build_dispatcher(
@@ -120,6 +130,32 @@ def build_dispatcher(
     return dispatcher
 
 
+def _voice_notes(channels: Channels) -> Callable[[str], Coroutine[Any, Any, str]] | None:
+    """A staff voice note (Telegram file_id) downloaded and kept, playable on the phone."""
+    bot, media = channels.telegram_bot, channels.media
+    if bot is None or media is None:
+        return None
+
+    async def voice_note(file_id: str) -> str:
+        return await media.add_audio(await download(bot, file_id))
+
+    return voice_note
+
+
+def _recording_audio(
+    settings: Settings, channels: Channels
+) -> Callable[[str], Coroutine[Any, Any, str]] | None:
+    """A resident's recording at Twilio fetched and kept (for Telegram's sendAudio)."""
+    media = channels.media
+    if media is None or not settings.twilio_account_sid:
+        return None
+
+    async def recording_audio(url: str) -> str:
+        return media.add_file(await fetch_recording(url, settings))
+
+    return recording_audio
+
+
 # ---- services --------------------------------------------------------------------------------
 @dataclass
 class Services:
@@ -134,6 +170,8 @@ class Services:
     staff_menus: StaffMenus | None = None
     timers: TimerLoop | None = None
     calls: VoiceCalls | None = None
+    survey_calls: SurveyCalls | None = None  # keypad surveys on a call
+    call_in: CallIn | None = None  # residents calling the committee's number
     _started: contextlib.AsyncExitStack | None = field(default=None, repr=False)
 
     @property
@@ -289,6 +327,8 @@ def build_services(
         wake=dispatcher.notify,
         desk=QuestionDesk(tz=runtime.tz),
         login_link=lambda member: create_login_link(member, settings=settings, clock=clock),
+        voice_note=_voice_notes(channels),
+        recording_audio=_recording_audio(settings, channels),
     )
     assert router.staff_commands is not None
     commands = build_staff_commands(staff, router.staff_commands)
@@ -301,7 +341,29 @@ def build_services(
     services.calls = VoiceCalls(
         clock=clock, settings=settings, drives=drives, wake=lambda: dispatcher.notify("voice")
     )
+    media_url = _media_url(settings, clock)
+    services.calls.media_url = media_url
+    services.survey_calls = SurveyCalls(runtime=runtime, clock=clock)
+    services.call_in = CallIn(
+        surveys=services.survey_calls,
+        clock=clock,
+        settings=settings,
+        media_url=media_url,
+        keep_recording=_recording_audio(settings, channels),
+        wake=dispatcher.notify,
+    )
     return services
+
+
+def _media_url(settings: Settings, clock: Clock) -> Callable[[str], str]:
+    """A media name -> the absolute URL <Play> fetches, signed and short-lived."""
+    key = secret_key(settings)
+    base = (settings.public_url or "").rstrip("/")
+
+    def media_url(name: str) -> str:
+        return base + signed_path(key, name, now=clock.now().timestamp())
+
+    return media_url
 
 
 # ---- without aiohttp (tests, tools) ----------------------------------------------------------

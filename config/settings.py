@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -88,6 +89,17 @@ class Settings(BaseSettings):
     @property
     def voice_enabled(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token and self.voice_from)
+
+    @property
+    def data_dir(self) -> Path:
+        """Where the SQLite file lives (``data/`` by default; ``data/`` for other databases):
+        the secret key and the media store (``media/``) are kept there."""
+        url = self.database_url
+        if url.startswith("sqlite://") and url != "sqlite://:memory:":
+            path = Path(url[len("sqlite://") :].split("?", 1)[0])
+            if str(path.parent) not in ("", "."):
+                return path.parent
+        return Path("data")
 
 
 @lru_cache(maxsize=1)

@@ -31,6 +31,7 @@ from notifications.channels.voice import RETRIED_OUTCOMES, parse_call_status
 from notifications.drives.models import DriveHousehold
 from notifications.drives.runtime import DriveRuntime, building_staff
 from notifications.drives.states import DriveState
+from notifications.media import audio_of
 from notifications.message import Message
 from notifications.models import OutboxMessage, Priority
 from notifications.outbox import Outgoing, enqueue_many
@@ -89,6 +90,8 @@ class VoiceCalls:
         self.drives = drives
         self.seen = seen or SeenMarks()
         self.wake = wake  # the dispatcher's voice loop: a call ended, a slot is free
+        # A media name -> the absolute, signed URL <Play> fetches (set by the composition root).
+        self.media_url: Callable[[str], str] | None = None
 
     async def _row(self, outbox_id: int | None) -> tuple[OutboxMessage, Contact | None] | None:
         if outbox_id is None:
@@ -110,11 +113,18 @@ class VoiceCalls:
         if found is None:
             return (Hangup(),)
         row, contact = found
+        audio = audio_of(row.body.get("extra"))
+        audio_url = (
+            self.media_url(audio["name"])
+            if audio and audio.get("name") and self.media_url
+            else None
+        )
         return script_for(
             row.body,
             row.id,
             answered_by=params.get("AnsweredBy", ""),
             default_lang=self._lang(row, contact),
+            audio_url=audio_url,
         )
 
     # ---- keypad -----------------------------------------------------------------------------

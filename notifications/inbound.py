@@ -20,6 +20,7 @@ class Inbound:
     text: str | None = None
     choice: str | None = None  # button data
     photo: str | None = None  # Telegram file_id
+    voice: str | None = None  # Telegram file_id of a voice note (or an audio file)
     phone: str | None = None  # a shared contact's phone number
     phone_owner_ok: bool = True  # the shared contact is the sender's own
     message_id: int | None = None  # the message a button belongs to
@@ -39,7 +40,9 @@ class Inbound:
         came and a hash of what it says."""
         if self.id:
             return self.id
-        said = (self.text, self.choice, self.photo, self.phone, self.message_id)
+        said: tuple[object, ...] = (self.text, self.choice, self.photo, self.phone, self.message_id)
+        if self.voice:
+            said = (*said, self.voice)
         digest = hashlib.sha256(repr(said).encode()).hexdigest()[:12]
         return f"{now.timestamp():.6f}:{digest}"
 

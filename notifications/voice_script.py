@@ -47,6 +47,7 @@ __all__ = [
     "route",
     "script_for",
     "spell_digits",
+    "survey_script",
     "tts_voice",
 ]
 
@@ -282,12 +283,16 @@ def _options(lang: str, outbox_id: int, step: str) -> Script:
     )
 
 
-def notice_script(message_text: str, lang: str, *, photo: bool = False) -> Script:
-    """A notice or reminder: its text, said twice; a photo is described, not shown."""
+def notice_script(
+    message_text: str, lang: str, *, photo: bool = False, audio_url: str | None = None
+) -> Script:
+    """A notice or reminder: its text, said twice; a photo is described, not shown. With
+    ``audio_url`` (a staff member's voice note, signed) the recording is played instead."""
     spoken = message_text.strip()
     for signature in ("【楼长助手】", "[Louzhang] "):
         spoken = spoken.removeprefix(signature)
-    body: list[Verb] = [Say(text(VOICE_TEXTS, "notice", lang), lang), Say(spoken, lang)]
+    said: Verb = Play(audio_url) if audio_url else Say(spoken, lang)
+    body: list[Verb] = [Say(text(VOICE_TEXTS, "notice", lang), lang), said]
     if photo:
         body.append(Say(text(VOICE_TEXTS, "photo", lang), lang))
     return (
@@ -316,10 +321,25 @@ def gather_again_script(lang: str, outbox_id: int, step: str) -> Script:
     return (Say(text(VOICE_TEXTS, "not_understood", lang), lang), *_options(lang, outbox_id, step))
 
 
+def survey_script(spec: Mapping[str, Any], lang: str) -> Script:
+    """A keypad survey (``kind = "survey"``): hello, then the survey's own route asks the
+    questions (surveys/calls.py, ``/twilio/voice/survey?c=<contact>&r=<response>``)."""
+    return (
+        Say(text(VOICE_TEXTS, "hello", lang), lang),
+        Redirect(route("/survey", c=spec.get("contact", ""), r=spec.get("response", ""))),
+    )
+
+
 def script_for(
-    body: Mapping[str, Any], outbox_id: int, *, answered_by: str = "", default_lang: str = "zh-CN"
+    body: Mapping[str, Any],
+    outbox_id: int,
+    *,
+    answered_by: str = "",
+    default_lang: str = "zh-CN",
+    audio_url: str | None = None,
 ) -> Script:
-    """What a call placed for this outbox message (``Message.to_json()``) says when answered."""
+    """What a call placed for this outbox message (``Message.to_json()``) says when answered
+    (``audio_url``: the signed URL of its ``extra["audio"]``, played instead of its text)."""
     extra: Mapping[str, Any] = body.get("extra") or {}
     spec: Mapping[str, Any] = extra.get("voice") or {}
     lang = str(spec.get("lang") or extra.get("lang") or default_lang)
@@ -327,4 +347,8 @@ def script_for(
         return machine_script(lang)
     if spec.get("kind") == "callup":
         return callup_script(spec, outbox_id)
-    return notice_script(str(body.get("text", "")), lang, photo=bool(body.get("photo")))
+    if spec.get("kind") == "survey":
+        return survey_script(spec, lang)
+    return notice_script(
+        str(body.get("text", "")), lang, photo=bool(body.get("photo")), audio_url=audio_url
+    )

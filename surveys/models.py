@@ -75,3 +75,29 @@ class Revision(Model):
 
     class Meta:
         table = "survey_revision"
+
+
+class Recording(Model):
+    """A resident's voice recorded on a call: an answer said aloud (``kind = "answer"``, with
+    its response and the answer's path, e.g. ``medicines.1.drug``), or a message left for the
+    building's officer (``kind = "message"``). The audio stays at Twilio (``url``, fetched with
+    the account's credentials); staff play it through the dashboard or get it in chat."""
+
+    id = fields.IntField(primary_key=True)
+    household: fields.ForeignKeyRelation[Household] = fields.ForeignKeyField(
+        "models.Household", related_name="recordings", on_delete=fields.CASCADE
+    )
+    response: fields.ForeignKeyNullableRelation[Response] = fields.ForeignKeyField(
+        "models.Response", related_name="recordings", null=True, on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=10, default="answer")  # answer | message
+    path = fields.CharField(max_length=100, default="")  # the answer's path; "" for a message
+    call_sid = fields.CharField(max_length=40)
+    sid = fields.CharField(max_length=40, unique=True)  # Twilio's RecordingSid
+    url = fields.CharField(max_length=500)  # Twilio's RecordingUrl (no extension)
+    duration = fields.IntField(default=0)  # seconds
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "survey_recording"
+        indexes = (("response_id", "path"),)

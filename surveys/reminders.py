@@ -142,7 +142,11 @@ async def remind_round(
             if deadline
             else text(TEXTS, "reminder_no_deadline", lang, title=title)
         )
-        asked = runtime._ask_message(defn, response.id, ask, contact, header=False)
+        asked = (  # a voice household is called again: the call asks the open question
+            runtime._call_message(defn, response.id, ask, contact)
+            if contact.channel == "voice"
+            else runtime._ask_message(defn, response.id, ask, contact, header=False)
+        )
         message = type(asked)(f"{note}\n\n{asked.text}", asked.buttons, extra=asked.extra)
         items.append(
             Outgoing(

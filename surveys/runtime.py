@@ -54,7 +54,9 @@ OPEN_ROUNDS_TTL = 2.0
 # behind an unanswered one).
 IDLE_BEFORE_NEWER = timedelta(minutes=10)
 SWEEP_EVERY = 30.0  # seconds between passes that start newer rounds for idle households
-NO_SURVEYS_BY = frozenset({"voice"})  # channels that cannot carry a survey's questions yet
+# Channels that cannot carry a survey's questions: none now (a voice household's round is one
+# call that asks them by keypad, surveys/calls.py).
+NO_SURVEYS_BY: frozenset[str] = frozenset()
 ENGINE_CHANNEL = {"telegram": "telegram", "local": "telegram", "sms": "sms", "voice": "sms"}
 AlertHook = Callable[[Response, engine.Alert], Awaitable[None]]
 
@@ -345,9 +347,31 @@ class SurveyRuntime:
         out = []
         for event in step.events:
             if isinstance(event, Ask):
+                if contact.channel == "voice":  # one call asks every question
+                    return [self._call_message(defn, response_id, event, contact)]
                 out.append(self._ask_message(defn, response_id, event, contact, header=header))
                 header = False
         return out
+
+    def _call_message(
+        self, defn: SurveyDefinition, response_id: int, ask: Ask, contact: Contact
+    ) -> Message:
+        """A voice household's survey: one call (surveys/calls.py asks the questions by keypad
+        once it is answered). The text is what a simulator or an outbox preview shows."""
+        lang = contact.language
+        first = render_ask(defn, ask, lang=lang, channel="sms")
+        title = localize(defn.title, lang)
+        return Message(
+            f"{title}\n{first.text}",
+            extra={
+                "voice": {
+                    "kind": "survey",
+                    "lang": lang,
+                    "contact": contact.id,
+                    "response": response_id,
+                }
+            },
+        )
 
     def _outgoing(
         self,
@@ -489,8 +513,10 @@ class SurveyRuntime:
         *,
         message_id: int | None = None,
         staff_id: int | None = None,
+        in_call: bool = False,
     ) -> None:
-        """Store the step's state, revisions and messages in one transaction."""
+        """Store the step's state, revisions and messages in one transaction. ``in_call``: the
+        household is on a call that says what comes next (nothing is sent)."""
         now = self.clock.now()
         lang = contact.language
         channel = ENGINE_CHANNEL.get(contact.channel, "sms")
@@ -553,11 +579,13 @@ class SurveyRuntime:
             response.answers = step.state.answers
             if response.status != ResponseStatus.ANSWERED:
                 response.status = ResponseStatus.IN_PROGRESS
-            response.answered_channel = contact.channel
+            response.answered_channel = "voice" if in_call else contact.channel
             if staff_id is not None:
                 response.proxy = True
         response.state = step.state.to_json()
         response.updated_at = now
+        if in_call:
+            messages = []  # the household hears it in its call, never as another call
         outgoing = [
             self._outgoing(response.id, contact, m, step, priority, n)
             for n, (m, priority) in enumerate(messages)
@@ -723,6 +751,91 @@ class SurveyRuntime:
             self._waiting.add(household_id)
             return await self._start_pending(household_id, contact)
 
+    # ---- a voice household on a call (surveys/calls.py) ---------------------------------------
+    async def call_session(
+        self, contact: Contact
+    ) -> tuple[Response, SurveyDefinition, SessionState] | None:
+        """The survey a household on a call answers now: its active one, else the next one
+        waiting for it, started silently (the call asks its first question)."""
+        household_id: int = contact.household_id  # type: ignore[attr-defined]
+        response = await self.active_response(household_id)
+        if response is None or response.state is None:
+            async with self._lock(household_id):
+                open_ids = await self.open_rounds()
+                pending = (
+                    await Response.filter(
+                        household_id=household_id,
+                        stage=ResponseStage.PENDING,
+                        round_id__in=open_ids,
+                    )
+                    .order_by("-round_id", "-id")  # the newest round first, as in chat
+                    .first()
+                    if open_ids
+                    else None
+                )
+                if pending is None:
+                    return None
+                defn = await self.definition(pending.round_id)  # type: ignore[attr-defined]
+                if pending.state is None:  # else paused by a newer round: go on where it was
+                    step = engine.start(defn, channel=ENGINE_CHANNEL.get(contact.channel, "sms"))
+                    pending.state = step.state.to_json()
+                pending.stage = ResponseStage.ACTIVE
+                pending.channel = pending.channel or contact.channel
+                pending.updated_at = self.clock.now()
+                await self.writer.write(WriteSet(pending, (), (), pending.updated_at))
+                self._remember(pending)
+            response = pending
+        defn = await self.definition(response.round_id)  # type: ignore[attr-defined]
+        return response, defn, SessionState.from_json(response.state)
+
+    async def call_step(
+        self,
+        contact: Contact,
+        response_id: int,
+        seq: int,
+        inbound: engine.Inbound,
+        *,
+        needs_call: bool = False,
+    ) -> engine.Step | None:
+        """One keypad answer (or recording) given on a call to the question asked at ``seq``;
+        the step's events say what the call says next. None when that question is no longer
+        the one open (a repeated request): nothing changes."""
+        household_id: int = contact.household_id  # type: ignore[attr-defined]
+        async with self._lock(household_id):
+            response = await self.active_response(household_id)
+            if response is None or response.id != response_id or response.state is None:
+                return None
+            state = SessionState.from_json(response.state)
+            if state.seq != seq:
+                return None
+            defn = await self.definition(response.round_id)  # type: ignore[attr-defined]
+            if needs_call:
+                response.needs_call = True
+            step = engine.handle(
+                defn,
+                state,
+                inbound,
+                channel=ENGINE_CHANNEL.get(contact.channel, "sms"),
+                today=self.today(),
+            )
+            await self.apply(response, defn, contact, step, in_call=True)
+        await self._after(response, contact)
+        return step
+
+    async def definition_of_response(self, response_id: int) -> SurveyDefinition:
+        response = await Response.get(id=response_id)
+        return await self.definition(response.round_id)  # type: ignore[attr-defined]
+
+    async def call_needs_human(self, contact: Contact, response_id: int) -> None:
+        """A question a phone cannot ask: the household is flagged "needs a call"."""
+        household_id: int = contact.household_id  # type: ignore[attr-defined]
+        async with self._lock(household_id):
+            response = await self.active_response(household_id)
+            if response is not None and response.id == response_id and not response.needs_call:
+                response.needs_call = True
+                response.updated_at = self.clock.now()
+                await self.writer.write(WriteSet(response, (), (), response.updated_at))
+
     async def resume(self, contact: Contact) -> bool:
         """Send the current question again (after /start or HELP). True if there was one."""
         household_id: int = contact.household_id  # type: ignore[attr-defined]
@@ -741,7 +854,11 @@ class SurveyRuntime:
             selected=state.pending,
             can_back=bool(state.history),
         )
-        message = self._ask_message(defn, response.id, ask, contact, header=True)
+        message = (
+            self._call_message(defn, response.id, ask, contact)
+            if contact.channel == "voice"
+            else self._ask_message(defn, response.id, ask, contact, header=True)
+        )
         await enqueue_many(
             [
                 Outgoing(

@@ -28,6 +28,7 @@ POSTGRES_URL = os.environ.get("LOUZHANG_TEST_POSTGRES")
 NEEDS = {
     "postgres": "on PostgreSQL (LOUZHANG_TEST_POSTGRES unset)",
     "browser": "in the browser (/usr/bin/chromium or playwright missing)",
+    "ffmpeg": "converting audio (ffmpeg missing)",
 }
 _NEED_REASON = re.compile(r"needs (\w+):")
 
@@ -53,7 +54,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if counts["other"]:
         parts.append(f"{counts['other']} for other reasons (-rs lists them)")
     terminalreporter.write_line(
-        "SKIPPED " + ", ".join(parts) + ". To run them: `sudo .ci/run` (installs chromium,"
+        "SKIPPED "
+        + ", ".join(parts)
+        + ". To run them: `sudo .ci/run` (installs chromium and ffmpeg,"
         " starts a throwaway PostgreSQL, sets LOUZHANG_TEST_POSTGRES, runs make test).",
         yellow=True,
         bold=True,

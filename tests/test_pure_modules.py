@@ -34,6 +34,7 @@ PURE = {
     "notifications.durations",
     "notifications.message",
     "notifications.voice_script",
+    "surveys.keypad",
 }
 # Project modules a pure module may use besides the pure ones (pure themselves).
 HELPERS = {"config.i18n"}

@@ -66,9 +66,9 @@ async def cmd_survey_open(args: argparse.Namespace) -> None:
         print(f"SMS: {opened.sms_segments} segments, about ${cost:.2f}")
     if opened.waiting:
         print(f"{plural(opened.waiting, 'household')} answering another round get this one next")
-    for older, count in sorted(opened.ahead_of.items()):
+    for older, n in sorted(opened.ahead_of.items()):
         print(
-            f"{plural(count, 'household')} had not started round {older}: they get this one first"
+            f"{plural(n, 'household')} had not started round {older}: they get this one first"
         )
     if opened.unreachable:
         print(

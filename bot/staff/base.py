@@ -81,6 +81,11 @@ class StaffContext:
     wake: Callable[[], None]  # the dispatcher: new outbox rows
     desk: QuestionDesk
     login_link: Callable[[Staff], Awaitable[str]]  # a one-time dashboard URL
+    # A staff voice note made playable on the phone: Telegram file_id -> media name
+    # (notifications.media); None when Telegram is off.
+    voice_note: Callable[[str], Awaitable[str]] | None = None
+    # A resident's recording at Twilio (its URL) fetched and kept: -> media name.
+    recording_audio: Callable[[str], Awaitable[str]] | None = None
 
 
 class StaffCommand:

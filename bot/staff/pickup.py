@@ -6,14 +6,20 @@ Every action is audited; a building outside the staff member's scope is refused 
 
 from __future__ import annotations
 
+import logging
 from zoneinfo import ZoneInfo
 
 from bot.staff.base import StaffCommand, StaffContext, StaffReply, StaffRequest, leading_buildings
 from bot.staff.texts import TEXTS as STAFF_TEXTS
 from notifications.message import Message
+from surveys.definition import SurveyDefinition, localize
 from surveys.pickups.lists import PickupList, parse_mark, render_list, shift_hours, shift_on_duty
 from surveys.pickups.store import MarkResult, lists_for, mark_item, on_duty_names, xlsx_bytes
 from surveys.pickups.texts import TEXTS
+from surveys.recordings import RecordingRow, round_recordings
+
+log = logging.getLogger(__name__)
+MAX_RECORDINGS = 30  # after the list; the rest are on the round's web page
 
 PICKUP_ROLES = ("admin", "cadre", "officer", "logistics")
 
@@ -73,7 +79,42 @@ class PickupCommand(CareCommand):
         caption = self.t(request, "pk_xlsx_caption", buildings=label)
         filename = f"pickup-{self.clock.now().astimezone(self.tz):%Y%m%d-%H%M}.xlsx"
         await self.reply(request, Message.with_document(caption, filename, data))
+        await self.send_recordings(request, [r for r, _ in found], [p.building for p in shown])
         return StaffReply()
+
+    async def send_recordings(
+        self, request: StaffRequest, round_ids: list[int], buildings: list[int]
+    ) -> None:
+        """The answers residents said on the phone (a drug name), as audio after the list."""
+        fetch = self.ctx.recording_audio
+        rows: list[tuple[SurveyDefinition, RecordingRow]] = []
+        for round_id in dict.fromkeys(round_ids):
+            defn = await self.ctx.runtime.definition(round_id)
+            rows.extend((defn, r) for r in await round_recordings(round_id, buildings))
+        for defn, row in rows[:MAX_RECORDINGS]:
+            values = {"building": row.building, "room": row.room}
+            try:
+                if fetch is None:
+                    raise RuntimeError("Twilio is off")
+                name = await fetch(row.url)
+            except Exception as exc:
+                log.warning("recording %d not fetched: %s", row.id, exc)
+                await self.reply(request, self.t(request, "pk_recording_gone", **values))
+                continue
+            group, _, item = row.question.partition(".")
+            question = defn.question(group)
+            if question is not None and item:
+                question = question.item_question(item)
+            label = localize(question.label, request.lang) if question else None
+            said = self.t(
+                request,
+                "pk_recording",
+                item=row.item or 1,
+                question=label or row.question,
+                seconds=row.duration,
+                **values,
+            )
+            await self.reply(request, Message(said, extra={"audio": {"name": name}}))
 
     def header(
         self, request: StaffRequest, round_id: int, shift: str, names: list[str] | None

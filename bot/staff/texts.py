@@ -78,6 +78,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "today. To add a photo, send the photo with this command as its caption.",
     },
     "notice_header": {"zh-CN": "【居委会通知】", "en": "[Committee notice] "},
+    "notice_voice_text": {
+        "zh-CN": "居委会发来一条语音通知，详情请问楼长。",
+        "en": "The committee sent a voice notice; ask your building officer for details.",
+    },
+    "notice_voice_failed": {
+        "zh-CN": "这条语音无法转换，通知没有发出，请重新录一条。",
+        "en": "That voice note could not be converted; nothing was sent. Please record it again.",
+    },
+    "notice_voice_usage": {
+        "zh-CN": "语音通知：录一条语音，在语音说明里写 /notice 楼号 文字（文字发给短信住户，可省略）。",
+        "en": "A voice notice: send a voice note with the caption /notice BUILDINGS TEXT (the text "
+        "goes to SMS households; optional).",
+    },
+    "notice_sent_voice": {
+        "zh-CN": "（附语音：Telegram 住户收到语音，电话住户听到您的录音，短信住户收到文字。）",
+        "en": "(With your voice note: Telegram households get it, phone households hear it, "
+        "SMS households get the text.)",
+    },
     "notice_sent": {
         "zh-CN": "通知已发给 {households} 户（{channels}）。短信 {segments} 条，约 ${cost}。",
         "en": "Notice sent to {households} households ({channels}). SMS: {segments} segments, "

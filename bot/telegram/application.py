@@ -38,6 +38,7 @@ from notifications.channels.telegram import (
     parse_contact,
     parse_photo,
     parse_text,
+    parse_voice,
     update_key,
 )
 from notifications.inbound import Inbound
@@ -70,6 +71,7 @@ def build_application(
     app.add_handler(MessageHandler(filters.CONTACT, handlers.on_contact))
     app.add_handler(CallbackQueryHandler(handlers.on_button))
     app.add_handler(MessageHandler(filters.PHOTO, handlers.on_photo))
+    app.add_handler(MessageHandler(filters.VOICE | filters.AUDIO, handlers.on_voice))
     app.add_handler(MessageHandler(filters.TEXT, handlers.on_text))
     app.add_error_handler(handlers.on_error)
     return app
@@ -118,6 +120,9 @@ class TelegramHandlers:
 
     async def on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._route(update, parse_photo)
+
+    async def on_voice(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._route(update, parse_voice)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._route(update, parse_text)

@@ -14,19 +14,22 @@ from aiohttp import web
 from telegram.ext import Application
 
 from bot.router import Router
-from bot.web import webhooks
+from bot.web import media, webhooks
 from bot.web.dashboard import setup_dashboard
 from bot.web.health import healthz
 from bot.web.keys import (
+    CALL_IN,
     CLOCK,
     DISPATCHER,
     HUB,
+    MEDIA,
     ROUTER,
     RUNTIME,
     SEEN,
     SETTINGS,
     SIMULATED,
     SMS_ON,
+    SURVEY_CALLS,
     TELEGRAM,
     VOICE,
 )
@@ -35,6 +38,7 @@ from config.clock import Clock
 from config.settings import Settings
 from notifications.channels.local import LocalHub
 from notifications.dispatch.dispatcher import Dispatcher
+from notifications.media import MediaStore
 from notifications.seen import SeenMarks
 from surveys.runtime import SurveyRuntime
 
@@ -79,9 +83,18 @@ def create_app(services: WebServices, *, manage_services: bool = True) -> web.Ap
     if calls is not None:
         calls.seen = app[SEEN]  # one group commit of "seen" marks for every provider
     app[VOICE] = calls
+    survey_calls = getattr(services, "survey_calls", None)
+    call_in = getattr(services, "call_in", None)
+    for steps in (survey_calls, call_in):
+        if steps is not None:
+            steps.seen = app[SEEN]
+    app[SURVEY_CALLS] = survey_calls
+    app[CALL_IN] = call_in
+    app[MEDIA] = MediaStore(services.settings.data_dir / "media")
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     webhooks.add_routes(app.router)
+    media.add_routes(app.router)
     setup_dashboard(app)  # staff pages and the simulator; needs a login
     if manage_services:
         contexts: list[Any] = list(services.cleanup_contexts())

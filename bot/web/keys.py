@@ -14,7 +14,9 @@ from config.settings import Settings
 from notifications.calls import VoiceCalls
 from notifications.channels.local import LocalHub
 from notifications.dispatch.dispatcher import Dispatcher
+from notifications.media import MediaStore
 from notifications.seen import SeenMarks
+from surveys.calls import CallIn, SurveyCalls
 from surveys.runtime import SurveyRuntime
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
@@ -31,6 +33,12 @@ SMS_ON: web.AppKey[bool] = web.AppKey("sms_on", bool)
 SEEN: web.AppKey[SeenMarks] = web.AppKey("seen_marks", SeenMarks)
 # Voice calls (None: voice is off): what a call says, its keypad replies, its status.
 VOICE: web.AppKey[VoiceCalls | None] = web.AppKey("voice_calls")
+# Audio played on the phone (GET /media/{name}, signed).
+MEDIA: web.AppKey[MediaStore] = web.AppKey("media", MediaStore)
+
+# Keypad surveys on a call, and residents calling in (None: not built, e.g. a bare test app).
+SURVEY_CALLS: web.AppKey[SurveyCalls | None] = web.AppKey("survey_calls")
+CALL_IN: web.AppKey[CallIn | None] = web.AppKey("call_in")
 
 # ---- the dashboard -----------------------------------------------------------------------------
 SESSION_KEY: web.AppKey[bytes] = web.AppKey("dashboard_session_key", bytes)  # signs the cookie

@@ -26,7 +26,16 @@ from aiohttp import web
 from telegram import Update
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.web.keys import CLOCK, ROUTER, SEEN, SETTINGS, TELEGRAM, VOICE
+from bot.web.keys import (
+    CALL_IN,
+    CLOCK,
+    ROUTER,
+    SEEN,
+    SETTINGS,
+    SURVEY_CALLS,
+    TELEGRAM,
+    VOICE,
+)
 from estate.phones import mask_phone
 from notifications.channels.twilio import parse_inbound, parse_status, signature_ok
 from notifications.channels.voice import render_twiml, voices_of
@@ -113,6 +122,9 @@ async def twilio_voice(request: web.Request) -> web.Response:
     if params is None:
         log.warning("twilio voice request with a bad or missing signature refused")
         return web.Response(status=403, text="invalid signature")
+    call_in = request.app[CALL_IN]
+    if "o" not in request.query and call_in is not None:  # a resident calling us
+        return _voice_twiml(request, await call_in.answer(params))
     calls = request.app[VOICE]
     if calls is None:
         return _voice_twiml(request, (Hangup(),))
@@ -140,6 +152,38 @@ async def twilio_voice_status(request: web.Request) -> web.Response:
     if calls is not None:
         await calls.status(_outbox_id(request), params)
     return web.Response(status=204)
+
+
+# ---- keypad surveys and calling in (surveys/calls.py) -----------------------------------------
+def _query_int(request: web.Request, name: str) -> int | None:
+    try:
+        return int(request.query.get(name, ""))
+    except ValueError:
+        return None
+
+
+async def twilio_voice_step(request: web.Request) -> web.Response:
+    """``/twilio/voice/survey[/keys|/rec]`` and ``/twilio/voice/callin[/message]``."""
+    params = await _signed_params(request)
+    if params is None:
+        log.warning("twilio voice step with a bad or missing signature refused")
+        return web.Response(status=403, text="invalid signature")
+    surveys, call_in = request.app[SURVEY_CALLS], request.app[CALL_IN]
+    contact, response, seq = (_query_int(request, k) for k in ("c", "r", "s"))
+    step = request.path.removeprefix("/twilio/voice")
+    script: Script = (Hangup(),)
+    if surveys is not None and step == "/survey":
+        script = await surveys.ask(contact)
+    elif surveys is not None and step == "/survey/keys":
+        script = await surveys.keys(contact, response, seq, params)
+    elif surveys is not None and step == "/survey/rec":
+        none = request.query.get("none") == "1"
+        script = await surveys.record(contact, response, seq, params, none=none)
+    elif call_in is not None and step == "/callin":
+        script = await call_in.menu(contact, params)
+    elif call_in is not None and step == "/callin/message":
+        script = await call_in.message(contact, params)
+    return _voice_twiml(request, script)
 
 
 async def telegram_webhook(request: web.Request) -> web.Response:
@@ -171,3 +215,5 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/twilio/voice", twilio_voice)
     router.add_post("/twilio/voice/gather", twilio_voice_gather)
     router.add_post("/twilio/voice/status", twilio_voice_status)
+    for step in ("/survey", "/survey/keys", "/survey/rec", "/callin", "/callin/message"):
+        router.add_post(f"/twilio/voice{step}", twilio_voice_step)

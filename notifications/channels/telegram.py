@@ -2,14 +2,17 @@
 
 * **the bot**: :func:`make_bot` builds the one Bot API client (``LOUZHANG_TELEGRAM_API_URL``) the
   outbox sends with and python-telegram-bot's Application receives with.
-* **send**: a :class:`Message` becomes sendMessage / sendPhoto / sendDocument / editMessageText;
+* **send**: a :class:`Message` becomes sendMessage / sendPhoto / sendDocument / sendVoice
+  (``extra["audio"]``: the voice note by its file_id, else sendAudio with the media file) /
+  editMessageText;
   the error table (:func:`classify_telegram_error`) maps Bot API errors to retry later /
   permanent failure / unreachable.
-* **parse**: an Update (a text, a photo, a shared contact, a button) becomes an :class:`Inbound`,
-  marked edited (an edited message) and private or not (a group, supergroup or channel);
-  an update without a chat, or with a chat id that is not a number, becomes nothing; NUL
-  characters are stripped from the text. :func:`update_key` names an update for the
-  once-per-update mark. Telegram has no delivery receipts.
+* **parse**: an Update (a text, a photo, a voice note, a shared contact, a button) becomes an
+  :class:`Inbound`, marked edited (an edited message) and private or not (a group, supergroup
+  or channel); an update without a chat, or with a chat id that is not a number, becomes
+  nothing; NUL characters are stripped from the text. :func:`update_key` names an update for
+  the once-per-update mark; :func:`download` fetches a file a user sent (getFile, then the
+  file URL). Telegram has no delivery receipts.
 * **the webhook secret**: :func:`with_webhook_secret` makes one at start in webhook mode.
 
 A message over Telegram's limits was split when it was enqueued
@@ -49,6 +52,7 @@ from config.settings import Settings
 from notifications.channels.base import PermanentFailure, RetryLater, SendResult, Unreachable
 from notifications.channels.limits import TELEGRAM_CAPTION, TELEGRAM_TEXT, shorten
 from notifications.inbound import Inbound, clean_text
+from notifications.media import MediaStore, audio_of
 from notifications.message import Message
 
 ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
@@ -158,6 +162,25 @@ def parse_photo(update: Update) -> Inbound | None:
     )
 
 
+def parse_voice(update: Update) -> Inbound | None:
+    """A voice note (or an audio file), with its caption as the text (``/notice 3 ...``)."""
+    message = update.effective_message
+    if message is None or (message.voice is None and message.audio is None):
+        return None
+    sent = message.voice or message.audio
+    assert sent is not None
+    return _inbound(update, voice=sent.file_id, text=message.caption, message_id=message.message_id)
+
+
+async def download(bot: Bot, file_id: str) -> bytes:
+    """The bytes of a file a user sent (getFile, then the file's download URL)."""
+    try:
+        found = await bot.get_file(file_id)
+        return bytes(await found.download_as_bytearray())
+    except TelegramError as exc:
+        raise classify_telegram_error(exc) from exc
+
+
 def parse_text(update: Update) -> Inbound | None:
     message = update.effective_message
     if message is None or message.text is None:
@@ -192,8 +215,9 @@ def _seconds(value: int | timedelta) -> float:
 class TelegramChannel:
     name = "telegram"
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, media: MediaStore | None = None) -> None:
         self.bot = bot
+        self.media = media  # where extra["audio"] files are, when they have no file_id
 
     def sender_key(self) -> str:
         return "telegram"
@@ -219,7 +243,23 @@ class TelegramChannel:
                 sent_id = edit_id if isinstance(result, bool) else result.message_id
                 return SendResult(provider_id=str(sent_id))
             document = message.document()
-            if document is not None:
+            audio = audio_of(message.extra)
+            stored = self.media.read(audio["name"]) if audio and self.media else None
+            if audio is not None and audio.get("file_id"):
+                sent = await self.bot.send_voice(
+                    chat_id,
+                    audio["file_id"],
+                    caption=shorten(message.text, TELEGRAM_CAPTION) or None,
+                    reply_markup=markup,
+                )
+            elif audio is not None and stored is not None:
+                sent = await self.bot.send_audio(
+                    chat_id,
+                    InputFile(stored, filename=audio["name"]),
+                    caption=shorten(message.text, TELEGRAM_CAPTION) or None,
+                    reply_markup=markup,
+                )
+            elif document is not None:
                 name, content = document
                 sent = await self.bot.send_document(
                     chat_id,

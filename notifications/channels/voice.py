@@ -178,7 +178,7 @@ def render_twiml(script: Script, voices: Mapping[str, Voice], base_url: str = ""
                 method="POST",
                 num_digits=verb.num_digits,
                 timeout=verb.timeout,
-                finish_on_key=verb.finish_on_key or None,
+                finish_on_key=verb.finish_on_key,  # "": every key, # too, is a key
             )
             for inner in verb.prompt:
                 if isinstance(inner, Say):

@@ -39,6 +39,15 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "pk_already": {"zh-CN": "这一项已经标记过了。", "en": "This was marked already."},
     "pk_gone": {"zh-CN": "找不到这一项。", "en": "This item no longer exists."},
+    "pk_recording": {
+        "zh-CN": "🎙 {building}号楼{room}室 · 第{item}项 · {question}（{seconds}秒）",
+        "en": "🎙 Building {building} room {room} · #{item} · {question} ({seconds} s)",
+    },
+    "pk_recording_gone": {
+        "zh-CN": "🎙 {building}号楼{room}室的录音暂时取不到，请在网页上收听或电话联系。",
+        "en": "🎙 The recording of building {building} room {room} cannot be fetched now; play "
+        "it on the web page or phone them.",
+    },
     "pk_xlsx_caption": {
         "zh-CN": "配药清单（{buildings}号楼）",
         "en": "Medicine pickup list (buildings {buildings})",

@@ -260,7 +260,11 @@ async def _day(
         contact = next(
             (c for c in household.contacts if c.channel == responses[household.id].channel), None
         )
-        if contact is not None:
+        # Landlines (voice) are phoned; they do not answer here (answering by keypad is
+        # tests/e2e/test_voice_survey_e2e.py).
+        if contact is not None and contact.channel == "voice":
+            plans[household.id] = "silent"
+        elif contact is not None:
             sent_by[household.id] = contact
 
     async def answer(contact: Contact, replies: list[str]) -> None:
@@ -349,7 +353,7 @@ async def _day(
     )
     not_finished_antigen = {
         (h, antigen.round.id) for h in sent_by if plans[h] in ("silent", "stops")
-    }
+    } | {(h, antigen.round.id) for h, r in responses.items() if r.channel == "voice"}
     med_active = {
         (r.household_id, medication.round.id)  # type: ignore[attr-defined]
         for r in await Response.filter(

@@ -342,12 +342,17 @@ async def test_a_notice_with_a_photo_is_read_out_to_voice_households(
         assert rows == ["delivered"] * 3
 
 
-async def test_survey_questions_are_not_phoned_until_they_can_be_asked_by_keypad(
-    db: str, tmp_path: Path
-) -> None:
+async def test_survey_questions_are_phoned_as_one_keypad_call(db: str, tmp_path: Path) -> None:
+    """A round reaches the landlines as one call each that asks its questions by keypad
+    (surveys/calls.py; answering is tested in tests/e2e/test_voice_survey_e2e.py)."""
     async with voice_drive(db, tmp_path) as run:
+        for room in (103, 203, 303):
+            run.tw.plan_call(landline(1, room), "answer", always=True)
         opened = await run.services.runtime.open_round("antigen", buildings=[1])
-        assert opened.unreachable == 3  # the landlines: on the officers' list, as before
-        assert opened.by_channel == {"sms": 6}
+        assert opened.unreachable == 0
+        assert opened.by_channel == {"sms": 6, "voice": 3}
         await run.drained()
-        assert run.tw.calls == []
+        for room in (103, 203, 303):
+            (call,) = run.tw.calls_to(landline(1, room))
+            assert "今天家里做抗原检测了吗？" in call.said
+        assert run.tw.twiml_errors == []

@@ -426,6 +426,8 @@ class FakeTelegram(LoopbackServer):
                 "sendMessage": self._send_message,
                 "sendPhoto": self._send_photo,
                 "sendDocument": self._send_document,
+                "sendVoice": self._send_voice,
+                "sendAudio": self._send_audio,
                 "sendChatAction": self._send_chat_action,
                 "editMessageText": self._edit_message_text,
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -689,6 +691,41 @@ class FakeTelegram(LoopbackServer):
         update = self._user_message(chat_id, user_id, first_name, language_code, **extra)
         self.updates.append(update)
         return update
+
+    def make_voice_update(
+        self,
+        chat_id: int,
+        content: bytes,
+        *,
+        caption: str | None = None,
+        duration: int = 3,
+        user_id: int | None = None,
+        first_name: str = "Resident",
+        language_code: str | None = None,
+    ) -> JSON:
+        """Build an Update with a user's voice note (OGG/Opus ``content``, downloadable)."""
+        stored = self.add_file(
+            content,
+            file_path=f"voice/file_{next(self._file_seq)}.oga",
+            mime_type="audio/ogg",
+        )
+        voice: JSON = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": duration,
+            "mime_type": "audio/ogg",
+            "file_size": len(content),
+        }
+        extra: JSON = {"voice": voice}
+        if caption is not None:
+            extra["caption"] = caption
+        update = self._user_message(chat_id, user_id, first_name, language_code, **extra)
+        self.updates.append(update)
+        return update
+
+    async def user_voice(self, chat_id: int, content: bytes, **kwargs: Any) -> int | None:
+        """A user sends a voice note (``caption`` e.g. ``/notice 3 ...``). See :meth:`deliver`."""
+        return await self.deliver(self.make_voice_update(chat_id, content, **kwargs))
 
     def make_callback_update(
         self,
@@ -1303,6 +1340,39 @@ class FakeTelegram(LoopbackServer):
         if stored.mime_type:
             document["mime_type"] = stored.mime_type
         message = self._bot_message(chat_id, params, document=document)
+        if caption:
+            message["caption"] = caption
+        if markup:
+            message["reply_markup"] = markup
+        return self._store_sent(chat_id, message)
+
+    async def _send_voice(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> JSON:
+        return self._send_sound(params, files, "voice")
+
+    async def _send_audio(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> JSON:
+        return self._send_sound(params, files, "audio")
+
+    def _send_sound(
+        self, params: dict[str, Any], files: dict[str, UploadedFile], kind: str
+    ) -> JSON:
+        """sendVoice / sendAudio: the message carries ``voice`` / ``audio`` (with the file)."""
+        chat_id = self._require_chat(params)
+        caption = self._check_caption(params)
+        markup = self._check_markup(params.get("reply_markup"))
+        stored, _new = self._resolve_file(params.get(kind), files, kind)
+        if not stored.content:
+            raise TelegramApiError(400, "Bad Request: file must be non-empty")
+        self._check_reachable(chat_id)
+        self._check_rate(chat_id)
+        sound: JSON = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": int(params.get("duration") or 1),
+            "file_size": len(stored.content),
+        }
+        if stored.file_name:
+            sound["file_name"] = stored.file_name
+        message = self._bot_message(chat_id, params, **{kind: sound})
         if caption:
             message["caption"] = caption
         if markup:

@@ -104,6 +104,9 @@ class CallPlan:
     outcome: str = "answer"
     #: Keypad input for each ``<Gather>`` in turn (``"1"``, ``"12#"``); none left: a timeout.
     digits: list[str] = field(default_factory=list)
+    #: What the resident says at each ``<Record>`` in turn: (audio, seconds), or None for
+    #: silence (no recording: the call goes on with the next verb); none left: silence.
+    recordings: list[tuple[bytes, int] | None] = field(default_factory=list)
 
 
 @dataclass
@@ -136,6 +139,10 @@ class FakeCall:
     gathers: list[tuple[str, str, int]] = field(default_factory=list)
     #: (say text, voice, language, slow) of each Say.
     says: list[tuple[str, str, str, bool]] = field(default_factory=list)
+    #: ``outbound-api`` (we placed it) or ``inbound`` (a resident called: :meth:`call_in`).
+    direction: str = "outbound-api"
+    #: RecordingSids made on this call (``<Record>``).
+    recorded: list[str] = field(default_factory=list)
 
     @property
     def live(self) -> bool:
@@ -211,6 +218,9 @@ class VoiceApi:
         self._default_plans: dict[str, CallPlan] = {}
         self._calls_by_sid: dict[str, FakeCall] = {}
         self._call_event: asyncio.Event | None = None
+        #: Recordings made by ``<Record>``: RecordingSid -> audio (GET .../Recordings/{sid}.mp3).
+        self.recordings: dict[str, bytes] = {}
+        self.recording_fetches: list[str] = []
 
     # ---- scripting the residents -----------------------------------------------------------
     def plan_call(
@@ -274,6 +284,65 @@ class VoiceApi:
     def _voice_routes(self: FakeTwilio, app: web.Application, base: str) -> None:  # type: ignore[misc]
         app.router.add_post(f"{base}/Calls.json", self._create_call)
         app.router.add_get(f"{base}/Calls/{{sid}}.json", self._fetch_call)
+        app.router.add_get(f"{base}/Recordings/{{name}}", self._fetch_recording)
+
+    async def _fetch_recording(self: FakeTwilio, request: web.Request) -> web.Response:  # type: ignore[misc]
+        """A recording's media (``.mp3``), with the account's credentials."""
+        from tests.fakes.twilio import TwilioApiError
+
+        name = request.match_info["name"]
+        try:
+            self._authenticate(request)
+            content = self.recordings.get(name.removesuffix(".mp3"))
+            if content is None or not name.endswith(".mp3"):
+                raise TwilioApiError(
+                    404, 20404, f"The requested resource {request.path} was not found"
+                )
+        except TwilioApiError as exc:
+            self.requests.append((request.method, request.path, {}, exc.status))
+            return self._error(exc)
+        self.requests.append((request.method, request.path, {}, 200))
+        self.recording_fetches.append(name)
+        return web.Response(body=content, content_type="audio/mpeg")
+
+    async def call_in(  # type: ignore[misc]
+        self: FakeTwilio,
+        from_: str,
+        url: str,
+        *,
+        to: str | None = None,
+        digits: list[str] | None = None,
+        recordings: list[tuple[bytes, int] | None] | None = None,
+    ) -> FakeCall:
+        """A resident calls the account's number: our voice ``url`` is fetched (signed,
+        ``Direction=inbound``, ``From`` the caller) and the TwiML played with ``digits`` and
+        ``recordings`` as the caller's side; returns the call once it is over."""
+        from tests.fakes.twilio import _sid
+
+        call = FakeCall(
+            sid=_sid("CA"),
+            to=to or next(iter(self.senders)),
+            from_=from_,
+            url=url,
+            params={},
+            status_callback=None,
+            events=frozenset(),
+            machine_detection=False,
+            plan=CallPlan("answer", list(digits or []), list(recordings or [])),
+            created=self.clock(),
+            date_created=datetime.now(UTC),
+            history=["ringing", "in-progress"],
+            status="in-progress",
+            direction="inbound",
+        )
+        self.calls.append(call)
+        self._calls_by_sid[call.sid] = call
+        await self._converse(call)
+        call.status = "completed"
+        call.history.append("completed")
+        call.ended = self.clock()
+        self._changed()
+        return call
 
     async def _fetch_call(self: FakeTwilio, request: web.Request) -> web.Response:  # type: ignore[misc]
         from tests.fakes.twilio import TwilioApiError
@@ -391,7 +460,7 @@ class VoiceApi:
             "CallStatus": call.status,
             "Called": call.to,
             "Caller": call.from_,
-            "Direction": "outbound-api",
+            "Direction": call.direction,
             "From": call.from_,
             "To": call.to,
         }
@@ -524,7 +593,27 @@ class VoiceApi:
             elif tag == "Redirect":
                 return urljoin(url, (verb.text or "").strip()), {}
             elif tag == "Record":
-                return None, {}
+                taken = call.plan.recordings.pop(0) if call.plan.recordings else None
+                if taken is None:
+                    call.said.append("<silence>")
+                    call.duration += int(verb.get("timeout", "5"))
+                    continue  # nothing recorded: Twilio goes on with the next verb
+                from tests.fakes.twilio import _sid
+
+                content, seconds = taken
+                seconds = min(seconds, int(verb.get("maxLength", "3600")))
+                sid = _sid("RE")
+                self.recordings[sid] = content
+                call.recorded.append(sid)
+                call.said.append(f"<recorded {seconds}s>")
+                call.duration += seconds
+                action = urljoin(url, verb.get("action") or url)
+                base = f"{self.url}/2010-04-01/Accounts/{self.account_sid}"
+                return action, {
+                    "RecordingUrl": f"{base}/Recordings/{sid}",
+                    "RecordingSid": sid,
+                    "RecordingDuration": str(seconds),
+                }
             elif tag == "Hangup":
                 return None, {}
         return None, {}

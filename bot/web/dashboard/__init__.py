@@ -99,6 +99,8 @@ def setup_dashboard(app: web.Application) -> None:
     r.add_get(r"/rounds/{round_id:\d+}", pages.round_page)
     r.add_get(r"/rounds/{round_id:\d+}/live", pages.round_live)
     r.add_get(r"/rounds/{round_id:\d+}.xlsx", pages.round_xlsx)
+    r.add_get(r"/rounds/{round_id:\d+}/recordings/{recording_id:\d+}.mp3", pages.round_recording)
+    r.add_get(r"/recordings/{recording_id:\d+}.mp3", pages.recording_audio)
     r.add_get("/outbox", pages.outbox)
     r.add_get("/outbox/live", pages.outbox_live)
     r.add_get("/sim", simulator.index)

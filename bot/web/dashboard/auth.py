@@ -39,8 +39,9 @@ from estate.models import Staff
 log = logging.getLogger(__name__)
 
 COOKIE = "lz_session"
-# Twilio's voice routes check Twilio's signature themselves (bot/web/webhooks.py).
-PUBLIC_PREFIXES = ("/static/", "/login/", "/twilio/voice/")
+# Twilio's voice routes check Twilio's signature themselves (bot/web/webhooks.py);
+# /media/ checks its own signed URL (bot/web/media.py).
+PUBLIC_PREFIXES = ("/static/", "/login/", "/twilio/voice/", "/media/")
 PUBLIC_PATHS = frozenset(
     {"/healthz", "/telegram/webhook", "/twilio/sms", "/twilio/status", "/login", "/twilio/voice"}
 )
@@ -49,12 +50,7 @@ PUBLIC_PATHS = frozenset(
 # ---- the key -------------------------------------------------------------------------------
 def data_folder(settings: Settings) -> Path:
     """Where the SQLite file lives (``data/`` by default); ``data/`` for other databases."""
-    url = settings.database_url
-    if url.startswith("sqlite://") and url != "sqlite://:memory:":
-        path = Path(url[len("sqlite://") :].split("?", 1)[0])
-        if str(path.parent) not in ("", "."):
-            return path.parent
-    return Path("data")
+    return settings.data_dir
 
 
 def secret_key(settings: Settings) -> bytes:

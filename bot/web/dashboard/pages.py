@@ -8,22 +8,25 @@ import secrets
 from collections import Counter
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from bot.web.dashboard.auth import require_some, scope, staff_of
 from bot.web.dashboard.context import fragment, lang_of, page
 from bot.web.dashboard.live import stream
-from bot.web.keys import CLOCK, DISPATCHER, RUNTIME, SIMULATED
+from bot.web.keys import CLOCK, DISPATCHER, RUNTIME, SETTINGS, SIMULATED
 from estate.access import audit
 from estate.addresses import parse_building_ranges
 from estate.contacts import reach_by_building
+from notifications.media import RecordingUnavailable, fetch_recording
 from notifications.status import outbox_summary
 from surveys.alerts import alerts_sent
 from surveys.definition import DefinitionError, builtin_slugs, load_definition, localize
 from surveys.models import Round
 from surveys.positives import positive_list
 from surveys.preview import channel_name, preview_round
+from surveys.recordings import recent_messages, recording_with_building, round_recordings
 from surveys.reminders import schedule_round
 from surveys.render import format_value
 from surveys.report import (
@@ -74,6 +77,17 @@ async def overview(request: web.Request) -> web.Response:
     for row in [*rows, total]:
         for key in ("tg", "sms", "none"):
             row[f"pct_{key}"] = _pct(row[key], row["households"])
+    tz = ZoneInfo(request.app[SETTINGS].timezone)
+    messages = [
+        {
+            "id": m.id,
+            "building": m.building,
+            "room": m.room,
+            "at": m.at.astimezone(tz).strftime("%m-%d %H:%M"),
+            "duration": m.duration,
+        }
+        for m in await recent_messages(_visible_numbers(request))
+    ]
     return page(
         request,
         "overview.html",
@@ -91,6 +105,7 @@ async def overview(request: web.Request) -> web.Response:
                 }
                 for a in await alerts_sent(_visible_numbers(request), lang_of(request))
             ],
+            "messages": messages,
         },
     )
 
@@ -334,11 +349,68 @@ def _question(defn: Any, column: str) -> Any:
 async def round_page(request: web.Request) -> web.Response:
     round_ = await _round_or_404(request)
     context = await _round_context(request, round_)
+    lang = lang_of(request)
     try:
-        title = localize(load_definition(round_.definition).title, lang_of(request))
+        defn = load_definition(round_.definition)
+        title = localize(defn.title, lang)
     except Exception:
-        title = round_.survey
-    return page(request, "round.html", {**context, "title": title})
+        defn, title = None, round_.survey
+    recordings = []
+    for row in await round_recordings(round_.id, _round_visible(request, round_)):
+        question = _question(defn, row.question)
+        recordings.append(
+            {
+                "id": row.id,
+                "building": row.building,
+                "room": row.room,
+                "question": localize(question.label, lang) if question else row.question,
+                "item": row.item,
+                "duration": row.duration,
+            }
+        )
+    return page(request, "round.html", {**context, "title": title, "recordings": recordings})
+
+
+async def recording_audio(request: web.Request) -> web.Response:
+    """A message a resident left by phone (overview page): its audio, for staff whose
+    buildings include the household's (403 otherwise); audited."""
+    row = await recording_with_building(int(request.match_info["recording_id"]))
+    if row is None:
+        raise web.HTTPNotFound(text="no such recording")
+    return await _play(request, row, round_id=None)
+
+
+async def _play(request: web.Request, row: Any, *, round_id: int | None) -> web.Response:
+    sc = scope(request)
+    allowed = sc.everything or row.building in sc.buildings
+    await audit(
+        now=request.app[CLOCK].now(),
+        action="play_recording",
+        staff=staff_of(request),
+        target=f"recording {row.id}",
+        allowed=allowed,
+        detail={"building": row.building, "round": round_id},
+    )
+    if not allowed:
+        raise web.HTTPForbidden(text="not one of your buildings")
+    try:
+        audio = await fetch_recording(row.url, request.app[SETTINGS])
+    except RecordingUnavailable as exc:
+        raise web.HTTPBadGateway(text=f"recording unavailable: {exc}") from None
+    return web.Response(
+        body=audio, content_type="audio/mpeg", headers={"Cache-Control": "private, no-store"}
+    )
+
+
+async def round_recording(request: web.Request) -> web.Response:
+    """One recorded answer's audio, fetched from Twilio for a staff member whose buildings
+    include the household's (403 otherwise); audited."""
+    round_ = await _round_or_404(request)
+    _round_visible(request, round_)
+    row = await recording_with_building(int(request.match_info["recording_id"]))
+    if row is None or row.round_id != round_.id:
+        raise web.HTTPNotFound(text="no such recording")
+    return await _play(request, row, round_id=round_.id)
 
 
 async def round_live(request: web.Request) -> web.StreamResponse:

@@ -21,6 +21,7 @@ from estate.models import AuditEntry
 from estate.staff import add_staff
 from notifications.models import OutboxMessage, Timer
 from surveys.models import Response, Revision, Round
+from tests.audio import voice_note
 from tests.conftest import free_port, make_settings
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
@@ -293,6 +294,42 @@ async def test_notice_with_photo_to_chosen_buildings(live: dict[str, Any]) -> No
     assert not tw.sent_to("+8613600136000")  # building 8 was not chosen
     entry = await AuditEntry.get(action="/notice")
     assert entry.allowed and entry.detail["photo"] is True
+
+
+async def test_notice_in_the_staff_members_own_voice(live: dict[str, Any], tmp_path: Path) -> None:
+    """A voice note captioned /notice: Telegram households get the voice note itself, SMS
+    households the text; the note is kept converted for the phone (8 kHz mono MP3)."""
+    tg: FakeTelegram = live["tg"]
+    tw: FakeTwilio = live["tw"]
+    note = voice_note(1.0)
+    before = len(tg.sent_to(CADRE))
+    await tg.user_voice(CADRE, note, caption="/notice 7 明天上午九点核酸")
+    await tg.wait_sent(CADRE, count=before + 1, timeout=20)
+    said = body(tg.sent_to(CADRE)[-1])
+    assert "2 户" in said and "语音" in said
+    await tg.wait_sent(RESIDENT, count=2, timeout=10)
+    notice = tg.sent_to(RESIDENT)[-1]
+    staff_note = tg.updates[-1]["message"]["voice"]["file_id"]
+    assert notice["voice"]["file_id"] == staff_note  # the note itself, not a copy
+    assert "明天上午九点核酸" in notice["caption"]
+    (sms,) = await tw.wait_sent("+8613700137004")
+    assert "明天上午九点核酸" in sms.body
+    assert tg.calls_to("getFile")  # downloaded through the Bot API
+    kept = list((tmp_path / "media").glob("*.mp3"))
+    assert len(kept) == 1 and kept[0].read_bytes()[:3] in (b"ID3", b"\xff\xfb", b"\xff\xf3")
+    entry = await AuditEntry.filter(action="/notice").order_by("-id").first()
+    assert entry is not None and entry.detail["voice"] == kept[0].name
+
+
+async def test_a_voice_notice_that_is_not_audio_sends_nothing(live: dict[str, Any]) -> None:
+    tg: FakeTelegram = live["tg"]
+    voice_note(1.0)  # skips without ffmpeg
+    before = len(tg.sent_to(CADRE))
+    await tg.user_voice(CADRE, b"not audio", caption="/notice 7")
+    await tg.wait_sent(CADRE, count=before + 1, timeout=20)
+    assert "无法转换" in body(tg.sent_to(CADRE)[-1])
+    assert len(tg.sent_to(RESIDENT)) == 1  # only the welcome
+    assert not await OutboxMessage.filter(purpose="notice").exists()
 
 
 # ---- /answer and alerts ----------------------------------------------------------------------

@@ -182,7 +182,7 @@ def test_render_twiml() -> None:
         '<Say language="cmn-CN" voice="Polly.Zhiyu"><prosody rate="slow">5号楼</prosody></Say>'
         '<Pause length="1" />'
         '<Gather action="https://lz.example/twilio/voice/gather?o=1&amp;step=drive" '
-        'input="dtmf" method="POST" numDigits="1" timeout="6">'
+        'finishOnKey="" input="dtmf" method="POST" numDigits="1" timeout="6">'
         '<Say language="en-US" voice="Polly.Joanna">Press 1</Say></Gather>'
         "<Hangup /></Response>"
     )
