@@ -180,10 +180,17 @@ async def _quiet(services: Any) -> None:
     """Wait until the dispatcher has sent everything that is due."""
 
     async def idle() -> bool:
-        waiting = await OutboxMessage.filter(
-            status__in=["queued", "claimed", "sending"],
-            next_attempt_at__lte=services.clock.now(),
-        ).count()
+        # Landline calls are left out: this day runs without the web server, so a call's TwiML
+        # and status callbacks never arrive and its number stays busy (tests/e2e/test_voice_*.py
+        # play calls through).
+        waiting = (
+            await OutboxMessage.filter(
+                status__in=["queued", "claimed", "sending"],
+                next_attempt_at__lte=services.clock.now(),
+            )
+            .exclude(channel="voice")
+            .count()
+        )
         return waiting == 0
 
     await wait_for(idle, limit=120)
