@@ -15,6 +15,8 @@ async def find_round(value: str) -> Round | None:
         round_id = int(value.lstrip("#"))
     except ValueError:
         return None
+    if not 0 < round_id < 2**31:  # no round has an id the database could not hold
+        return None
     return await Round.get_or_none(id=round_id)
 
 

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.web.dashboard import drives, pages, simulator
 from bot.web.dashboard.auth import COOKIE, access_middleware, secret_key, set_session
-from bot.web.dashboard.context import page
+from bot.web.dashboard.context import audit_refusals, page
 from bot.web.dashboard.live import CLOSING
 from bot.web.keys import CLOCK, SESSION_KEY, SETTINGS
 from estate.logins import peek_token, spend_token
@@ -83,6 +83,7 @@ def setup_dashboard(app: web.Application) -> None:
         autoescape=jinja2.select_autoescape(["html"], default=True),
     )
     app.middlewares.append(access_middleware)
+    app.middlewares.append(audit_refusals)  # inside: the staff member is known
     r = app.router
     r.add_static("/static/", STATIC)
     r.add_get("/login", login_help)

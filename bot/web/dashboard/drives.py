@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.web.dashboard.auth import require_some, scope
-from bot.web.dashboard.context import fragment, page
+from bot.web.dashboard.context import fragment, page, path_id
 from bot.web.dashboard.live import stream
 from bot.web.dashboard.texts import UI
 from estate.contacts import building_floors
@@ -33,7 +33,7 @@ async def drives(request: web.Request) -> web.Response:
 
 
 async def _drive_or_404(request: web.Request) -> Any:
-    drive = await drive_by_id(int(request.match_info["drive_id"]))
+    drive = await drive_by_id(path_id(request, "drive_id"))
     if drive is None:
         raise web.HTTPNotFound(text="no such drive")
     return drive

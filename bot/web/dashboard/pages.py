@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.web.dashboard.auth import require_some, scope, staff_of
-from bot.web.dashboard.context import fragment, lang_of, page
+from bot.web.dashboard.context import fragment, lang_of, page, path_id
 from bot.web.dashboard.live import stream
 from bot.web.keys import CLOCK, DISPATCHER, RUNTIME, SIMULATED
 from estate.access import audit
@@ -113,15 +113,9 @@ async def open_round(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     allowed = require_some(request, wanted)
-    if wanted and len(allowed) != len(wanted):
-        await audit(
-            now=clock.now(),
-            action="open_round",
-            staff=staff,
-            target=f"{slug} {wanted}",
-            allowed=False,
-        )
-        raise web.HTTPForbidden(text="not one of your buildings")
+    if wanted and len(allowed) != len(wanted):  # audited like every refusal (audit_refusals)
+        outside = ",".join(str(b) for b in wanted if b not in allowed)
+        raise web.HTTPForbidden(text=f"not one of your buildings: {outside}")
     try:
         opened = await request.app[RUNTIME].open_round(
             slug, buildings=allowed or None, created_by=staff.name
@@ -140,11 +134,7 @@ async def open_round(request: web.Request) -> web.Response:
 
 
 async def _round_or_404(request: web.Request) -> Round:
-    try:
-        round_id = int(request.match_info["round_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
-    round_ = await round_by_id(round_id)
+    round_ = await round_by_id(path_id(request, "round_id"))
     if round_ is None:
         raise web.HTTPNotFound(text="no such round")
     return round_

@@ -25,10 +25,11 @@ from typing import Any
 from aiohttp import web
 
 from bot.web.dashboard.auth import require_building, scope, staff_of
-from bot.web.dashboard.context import fragment, lang_of, page, translate
+from bot.web.dashboard.context import fragment, lang_of, page, path_id, small_int, translate
 from bot.web.dashboard.live import stream
 from bot.web.keys import CLOCK, HUB, ROUTER, SIMULATED
 from estate.access import audit
+from estate.addresses import parse_building
 from estate.contacts import (
     building_numbers,
     ensure_contact,
@@ -106,9 +107,9 @@ async def index(request: web.Request) -> web.Response:
     households: list[Household] = []
     if "building" in request.query:
         try:
-            building = int(request.query["building"])
-        except ValueError:
-            raise web.HTTPBadRequest(text="building must be a number") from None
+            building = parse_building(request.query["building"])
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text=f"building: {exc}") from None
         require_building(request, building)
         households = await households_of(building)
     staff = staff_of(request)
@@ -128,11 +129,7 @@ async def index(request: web.Request) -> web.Response:
 
 # ---- households ----------------------------------------------------------------------------
 async def _household(request: web.Request) -> Household:
-    try:
-        household_id = int(request.match_info["household_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
-    household = await household_with_building(household_id)
+    household = await household_with_building(path_id(request, "household_id"))
     if household is None:
         raise web.HTTPNotFound(text="no such household")
     require_building(request, household.building.number)
@@ -204,7 +201,7 @@ async def _deliver_typed(
         text=text if choice is None and phone is None else None,
         choice=choice,
         phone=phone,
-        message_id=int(message_id_text) if message_id_text.isdigit() else None,
+        message_id=small_int(message_id_text),
         language=lang_of(request),
     )
     newest = await newest_message_id(*key)
@@ -250,10 +247,7 @@ async def _chat_stream(
 
 # ---- staff ---------------------------------------------------------------------------------
 async def _staff_member(request: web.Request) -> Staff:
-    try:
-        staff_id = int(request.match_info["staff_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    staff_id = path_id(request, "staff_id")
     me = staff_of(request)
     if staff_id != me.id and not scope(request).everything:
         raise web.HTTPForbidden(text="you may only chat as yourself")
