@@ -53,7 +53,37 @@ async def staff_by_chat(chat_id: int | str) -> Staff | None:
         chat = int(chat_id)
     except (TypeError, ValueError):
         return None
+    if not -(2**63) <= chat < 2**63:
+        return None
     return await Staff.filter(telegram_chat_id=chat, active=True).first()
+
+
+SIMULATOR_STAFF = "s"  # a simulator chat of staff member 7 is ("local", "s7")
+
+
+def simulator_staff_address(staff_id: int) -> str:
+    """The browser simulator's own chat for a staff member: never their real Telegram chat,
+    never stored on them, so no real message ever goes to it (and theirs never come here)."""
+    return f"{SIMULATOR_STAFF}{staff_id}"
+
+
+async def staff_by_address(channel: str, address: str) -> Staff | None:
+    """The staff member behind an inbound chat: a linked Telegram chat, or a simulator chat
+    (``local``, ``s<staff id>``). None for anything else."""
+    if channel == "telegram":
+        return await staff_by_chat(address)
+    if channel == "local" and address.startswith(SIMULATOR_STAFF):
+        number = address[len(SIMULATOR_STAFF) :]
+        if number.isdecimal() and len(number) <= 9:
+            return await Staff.filter(id=int(number), active=True).first()
+    return None
+
+
+def real_chat_id(staff: Staff) -> int | None:
+    """The staff member's Telegram chat a real message may go to: a private chat (positive
+    id). A simulator placeholder of older versions (negative) or a group never is one."""
+    chat = staff.telegram_chat_id
+    return chat if chat is not None and chat > 0 else None
 
 
 async def audit(
@@ -100,5 +130,5 @@ async def staff_is_active(staff_id: int) -> bool:
 
 
 async def linked_staff() -> list[Staff]:
-    """Active staff members whose Telegram chat is linked."""
-    return list(await Staff.filter(active=True, telegram_chat_id__isnull=False))
+    """Active staff members whose Telegram chat is linked (a private chat)."""
+    return list(await Staff.filter(active=True, telegram_chat_id__gt=0))

@@ -79,7 +79,9 @@ async def link_chat(channel: str, address: str, phone: str | None) -> Linked:
     if phone is None:
         return Linked()
     people = await Person.filter(phone=phone).select_related("household__building")
-    staff = await Staff.filter(phone=phone, active=True).first()
+    staff = None
+    if channel == "telegram":  # a simulator chat is never linked to a staff member
+        staff = await Staff.filter(phone=phone, active=True).first()
     linked = Linked(staff=staff)
     if staff is not None:
         staff.telegram_chat_id = int(address)

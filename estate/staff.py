@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from tortoise.transactions import in_transaction
 
 from config.settings import get_settings
+from estate.access import real_chat_id
 from estate.models import Building, Staff, StaffBuilding
 from estate.phones import normalise_phone
 
@@ -55,7 +56,7 @@ async def list_staff() -> list[str]:
             if staff.role == "admin"
             else ",".join(map(str, numbers)) or "no buildings"
         )
-        linked = "telegram linked" if staff.telegram_chat_id else "telegram not linked"
+        linked = "telegram linked" if real_chat_id(staff) else "telegram not linked"
         lines.append(f"{staff.name}\t{staff.role}\t{scope}\t{linked}")
     return lines
 

@@ -5,6 +5,7 @@ Staff are not household contacts, so their outbox rows carry a channel and an ad
 
 from __future__ import annotations
 
+from estate.access import real_chat_id
 from estate.models import Staff
 from notifications.message import Message
 from notifications.models import Priority
@@ -22,8 +23,9 @@ def staff_outgoing(
     sms_ok: bool = True,
 ) -> Outgoing | None:
     """An outbox item for ``staff``; None when they can be reached by neither channel."""
-    if staff.telegram_chat_id is not None:
-        channel, address = "telegram", str(staff.telegram_chat_id)
+    chat = real_chat_id(staff)  # a private chat: never a simulator placeholder or a group
+    if chat is not None:
+        channel, address = "telegram", str(chat)
     elif staff.phone and sms_ok:
         channel, address = "sms", staff.phone
         message = Message(message.text)  # no buttons, photos or files by SMS

@@ -16,7 +16,7 @@ from enum import Enum
 from tortoise.transactions import in_transaction
 
 from config.i18n import text
-from estate.access import Scope
+from estate.access import Scope, real_chat_id
 from estate.models import Contact, Household, Staff, StaffBuilding
 from notifications.message import Message
 from notifications.models import Priority
@@ -199,8 +199,9 @@ async def call_both_shifts(buildings: Sequence[int], *, by: Staff, note: str, no
     names = ",".join(str(b) for b in sorted(buildings))
     outgoing: list[Outgoing] = []
     for person in staff:
-        if person.telegram_chat_id is not None:
-            channel, address = "telegram", str(person.telegram_chat_id)
+        chat = real_chat_id(person)  # a private chat: never a simulator placeholder
+        if chat is not None:
+            channel, address = "telegram", str(chat)
         elif person.phone:
             channel, address = "sms", person.phone
         else:

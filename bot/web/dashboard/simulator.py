@@ -9,11 +9,16 @@ engine, runtime, outbox and rendering as the real channels.
   while SMS is delivered to the browser (no Twilio credentials): with Twilio on, the replies would
   go to the real phone, so the page refuses.
 * **Telegram view**: a browser chat of its own (a ``local`` contact of the household, address
-  ``h<household id>``) that behaves like a Telegram chat (buttons, edits); it is safe whatever is
-  switched on, and the runtime sends it the household's current question on /start.
-* **Staff**: a ``local`` chat whose address is the staff member's Telegram chat id (a negative
-  placeholder id if they have none yet; Telegram private chats are positive), so staff commands
-  (``/login`` ...) run as they would from Telegram.
+  ``h<household id>``) that behaves like a Telegram chat (buttons, edits); the runtime sends it
+  the household's current question on /start.
+* **With a real provider on** (a Telegram token or Twilio credentials), the household views only
+  show, never send: what the page typed would be a real, unattributed answer in a live round and
+  could send real alerts. Staff answer for a household with ``/answer`` (an audited proxy
+  answer) instead; the page says so.
+* **Staff**: a ``local`` chat of its own (address ``s<staff id>``), so staff commands (``/login``
+  ...) run as they would from Telegram. Nothing is stored on the staff member: their real
+  Telegram chat (where their alerts and deadline lists go) is never touched, and no real
+  message is ever sent to the simulator chat.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from bot.web.dashboard.auth import require_building, scope, staff_of
 from bot.web.dashboard.context import fragment, lang_of, page, path_id, small_int, translate
 from bot.web.dashboard.live import stream
 from bot.web.keys import CLOCK, HUB, ROUTER, SIMULATED
-from estate.access import audit
+from estate.access import audit, simulator_staff_address
 from estate.addresses import parse_building
 from estate.contacts import (
     building_numbers,
@@ -37,7 +42,7 @@ from estate.contacts import (
     households_of,
     sms_contact_of,
 )
-from estate.logins import active_staff, active_staff_list, placeholder_chat
+from estate.logins import active_staff, active_staff_list
 from estate.models import Household, Staff
 from notifications.channels.local import SMS_LIKE
 from notifications.inbound import Inbound
@@ -47,7 +52,6 @@ from notifications.status import messages_to, newest_message_id
 
 SHOWN = ("sending", "sent", "accepted", "delivered")
 KEPT = 120
-STAFF_SIM_BASE = 10**12
 
 
 @dataclass
@@ -123,6 +127,7 @@ async def index(request: web.Request) -> web.Response:
             "households": households,
             "staff_members": members,
             "simulated": ", ".join(sorted(_simulated(request))),
+            "live_provider": _live_provider(request),
         },
     )
 
@@ -155,8 +160,13 @@ async def _household_chat(
     if contact is None:
         return None, t("no_sms_contact")
     if contact.channel not in request.app[SIMULATED]:
-        return None, t("sms_live")
+        return None, t("sim_live_provider")  # it would pose as a real phone number
     return (contact.channel, contact.address), None
+
+
+def _live_provider(request: web.Request) -> bool:
+    """A real provider is on: nothing is delivered to the browser instead of Telegram/Twilio."""
+    return not _simulated(request)
 
 
 async def household_page(request: web.Request) -> web.Response:
@@ -173,6 +183,7 @@ async def household_page(request: web.Request) -> web.Response:
             "view": view,
             "views": ("sms", "chat"),
             "blocked": blocked,
+            "read_only": _live_provider(request),
             "transcript": lines,
             "base": f"/sim/household/{household.id}",
         },
@@ -211,6 +222,19 @@ async def _deliver_typed(
 
 async def household_send(request: web.Request) -> web.Response:
     household = await _household(request)
+    if _live_provider(request):
+        # A real provider is on: typing here would answer a live round for a real household
+        # with nobody's name on it. Refused (and audited); staff use /answer instead.
+        await audit(
+            now=request.app[CLOCK].now(),
+            action="simulate_household",
+            staff=staff_of(request),
+            target=f"household {household.id}",
+            allowed=False,
+            detail={"why": "a real provider is on"},
+        )
+        t = translate(lang_of(request))
+        raise web.HTTPConflict(text=t("sim_live_provider"))
     form = await request.post()
     view = _view(request, str(form.get("view", "")))
     key, blocked = await _household_chat(request, household, view, create=True)
@@ -257,13 +281,13 @@ async def _staff_member(request: web.Request) -> Staff:
     return member
 
 
-async def _staff_key(member: Staff) -> tuple[str, str]:
-    return ("local", str(await placeholder_chat(member, STAFF_SIM_BASE)))
+def _staff_key(member: Staff) -> tuple[str, str]:
+    return ("local", simulator_staff_address(member.id))
 
 
 async def staff_page(request: web.Request) -> web.Response:
     member = await _staff_member(request)
-    key = await _staff_key(member)
+    key = _staff_key(member)
     lines = await transcript(*key, request.app[HUB].typed_by(key))
     return page(
         request,
@@ -273,6 +297,7 @@ async def staff_page(request: web.Request) -> web.Response:
             "view": "chat",
             "views": (),
             "blocked": None,
+            "staff_chat": True,
             "transcript": lines,
             "base": f"/sim/staff/{member.id}",
         },
@@ -281,7 +306,7 @@ async def staff_page(request: web.Request) -> web.Response:
 
 async def staff_send(request: web.Request) -> web.Response:
     member = await _staff_member(request)
-    key = await _staff_key(member)
+    key = _staff_key(member)
     await audit(
         now=request.app[CLOCK].now(),
         action="simulate_staff",
@@ -294,7 +319,7 @@ async def staff_send(request: web.Request) -> web.Response:
 
 async def staff_live(request: web.Request) -> web.StreamResponse:
     member = await _staff_member(request)
-    key = await _staff_key(member)
+    key = _staff_key(member)
     return await _chat_stream(request, key, f"/sim/staff/{member.id}", "chat")
 
 
