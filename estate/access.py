@@ -18,19 +18,37 @@ log = logging.getLogger(__name__)
 
 
 class Scope:
-    """The buildings (by number) a staff member may see; ``everything`` for admins."""
+    """The buildings (by number) of one estate a staff member may see; ``everything`` for
+    admins.
 
-    __slots__ = ("buildings", "everything")
+    A scope names an estate (``estate``, its id): building numbers repeat across estates (a
+    second estate has its own buildings 1 and 2), so every query made for a scope filters on
+    the estate too (:func:`in_scope`). ``estate`` is None only for admins and empty scopes.
+    """
 
-    def __init__(self, buildings: Iterable[int] = (), *, everything: bool = False) -> None:
+    __slots__ = ("buildings", "estate", "everything")
+
+    def __init__(
+        self,
+        buildings: Iterable[int] = (),
+        *,
+        everything: bool = False,
+        estate: int | None = None,
+    ) -> None:
         self.everything = everything
         self.buildings = frozenset(buildings)
+        self.estate = None if everything else estate
 
     def allows(self, building: int) -> bool:
         return self.everything or building in self.buildings
 
     def allows_all(self, buildings: Iterable[int]) -> bool:
         return self.everything or all(b in self.buildings for b in buildings)
+
+    def allows_estate(self, estate: int | None) -> bool:
+        """Whether something of ``estate`` (None: of every estate, numbers only) may be in
+        this scope: admins see every estate; staff their own."""
+        return self.everything or estate is None or estate == self.estate
 
     def filter(self, buildings: Iterable[int]) -> list[int]:
         return [b for b in buildings if self.allows(b)]
@@ -39,13 +57,26 @@ class Scope:
         return "Scope(everything)" if self.everything else f"Scope({sorted(self.buildings)})"
 
 
+def in_scope(estate: int | None, path: str = "building__") -> dict[str, int]:
+    """Query filters keeping rows of ``estate`` only (none for None): ``path`` leads from the
+    model to its building, e.g. ``household__building__``."""
+    return {} if estate is None else {f"{path}estate_id": estate}
+
+
 async def scope_of(staff: Staff) -> Scope:
+    """The staff member's scope. Its estate is the estate of the buildings linked to them; a
+    staff member linked to buildings of several estates (only possible on a database set up by
+    an older version) keeps those of the first estate (the lowest id), never a mix."""
     if staff.role == "admin":
         return Scope(everything=True)
-    numbers = await StaffBuilding.filter(staff_id=staff.id).values_list(
-        "building__number", flat=True
+    links = await StaffBuilding.filter(staff_id=staff.id).values_list(
+        "building__number", "building__estate_id"
     )
-    return Scope(int(n) for n in numbers)  # type: ignore[call-overload]
+    estates = sorted({int(estate) for _, estate in links})
+    if not estates:
+        return Scope()
+    first = estates[0]
+    return Scope((int(n) for n, e in links if int(e) == first), estate=first)
 
 
 async def staff_by_chat(chat_id: int | str) -> Staff | None:
@@ -112,10 +143,10 @@ async def audit(
         log.exception("could not write the audit entry for %s", action)
 
 
-async def all_building_numbers() -> list[int]:
-    """Every building number of the estate, in order."""
-    numbers = await Building.all().values_list("number", flat=True)
-    return sorted(int(n) for n in numbers)  # type: ignore[call-overload]
+async def all_building_numbers(estate: int | None = None) -> list[int]:
+    """Every building number (of ``estate``; of every estate when None), in order."""
+    numbers = await Building.filter(**in_scope(estate, "")).values_list("number", flat=True)
+    return sorted({int(n) for n in numbers})  # type: ignore[call-overload]
 
 
 async def scope_building_numbers(scope: Scope) -> list[int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import surveys.engine as engine
+from estate.access import in_scope
 from estate.models import Household
 from notifications.outbox import segments_of
 from surveys.definition import load_builtin
@@ -18,13 +19,17 @@ from surveys.states import ResponseStage, RoundStatus
 
 
 async def preview_round(
-    runtime: SurveyRuntime, slug: str, *, buildings: Sequence[int] | None = None
+    runtime: SurveyRuntime,
+    slug: str,
+    *,
+    buildings: Sequence[int] | None = None,
+    estate: int | None = None,
 ) -> OpenedRound:
     """The figures :meth:`SurveyRuntime.open_round` would report (its ``round`` is unsaved)."""
     from surveys.models import Round
 
     defn = load_builtin(slug)
-    query = Household.all().prefetch_related("contacts")
+    query = Household.filter(**in_scope(estate)).prefetch_related("contacts")
     if buildings:
         query = query.filter(building__number__in=list(buildings))
     households = await query

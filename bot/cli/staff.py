@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bot.cli.args import buildings_arg, cli_audit, demo_note
+from bot.cli.args import cli_audit, demo_note, estate_buildings_arg
 from bot.cli.errors import CliError
 from config.database import init_db
 from config.settings import get_settings
@@ -19,25 +19,35 @@ ROLES_HELP = """Roles:
   officer    the information officer of ONE building (--buildings 7): surveys, proxy answers
   logistics  logistics volunteer (--shift A or B) for --buildings: medicine pickups, deliveries
   point      sampling-point volunteer (--point B): paces and marks that point's call-up
-Every action is limited to the staff member's buildings and written to the audit log."""
+Every action is limited to the staff member's buildings and written to the audit log.
+
+A scope names ONE estate: building numbers repeat across estates (a second estate imported
+with `import residents --estate` has its own buildings 1, 2, ...). Write --buildings as
+ESTATE:RANGES (e.g. --buildings "东区:1-5,7") to name it; without a name the scope is in the
+only estate, or in the one estate that has all those buildings; when several estates have them,
+staff add refuses and asks for the name. Staff added before (no estate written) keep the estate
+of the buildings they were linked to; nothing of another estate is ever shown to them."""
 
 
 async def cmd_staff_add(args: argparse.Namespace) -> None:
     from estate.staff import add_staff
 
     await init_db()
+    estate, buildings = args.buildings or (None, [])
     try:
         staff = await add_staff(
             args.name,
             role=args.role,
             phone=args.phone,
-            buildings=args.buildings or [],
+            buildings=buildings,
             shift=args.shift,
             point=args.point,
+            estate=estate,
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    await cli_audit("staff add", f"{staff.name} {staff.role} {_buildings_label(args.buildings)}")
+    label = (f"{estate}:" if estate else "") + _buildings_label(buildings)
+    await cli_audit("staff add", f"{staff.name} {staff.role} {label}")
     print(f"staff {staff.id}: {staff.name} ({staff.role})")
 
 
@@ -94,7 +104,11 @@ def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     p.add_argument("name")
     p.add_argument("--role", required=True, choices=ROLES, help="see the roles above")
     p.add_argument("--phone")
-    p.add_argument("--buildings", type=buildings_arg, help="e.g. 1-5,7")
+    p.add_argument(
+        "--buildings",
+        type=estate_buildings_arg,
+        help="[ESTATE:]RANGES, e.g. 1-5,7 or 东区:1-5,7 (see above: a scope names one estate)",
+    )
     p.add_argument("--shift", choices=["A", "B"])
     p.add_argument("--point")
     p.set_defaults(func=cmd_staff_add)

@@ -13,7 +13,7 @@ from bot.staff.base import StaffReply, StaffRequest
 from bot.staff.drive import PREFIX, DriveStaffCommand
 from bot.staff.texts import TEXTS as STAFF_TEXTS
 from notifications.drives.runtime import DriveError
-from notifications.drives.status import drive_points, find_point, running_drive
+from notifications.drives.status import drive_points, find_drive, find_point, running_drive
 from notifications.message import Button, Message
 
 PACE_PREFIX = f"{PREFIX}pace:"
@@ -32,7 +32,12 @@ class PaceCommand(DriveStaffCommand):
         point = request.args[0] if request.args else (request.staff.point or "")
         if not point:
             points = await drive_points(drive.id)
-            mine = [p for p in points if any(request.scope.allows(n) for n in p.buildings)]
+            mine = [
+                p
+                for p in points
+                if request.scope.allows_estate(drive.estate_id)
+                and any(request.scope.allows(n) for n in p.buildings)
+            ]
             if len(mine) == 1:
                 point = mine[0].name
             else:
@@ -48,18 +53,20 @@ class PaceCommand(DriveStaffCommand):
         return await self.pace(request, verb, point, int(drive_id))
 
     async def pace(self, request: StaffRequest, verb: str, point: str, drive_id: int) -> StaffReply:
-        spot = await find_point(drive_id, point)
+        drive = await find_drive(drive_id)
+        spot = await find_point(drive_id, point) if drive is not None else None
         target = f"drive {drive_id} point {point}"
-        if spot is None:
+        if drive is None or spot is None:
             await self.reply(request, self.t(request, "no_point", point=point))
             return StaffReply()
         staff = request.staff
         if staff.role == "point" and staff.point and staff.point != point:
             await self.refuse_why(request, f"/{verb}", target, f"your point is {staff.point}")
             return StaffReply()
-        if not any(request.scope.allows(n) for n in spot.buildings) and not (
-            staff.role == "point" and staff.point == point
-        ):
+        mine = request.scope.allows_estate(drive.estate_id) and any(
+            request.scope.allows(n) for n in spot.buildings
+        )
+        if not mine and not (staff.role == "point" and staff.point == point):
             await self.refuse_why(request, f"/{verb}", target, "not your buildings")
             return StaffReply()
         drives = self.ctx.drives

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.staff.base import BadBuildings, StaffCommand, StaffReply, StaffRequest
 from bot.staff.texts import TEXTS
 from surveys.definition import load_definition, localize
-from surveys.progress import completion
+from surveys.progress import buildings_in_scope, completion
 
 
 class StatusCommand(StaffCommand):
@@ -27,12 +27,12 @@ class StatusCommand(StaffCommand):
         tz = self.ctx.runtime.tz
         blocks: list[str] = []
         for round_ in reversed(await self.rounds_in_scope(request.scope)):
-            mine = request.scope.filter(await self.round_buildings(round_))
+            mine = await buildings_in_scope(round_, request.scope)
             if asked is not None:
                 mine = [b for b in mine if b in asked]
             if not mine:
                 continue
-            counts = await completion(round_.id, mine)
+            counts = await completion(round_.id, mine, request.scope.estate)
             defn = load_definition(round_.definition)
             deadline = (
                 self.t(

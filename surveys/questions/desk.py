@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from tortoise.transactions import in_transaction
 
 from config.i18n import text
-from estate.access import Scope
+from estate.access import Scope, in_scope
 from estate.models import Contact, Household, Staff
 from notifications.message import Message
 from notifications.models import Priority
@@ -95,7 +95,10 @@ class QuestionDesk:
         start = self.day_start(now)
         query = Question.filter(asked_at__gte=start, asked_at__lt=start + timedelta(days=1))
         if not scope.everything:
-            query = query.filter(building__in=sorted(scope.buildings))
+            query = query.filter(
+                building__in=sorted(scope.buildings),
+                **in_scope(scope.estate, "household__building__"),
+            )
         rows = await query.values_list("id", "text", "building", "status")
         asked = [Asked(i, t, b) for i, t, b, status in rows if status == "open"]
         auto = sum(1 for *_, status in rows if status == "faq")

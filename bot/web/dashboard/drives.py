@@ -27,7 +27,9 @@ async def drives(request: web.Request) -> web.Response:
     rows = []
     for drive in await recent_drives(50):
         numbers = await drive_buildings(drive.id)
-        if sc.everything or any(sc.allows(n) for n in numbers):
+        if sc.everything or (
+            sc.allows_estate(drive.estate_id) and any(sc.allows(n) for n in numbers)
+        ):
             rows.append({"drive": drive, "buildings": numbers})
     return page(request, "drives.html", {"drives": rows, "missing": False})
 
@@ -41,9 +43,11 @@ async def _drive_or_404(request: web.Request) -> Any:
 
 async def _drive_context(request: web.Request, drive: Any) -> dict[str, Any]:
     numbers = await drive_buildings(drive.id)
+    if not scope(request).allows_estate(drive.estate_id):
+        raise web.HTTPForbidden(text="a call-up of another estate")
     visible = require_some(request, numbers) if numbers else []
     status = await load_status(drive.id, visible)
-    heights = await building_floors(visible)
+    heights = await building_floors(visible, estate=drive.estate_id)
     floors_of: dict[int, dict[int, str]] = {}
     counts = dict.fromkeys(STATES, 0)
     points = []

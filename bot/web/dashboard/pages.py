@@ -50,7 +50,9 @@ def _visible_numbers(request: web.Request) -> list[int] | None:
 
 # ---- overview ------------------------------------------------------------------------------
 async def overview(request: web.Request) -> web.Response:
-    reach = await reach_by_building(_visible_numbers(request), TELEGRAM_LIKE, SMS_LIKE)
+    reach = await reach_by_building(
+        _visible_numbers(request), TELEGRAM_LIKE, SMS_LIKE, estate=scope(request).estate
+    )
     rows = [
         {
             "number": r.number,
@@ -84,6 +86,8 @@ def _round_visible(request: web.Request, round_: Round) -> list[int] | None:
     """The round's buildings this staff member sees (None: every building); 403 if none."""
     targeted = [int(b) for b in round_.buildings or []]
     numbers = _visible_numbers(request)
+    if not scope(request).allows_estate(round_.estate_id):
+        raise web.HTTPForbidden(text="a round of another estate")
     if numbers is None:
         return targeted or None
     if not targeted:
@@ -95,8 +99,13 @@ async def rounds(request: web.Request) -> web.Response:
     numbers = _visible_numbers(request)
     rows = await rounds_newest_first()
     if numbers is not None:
-        mine = set(numbers)
-        rows = [r for r in rows if not r.buildings or mine & {int(b) for b in r.buildings}]
+        mine, sc = set(numbers), scope(request)
+        rows = [
+            r
+            for r in rows
+            if sc.allows_estate(r.estate_id)
+            and (not r.buildings or mine & {int(b) for b in r.buildings})
+        ]
     return page(request, "rounds.html", {"rounds": rows, "slugs": builtin_slugs()})
 
 
@@ -118,7 +127,7 @@ async def open_round(request: web.Request) -> web.Response:
         raise web.HTTPForbidden(text=f"not one of your buildings: {outside}")
     try:
         opened = await request.app[RUNTIME].open_round(
-            slug, buildings=allowed or None, created_by=staff.name
+            slug, buildings=allowed or None, created_by=staff.name, estate=scope(request).estate
         )
     except DefinitionError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
@@ -142,7 +151,9 @@ async def _round_or_404(request: web.Request) -> Round:
 
 async def _round_data(request: web.Request, round_: Round) -> tuple[list[str], list[list[Any]]]:
     # Built for the staff member's buildings only: the live page rebuilds it on every change.
-    report = await build_report(round_.id, buildings=_round_visible(request, round_))
+    report = await build_report(
+        round_.id, buildings=_round_visible(request, round_), estate=scope(request).estate
+    )
     return report.columns, report.rows
 
 
@@ -245,7 +256,7 @@ async def round_live(request: web.Request) -> web.StreamResponse:
 async def round_xlsx(request: web.Request) -> web.Response:
     round_ = await _round_or_404(request)
     visible = _round_visible(request, round_)
-    report = await build_report(round_.id, buildings=visible)
+    report = await build_report(round_.id, buildings=visible, estate=scope(request).estate)
     buffer = io.BytesIO()
     write_people_xlsx(report, buffer, lang_of(request))
     await audit(
@@ -266,7 +277,10 @@ async def _outbox_context(request: web.Request) -> dict[str, Any]:
     now = request.app[CLOCK].now()
     minute, five = timedelta(minutes=1), timedelta(minutes=5)
     summary = await outbox_summary(
-        now, buildings=_visible_numbers(request), sent_within=(minute, five)
+        now,
+        buildings=_visible_numbers(request),
+        sent_within=(minute, five),
+        estate=scope(request).estate,
     )
     oldest = summary.oldest_waiting_seconds
     return {

@@ -106,7 +106,9 @@ async def transcript(channel: str, address: str, typed: list[Any]) -> list[Line]
 # ---- picking -------------------------------------------------------------------------------
 async def index(request: web.Request) -> web.Response:
     sc = scope(request)
-    numbers = await building_numbers(None if sc.everything else sorted(sc.buildings))
+    numbers = await building_numbers(
+        None if sc.everything else sorted(sc.buildings), estate=sc.estate
+    )
     building: int | None = None
     households: list[Household] = []
     if "building" in request.query:
@@ -115,7 +117,7 @@ async def index(request: web.Request) -> web.Response:
         except ValueError as exc:
             raise web.HTTPBadRequest(text=f"building: {exc}") from None
         require_building(request, building)
-        households = await households_of(building)
+        households = await households_of(building, estate=sc.estate)
     staff = staff_of(request)
     members = await active_staff_list() if sc.everything else [staff]
     return page(
@@ -137,6 +139,8 @@ async def _household(request: web.Request) -> Household:
     household = await household_with_building(path_id(request, "household_id"))
     if household is None:
         raise web.HTTPNotFound(text="no such household")
+    if not scope(request).allows_estate(household.building.estate_id):  # type: ignore[attr-defined]
+        raise web.HTTPForbidden(text="a household of another estate")
     require_building(request, household.building.number)
     return household
 
