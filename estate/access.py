@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from estate.models import AuditEntry, Building, Staff, StaffBuilding
+from estate.models import AuditEntry, Building, Estate, Staff, StaffBuilding
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +154,12 @@ async def scope_building_numbers(scope: Scope) -> list[int]:
     if scope.everything:
         return await all_building_numbers()
     return sorted(scope.buildings)
+
+
+async def estate_id_named(name: str) -> int | None:
+    """The id of the estate called ``name``; None when there is none."""
+    found = await Estate.filter(name=name).first()
+    return found.id if found is not None else None
 
 
 async def staff_is_active(staff_id: int) -> bool:

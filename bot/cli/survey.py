@@ -35,9 +35,20 @@ async def cmd_survey_open(args: argparse.Namespace) -> None:
     )
     if args.remind is not None and args.closes_in is None:
         raise CliError("--remind needs --closes-in (reminders are counted back from the deadline)")
+    estate = None
+    if args.estate is not None:
+        from estate.access import estate_id_named
+
+        estate = await estate_id_named(args.estate)
+        if estate is None:
+            raise CliError(f"no estate named {args.estate!r}")
     try:
         opened = await runtime.open_round(
-            args.slug, buildings=args.buildings, closes_in=args.closes_in, created_by="cli"
+            args.slug,
+            buildings=args.buildings,
+            closes_in=args.closes_in,
+            created_by="cli",
+            estate=estate,
         )
     except DefinitionError as exc:
         raise CliError(str(exc)) from None
@@ -153,6 +164,10 @@ def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     p = survey.add_parser("open", help="open a round and send its first question")
     p.add_argument("slug")
     p.add_argument("--buildings", type=buildings_arg, help="e.g. 1-5,7 (default: every building)")
+    p.add_argument(
+        "--estate",
+        help="only this estate's buildings (numbers repeat across estates; default: every estate)",
+    )
     p.add_argument("--closes-in", type=durations_arg, help="e.g. 6h, 90m")
     p.add_argument(
         "--remind",

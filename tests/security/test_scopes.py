@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,9 @@ from estate.access import scope_of
 from estate.importing.residents import import_residents
 from estate.models import AuditEntry, Building, Household, Staff, StaffBuilding
 from estate.staff import add_staff, list_staff
+from notifications.drives.models import DriveHousehold
+from notifications.drives.runtime import building_staff
+from notifications.drives.setup import DriveOptions, create_drive, preview
 from notifications.inbound import Inbound
 from notifications.message import Message
 from notifications.models import OutboxMessage, Timer
@@ -212,3 +216,37 @@ def test_staff_add_names_the_estate_when_numbers_repeat(tmp_path: Path) -> None:
     assert "李\tcadre\t东区:1,2" in listed and "王\tcadre\t西区:1,2" in listed
     helped = run(tmp_path, "staff", "add", "--help").stdout
     assert "ESTATE:RANGES" in helped and "estate" in helped
+    opened = run(tmp_path, "survey", "open", "antigen", "--buildings", "1", "--estate", "西区")
+    assert opened.returncode == 0, opened.stderr
+    assert "1 household" in opened.stdout  # 西区's building 1, not 东区's too
+
+
+async def test_a_call_up_of_one_estate_calls_and_shows_that_estate_only(two: Two) -> None:
+    west = await scope_of(two.west)
+    now = two.services.clock.now()
+    options = DriveOptions(
+        points=[("A", [1, 2])],
+        start=now + timedelta(minutes=10),
+        interval=timedelta(minutes=5),
+        lead=timedelta(minutes=2),
+        estate=west.estate,  # what /drive start sets from the staff member's scope
+    )
+    result = await preview(options, {"sms"})
+    drive = await create_drive(options, result.plan, now=now)
+    called = await DriveHousehold.filter(drive_id=drive.id).values_list(
+        "household__room", flat=True
+    )
+    assert sorted(called) == ["808", "909"]
+    staff = {s.name for s in await building_staff(1, "A", estate=drive.estate_id)}
+    assert "西区书记" in staff and "东区书记" not in staff
+
+    app = create_app(two.services, manage_services=False)
+    async with TestClient(TestServer(app)) as client:
+        await login(client, two.east, two.services)
+        assert f"/drives/{drive.id}" not in await (await client.get("/drives")).text()
+        assert (await client.get(f"/drives/{drive.id}")).status == 403
+    replies = await say(two.services, EAST_CHAT, f"/drive status {drive.id}")
+    assert not rooms_in(" ".join(m.text for m in replies))
+    assert await AuditEntry.filter(
+        staff_id=two.east.id, action="/drive status", allowed=False
+    ).exists()
