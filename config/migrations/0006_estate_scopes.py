@@ -14,6 +14,11 @@ class Migration(migrations.Migration):
             field=fields.IntField(null=True),
         ),
         ops.AddField(
+            model_name='Faq',
+            name='estate_id',
+            field=fields.IntField(null=True),
+        ),
+        ops.AddField(
             model_name='Round',
             name='estate_id',
             field=fields.IntField(null=True),

@@ -8,6 +8,8 @@ Promises (two estates, 东区 and 西区, each with its own buildings 1 and 2):
   lists show and reach 东区's households only;
 - a round or call-up opened by a 西区 cadre holds 西区's households only and is refused (and
   audited) to 东区's cadre;
+- residents' questions: a cadre sees their estate's only, and their answer (kept as an FAQ)
+  answers their estate's residents, never another estate's building of the same number;
 - ``staff add --buildings 1-2`` is refused when several estates have those buildings (the
   message says how to name one), ``--buildings 西区:1-2`` names 西区, and ``staff list`` shows
   each scope's estate;
@@ -31,7 +33,7 @@ from bot.web.app import create_app
 from config.clock import FakeClock
 from estate.access import scope_of
 from estate.importing.residents import import_residents
-from estate.models import AuditEntry, Building, Household, Staff, StaffBuilding
+from estate.models import AuditEntry, Building, Contact, Household, Staff, StaffBuilding
 from estate.staff import add_staff, list_staff
 from notifications.drives.models import DriveHousehold
 from notifications.drives.runtime import building_staff
@@ -42,6 +44,7 @@ from notifications.models import OutboxMessage, Timer
 from surveys.alerts import StaffAlerts
 from surveys.engine.events import Alert
 from surveys.models import Response, Round
+from surveys.questions.desk import QuestionDesk
 from surveys.reminders import TimerLoop
 from tests.bot.cli.test_cli_first_day import run
 from tests.conftest import make_settings
@@ -250,3 +253,24 @@ async def test_a_call_up_of_one_estate_calls_and_shows_that_estate_only(two: Two
     assert await AuditEntry.filter(
         staff_id=two.east.id, action="/drive status", allowed=False
     ).exists()
+
+
+async def test_an_estates_answer_to_a_question_never_answers_another_estate(two: Two) -> None:
+    desk = QuestionDesk(tz=two.services.runtime.tz)
+    now = two.services.clock.now()
+    east_contact = await Contact.get(household__room="101")
+    west_contact = await Contact.get(household__room="909")
+    question = "明天几点做核酸？"
+    await desk.receive(east_contact, question, now=now)
+    groups, _ = await desk.today(await scope_of(two.west), now=now)
+    assert groups == []  # 西区's cadre does not see 东区's questions
+    east_scope = await scope_of(two.east)
+    (group,) = (await desk.today(east_scope, now=now))[0]
+    answered = await desk.answer(
+        group.id, "东区：早上八点", staff=two.east, scope=east_scope, now=now
+    )
+    assert answered == 1
+    reply = await desk.receive(west_contact, question, now=now)
+    assert "东区：早上八点" not in reply.text  # 西区's building 1 is not 东区's
+    again = await desk.receive(await Contact.get(household__room="201"), question, now=now)
+    assert "东区：早上八点" in again.text  # 东区's own residents get it at once
