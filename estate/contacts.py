@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from estate.access import in_scope
 from estate.importing.residents import REPLACED_BY_IMPORT
 from estate.models import Building, Contact, Household, Person, Staff
 
@@ -97,7 +98,9 @@ async def link_chat(channel: str, address: str, phone: str | None) -> Linked:
     if phone is None or (channel == "telegram" and not is_private_chat(address)):
         return Linked()
     people = await Person.filter(phone=phone).select_related("household__building")
-    staff = await Staff.filter(phone=phone, active=True).first()
+    staff = None
+    if channel == "telegram":  # a simulator chat is never linked to a staff member
+        staff = await Staff.filter(phone=phone, active=True).first()
     linked = Linked(staff=staff)
     if staff is not None:
         staff.telegram_chat_id = int(address)
@@ -176,10 +179,15 @@ class BuildingReach:
 
 
 async def reach_by_building(
-    numbers: list[int] | None, telegram_like: set[str], sms_like: set[str]
+    numbers: list[int] | None,
+    telegram_like: set[str],
+    sms_like: set[str],
+    *,
+    estate: int | None = None,
 ) -> list[BuildingReach]:
-    """For each building (None: every building), how its households can be reached."""
-    query = Building.all()
+    """For each building (None: every building) of ``estate`` (None: of every estate), how
+    its households can be reached."""
+    query = Building.filter(**in_scope(estate, ""))
     if numbers is not None:
         query = query.filter(number__in=numbers)
     buildings = await query.order_by("number").values_list("id", "number")
@@ -204,23 +212,34 @@ async def reach_by_building(
     return list(rows.values())
 
 
-async def building_numbers(numbers: list[int] | None = None) -> list[int]:
-    """Building numbers in order (limited to ``numbers`` when given)."""
-    query = Building.all()
+async def building_numbers(
+    numbers: list[int] | None = None, *, estate: int | None = None
+) -> list[int]:
+    """Building numbers in order (limited to ``numbers`` and ``estate`` when given)."""
+    query = Building.filter(**in_scope(estate, ""))
     if numbers is not None:
         query = query.filter(number__in=numbers)
     found = await query.order_by("number").values_list("number", flat=True)
-    return [int(n) for n in found]  # type: ignore[call-overload]
+    return sorted({int(n) for n in found})  # type: ignore[call-overload]
 
 
-async def building_floors(numbers: list[int]) -> dict[int, int]:
-    """The number of floors of each building."""
-    rows = await Building.filter(number__in=numbers).values_list("number", "floors")
-    return {int(n): int(f or 0) for n, f in rows}
+async def building_floors(numbers: list[int], *, estate: int | None = None) -> dict[int, int]:
+    """The number of floors of each building (of ``estate``, when given)."""
+    rows = await Building.filter(number__in=numbers, **in_scope(estate, "")).values_list(
+        "number", "floors"
+    )
+    floors: dict[int, int] = {}
+    for n, f in rows:
+        floors[int(n)] = max(floors.get(int(n), 0), int(f or 0))
+    return floors
 
 
-async def households_of(building: int, limit: int = 400) -> list[Household]:
-    return await Household.filter(building__number=building).order_by("floor", "room").limit(limit)
+async def households_of(
+    building: int, limit: int = 400, *, estate: int | None = None
+) -> list[Household]:
+    """The households of building number ``building`` (of ``estate``, when given)."""
+    query = Household.filter(building__number=building, **in_scope(estate))
+    return await query.order_by("floor", "room").limit(limit)
 
 
 async def household_with_building(household_id: int) -> Household | None:

@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from estate.demo import SeedReport, seed_demo
 from estate.models import Estate, Household, Staff
-from estate.staff import add_staff
+from estate.staff import DEMO, add_staff
 
 DEMO_STAFF = (
     # name, role, phone, buildings
@@ -42,7 +42,7 @@ async def seed_if_empty(today: date) -> FirstStart | None:
     return FirstStart(report, admin)
 
 
-DEMO_ESTATE = "demo"
+DEMO_ESTATE = DEMO  # the one name (estate.staff needs it too)
 
 
 @dataclass

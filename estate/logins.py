@@ -70,12 +70,3 @@ async def active_staff(staff_id: int) -> Staff | None:
 
 async def active_staff_list() -> list[Staff]:
     return await Staff.filter(active=True).order_by("name")
-
-
-async def placeholder_chat(member: Staff, base: int) -> int:
-    """The staff member's Telegram chat id; one made up (``-(base + id)``, never a private
-    chat's id) and kept if they have none yet (the simulator chats as them)."""
-    if member.telegram_chat_id is None:
-        member.telegram_chat_id = -(base + member.id)
-        await member.save(update_fields=["telegram_chat_id"])
-    return member.telegram_chat_id

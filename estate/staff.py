@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from tortoise.transactions import in_transaction
 
 from config.settings import get_settings
-from estate.models import Building, Staff, StaffBuilding
+from estate.access import real_chat_id
+from estate.models import Building, Estate, Staff, StaffBuilding
 from estate.phones import normalise_phone
 
 #: The one list of staff roles (who may do what: estate.access and each staff command).
 ROLES = ("admin", "cadre", "officer", "logistics", "point")
+DEMO = "demo"  # the demo estate's name (estate.first_start.DEMO_ESTATE, which imports us)
 
 
 async def add_staff(
@@ -22,16 +24,25 @@ async def add_staff(
     buildings: Sequence[int] = (),
     shift: str | None = None,
     point: str | None = None,
+    estate: str | None = None,
 ) -> Staff:
+    """Add a staff member looking after ``buildings`` of one estate: ``estate`` (its name), or
+    when None the only estate, or the one estate that has all those buildings (building numbers
+    repeat across estates: when several have them, the estate must be named)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
     if role == "officer" and len(buildings) != 1:
         raise ValueError("an information officer looks after exactly one building (--buildings N)")
     e164 = normalise_phone(phone, get_settings().default_region) if phone else None
-    found = await Building.filter(number__in=list(buildings))
-    missing = sorted(set(buildings) - {b.number for b in found})
-    if missing:
-        raise ValueError(f"no such building(s): {', '.join(map(str, missing))}")
+    found: list[Building] = []
+    if buildings:
+        chosen = await estate_of_buildings(buildings, estate)
+        found = list(await Building.filter(estate_id=chosen.id, number__in=list(buildings)))
+        missing = sorted(set(buildings) - {b.number for b in found})
+        if missing:
+            raise ValueError(
+                f"no such building(s) in estate {chosen.name!r}: {', '.join(map(str, missing))}"
+            )
     if await Staff.filter(name=name).exists():
         raise ValueError(f"a staff member named {name!r} exists already")
     async with in_transaction() as conn:
@@ -44,18 +55,59 @@ async def add_staff(
     return staff
 
 
+async def estate_of_buildings(buildings: Sequence[int], name: str | None) -> Estate:
+    """The estate a list of building numbers names (see :func:`add_staff`); ValueError when
+    there is none or it is ambiguous."""
+    if name is not None:
+        named = await Estate.filter(name=name).first()
+        if named is None:
+            raise ValueError(f"no estate named {name!r}")
+        return named
+    estates = list(await Estate.all().order_by("id"))
+    if len(estates) == 1:
+        return estates[0]
+    wanted = set(buildings)
+    having = [
+        e
+        for e in estates
+        if wanted
+        <= {int(n) for n in await Building.filter(estate_id=e.id).values_list("number", flat=True)}  # type: ignore[call-overload]
+    ]
+    real = [e for e in having if e.name != DEMO]  # the demo's fake buildings never compete
+    if len(real) == 1:
+        return real[0]
+    if len(having) == 1:
+        return having[0]
+    label = ",".join(map(str, sorted(wanted)))
+    if not having:
+        raise ValueError(f"no estate has all of building(s) {label}")
+    names = ", ".join(repr(e.name) for e in having)
+    raise ValueError(
+        f"building(s) {label} exist in estates {names}: name the estate, "
+        f"e.g. --buildings '{having[0].name}:{label}'"
+    )
+
+
 async def list_staff() -> list[str]:
     lines = []
+    names = dict(await Estate.all().values_list("id", "name"))
     for staff in (
         await Staff.filter(active=True).order_by("name").prefetch_related("scope__building")
     ):
-        numbers = sorted(link.building.number for link in staff.scope)
+        estates = sorted({link.building.estate_id for link in staff.scope})  # type: ignore[attr-defined]
+        first = estates[0] if estates else None  # the scope's estate (estate.access.scope_of)
+        numbers = sorted(
+            link.building.number
+            for link in staff.scope
+            if link.building.estate_id == first  # type: ignore[attr-defined]
+        )
+        named = names.get(first, "") if first is not None else ""
         scope = (
             "all buildings"
             if staff.role == "admin"
-            else ",".join(map(str, numbers)) or "no buildings"
+            else (f"{named}:" if named else "") + ",".join(map(str, numbers)) or "no buildings"
         )
-        linked = "telegram linked" if staff.telegram_chat_id else "telegram not linked"
+        linked = "telegram linked" if real_chat_id(staff) else "telegram not linked"
         lines.append(f"{staff.name}\t{staff.role}\t{scope}\t{linked}")
     return lines
 

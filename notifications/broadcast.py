@@ -7,6 +7,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from estate.access import in_scope
 from estate.contacts import pick_contact
 from estate.models import Contact, Household
 from notifications.message import Message
@@ -32,12 +33,14 @@ async def broadcast(
     enabled: set[str],
     purpose: str = "notice",
     priority: Priority = Priority.BULK,
+    estate: int | None = None,
 ) -> Broadcast:
-    """Queue ``compose(contact)`` for every household of ``buildings`` that has a reachable
-    contact. Each row's idempotency key is ``{key}:h{household id}``."""
-    households = await Household.filter(building__number__in=list(buildings)).prefetch_related(
-        "contacts"
-    )
+    """Queue ``compose(contact)`` for every household of ``buildings`` (of ``estate``, when
+    given) that has a reachable contact. Each row's idempotency key is
+    ``{key}:h{household id}``."""
+    households = await Household.filter(
+        building__number__in=list(buildings), **in_scope(estate)
+    ).prefetch_related("contacts")
     result = Broadcast()
     items: list[Outgoing] = []
     for household in households:

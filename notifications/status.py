@@ -14,6 +14,7 @@ from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
 from config.clock import SECOND, local_time
+from estate.access import in_scope
 from notifications.models import OutboxMessage, Priority
 from notifications.states import WAITING, OutboxStatus
 
@@ -74,12 +75,14 @@ async def outbox_summary(
     errors: int = 10,
     buildings: Sequence[int] | None = None,
     sent_within: Sequence[timedelta] = (),
+    estate: int | None = None,
 ) -> OutboxSummary:
-    """The whole outbox, or only the messages to households of ``buildings``; with
-    ``sent_within``, how many were sent in each of these last spans of time too."""
+    """The whole outbox, or only the messages to households of ``buildings`` (of ``estate``,
+    when given); with ``sent_within``, how many were sent in each of these last spans of time
+    too."""
 
     def messages() -> QuerySet[OutboxMessage]:
-        query = OutboxMessage.all()
+        query = OutboxMessage.filter(**in_scope(estate, "household__building__"))
         if buildings is not None:
             query = query.filter(household__building__number__in=list(buildings))
         return query

@@ -77,8 +77,8 @@ class StaffAlerts:
         building = household.building.number
         address = f"{building}-{household.room}"
         admins = await Staff.filter(active=True, role="admin")
-        cadres = await Staff.filter(
-            active=True, role="cadre", scope__building__number=building
+        cadres = await Staff.filter(  # of this very building: numbers repeat across estates
+            active=True, role="cadre", scope__building_id=household.building.id
         ).distinct()
         values = {**(response.answers or {}), **alert.data.get("values", {})}
         items: list[Outgoing] = []

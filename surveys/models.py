@@ -18,6 +18,8 @@ class Round(Model):
         fields.JSONField()
     )  # snapshot: a round keeps the definition it was opened with
     buildings: Any = fields.JSONField(default=list)  # building numbers targeted; [] = all
+    # The estate those numbers are in (a staff member's scope names one); None = every estate.
+    estate_id = fields.IntField(null=True)
     status = fields.CharField(max_length=10, default="open")  # states.RoundStatus
     opened_at = fields.DatetimeField()
     closes_at = fields.DatetimeField(null=True)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, tzinfo
 
 import surveys.engine as engine
 from config.i18n import text
-from estate.access import all_building_numbers
+from estate.access import all_building_numbers, in_scope
 from estate.models import Household
 from notifications.durations import format_duration
 from notifications.outbox import segments_of
@@ -96,6 +96,7 @@ async def preview_round(
     slug: str,
     *,
     buildings: Sequence[int] | None = None,
+    estate: int | None = None,
     closes_in: timedelta | None = None,
     reminders: Sequence[int] | None = None,
     cost_per_segment: float | None = None,
@@ -104,7 +105,7 @@ async def preview_round(
     times (``reminders``: seconds before the deadline; None = the defaults)."""
     defn = load_builtin(slug)
     now = runtime.clock.now()
-    query = Household.all().prefetch_related("contacts")
+    query = Household.filter(**in_scope(estate)).prefetch_related("contacts")
     if buildings:
         query = query.filter(building__number__in=list(buildings))
     households = await query
@@ -114,7 +115,7 @@ async def preview_round(
         households=len(households),
         definition=defn,
         buildings=sorted(buildings) if buildings else [],
-        covered=sorted(buildings) if buildings else await all_building_numbers(),
+        covered=sorted(buildings) if buildings else await all_building_numbers(estate),
     )
     steps: dict[str, engine.Step] = {}
     for household in households:

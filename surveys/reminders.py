@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from config.clock import CLOCK_TIME, local_time
 from config.i18n import text
+from estate.access import in_scope
 from estate.models import Household, Person, Staff
 from notifications.message import Message
 from notifications.models import Priority, Timer
@@ -103,16 +104,17 @@ async def remind_round(
     *,
     buildings: Collection[int] | None = None,
     tag: str,
+    estate: int | None = None,
 ) -> int:
-    """Repeat the current question to every household of the round (in ``buildings``, if
-    given) that has not finished. Returns how many reminders were queued."""
+    """Repeat the current question to every household of the round (in ``buildings`` of
+    ``estate``, if given) that has not finished. Returns how many reminders were queued."""
     round_ = await Round.get_or_none(id=round_id, status=RoundStatus.OPEN)
     if round_ is None:
         return 0
     defn = await runtime.definition(round_id)
-    query = Response.filter(round_id=round_id, stage=ResponseStage.ACTIVE).exclude(
-        status=ResponseStatus.ANSWERED
-    )
+    query = Response.filter(
+        round_id=round_id, stage=ResponseStage.ACTIVE, **in_scope(estate, "household__building__")
+    ).exclude(status=ResponseStatus.ANSWERED)
     if buildings is not None:
         query = query.filter(household__building__number__in=list(buildings))
     responses = await query.prefetch_related("household__contacts")
@@ -173,6 +175,7 @@ class Unanswered:
     floor: int
     room: str
     status: str  # not_reached | in_progress | opted_out
+    estate: int = 0  # the estate's id (building numbers repeat across estates)
     phones: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
 
@@ -209,6 +212,7 @@ async def unanswered(round_id: int, buildings: Collection[int] | None = None) ->
                 floor=household.floor,
                 room=household.room,
                 status=status,
+                estate=household.building.estate_id,  # type: ignore[attr-defined]
                 phones=[p.phone for p in members if p.phone],
                 names=[p.name for p in members],
             )
@@ -330,17 +334,21 @@ class TimerLoop:
             "scope__building"
         )
         missing = await unanswered(round_.id, targets)
-        by_building: dict[int, list[Unanswered]] = {}
+        by_building: dict[tuple[int, int], list[Unanswered]] = {}  # by (estate, building)
         for household in missing:
-            by_building.setdefault(household.building, []).append(household)
+            by_building.setdefault((household.estate, household.building), []).append(household)
         items: list[Outgoing] = []
         for officer in officers:
             for link in officer.scope:
                 building = link.building.number
-                if building not in targets:
+                estate = link.building.estate_id  # type: ignore[attr-defined]
+                if building not in targets or round_.estate_id not in (None, estate):
                     continue
                 bodies = unreached_messages(
-                    round_, building, by_building.get(building, []), officer.language
+                    round_,
+                    building,
+                    by_building.get((estate, building), []),
+                    officer.language,
                 )
                 for n, body in enumerate(bodies):
                     item = staff_outgoing(

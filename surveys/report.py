@@ -31,6 +31,7 @@ from tortoise.functions import Count
 from config.clock import machine_time
 from config.exports import to_csv, write_csv, write_xlsx
 from config.settings import get_settings
+from estate.access import in_scope
 from estate.models import ELDERLY_AGE, Contact, Person
 from notifications.models import OutboxMessage
 from surveys.definition import SurveyDefinition, load_definition, localize
@@ -130,15 +131,20 @@ def _alerting(defn: SurveyDefinition) -> list[Any]:
 
 
 async def build_report(
-    round_id: int, *, tz: tzinfo | None = None, buildings: Iterable[int] | None = None
+    round_id: int,
+    *,
+    tz: tzinfo | None = None,
+    buildings: Iterable[int] | None = None,
+    estate: int | None = None,
 ) -> Report:
-    """The round's report; ``buildings`` limits it to a staff member's buildings."""
+    """The round's report; ``buildings`` and ``estate`` limit it to a staff member's scope
+    (building numbers repeat across estates)."""
     tz = tz or ZoneInfo(get_settings().timezone)
     round_ = await Round.get_or_none(id=round_id)
     if round_ is None:
         raise LookupError(f"no round {round_id}")
     defn = load_definition(round_.definition)
-    query = Response.filter(round_id=round_id)
+    query = Response.filter(round_id=round_id, **in_scope(estate, "household__building__"))
     if buildings is not None:
         query = query.filter(household__building__number__in=list(buildings))
     responses = await query.select_related("household__building")

@@ -25,6 +25,7 @@ from config.clock import Clock
 from config.database import MAX_ID
 from config.i18n import text
 from config.settings import Settings
+from estate.access import in_scope
 from estate.contacts import pick_contact
 from estate.models import Contact, Household
 from notifications.message import Button, Message
@@ -244,10 +245,13 @@ class SurveyRuntime:
         closes_in: timedelta | None = None,
         created_by: str = "cli",
         definition: SurveyDefinition | None = None,
+        estate: int | None = None,
     ) -> OpenedRound:
+        """Open a round for ``buildings`` (every building when empty) of ``estate`` (every
+        estate when None: a staff member's scope names one, see estate.access.Scope)."""
         defn = definition or load_builtin(slug)
         now = self.clock.now()
-        query = Household.all().prefetch_related("contacts")
+        query = Household.filter(**in_scope(estate)).prefetch_related("contacts")
         if buildings:
             query = query.filter(building__number__in=list(buildings))
         households = await query
@@ -259,6 +263,7 @@ class SurveyRuntime:
                 version=defn.version,
                 definition=defn.to_json(),
                 buildings=sorted(buildings) if buildings else [],
+                estate_id=estate,
                 status=RoundStatus.OPEN,
                 opened_at=now,
                 closes_at=now + closes_in if closes_in else None,
@@ -1001,11 +1006,13 @@ class SurveyRuntime:
 
 
 async def proxy_target(
-    building: int, room: str, survey: str = ""
+    building: int, room: str, survey: str = "", *, estate: int | None = None
 ) -> tuple[Household | None, Response | None]:
-    """The household at ``building``-``room`` and its newest response in an open round (of
-    ``survey``, when given)."""
-    household = await Household.filter(building__number=building, room=room).first()
+    """The household at ``building``-``room`` (of ``estate``, when given) and its newest
+    response in an open round (of ``survey``, when given)."""
+    household = await Household.filter(
+        building__number=building, room=room, **in_scope(estate)
+    ).first()
     if household is None:
         return None, None
     query = Response.filter(household_id=household.id, round__status="open")

@@ -24,6 +24,14 @@ def buildings_arg(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def estate_buildings_arg(text: str) -> tuple[str | None, list[int]]:
+    """``[ESTATE:]RANGES``: ``东区:1-5,7`` names estate 东区, ``1-5,7`` no estate."""
+    estate, sep, ranges = text.replace("：", ":").rpartition(":")
+    if sep and not estate.strip():
+        raise argparse.ArgumentTypeError("an estate name goes before the ':' (东区:1-5)")
+    return (estate.strip() if sep else None), buildings_arg(ranges)
+
+
 def enabled_channels(settings: Any) -> set[str]:
     enabled = set()
     if settings.telegram_enabled:

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bot.cli.args import buildings_arg, cli_audit, demo_note
+from bot.cli.args import cli_audit, demo_note, estate_buildings_arg
 from bot.cli.errors import CliError
 from bot.cli.texts import say
 from config.database import init_db
@@ -19,18 +19,21 @@ async def cmd_staff_add(args: argparse.Namespace) -> None:
     from estate.staff import add_staff
 
     await init_db()
+    estate, buildings = args.buildings or (None, [])
     try:
         staff = await add_staff(
             args.name,
             role=args.role,
             phone=args.phone,
-            buildings=args.buildings or [],
+            buildings=buildings,
             shift=args.shift,
             point=args.point,
+            estate=estate,
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    await cli_audit("staff add", f"{staff.name} {staff.role} {_buildings_label(args.buildings)}")
+    label = (f"{estate}:" if estate else "") + _buildings_label(buildings)
+    await cli_audit("staff add", f"{staff.name} {staff.role} {label}")
     print(say("staff_added", id=staff.id, name=staff.name, role=staff.role))
 
 
@@ -87,7 +90,7 @@ def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     p.add_argument("name")
     p.add_argument("--role", required=True, choices=ROLES, help=say("h_role"))
     p.add_argument("--phone", help=say("h_phone"))
-    p.add_argument("--buildings", type=buildings_arg, help=say("h_buildings"))
+    p.add_argument("--buildings", type=estate_buildings_arg, help=say("h_buildings"))
     p.add_argument("--shift", choices=["A", "B"], help=say("h_shift"))
     p.add_argument("--point", help=say("h_staff_point"))
     p.set_defaults(func=cmd_staff_add)

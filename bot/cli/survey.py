@@ -37,12 +37,23 @@ async def cmd_survey_open(args: argparse.Namespace) -> None:
     )
     if args.remind is not None and args.closes_in is None:
         raise CliError("--remind needs --closes-in (reminders are counted back from the deadline)")
+    estate = None
+    if args.estate is not None:
+        from estate.access import estate_id_named
+
+        estate = await estate_id_named(args.estate)
+        if estate is None:
+            raise CliError(f"no estate named {args.estate!r}")
     if args.dry_run:
-        await _dry_run(runtime, args)
+        await _dry_run(runtime, args, estate)
         return
     try:
         opened = await runtime.open_round(
-            args.slug, buildings=args.buildings, closes_in=args.closes_in, created_by="cli"
+            args.slug,
+            buildings=args.buildings,
+            closes_in=args.closes_in,
+            created_by="cli",
+            estate=estate,
         )
     except DefinitionError as exc:
         raise CliError(str(exc)) from None
@@ -67,9 +78,7 @@ async def cmd_survey_open(args: argparse.Namespace) -> None:
     if opened.waiting:
         print(f"{plural(opened.waiting, 'household')} answering another round get this one next")
     for older, n in sorted(opened.ahead_of.items()):
-        print(
-            f"{plural(n, 'household')} had not started round {older}: they get this one first"
-        )
+        print(f"{plural(n, 'household')} had not started round {older}: they get this one first")
     if opened.unreachable:
         print(
             f"{plural(opened.unreachable, 'household')} with no reachable contact (see the report)"
@@ -83,7 +92,7 @@ async def cmd_survey_open(args: argparse.Namespace) -> None:
     print(f"round {opened.round.id}")
 
 
-async def _dry_run(runtime: Any, args: argparse.Namespace) -> None:
+async def _dry_run(runtime: Any, args: argparse.Namespace, estate: int | None) -> None:
     """What ``survey open`` would send, in the staff language; nothing is written."""
     from surveys.definition import DefinitionError
     from surveys.preview import preview_lines, preview_round
@@ -94,6 +103,7 @@ async def _dry_run(runtime: Any, args: argparse.Namespace) -> None:
             runtime,
             args.slug,
             buildings=args.buildings,
+            estate=estate,
             closes_in=args.closes_in,
             reminders=args.remind,
         )
@@ -191,6 +201,10 @@ def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     p = survey.add_parser("open", help="open a round and send its first question")
     p.add_argument("slug")
     p.add_argument("--buildings", type=buildings_arg, help="e.g. 1-5,7 (default: every building)")
+    p.add_argument(
+        "--estate",
+        help="only this estate's buildings (numbers repeat across estates; default: every estate)",
+    )
     p.add_argument("--closes-in", type=durations_arg, help="e.g. 6h, 90m")
     p.add_argument(
         "--remind",

@@ -195,17 +195,33 @@ CLI_TEXTS: Catalog = {
   officer    一栋楼的信息员（--buildings 7）：问卷、代答
   logistics  后勤志愿者（--shift A 或 B），负责 --buildings：取药、配送
   point      采样点志愿者（--point B）：控制和登记该采样点的叫号
-每个操作都只限于本人负责的楼栋，并写入操作记录。""",
+每个操作都只限于本人负责的楼栋，并写入操作记录。
+
+负责范围只属于一个小区：不同小区的楼号会重复（用 `import residents --estate` 导入的第二个小区
+有自己的 1、2…号楼）。--buildings 可写成 小区:楼号（如 --buildings "东区:1-5,7"）来指明小区；
+不写小区名时，范围属于唯一的小区，或唯一拥有这些楼号的小区；若多个小区都有这些楼号，
+staff add 会拒绝并要求写明小区。以前添加的工作人员（未写小区）保留其所关联楼栋的小区；
+其他小区的任何内容都不会显示给他们。""",
         "en": """Add a staff member. Roles:
   admin      every building; adds staff, sees everything
   cadre      committee cadre for --buildings (e.g. 1-5): surveys, reports, notices, call-ups
   officer    the information officer of ONE building (--buildings 7): surveys, proxy answers
   logistics  logistics volunteer (--shift A or B) for --buildings: medicine pickups, deliveries
   point      sampling-point volunteer (--point B): paces and marks that point's call-up
-Every action is limited to the staff member's buildings and written to the audit log.""",
+Every action is limited to the staff member's buildings and written to the audit log.
+
+A scope names ONE estate: building numbers repeat across estates (a second estate imported
+with `import residents --estate` has its own buildings 1, 2, ...). Write --buildings as
+ESTATE:RANGES (e.g. --buildings "东区:1-5,7") to name it; without a name the scope is in the
+only estate, or in the one estate that has all those buildings; when several estates have them,
+staff add refuses and asks for the name. Staff added before (no estate written) keep the estate
+of the buildings they were linked to; nothing of another estate is ever shown to them.""",
     },
     "h_role": {"zh-CN": "见上面的角色说明", "en": "see the roles above"},
-    "h_buildings": {"zh-CN": "如 1-5,7", "en": "e.g. 1-5,7"},
+    "h_buildings": {
+        "zh-CN": "[小区:]楼号，如 1-5,7 或 东区:1-5,7（见上：负责范围只属于一个小区）",
+        "en": "[ESTATE:]RANGES, e.g. 1-5,7 or 东区:1-5,7 (see above: a scope names one estate)",
+    },
     "h_staff_list": {"zh-CN": "列出工作人员", "en": "list staff"},
     "h_staff_login": {
         "zh-CN": "打印一个网页后台的一次性登录链接",

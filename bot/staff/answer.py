@@ -57,7 +57,7 @@ class AnswerCommand(StaffCommand):
         if not request.scope.allows(building):
             return await self.refuse_outside(request, self.action, [building], target=address)
         slug = request.args[1] if len(request.args) > 1 else ""
-        household, response = await proxy_target(building, room, slug)
+        household, response = await proxy_target(building, room, slug, estate=request.scope.estate)
         if household is None:
             await self.reply(request, self.t(request, "answer_no_household", address=address))
             return None

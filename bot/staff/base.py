@@ -22,7 +22,7 @@ from bot.staff.texts import TEXTS
 from config.clock import Clock
 from config.i18n import Catalog, text
 from config.settings import Settings
-from estate.access import Scope, audit, scope_building_numbers, scope_of, staff_by_chat
+from estate.access import Scope, audit, scope_building_numbers, scope_of, staff_by_address
 from estate.addresses import parse_building_ranges
 from estate.models import Contact, Staff
 from estate.staff import ROLES
@@ -313,9 +313,7 @@ class StaffCommands:
 
     # ---- dispatch -------------------------------------------------------------------------
     async def staff_of(self, inbound: Inbound) -> Staff | None:
-        if inbound.channel not in ("telegram", "local"):
-            return None
-        return await staff_by_chat(inbound.address)
+        return await staff_by_address(inbound.channel, inbound.address)
 
     async def handle(self, inbound: Inbound) -> StaffReply | None:
         """Run a staff command or button; ``None`` when this is not one (resident routing

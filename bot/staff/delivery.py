@@ -21,7 +21,13 @@ class DeliveryCommand(CareCommand):
             return StaffReply()
         buildings = asked or await self.scope_buildings(request.scope)
         note = " ".join(rest)
-        count = await call_both_shifts(buildings, by=request.staff, note=note, now=self.clock.now())
+        count = await call_both_shifts(
+            buildings,
+            by=request.staff,
+            note=note,
+            now=self.clock.now(),
+            estate=request.scope.estate,
+        )
         await self.allowed(request, "/delivery", ",".join(map(str, buildings)), told=count)
         self.ctx.wake()
         key = "delivery_sent" if count else "delivery_nobody"

@@ -10,7 +10,7 @@ member's buildings and audited. The pace commands are in :mod:`bot.staff.pace`, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from bot.staff.base import StaffCommand, StaffContext, StaffReply, StaffRequest
@@ -184,6 +184,7 @@ class DriveCommand(DriveStaffCommand):
                 order=wizard.order or "top-down",
                 batch=wizard.batch or "floor",
             )
+            options = replace(options, estate=request.scope.estate)  # a scope names an estate
             round_id, result = await make_preview(options, self.ctx.drives.enabled)
         except ValueError as exc:
             self.wizards.pop(request.inbound.address, None)
@@ -262,7 +263,11 @@ class DriveCommand(DriveStaffCommand):
             return await self.no_drive(request)
         scope = request.scope
         status = await load_status(drive.id, None if scope.everything else scope.buildings)
-        if status is None or (not status.points and not scope.everything):
+        if (
+            status is None
+            or (not status.points and not scope.everything)
+            or not scope.allows_estate(drive.estate_id)
+        ):
             await self.refuse_why(
                 request, "/drive status", f"drive {drive.id}", "no building of yours"
             )

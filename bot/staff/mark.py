@@ -30,7 +30,7 @@ class MarkCommand(DriveStaffCommand):
         except (ValueError, TypeError):
             await self.reply(request, self.t(request, "mark_usage"))
             return StaffReply()
-        if not request.scope.allows(building):
+        if not request.scope.allows(building) or not request.scope.allows_estate(drive.estate_id):
             await self.refuse_why(request, "/mark", address, "not your building")
             return StaffReply()
         try:

@@ -83,6 +83,7 @@ class NoticeCommand(StaffCommand):
             key=f"notice:s{request.staff.id}:{stamp}",
             now=now,
             enabled=runtime.enabled,
+            estate=request.scope.estate,
         )
         runtime.wake()
         await self.allowed(

@@ -14,7 +14,7 @@ from bot.staff.drive import PREFIX, DriveStaffCommand
 from bot.staff.texts import TEXTS as STAFF_TEXTS
 from notifications.drives.control import audit_action, audit_target, pace_refusal
 from notifications.drives.runtime import DriveError
-from notifications.drives.status import drive_points, find_point, running_drive
+from notifications.drives.status import drive_points, find_drive, find_point, running_drive
 from notifications.message import Button, Message
 
 PACE_PREFIX = f"{PREFIX}pace:"
@@ -33,7 +33,12 @@ class PaceCommand(DriveStaffCommand):
         point = request.args[0] if request.args else (request.staff.point or "")
         if not point:
             points = await drive_points(drive.id)
-            mine = [p for p in points if any(request.scope.allows(n) for n in p.buildings)]
+            mine = [
+                p
+                for p in points
+                if request.scope.allows_estate(drive.estate_id)
+                and any(request.scope.allows(n) for n in p.buildings)
+            ]
             if len(mine) == 1:
                 point = mine[0].name
             else:
@@ -49,12 +54,13 @@ class PaceCommand(DriveStaffCommand):
         return await self.pace(request, verb, point, int(drive_id))
 
     async def pace(self, request: StaffRequest, verb: str, point: str, drive_id: int) -> StaffReply:
-        spot = await find_point(drive_id, point)
+        drive = await find_drive(drive_id)
+        spot = await find_point(drive_id, point) if drive is not None else None
         target = audit_target(drive_id, verb, point)
-        if spot is None:
+        if drive is None or spot is None:
             await self.reply(request, self.t(request, "no_point", point=point))
             return StaffReply()
-        why = pace_refusal(request.staff, request.scope, spot)
+        why = pace_refusal(request.staff, request.scope, spot, drive.estate_id)  # type: ignore[attr-defined]
         if why is not None:
             await self.refuse_why(request, audit_action(verb), target, why)
             return StaffReply()

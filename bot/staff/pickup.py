@@ -54,13 +54,15 @@ class PickupCommand(CareCommand):
             return StaffReply()
         buildings = asked or await self.scope_buildings(request.scope)
         await self.allowed(request, "/pickup", ",".join(map(str, buildings)))
-        found = await lists_for(buildings)
+        found = await lists_for(buildings, estate=request.scope.estate)
         if not found:
             await self.reply(request, self.t(request, "pk_no_round"))
             return StaffReply()
         now = self.clock.now()
         shift = shift_on_duty(now.astimezone(self.tz), self.settings.shift_a_start)
-        names = await on_duty_names([p.building for _, p in found], shift)
+        names = await on_duty_names(
+            [p.building for _, p in found], shift, estate=request.scope.estate
+        )
         shown: list[PickupList] = []
         for round_id, plist in found:
             if not plist.households and not asked:

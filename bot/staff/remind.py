@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.staff.base import StaffCommand, StaffReply, StaffRequest
 from bot.staff.texts import TEXTS
+from surveys.progress import buildings_in_scope
 from surveys.reminders import remind_round
 
 
@@ -19,7 +20,7 @@ class RemindCommand(StaffCommand):
             if round_ is None:
                 return None
             targets = await self.round_buildings(round_)
-            if not request.scope.filter(targets):
+            if not await buildings_in_scope(round_, request.scope):
                 return await self.refuse_outside(
                     request, self.action, targets, target=f"round {round_.id}"
                 )
@@ -34,9 +35,15 @@ class RemindCommand(StaffCommand):
             buildings = (
                 None
                 if request.scope.everything
-                else request.scope.filter(await self.round_buildings(round_))
+                else await buildings_in_scope(round_, request.scope)
             )
-            count = await remind_round(self.ctx.runtime, round_.id, buildings=buildings, tag=stamp)
+            count = await remind_round(
+                self.ctx.runtime,
+                round_.id,
+                buildings=buildings,
+                tag=stamp,
+                estate=request.scope.estate,
+            )
             await self.allowed(request, self.action, f"round {round_.id}", reminded=count)
             await self.reply(request, self.t(request, "remind_done", count=count, round=round_.id))
         return None

@@ -9,6 +9,7 @@ from bot.staff.base import StaffCommand, StaffReply, StaffRequest
 from bot.staff.texts import TEXTS
 from notifications.message import Message
 from surveys.definition import load_definition, localize
+from surveys.progress import buildings_in_scope
 from surveys.report import Report, build_report, write_people_xlsx
 
 
@@ -40,13 +41,13 @@ class ReportCommand(StaffCommand):
                 return None
             round_ = rounds[0]
         targets = await self.round_buildings(round_)
-        mine = request.scope.filter(targets)
+        mine = await buildings_in_scope(round_, request.scope)
         if not mine:
             return await self.refuse_outside(
                 request, self.action, targets, target=f"round {round_.id}"
             )
         keep = None if request.scope.everything else set(mine)
-        report = await build_report(round_.id, buildings=keep)
+        report = await build_report(round_.id, buildings=keep, estate=request.scope.estate)
         content, rows = report_xlsx(report, keep, request.lang)
         title = localize(load_definition(round_.definition).title, request.lang)
         label = self.scope_label(request) if request.scope.everything else ",".join(map(str, mine))

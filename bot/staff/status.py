@@ -7,7 +7,7 @@ from bot.staff.base import BadBuildings, StaffCommand, StaffReply, StaffRequest
 from bot.staff.texts import TEXTS
 from config.clock import SHORT, local_time
 from surveys.definition import load_definition, localize
-from surveys.progress import completion, waiting_behind
+from surveys.progress import buildings_in_scope, completion, waiting_behind
 
 WAITING_SHOWN = 20
 
@@ -30,12 +30,12 @@ class StatusCommand(StaffCommand):
         tz = self.ctx.runtime.tz
         blocks: list[str] = []
         for round_ in reversed(await self.rounds_in_scope(request.scope)):
-            mine = request.scope.filter(await self.round_buildings(round_))
+            mine = await buildings_in_scope(round_, request.scope)
             if asked is not None:
                 mine = [b for b in mine if b in asked]
             if not mine:
                 continue
-            counts = await completion(round_.id, mine)
+            counts = await completion(round_.id, mine, request.scope.estate)
             defn = load_definition(round_.definition)
             deadline = (
                 self.t(

@@ -131,7 +131,9 @@ class SurveyCommand(StaffCommand):
     async def _confirm(
         self, request: StaffRequest, slug: str, which: str, buildings: list[int], seconds: int
     ) -> StaffReply:
-        preview = await preview_round(self.ctx.runtime, slug, buildings=buildings or None)
+        preview = await preview_round(
+            self.ctx.runtime, slug, buildings=buildings or None, estate=request.scope.estate
+        )
         channels = ", ".join(
             self.t(request, "channel_count", channel=c, count=n)
             for c, n in sorted(preview.by_channel.items())
@@ -177,6 +179,7 @@ class SurveyCommand(StaffCommand):
             buildings=buildings or None,
             closes_in=timedelta(seconds=seconds),
             created_by=request.staff.name,
+            estate=request.scope.estate,
         )
         await schedule_round(opened.round, None, now=self.clock.now())
         await self.allowed(

@@ -10,7 +10,7 @@ from typing import Any
 from telegram import BotCommand, BotCommandScopeChat
 
 from bot.staff.base import StaffCommands
-from estate.access import linked_staff
+from estate.access import linked_staff, real_chat_id
 from estate.models import Staff
 
 log = logging.getLogger(__name__)
@@ -23,16 +23,15 @@ class StaffMenus:
 
     async def set_menu(self, staff: Staff) -> None:
         """Show the staff commands in this staff member's chat only."""
-        if self.telegram is None or staff.telegram_chat_id is None:
+        chat = real_chat_id(staff)
+        if self.telegram is None or chat is None:
             return
         menu = [
             BotCommand(name, description)
             for name, description in self.commands.menu(staff.language, role=staff.role)
         ]
         try:
-            await self.telegram.bot.set_my_commands(
-                menu, scope=BotCommandScopeChat(staff.telegram_chat_id)
-            )
+            await self.telegram.bot.set_my_commands(menu, scope=BotCommandScopeChat(chat))
         except Exception as exc:  # the menu is a convenience: linking must not fail for it
             log.warning("setMyCommands failed: %s", type(exc).__name__)
 

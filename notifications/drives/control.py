@@ -15,20 +15,23 @@ from __future__ import annotations
 
 from estate.access import Scope
 from estate.models import Staff
-from notifications.drives.models import DrivePoint
+from notifications.drives.models import Drive, DrivePoint
 from notifications.drives.status import drive_points
 
 PACE_VERBS = ("next", "pause", "resume", "skip")
 VERBS = (*PACE_VERBS, "cancel")
 
 
-def pace_refusal(staff: Staff, scope: Scope, point: DrivePoint) -> str | None:
-    """Why ``staff`` may not change this point's pace (for the audit log), or None."""
+def pace_refusal(
+    staff: Staff, scope: Scope, point: DrivePoint, estate_id: int | None
+) -> str | None:
+    """Why ``staff`` may not change this point's pace (for the audit log), or None.
+    ``estate_id`` is the drive's estate: building numbers of another estate are not theirs."""
     if staff.role == "point" and staff.point and staff.point != point.name:
         return f"your point is {staff.point}"
     if staff.role == "point" and staff.point == point.name:
         return None
-    if not any(scope.allows(n) for n in point.buildings):
+    if not scope.allows_estate(estate_id) or not any(scope.allows(n) for n in point.buildings):
         return "not your buildings"
     return None
 
@@ -37,6 +40,9 @@ async def cancel_refusal(staff: Staff, scope: Scope, drive_id: int) -> str | Non
     """Why ``staff`` may not cancel the whole drive, or None."""
     if staff.role == "admin":
         return None
+    drive = await Drive.get_or_none(id=drive_id)
+    if drive is None or not scope.allows_estate(drive.estate_id):  # type: ignore[attr-defined]
+        return "not all its buildings are yours"
     points = await drive_points(drive_id)
     if all(scope.allows(n) for p in points for n in p.buildings):
         return None

@@ -26,6 +26,7 @@ class Drive(Model):
     order = fields.CharField(max_length=10, default="top-down")
     batch = fields.CharField(max_length=12, default="floor")  # planner.BatchSize as text
     points_spec = fields.CharField(max_length=300)  # "A:1-4,B:5-8" as given
+    estate_id = fields.IntField(null=True)  # the estate its buildings are in; None = any
     # Pace: fixed (interval) or adaptive (advance once `share` of the batch replied 1, never
     # sooner than min_interval_s after its call, never later than max_interval_s).
     pace = fields.CharField(max_length=10, default="fixed")

@@ -685,7 +685,7 @@ class DriveRuntime:
         parts = await DriveHousehold.filter(
             self._silent_parts(drive, point_name, building)
         ).order_by("floor", "room")
-        staff = await building_staff(building, point_name)
+        staff = await building_staff(building, point_name, estate=drive.estate_id)
         outgoing: list[Outgoing] = []
         if parts:
             rooms = "、".join(p.room for p in parts)
@@ -947,13 +947,16 @@ class DriveRuntime:
         return part
 
 
-async def building_staff(building: int, point: str | None = None) -> list[Staff]:
-    """Active staff who look after this building (cadres, officers), the point's volunteers
-    and the admins."""
+async def building_staff(
+    building: int, point: str | None = None, *, estate: int | None = None
+) -> list[Staff]:
+    """Active staff who look after this building (of ``estate``, when given: cadres,
+    officers), the point's volunteers and the admins."""
+    looks_after = Q(scope__building__number=building, role__in=("cadre", "officer"))
+    if estate is not None:
+        looks_after &= Q(scope__building__estate_id=estate)
     query = Staff.filter(active=True).filter(
-        Q(role="admin")
-        | Q(scope__building__number=building, role__in=("cadre", "officer"))
-        | Q(role="point", point=point or "\x00")
+        Q(role="admin") | looks_after | Q(role="point", point=point or "\x00")
     )
     seen: dict[int, Staff] = {}
     for member in await query:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from tortoise.transactions import in_transaction
 
 import notifications.drives.planner as planner
+from estate.access import in_scope
 from estate.contacts import pick_contact
 from estate.models import Building, Contact, Household, Person
 from notifications.drives.models import Drive, DriveBatch, DriveHousehold, DrivePoint
@@ -41,6 +42,7 @@ class DriveOptions:
     share: float = 0.8
     min_interval: timedelta = timedelta(0)
     max_interval: timedelta = timedelta(0)
+    estate: int | None = None  # the estate the points' building numbers are in (None: any)
 
     def slot(self) -> timedelta:
         """The planned time between two batches of a point (adaptive: the longest wait)."""
@@ -72,11 +74,11 @@ CALL_MINUTES = 1  # a call-up said twice with its question takes under a minute
 
 
 async def load_buildings(
-    numbers: Collection[int], *, positive: Collection[int] = ()
+    numbers: Collection[int], *, positive: Collection[int] = (), estate: int | None = None
 ) -> dict[int, planner.BuildingSpec]:
-    """The buildings with these numbers, as the planner sees them."""
+    """The buildings with these numbers (of ``estate``, when given), as the planner sees them."""
     positives = set(positive)
-    buildings = await Building.filter(number__in=list(numbers))
+    buildings = await Building.filter(number__in=list(numbers), **in_scope(estate, ""))
     households = await Household.filter(building_id__in=[b.id for b in buildings]).values(
         "id", "building_id", "floor", "room", "entrance", "home_bound"
     )
@@ -133,7 +135,7 @@ def plan_request(
 async def plan(options: DriveOptions, *, positive: Collection[int] = ()) -> planner.Plan:
     """Plan the drive (raises :class:`planner.PlanError` with a message for staff)."""
     numbers = {n for _, served in options.points for n in served}
-    buildings = await load_buildings(numbers, positive=positive)
+    buildings = await load_buildings(numbers, positive=positive, estate=options.estate)
     missing = sorted(numbers - set(buildings))
     if missing:
         raise planner.PlanError(
@@ -221,6 +223,7 @@ async def create_drive(
             min_interval_s=options.min_interval.total_seconds(),
             max_interval_s=options.max_interval.total_seconds(),
             round_id=round_id,
+            estate_id=options.estate,
             using_db=conn,
         )
         await DrivePoint.bulk_create(

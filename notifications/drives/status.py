@@ -364,6 +364,8 @@ async def latest_drive() -> Drive | None:
 
 
 async def find_drive(drive_id: int) -> Drive | None:
+    if not 0 < drive_id < 2**31:  # no drive has an id the database could not hold
+        return None
     return await Drive.get_or_none(id=drive_id)
 
 
@@ -377,6 +379,8 @@ async def find_point(drive_id: int, name: str) -> DrivePoint | None:
 
 
 async def drive_by_id(drive_id: int) -> Drive | None:
+    if not 0 < drive_id < 2**31:  # no drive has an id the database could not hold
+        return None
     return await Drive.get_or_none(id=drive_id)
 
 

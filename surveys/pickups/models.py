@@ -37,6 +37,7 @@ class Faq(Model):
     question = fields.TextField()
     answer = fields.TextField()
     buildings: Any = fields.JSONField(default=list)  # building numbers it covers; [] = all
+    estate_id = fields.IntField(null=True)  # the estate of those buildings; None = every estate
     staff: fields.ForeignKeyNullableRelation[Staff] = fields.ForeignKeyField(
         "models.Staff", related_name="faqs", null=True, on_delete=fields.SET_NULL
     )

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from config.i18n import text
-from estate.access import Scope
+from estate.access import Scope, in_scope
 from estate.contacts import is_private_chat
 from estate.models import Contact, Household, Staff, StaffBuilding
 from notifications.message import Message
@@ -35,10 +36,16 @@ log = logging.getLogger(__name__)
 SURVEY = "medication"
 
 
-async def latest_rounds(buildings: Sequence[int]) -> dict[int, list[int]]:
-    """The latest medication round of each building, as ``{round_id: [building, ...]}``
-    (a building no medication round covered is left out)."""
-    rounds = await Round.filter(survey=SURVEY).order_by("-id").values("id", "buildings")
+async def latest_rounds(
+    buildings: Sequence[int], *, estate: int | None = None
+) -> dict[int, list[int]]:
+    """The latest medication round of each building (a round of ``estate`` or of every
+    estate, when given), as ``{round_id: [building, ...]}`` (a building no medication round
+    covered is left out)."""
+    query = Round.filter(survey=SURVEY)
+    if estate is not None:
+        query = query.filter(Q(estate_id=None) | Q(estate_id=estate))
+    rounds = await query.order_by("-id").values("id", "buildings")
     out: dict[int, list[int]] = {}
     for number in buildings:
         for r in rounds:
@@ -48,9 +55,16 @@ async def latest_rounds(buildings: Sequence[int]) -> dict[int, list[int]]:
     return out
 
 
-async def load_lists(round_id: int, buildings: Sequence[int] | None = None) -> list[PickupList]:
-    """The pickup lists of one round (answered households only), one per building."""
-    query = Response.filter(round_id=round_id, status=ResponseStatus.ANSWERED)
+async def load_lists(
+    round_id: int, buildings: Sequence[int] | None = None, *, estate: int | None = None
+) -> list[PickupList]:
+    """The pickup lists of one round (answered households only, of ``estate`` when given),
+    one per building."""
+    query = Response.filter(
+        round_id=round_id,
+        status=ResponseStatus.ANSWERED,
+        **in_scope(estate, "household__building__"),
+    )
     if buildings is not None:
         query = query.filter(household__building__number__in=list(buildings))
     rows = await query.values(
@@ -76,11 +90,16 @@ async def load_lists(round_id: int, buildings: Sequence[int] | None = None) -> l
     return build_lists(answered, marks, buildings=buildings)
 
 
-async def lists_for(buildings: Sequence[int]) -> list[tuple[int, PickupList]]:
-    """(round id, list) for each building, each from its own latest medication round."""
+async def lists_for(
+    buildings: Sequence[int], *, estate: int | None = None
+) -> list[tuple[int, PickupList]]:
+    """(round id, list) for each building (of ``estate``, when given), each from its own
+    latest medication round."""
     out: list[tuple[int, PickupList]] = []
-    for round_id, numbers in (await latest_rounds(buildings)).items():
-        out.extend((round_id, plist) for plist in await load_lists(round_id, numbers))
+    for round_id, numbers in (await latest_rounds(buildings, estate=estate)).items():
+        out.extend(
+            (round_id, plist) for plist in await load_lists(round_id, numbers, estate=estate)
+        )
     return sorted(out, key=lambda pair: pair[1].building)
 
 
@@ -90,10 +109,16 @@ def xlsx_bytes(lists: Sequence[PickupList], title: str = "pickup") -> bytes:
     return buffer.getvalue()
 
 
-async def on_duty_names(buildings: Sequence[int], shift: str | None) -> dict[int, list[str]]:
-    """Names of the logistics staff of each building (of one shift, or of both)."""
+async def on_duty_names(
+    buildings: Sequence[int], shift: str | None, *, estate: int | None = None
+) -> dict[int, list[str]]:
+    """Names of the logistics staff of each building (of ``estate``, when given; of one
+    shift, or of both)."""
     query = StaffBuilding.filter(
-        building__number__in=list(buildings), staff__role="logistics", staff__active=True
+        building__number__in=list(buildings),
+        staff__role="logistics",
+        staff__active=True,
+        **in_scope(estate),
     )
     if shift is not None:
         query = query.filter(staff__shift=shift)
@@ -137,7 +162,7 @@ async def mark_item(
     household: Household = response.household
     building = household.building.number
     address = f"{building}-{household.room}"
-    if not scope.allows(building):
+    if not scope.allows(building) or not scope.allows_estate(household.building.estate_id):  # type: ignore[attr-defined]
         return MarkOutcome(MarkResult.REFUSED, building, address)
     medicines = (response.answers or {}).get("medicines")
     if not isinstance(medicines, list) or not 1 <= item <= len(medicines):
@@ -182,21 +207,28 @@ async def mark_item(
     return MarkOutcome(MarkResult.DONE, building, address)
 
 
-async def logistics_of(buildings: Sequence[int]) -> list[Staff]:
-    """Every active logistics staff member (both shifts) of these buildings."""
+async def logistics_of(buildings: Sequence[int], *, estate: int | None = None) -> list[Staff]:
+    """Every active logistics staff member (both shifts) of these buildings (of ``estate``,
+    when given)."""
     ids = await StaffBuilding.filter(
-        building__number__in=list(buildings), staff__role="logistics", staff__active=True
+        building__number__in=list(buildings),
+        staff__role="logistics",
+        staff__active=True,
+        **in_scope(estate),
     ).values_list("staff_id", flat=True)
     return await Staff.filter(id__in=list(set(ids))).order_by("name")
 
 
-async def call_both_shifts(buildings: Sequence[int], *, by: Staff, note: str, now: datetime) -> int:
-    """Message every logistics staff member (shifts A and B) of the buildings about a large
-    delivery, with the open totals of the pickup lists. Returns how many were told."""
-    lists = [plist for _, plist in await lists_for(buildings)]
+async def call_both_shifts(
+    buildings: Sequence[int], *, by: Staff, note: str, now: datetime, estate: int | None = None
+) -> int:
+    """Message every logistics staff member (shifts A and B) of the buildings (of ``estate``,
+    when given) about a large delivery, with the open totals of the pickup lists. Returns how
+    many were told."""
+    lists = [plist for _, plist in await lists_for(buildings, estate=estate)]
     households = sum(len(p.households) for p in lists)
     items = sum(p.open_items for p in lists)
-    staff = await logistics_of(buildings)
+    staff = await logistics_of(buildings, estate=estate)
     names = ",".join(str(b) for b in sorted(buildings))
     outgoing: list[Outgoing] = []
     for person in staff:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from tortoise.transactions import in_transaction
 
 from config.i18n import text
-from estate.access import Scope
+from estate.access import Scope, in_scope
 from estate.models import Contact, Household, Staff
 from notifications.message import Message
 from notifications.models import Priority
@@ -42,10 +42,14 @@ class QuestionDesk:
     async def receive(self, contact: Contact, body: str, *, now: datetime) -> Message:
         """Store a question (or answer it from the FAQ); the reply to send the resident."""
         household_id: int = contact.household_id  # type: ignore[attr-defined]
-        rows = await Household.filter(id=household_id).values_list("building__number")
-        building = int(rows[0][0])
+        rows = await Household.filter(id=household_id).values_list(
+            "building__number", "building__estate_id"
+        )
+        building, estate = int(rows[0][0]), int(rows[0][1])
         body = body.strip()[:MAX_QUESTION_CHARS]
-        faq = best_faq(body, building, await self.faqs(now))
+        # Building numbers repeat across estates: only this estate's answers (or everyone's).
+        faqs = [f for f in await self.faqs(now) if f.estate in (None, estate)]
+        faq = best_faq(body, building, faqs)
         lang = contact.language
         if faq is not None:
             await Question.create(
@@ -76,7 +80,9 @@ class QuestionDesk:
         stamp = now.timestamp()
         if self._faqs is None or stamp >= self._faqs_until or stamp < self._faqs_until - FAQ_TTL:
             rows = await Faq.filter(active=True).order_by("id")
-            self._faqs = [FaqEntry(f.id, f.question, tuple(f.buildings or ())) for f in rows]
+            self._faqs = [
+                FaqEntry(f.id, f.question, tuple(f.buildings or ()), f.estate_id) for f in rows
+            ]
             self._faq_answers = {f.id: f.answer for f in rows}
             self._faqs_until = stamp + FAQ_TTL
         return self._faqs
@@ -95,7 +101,10 @@ class QuestionDesk:
         start = self.day_start(now)
         query = Question.filter(asked_at__gte=start, asked_at__lt=start + timedelta(days=1))
         if not scope.everything:
-            query = query.filter(building__in=sorted(scope.buildings))
+            query = query.filter(
+                building__in=sorted(scope.buildings),
+                **in_scope(scope.estate, "household__building__"),
+            )
         rows = await query.values_list("id", "text", "building", "status")
         asked = [Asked(i, t, b) for i, t, b, status in rows if status == "open"]
         auto = sum(1 for *_, status in rows if status == "faq")
@@ -124,6 +133,7 @@ class QuestionDesk:
                 question=group.text,
                 answer=answer,
                 buildings=covers,
+                estate_id=scope.estate,
                 staff_id=staff.id,
                 created_at=now,
                 using_db=conn,

@@ -148,6 +148,7 @@ class FaqEntry:
     id: int
     question: str
     buildings: tuple[int, ...] = ()  # () = every building
+    estate: int | None = None  # the estate of those buildings; None = every estate
 
 
 def best_faq(

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.web.dashboard import drives, pages, simulator
 from bot.web.dashboard.auth import COOKIE, access_middleware, secret_key, set_session
-from bot.web.dashboard.context import add_time_filters, demo_middleware, page
+from bot.web.dashboard.context import add_time_filters, audit_refusals, demo_middleware, page
 from bot.web.dashboard.live import CLOSING
 from bot.web.keys import CLOCK, SESSION_KEY, SETTINGS
 from estate.logins import peek_token, spend_token
@@ -87,6 +87,7 @@ def setup_dashboard(app: web.Application) -> None:
     env.globals["survey_title"] = survey_title  # pickers and lists name a survey by its title
     app.middlewares.append(access_middleware)
     app.middlewares.append(demo_middleware)
+    app.middlewares.append(audit_refusals)  # inside: the staff member is known
     r = app.router
     r.add_static("/static/", STATIC)
     r.add_get("/login", login_help)

@@ -10,12 +10,31 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.web.dashboard.texts import UI
-from bot.web.keys import CSRF_KEY, DEMO_KEY, SETTINGS, STAFF_KEY
+from bot.web.keys import CLOCK, CSRF_KEY, DEMO_KEY, SETTINGS, STAFF_KEY
 from config.clock import CLOCK_SECONDS, CLOCK_TIME, MINUTE, SECOND, SHORT, local_time, utc_offset
 from config.i18n import normalise_language
+from estate.access import audit
 from estate.first_start import demo_present
 
 LANG_COOKIE = "lz_lang"
+ID_MAX = 2**31 - 1  # the largest id the database holds (an IntField on PostgreSQL)
+
+
+def path_id(request: web.Request, name: str) -> int:
+    """The id in the path segment ``name``; 404 when it is no id the database could hold
+    (``/rounds/99999999999999999999`` is a page that does not exist, not a server error)."""
+    value = request.match_info.get(name, "")
+    if not value.isdecimal() or len(value) > 10 or not 0 < int(value) <= ID_MAX:
+        raise web.HTTPNotFound(text=f"no such {name.removesuffix('_id')}")
+    return int(value)
+
+
+def small_int(value: str) -> int | None:
+    """A form or query number the database could hold, or None."""
+    text = value.strip()
+    if not text.isdecimal() or len(text) > 10 or int(text) > ID_MAX:
+        return None
+    return int(text)
 
 
 def lang_of(request: web.Request) -> str:
@@ -97,3 +116,28 @@ async def demo_middleware(request: web.Request, handler: Handler) -> web.StreamR
     ):
         request[DEMO_KEY] = await demo_present()
     return await handler(request)
+
+
+@web.middleware
+async def audit_refusals(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Every page a signed-in staff member is refused (another building, round, drive, export,
+    household or staff chat) is audited the same way: action ``web <method> <route>``, the
+    path asked for, allowed=False and the reason. Runs inside the access middleware."""
+    try:
+        return await handler(request)
+    except web.HTTPForbidden as refused:
+        staff = request.get(STAFF_KEY)
+        if staff is not None:
+            route = request.match_info.route.resource
+            name = route.canonical if route is not None else request.path
+            await audit(
+                now=request.app[CLOCK].now(),
+                action=f"web {request.method} {name}",
+                staff=staff,
+                target=request.path_qs,
+                allowed=False,
+                detail={"why": refused.text or "forbidden"},
+            )
+        raise

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.web.dashboard.auth import require_some, scope, staff_of
-from bot.web.dashboard.context import fragment, lang_of, page, translate
+from bot.web.dashboard.context import fragment, lang_of, page, path_id, translate
 from bot.web.dashboard.live import stream
 from bot.web.dashboard.texts import UI
 from bot.web.keys import CLOCK, ROUTER
@@ -48,17 +48,16 @@ async def drives(request: web.Request) -> web.Response:
     rows = []
     for drive in await recent_drives(50):
         numbers = await drive_buildings(drive.id)
-        if (
-            sc.everything
-            or any(sc.allows(n) for n in numbers)
-            or await _own_point(request, drive.id)
+        if sc.everything or (
+            sc.allows_estate(drive.estate_id)
+            and (any(sc.allows(n) for n in numbers) or await _own_point(request, drive.id))
         ):
             rows.append({"drive": drive, "buildings": numbers})
     return page(request, "drives.html", {"drives": rows, "missing": False})
 
 
 async def _drive_or_404(request: web.Request) -> Any:
-    drive = await drive_by_id(int(request.match_info["drive_id"]))
+    drive = await drive_by_id(path_id(request, "drive_id"))
     if drive is None:
         raise web.HTTPNotFound(text="no such drive")
     return drive
@@ -83,6 +82,10 @@ async def _visible(request: web.Request, drive_id: int) -> list[int]:
 
 
 async def _drive_context(request: web.Request, drive: Any) -> dict[str, Any]:
+    if not scope(request).allows_estate(drive.estate_id) and not await _own_point(
+        request, drive.id
+    ):
+        raise web.HTTPForbidden(text="a call-up of another estate")
     visible = await _visible(request, drive.id)
     status = await load_status(drive.id, visible)
     counts = dict.fromkeys(STATES, 0)
@@ -96,7 +99,7 @@ async def _drive_context(request: web.Request, drive: Any) -> dict[str, Any]:
         points.append(point)
     spots = {p.name: p for p in await drive_points(drive.id)}
     steer = {
-        name: pace_refusal(staff, sc, spot) is None
+        name: pace_refusal(staff, sc, spot, drive.estate_id) is None  # type: ignore[attr-defined]
         for name, spot in spots.items()
         if any(p.name == name for p in points)
     }
@@ -153,7 +156,7 @@ async def drive_control(request: web.Request) -> web.StreamResponse:
         spot = await find_point(drive.id, point_name)
         if spot is None:
             raise web.HTTPNotFound(text="no such point")
-        why = pace_refusal(staff, sc, spot)
+        why = pace_refusal(staff, sc, spot, drive.estate_id)  # type: ignore[attr-defined]
     if why is not None:
         await audit(
             now=clock.now(),

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.web.dashboard.auth import require_some, scope, staff_of
-from bot.web.dashboard.context import fragment, lang_of, page
+from bot.web.dashboard.context import fragment, lang_of, page, path_id
 from bot.web.dashboard.live import stream
 from bot.web.keys import CLOCK, DISPATCHER, RUNTIME, SETTINGS, SIMULATED
 from estate.access import audit
@@ -59,7 +59,9 @@ def _visible_numbers(request: web.Request) -> list[int] | None:
 
 # ---- overview ------------------------------------------------------------------------------
 async def overview(request: web.Request) -> web.Response:
-    reach = await reach_by_building(_visible_numbers(request), TELEGRAM_LIKE, SMS_LIKE)
+    reach = await reach_by_building(
+        _visible_numbers(request), TELEGRAM_LIKE, SMS_LIKE, estate=scope(request).estate
+    )
     rows = [
         {
             "number": r.number,
@@ -115,6 +117,8 @@ def _round_visible(request: web.Request, round_: Round) -> list[int] | None:
     """The round's buildings this staff member sees (None: every building); 403 if none."""
     targeted = [int(b) for b in round_.buildings or []]
     numbers = _visible_numbers(request)
+    if not scope(request).allows_estate(round_.estate_id):
+        raise web.HTTPForbidden(text="a round of another estate")
     if numbers is None:
         return targeted or None
     if not targeted:
@@ -126,8 +130,13 @@ async def rounds(request: web.Request) -> web.Response:
     numbers = _visible_numbers(request)
     rows = await rounds_newest_first()
     if numbers is not None:
-        mine = set(numbers)
-        rows = [r for r in rows if not r.buildings or mine & {int(b) for b in r.buildings}]
+        mine, sc = set(numbers), scope(request)
+        rows = [
+            r
+            for r in rows
+            if sc.allows_estate(r.estate_id)
+            and (not r.buildings or mine & {int(b) for b in r.buildings})
+        ]
     return page(
         request,
         "rounds.html",
@@ -157,15 +166,9 @@ async def open_round(request: web.Request) -> web.Response:
     if hours and hours not in DEADLINE_HOURS:
         raise web.HTTPBadRequest(text="deadline: pick one of the offered hours")
     allowed = require_some(request, wanted)
-    if wanted and len(allowed) != len(wanted):
-        await audit(
-            now=clock.now(),
-            action="open_round",
-            staff=staff,
-            target=f"{slug} {wanted}",
-            allowed=False,
-        )
-        raise web.HTTPForbidden(text="not one of your buildings")
+    if wanted and len(allowed) != len(wanted):  # audited like every refusal (audit_refusals)
+        outside = ",".join(str(b) for b in wanted if b not in allowed)
+        raise web.HTTPForbidden(text=f"not one of your buildings: {outside}")
     closes_in = timedelta(hours=hours) if hours else None
     runtime = request.app[RUNTIME]
     if str(form.get("confirm", "")) != "1":
@@ -175,7 +178,11 @@ async def open_round(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther("/rounds")  # the confirm button pressed twice
     try:
         opened = await runtime.open_round(
-            slug, buildings=allowed or None, closes_in=closes_in, created_by=staff.name
+            slug,
+            buildings=allowed or None,
+            closes_in=closes_in,
+            created_by=staff.name,
+            estate=scope(request).estate,
         )
     except DefinitionError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
@@ -210,7 +217,13 @@ async def _preview(
     runtime = request.app[RUNTIME]
     lang = lang_of(request)
     try:
-        preview = await preview_round(runtime, slug, buildings=allowed or None, closes_in=closes_in)
+        preview = await preview_round(
+            runtime,
+            slug,
+            buildings=allowed or None,
+            closes_in=closes_in,
+            estate=scope(request).estate,
+        )
     except DefinitionError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     title = localize(preview.definition.title, lang) if preview.definition else slug
@@ -244,11 +257,7 @@ def _local(request: web.Request, at: Any) -> str:
 
 
 async def _round_or_404(request: web.Request) -> Round:
-    try:
-        round_id = int(request.match_info["round_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
-    round_ = await round_by_id(round_id)
+    round_ = await round_by_id(path_id(request, "round_id"))
     if round_ is None:
         raise web.HTTPNotFound(text="no such round")
     return round_
@@ -256,7 +265,9 @@ async def _round_or_404(request: web.Request) -> Round:
 
 async def _round_data(request: web.Request, round_: Round) -> tuple[list[str], list[list[Any]]]:
     # Built for the staff member's buildings only: the live page rebuilds it on every change.
-    report = await build_report(round_.id, buildings=_round_visible(request, round_))
+    report = await build_report(
+        round_.id, buildings=_round_visible(request, round_), estate=scope(request).estate
+    )
     return report.columns, report.rows
 
 
@@ -430,7 +441,7 @@ async def round_live(request: web.Request) -> web.StreamResponse:
 async def round_xlsx(request: web.Request) -> web.Response:
     round_ = await _round_or_404(request)
     visible = _round_visible(request, round_)
-    report = await build_report(round_.id, buildings=visible)
+    report = await build_report(round_.id, buildings=visible, estate=scope(request).estate)
     buffer = io.BytesIO()
     write_people_xlsx(report, buffer, lang_of(request))
     await audit(
@@ -451,7 +462,10 @@ async def _outbox_context(request: web.Request) -> dict[str, Any]:
     now = request.app[CLOCK].now()
     minute, five = timedelta(minutes=1), timedelta(minutes=5)
     summary = await outbox_summary(
-        now, buildings=_visible_numbers(request), sent_within=(minute, five)
+        now,
+        buildings=_visible_numbers(request),
+        sent_within=(minute, five),
+        estate=scope(request).estate,
     )
     oldest = summary.oldest_waiting_seconds
     return {

@@ -9,11 +9,16 @@ engine, runtime, outbox and rendering as the real channels.
   while SMS is delivered to the browser (no Twilio credentials): with Twilio on, the replies would
   go to the real phone, so the page refuses.
 * **Telegram view**: a browser chat of its own (a ``local`` contact of the household, address
-  ``h<household id>``) that behaves like a Telegram chat (buttons, edits); it is safe whatever is
-  switched on, and the runtime sends it the household's current question on /start.
-* **Staff**: a ``local`` chat whose address is the staff member's Telegram chat id (a negative
-  placeholder id if they have none yet; Telegram private chats are positive), so staff commands
-  (``/login`` ...) run as they would from Telegram.
+  ``h<household id>``) that behaves like a Telegram chat (buttons, edits); the runtime sends it
+  the household's current question on /start.
+* **With a real provider on** (a Telegram token or Twilio credentials), the household views only
+  show, never send: what the page typed would be a real, unattributed answer in a live round and
+  could send real alerts. Staff answer for a household with ``/answer`` (an audited proxy
+  answer) instead; the page says so.
+* **Staff**: a ``local`` chat of its own (address ``s<staff id>``), so staff commands (``/login``
+  ...) run as they would from Telegram. Nothing is stored on the staff member: their real
+  Telegram chat (where their alerts and deadline lists go) is never touched, and no real
+  message is ever sent to the simulator chat.
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ from typing import Any
 from aiohttp import web
 
 from bot.web.dashboard.auth import require_building, scope, staff_of
-from bot.web.dashboard.context import fragment, lang_of, page, translate
+from bot.web.dashboard.context import fragment, lang_of, page, path_id, small_int, translate
 from bot.web.dashboard.live import stream
 from bot.web.keys import CLOCK, HUB, ROUTER, SIMULATED
-from estate.access import audit
+from estate.access import audit, simulator_staff_address
+from estate.addresses import parse_building
 from estate.contacts import (
     building_numbers,
     ensure_contact,
@@ -36,7 +42,7 @@ from estate.contacts import (
     households_of,
     sms_contact_of,
 )
-from estate.logins import active_staff, active_staff_list, placeholder_chat
+from estate.logins import active_staff, active_staff_list
 from estate.models import Household, Staff
 from notifications.channels.local import SMS_LIKE
 from notifications.inbound import Inbound
@@ -46,7 +52,6 @@ from notifications.status import messages_to, newest_message_id
 
 SHOWN = ("sending", "sent", "accepted", "delivered")
 KEPT = 120
-STAFF_SIM_BASE = 10**12
 
 
 @dataclass
@@ -101,16 +106,18 @@ async def transcript(channel: str, address: str, typed: list[Any]) -> list[Line]
 # ---- picking -------------------------------------------------------------------------------
 async def index(request: web.Request) -> web.Response:
     sc = scope(request)
-    numbers = await building_numbers(None if sc.everything else sorted(sc.buildings))
+    numbers = await building_numbers(
+        None if sc.everything else sorted(sc.buildings), estate=sc.estate
+    )
     building: int | None = None
     households: list[Household] = []
     if "building" in request.query:
         try:
-            building = int(request.query["building"])
-        except ValueError:
-            raise web.HTTPBadRequest(text="building must be a number") from None
+            building = parse_building(request.query["building"])
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text=f"building: {exc}") from None
         require_building(request, building)
-        households = await households_of(building)
+        households = await households_of(building, estate=sc.estate)
     staff = staff_of(request)
     members = await active_staff_list() if sc.everything else [staff]
     return page(
@@ -122,19 +129,18 @@ async def index(request: web.Request) -> web.Response:
             "households": households,
             "staff_members": members,
             "simulated": ", ".join(sorted(_simulated(request))),
+            "live_provider": _live_provider(request),
         },
     )
 
 
 # ---- households ----------------------------------------------------------------------------
 async def _household(request: web.Request) -> Household:
-    try:
-        household_id = int(request.match_info["household_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
-    household = await household_with_building(household_id)
+    household = await household_with_building(path_id(request, "household_id"))
     if household is None:
         raise web.HTTPNotFound(text="no such household")
+    if not scope(request).allows_estate(household.building.estate_id):  # type: ignore[attr-defined]
+        raise web.HTTPForbidden(text="a household of another estate")
     require_building(request, household.building.number)
     return household
 
@@ -158,8 +164,13 @@ async def _household_chat(
     if contact is None:
         return None, t("no_sms_contact")
     if contact.channel not in request.app[SIMULATED]:
-        return None, t("sms_live")
+        return None, t("sim_live_provider")  # it would pose as a real phone number
     return (contact.channel, contact.address), None
+
+
+def _live_provider(request: web.Request) -> bool:
+    """A real provider is on: nothing is delivered to the browser instead of Telegram/Twilio."""
+    return not _simulated(request)
 
 
 async def household_page(request: web.Request) -> web.Response:
@@ -176,6 +187,7 @@ async def household_page(request: web.Request) -> web.Response:
             "view": view,
             "views": ("sms", "chat"),
             "blocked": blocked,
+            "read_only": _live_provider(request),
             "transcript": lines,
             "base": f"/sim/household/{household.id}",
         },
@@ -204,7 +216,7 @@ async def _deliver_typed(
         text=text if choice is None and phone is None else None,
         choice=choice,
         phone=phone,
-        message_id=int(message_id_text) if message_id_text.isdigit() else None,
+        message_id=small_int(message_id_text),
         language=lang_of(request),
     )
     newest = await newest_message_id(*key)
@@ -214,6 +226,19 @@ async def _deliver_typed(
 
 async def household_send(request: web.Request) -> web.Response:
     household = await _household(request)
+    if _live_provider(request):
+        # A real provider is on: typing here would answer a live round for a real household
+        # with nobody's name on it. Refused (and audited); staff use /answer instead.
+        await audit(
+            now=request.app[CLOCK].now(),
+            action="simulate_household",
+            staff=staff_of(request),
+            target=f"household {household.id}",
+            allowed=False,
+            detail={"why": "a real provider is on"},
+        )
+        t = translate(lang_of(request))
+        raise web.HTTPConflict(text=t("sim_live_provider"))
     form = await request.post()
     view = _view(request, str(form.get("view", "")))
     key, blocked = await _household_chat(request, household, view, create=True)
@@ -250,10 +275,7 @@ async def _chat_stream(
 
 # ---- staff ---------------------------------------------------------------------------------
 async def _staff_member(request: web.Request) -> Staff:
-    try:
-        staff_id = int(request.match_info["staff_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    staff_id = path_id(request, "staff_id")
     me = staff_of(request)
     if staff_id != me.id and not scope(request).everything:
         raise web.HTTPForbidden(text="you may only chat as yourself")
@@ -263,13 +285,13 @@ async def _staff_member(request: web.Request) -> Staff:
     return member
 
 
-async def _staff_key(member: Staff) -> tuple[str, str]:
-    return ("local", str(await placeholder_chat(member, STAFF_SIM_BASE)))
+def _staff_key(member: Staff) -> tuple[str, str]:
+    return ("local", simulator_staff_address(member.id))
 
 
 async def staff_page(request: web.Request) -> web.Response:
     member = await _staff_member(request)
-    key = await _staff_key(member)
+    key = _staff_key(member)
     lines = await transcript(*key, request.app[HUB].typed_by(key))
     return page(
         request,
@@ -279,6 +301,7 @@ async def staff_page(request: web.Request) -> web.Response:
             "view": "chat",
             "views": (),
             "blocked": None,
+            "staff_chat": True,
             "transcript": lines,
             "base": f"/sim/staff/{member.id}",
             # What they get by SMS (alerts when they have no Telegram, deadline lists): shown
@@ -290,7 +313,7 @@ async def staff_page(request: web.Request) -> web.Response:
 
 async def staff_send(request: web.Request) -> web.Response:
     member = await _staff_member(request)
-    key = await _staff_key(member)
+    key = _staff_key(member)
     await audit(
         now=request.app[CLOCK].now(),
         action="simulate_staff",
@@ -303,7 +326,7 @@ async def staff_send(request: web.Request) -> web.Response:
 
 async def staff_live(request: web.Request) -> web.StreamResponse:
     member = await _staff_member(request)
-    key = await _staff_key(member)
+    key = _staff_key(member)
     return await _chat_stream(request, key, f"/sim/staff/{member.id}", "chat")
 
 

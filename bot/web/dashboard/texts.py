@@ -84,10 +84,19 @@ UI: dict[str, dict[str, str]] = {
     "segments": {"zh-CN": "{n} 条短信（{enc}）", "en": "{n} SMS segment(s) ({enc})"},
     "type_here": {"zh-CN": "输入回复……", "en": "Type a reply…"},
     "chat_as": {"zh-CN": "以 {who} 的身份聊天", "en": "Chatting as {who}"},
-    "sms_live": {
-        "zh-CN": "短信通道已接通真实的 Twilio：模拟器不会冒充真实号码，请使用 Telegram 视图（浏览器聊天）。",
-        "en": "SMS is live on Twilio: the simulator will not pose as a real number; use the "
-        "Telegram view (a browser chat).",
+    "sim_live_provider": {
+        "zh-CN": "已接通真实的 Telegram/Twilio：模拟器只能查看住户的对话，不能替住户作答"
+        "（否则答案会写入正在进行的问卷，且没有代答人记录）。"
+        "要替住户代答，请用工作人员命令 /answer（会记录代答人并写入审计日志）。",
+        "en": "A real Telegram/Twilio is on: the simulator only shows a household's chat and "
+        "never answers for it (that would be a real answer in a live round with nobody's name "
+        "on it). To answer for a household, use the staff command /answer (recorded as a proxy "
+        "answer with your name, and audited).",
+    },
+    "sim_staff_own_chat": {
+        "zh-CN": "这是模拟器自己的聊天窗口：您的真实 Telegram 聊天不受影响，提醒和名单照常发到那里。",
+        "en": "This is the simulator's own chat: your real Telegram chat is untouched, and your "
+        "alerts and lists still go there.",
     },
     "no_sms_contact": {
         "zh-CN": "这户没有短信联系方式。",
