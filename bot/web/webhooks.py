@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from telegram import Update
@@ -28,14 +29,26 @@ from notifications.outbox import record_delivery
 log = logging.getLogger(__name__)
 
 
-async def _signed_params(request: web.Request) -> dict[str, str] | None:
-    """The POSTed parameters when Twilio's signature over them is right; None otherwise."""
+async def _signed_params(request: web.Request) -> dict[str, str] | web.Response:
+    """The POSTed parameters when Twilio's signature over them is right; else the refusal:
+    403 for a bad or missing signature, 400 for a signed body that is not UTF-8 form data."""
     settings = request.app[SETTINGS]
-    params = {k: str(v) for k, v in (await request.post()).items()}
     base = (settings.public_url or f"{request.scheme}://{request.host}").rstrip("/")
     signature = request.headers.get("X-Twilio-Signature", "")
+    try:
+        params = {k: str(v) for k, v in (await request.post()).items()}
+    except (UnicodeDecodeError, ValueError):
+        # Not UTF-8 (Twilio always sends UTF-8): read leniently only to check the signature.
+        text = (await request.read()).decode("utf-8", errors="replace")
+        lenient = dict(parse_qsl(text, keep_blank_values=True, errors="replace"))
+        if not signature_ok(settings.twilio_auth_token, base + request.path_qs, lenient, signature):
+            log.warning("twilio request %s with a bad or missing signature refused", request.path)
+            return web.Response(status=403, text="invalid signature")
+        log.warning("twilio request %s with a body that is not UTF-8 refused", request.path)
+        return web.Response(status=400, text="the body is not UTF-8 form data")
     if not signature_ok(settings.twilio_auth_token, base + request.path_qs, params, signature):
-        return None
+        log.warning("twilio request %s with a bad or missing signature refused", request.path)
+        return web.Response(status=403, text="invalid signature")
     return params
 
 
@@ -48,9 +61,8 @@ def twiml(reply: str | None = None) -> web.Response:
 
 async def twilio_sms(request: web.Request) -> web.Response:
     params = await _signed_params(request)
-    if params is None:
-        log.warning("twilio inbound with a bad or missing signature refused")
-        return web.Response(status=403, text="invalid signature")
+    if isinstance(params, web.Response):
+        return params
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     if not sid:
         return await _handle_sms(request, params)
@@ -77,9 +89,8 @@ async def _handle_sms(request: web.Request, params: dict[str, str]) -> web.Respo
 
 async def twilio_status(request: web.Request) -> web.Response:
     params = await _signed_params(request)
-    if params is None:
-        log.warning("twilio status callback with a bad or missing signature refused")
-        return web.Response(status=403, text="invalid signature")
+    if isinstance(params, web.Response):
+        return params
     update = parse_status(params)
     if update is not None:
         await record_delivery(update, now=request.app[CLOCK].now())
