@@ -12,7 +12,8 @@
   ``csrf`` or header ``X-CSRF-Token``), else 403.
 * ``/metrics``: with ``LOUZHANG_METRICS_TOKEN`` set, ``Authorization: Bearer TOKEN`` (or a
   staff session); unset, a staff session or a direct client on loopback (a Prometheus on the
-  same host; a request relayed by a proxy, with X-Forwarded-For, is not taken as loopback).
+  same host; a request carrying any proxy header - X-Forwarded-*, X-Real-IP, Forwarded, Via … -
+  is not taken as loopback: behind a proxy, set ``LOUZHANG_METRICS_TOKEN``).
 """
 
 from __future__ import annotations
@@ -136,8 +137,35 @@ def _wants_json(request: web.Request) -> bool:
     )
 
 
+# Headers a reverse proxy adds: a request carrying any of them was relayed, whatever its peer.
+PROXY_HEADERS = frozenset(
+    {
+        "forwarded",
+        "via",
+        "x-real-ip",
+        "x-client-ip",
+        "client-ip",
+        "true-client-ip",
+        "cf-connecting-ip",
+        "fastly-client-ip",
+        "x-cluster-client-ip",
+        "x-proxyuser-ip",
+    }
+)
+PROXY_PREFIXES = ("x-forwarded-", "x-original-", "x-envoy-")
+
+
+def _relayed(request: web.Request) -> bool:
+    return any(
+        name.lower() in PROXY_HEADERS or name.lower().startswith(PROXY_PREFIXES)
+        for name in request.headers
+    )
+
+
 def _loopback(request: web.Request) -> bool:
-    if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
+    """A direct client on loopback: the peer is a loopback address and no proxy header of any
+    kind is present (a proxy on the same host relays the world from 127.0.0.1)."""
+    if _relayed(request):
         return False
     try:
         return ipaddress.ip_address(request.remote or "").is_loopback
