@@ -1,4 +1,4 @@
-"""`louzhang staff add|list|login|remove`: committee staff."""
+"""`louzhang staff add|list|login|change|remove`: committee staff."""
 
 from __future__ import annotations
 
@@ -64,6 +64,25 @@ async def cmd_staff_remove(args: argparse.Namespace) -> None:
     print(f"removed {args.name}")
 
 
+async def cmd_staff_change(args: argparse.Namespace) -> None:
+    from estate.staff import change_staff
+
+    await init_db()
+    try:
+        staff = await change_staff(
+            args.name,
+            role=args.role,
+            buildings=args.buildings,
+            shift=args.shift,
+            point=args.point,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    label = _buildings_label(args.buildings) if args.buildings is not None else "same buildings"
+    await cli_audit("staff change", f"{staff.name} {staff.role} {label}")
+    print(f"staff {staff.id}: {staff.name} ({staff.role}); their web sessions were ended")
+
+
 async def cmd_staff_login(args: argparse.Namespace) -> None:
     from config.clock import SystemClock
     from estate.logins import create_login_link
@@ -102,6 +121,19 @@ def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     p = staff.add_parser("login", help="print a one-time login link to the web dashboard")
     p.add_argument("name")
     p.set_defaults(func=cmd_staff_login)
-    p = staff.add_parser("remove", help="remove a staff member")
+    p = staff.add_parser(
+        "change",
+        help="change a staff member's role or buildings (ends their web sessions)",
+        description="Change a staff member's role, buildings, shift or point; what is not "
+        "given stays. Their web sessions end: they log in again. " + ROLES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("name")
+    p.add_argument("--role", choices=ROLES)
+    p.add_argument("--buildings", type=buildings_arg, help="e.g. 1-5,7 (replaces the list)")
+    p.add_argument("--shift", choices=["A", "B"])
+    p.add_argument("--point")
+    p.set_defaults(func=cmd_staff_change)
+    p = staff.add_parser("remove", help="remove a staff member (ends their web sessions)")
     p.add_argument("name")
     p.set_defaults(func=cmd_staff_remove)

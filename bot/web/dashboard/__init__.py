@@ -19,8 +19,9 @@ from bot.web.dashboard import drives, pages, simulator
 from bot.web.dashboard.auth import COOKIE, access_middleware, secret_key, set_session
 from bot.web.dashboard.context import page
 from bot.web.dashboard.live import CLOSING
-from bot.web.keys import CLOCK, SESSION_KEY, SETTINGS
-from estate.logins import peek_token, spend_token
+from bot.web.keys import CLOCK, CSRF_KEY, SESSION_KEY, SETTINGS, STAFF_KEY
+from estate.access import audit
+from estate.logins import end_session, peek_token, spend_token
 
 STATIC = Path(__file__).parent / "static"
 _TOKEN_IN_PATH = re.compile(r"/login/[\w-]+")
@@ -57,11 +58,13 @@ async def login_spend(request: web.Request) -> web.StreamResponse:
     if staff is None:
         return page(request, "login.html", {"token": token, "who": None})
     response = web.HTTPSeeOther("/")
-    set_session(response, request, staff)
+    await set_session(response, request, staff)
     raise response
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
+    await end_session(request[CSRF_KEY])  # the old cookie never works again
+    await audit(now=request.app[CLOCK].now(), action="logout", staff=request[STAFF_KEY])
     response = web.HTTPSeeOther("/login")
     response.del_cookie(COOKIE, path="/")
     raise response
