@@ -91,6 +91,21 @@ def parse_button(data: str) -> tuple[int, int, str] | None:
         return None
 
 
+def _log_refusal(response_id: int, event: engine.Event) -> None:
+    """Why an answer was not taken (the rule, never the answer or who sent it)."""
+    if isinstance(event, Ask) and event.error is not None:
+        where = path_str(event.path)
+        log.info("response %d: answer to %s refused: %s", response_id, where, event.error.get("en"))
+    elif isinstance(event, engine.Invalid):
+        where = path_str(event.path) if event.path else "-"
+        if event.reason == "internal_error":
+            log.warning(
+                "response %d: the survey engine failed at %s (%s)", response_id, where, event.detail
+            )
+        else:
+            log.info("response %d: input at %s not taken: %s", response_id, where, event.reason)
+
+
 class SurveyRuntime:
     def __init__(
         self,
@@ -436,6 +451,7 @@ class SurveyRuntime:
         alerts: list[engine.Alert] = []
         edit_done = False
         for event in step.events:
+            _log_refusal(response.id, event)
             if isinstance(event, Ask):
                 message = self._ask_message(defn, response.id, event, contact, header=False)
                 if event.redraw and message_id is not None and channel == "telegram":
