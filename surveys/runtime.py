@@ -75,6 +75,7 @@ class Handled:
 
     handled: bool
     toast: str | None = None
+    refused: bool = False  # the input was not taken: asked again, or told why (an auto reply)
 
 
 def button_data(response_id: int, seq: int) -> str:
@@ -356,8 +357,10 @@ class SurveyRuntime:
         elif self._active.get(household_id) is response or response.stage != ResponseStage.ACTIVE:
             self._active.pop(household_id, None)
 
-    async def handle_text(self, contact: Contact, body: str) -> Handled:
-        return await self._handle(contact, lambda state, defn: engine.Text(body), None)
+    async def handle_text(self, contact: Contact, body: str, *, quiet: bool = False) -> Handled:
+        """``quiet``: a refused text is not answered (the number's automatic replies are capped);
+        an answer that is taken still gets the next question."""
+        return await self._handle(contact, lambda state, defn: engine.Text(body), None, quiet=quiet)
 
     async def handle_photo(self, contact: Contact, file_id: str) -> Handled:
         return await self._handle(contact, lambda state, defn: engine.Photo(file_id), None)
@@ -397,20 +400,25 @@ class SurveyRuntime:
         contact: Contact,
         make: Callable[[SessionState, SurveyDefinition], engine.Inbound],
         message_id: int | None,
+        *,
+        quiet: bool = False,
     ) -> Handled:
         household_id: int = contact.household_id  # type: ignore[attr-defined]
+        refused = False
         async with self._lock(household_id):
             response = await self.active_response(household_id)
             if response is not None and response.state is not None:
                 defn = await self.definition(response.round_id)  # type: ignore[attr-defined]
                 state = SessionState.from_json(response.state)
                 inbound = make(state, defn)
-                await self._step(response, defn, state, contact, inbound, message_id=message_id)
+                refused = await self._step(
+                    response, defn, state, contact, inbound, message_id=message_id, quiet=quiet
+                )
         if response is None or response.state is None:
             # Nothing running: a round waiting for its turn starts now (its first question).
             return Handled(await self.start_next(household_id, contact))
         await self._after(response, contact)
-        return Handled(True)
+        return Handled(True, refused=refused)
 
     async def _step(
         self,
@@ -422,7 +430,8 @@ class SurveyRuntime:
         *,
         message_id: int | None,
         staff_id: int | None = None,
-    ) -> None:
+        quiet: bool = False,
+    ) -> bool:
         step = engine.handle(
             defn,
             state,
@@ -430,7 +439,9 @@ class SurveyRuntime:
             channel=ENGINE_CHANNEL.get(contact.channel, "sms"),
             today=self.today(),
         )
-        await self.apply(response, defn, contact, step, message_id=message_id, staff_id=staff_id)
+        return await self.apply(
+            response, defn, contact, step, message_id=message_id, staff_id=staff_id, quiet=quiet
+        )
 
     async def apply(
         self,
@@ -441,8 +452,11 @@ class SurveyRuntime:
         *,
         message_id: int | None = None,
         staff_id: int | None = None,
-    ) -> None:
-        """Store the step's state, revisions and messages in one transaction."""
+        quiet: bool = False,
+    ) -> bool:
+        """Store the step's state, revisions and messages in one transaction. True when the
+        input was refused (asked again with an error, or told why); ``quiet`` sends no such
+        answer (the survey's next question still goes)."""
         now = self.clock.now()
         lang = contact.language
         channel = ENGINE_CHANNEL.get(contact.channel, "sms")
@@ -450,8 +464,17 @@ class SurveyRuntime:
         revisions: list[Revision] = []
         alerts: list[engine.Alert] = []
         edit_done = False
+        refused = False
         for event in step.events:
             _log_refusal(response.id, event)
+            if isinstance(event, Ask | engine.Invalid | engine.NeedsHuman) and (
+                not isinstance(event, Ask) or event.error is not None
+            ):
+                refused = True
+                if quiet:
+                    if isinstance(event, engine.NeedsHuman):
+                        response.needs_call = True
+                    continue
             if isinstance(event, Ask):
                 message = self._ask_message(defn, response.id, event, contact, header=False)
                 if event.redraw and message_id is not None and channel == "telegram":
@@ -522,6 +545,7 @@ class SurveyRuntime:
                     await hook(response, alert)
                 except Exception:
                     log.exception("alert hook failed")
+        return refused
 
     def _revision(
         self,
