@@ -35,7 +35,7 @@ class LoginCommand(StaffCommand):
             [
                 Outgoing(
                     contact=None,
-                    message=Message(body),
+                    message=Message(body, extra={"secret": True}),
                     key=f"login:{inbound.channel}:{inbound.address}:{inbound.ref(now)}",
                     priority=Priority.REPLY,
                     purpose="login",  # its text is cleared once sent (notifications.outbox)

@@ -110,3 +110,12 @@ async def test_the_database_and_the_key_are_private_files(tmp_path: Path, umask:
         assert _mode(folder / "secret_key") == 0o600
     finally:
         os.umask(old)
+
+
+async def test_in_the_simulator_the_link_is_shown_from_memory_not_the_database(db: str) -> None:
+    services, _, row = await _ask_for_a_link(db)  # no Telegram token: delivered to the browser
+    await one_pass(services.dispatcher)
+    fresh = await OutboxMessage.get(id=row.id)
+    assert fresh.status == "sent" and "/login/" not in fresh.body["text"]
+    hub = services.channels.hub
+    assert "/login/" in hub.secrets[fresh.provider_id or ""]

@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.web.dashboard.auth import require_some, scope
 from bot.web.dashboard.context import fragment, page
 from bot.web.dashboard.live import stream
+from bot.web.dashboard.pages import audience
 from bot.web.dashboard.texts import UI
 from estate.contacts import building_floors
 from notifications.drives.status import drive_buildings, drive_by_id, load_status, recent_drives
@@ -87,7 +88,7 @@ async def drive_live(request: web.Request) -> web.StreamResponse:
         fresh = await drive_by_id(drive.id) or drive
         return fragment(request, "_drive_live.html", await _drive_context(request, fresh))
 
-    return await stream(request, render, every=1.0)
+    return await stream(request, render, every=1.0, topic=("drive", drive.id, audience(request)))
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
