@@ -61,6 +61,7 @@ def _hub(made: Site) -> LiveHub:
     hub: LiveHub = made.app[LIVE]  # type: ignore[index]
     hub.every = 0.02  # poll often: the test waits for events, not for time
     hub.debounce = 0.01
+    hub.min_gap = 0.0
     return hub
 
 

@@ -5,8 +5,9 @@ Open live pages must never slow the webhooks (one SQLite connection serves both)
 * **Shared builds.** Streams showing the same thing to people who see the same (a *topic*:
   e.g. round 7 for buildings 1-5 in Chinese) share one poller. It checks a cheap signature
   (or, without one, renders) once per ``every`` seconds, however many streams are open; when
-  the signature changed it waits :data:`DEBOUNCE` seconds (a burst of answers is one change),
-  builds the fragment once and hands the same HTML to every stream of the topic. A signature is
+  the signature changed it waits :data:`DEBOUNCE` seconds (a burst of answers is one change;
+  a topic that keeps changing is rebuilt at most every :data:`MIN_GAP` seconds), builds the
+  fragment once and hands the same HTML to every stream of the topic. A signature is
   shared too between topics that name the same ``signature_key`` (the round, whatever the
   buildings). The poller stops with its last stream.
 * **Bounded streams per session.** A session keeps at most :data:`MAX_STREAMS_PER_SESSION`
@@ -39,6 +40,7 @@ CLOSING = web.AppKey("dashboard_closing", asyncio.Event)
 HEARTBEAT = 15.0
 MAX_STREAMS_PER_SESSION = 4  # a few tabs; a page left open 150 times costs no more than this
 DEBOUNCE = 0.25  # seconds: changes closer together than this are built once
+MIN_GAP = 5.0  # seconds: a topic that keeps changing (answers pouring in) is rebuilt this often
 
 Render = Callable[[], Awaitable[str]]
 Signature = Callable[[], Awaitable[object]]
@@ -76,11 +78,13 @@ class LiveHub:
         *,
         max_per_session: int = MAX_STREAMS_PER_SESSION,
         debounce: float = DEBOUNCE,
+        min_gap: float = MIN_GAP,
         every: float | None = None,  # tests: poll faster than the pages ask for
         heartbeat: float = HEARTBEAT,
     ) -> None:
         self.max_per_session = max_per_session
         self.debounce = debounce
+        self.min_gap = min_gap
         self.every = every
         self.heartbeat = heartbeat
         self.builds = 0  # fragments built by topic pollers (what a benchmark or a test counts)
@@ -171,6 +175,7 @@ class LiveHub:
         every = self.every or topic.every
         seen: object = object()
         first = True
+        built = 0.0
         try:
             while topic.streams and not self.closing.is_set():
                 current = (
@@ -180,9 +185,12 @@ class LiveHub:
                 )
                 if topic.signature is None or current != seen:
                     if not first and topic.signature is not None:
-                        await asyncio.sleep(self.debounce)  # let a burst of changes settle
+                        # Let a burst of changes settle, and rebuild a topic that keeps
+                        # changing at most every min_gap seconds.
+                        await asyncio.sleep(max(self.debounce, built + self.min_gap - loop.time()))
                         current = await topic.signature()
                     html = await topic.render()
+                    built = loop.time()
                     self.builds += 1
                     seen, first = current, False
                     if html != topic.html:
