@@ -5,7 +5,8 @@ Promises:
 - a session keeps at most MAX_STREAMS_PER_SESSION open event streams: opening one more closes
   its oldest, which is told so (``event: closed``, the page stops reconnecting); other sessions
   are not touched;
-- logging out closes the session's open streams;
+- logging out closes the session's open streams; a session ended elsewhere (the CLI changed the
+  staff member) closes them at the next heartbeat;
 - streams showing the same thing to people who see the same share the work: one change to a
   round builds its report once, whether 1 or 8 streams (in several sessions) show it, and every
   stream gets the new fragment.
@@ -24,7 +25,7 @@ from aiohttp import ClientResponse
 import bot.web.dashboard.pages as pages
 from bot.web.dashboard.live import LIVE, MAX_STREAMS_PER_SESSION, LiveHub
 from estate.models import Building, Contact, Household, Staff
-from estate.staff import add_staff
+from estate.staff import add_staff, change_staff
 from surveys.models import Response
 from tests.security.test_sessions import Browser, Site, site  # noqa: F401 (the fixture)
 
@@ -132,3 +133,16 @@ async def test_one_change_builds_the_report_once_however_many_streams(
     assert len(builds) - before == 1
     for resp in resps:
         resp.close()
+
+
+async def test_a_revoked_session_stream_ends_at_its_next_heartbeat(
+    site: Site,  # noqa: F811
+    admin: Staff,
+) -> None:
+    hub = _hub(site)
+    hub.heartbeat = 0.05
+    browser = await site.browser(admin)
+    resp = await _open(browser, "/outbox/live")
+    await change_staff("boss", role="cadre", buildings=[1])  # e.g. from the CLI: ends sessions
+    assert await _event(resp) == ("closed", {})
+    assert hub.open_streams(browser.csrf) == 0

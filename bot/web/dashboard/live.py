@@ -300,6 +300,7 @@ async def _shared(
                 await asyncio.wait_for(mine.ready.wait(), timeout=hub.heartbeat)
             except TimeoutError:
                 if not await _quiet_moment(request, response):
+                    mine.close()  # the session has ended: the page stops reconnecting
                     break
                 continue
             mine.ready.clear()
@@ -337,6 +338,7 @@ async def _own(
             last, quiet = html, 0.0
         elif quiet >= hub.heartbeat:
             if not await _quiet_moment(request, response):
+                mine.close()
                 break
             quiet = 0.0
         waiters = [asyncio.ensure_future(mine.ready.wait())]
