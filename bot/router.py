@@ -13,7 +13,8 @@ simulator) goes, in this order, to
 5. a resident's free question (the question desk), else a polite "nothing open".
 
 No database query here: contacts are looked up, linked and marked in estate/contacts.py.
-Replies go through the outbox like everything else."""
+Replies go through the outbox like everything else. An SMS number's automatic replies (asked
+again, "nothing open", HELP, options again) are capped per hour (notifications/reply_cap.py)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from notifications.inbound import Inbound, reply_key
 from notifications.message import Message
 from notifications.models import Priority
 from notifications.outbox import Outgoing, enqueue_many
+from notifications.reply_cap import ReplyCap
 from notifications.seen import SeenMarks
 from surveys.engine.answers import Keyword, classify_keyword
 from surveys.report import households_in_open_survey
@@ -80,6 +82,8 @@ class Router:
         self.free_text = free_text
         self.staff_linked = staff_linked  # a staff member linked their chat (e.g. command menu)
         self._unknown_replied: dict[str, float] = {}
+        # Automatic replies per SMS number (notifications/reply_cap.py: why and how many).
+        self.reply_cap = ReplyCap()
         self._contacts: dict[tuple[str, str], tuple[float, list[Contact]]] = {}
         self._contact_loader: BatchLoader[tuple[str, str], list[Contact]] = BatchLoader(contacts_at)
         # Answers given once (per group chat, per edited message), kept in the database.
@@ -349,16 +353,52 @@ class Router:
             return Routed()
         if contact.status == "opted_out":
             return Routed()  # they asked for silence; only START changes that
+        capped = not self.reply_cap.allowed(inbound.address, self.clock.monotonic())
         if keyword is Keyword.HELP:
-            await self.send(inbound, Message(text(TEXTS, "sms_help", lang)), contact)
-            await self.runtime.resume(contact)
+            if await self._auto_reply(inbound, Message(text(TEXTS, "sms_help", lang)), contact):
+                await self.runtime.resume(contact)
             return Routed()
         if await self._drive_reply(inbound, contact, body):
             return Routed()
-        result = await self.runtime.handle_text(contact, body)
-        if not result.handled and not await self._free_text(inbound, contact, body.strip()):
-            await self.send(inbound, Message(text(TEXTS, "nothing_open", lang)), contact)
+        result = await self.runtime.handle_text(contact, body, quiet=capped)
+        if result.refused and not capped:
+            self._spend_auto_reply(inbound)
+        if result.handled:
+            return Routed()
+        if capped:
+            log.info(
+                "sms from %s not answered: automatic replies capped", mask_phone(inbound.address)
+            )
+            return Routed()
+        if await self._free_text(inbound, contact, body.strip()):
+            self._spend_auto_reply(inbound)
+        else:
+            await self._auto_reply(inbound, Message(text(TEXTS, "nothing_open", lang)), contact)
         return Routed()
+
+    async def _auto_reply(
+        self, inbound: Inbound, message: Message, contact: Contact, *, tag: str = "reply"
+    ) -> bool:
+        """Answer an SMS that moved nothing on, unless the number's automatic replies are
+        capped (two auto-responders must not ping-pong with us forever); True when sent."""
+        if not self.reply_cap.allowed(inbound.address, self.clock.monotonic()):
+            log.info(
+                "sms from %s not answered: automatic replies capped", mask_phone(inbound.address)
+            )
+            return False
+        await self.send(inbound, message, contact, tag=tag)
+        self._spend_auto_reply(inbound)
+        return True
+
+    def _spend_auto_reply(self, inbound: Inbound) -> None:
+        if self.reply_cap.spend(inbound.address, self.clock.monotonic()):
+            log.warning(
+                "automatic replies to %s reached the cap (%d in %.0f min): further messages from"
+                " it are handled but not answered until the window moves on",
+                mask_phone(inbound.address),
+                self.reply_cap.limit,
+                self.reply_cap.window / 60,
+            )
 
     # ---- drive replies ---------------------------------------------------------------------
     async def _drive_reply(self, inbound: Inbound, contact: Contact, body: str) -> bool:
@@ -377,7 +417,10 @@ class Router:
             return True
         if await self.runtime.active_response(household_id) is not None:
             return False
-        await self.send(inbound, drives.options_again(contact), contact, tag="drive")
+        if inbound.channel == "sms":
+            await self._auto_reply(inbound, drives.options_again(contact), contact, tag="drive")
+        else:
+            await self.send(inbound, drives.options_again(contact), contact, tag="drive")
         return True
 
     async def _drive_button(

@@ -1,5 +1,6 @@
-"""Staff logins to the web dashboard: one-time login tokens (only their SHA-256 is stored) and
-the staff lookups a signed-in page needs."""
+"""Staff logins to the web dashboard: one-time login tokens (only their SHA-256 is stored),
+server-side sessions (revocable: logout, staff removal, role or building changes) and the staff
+lookups a signed-in page needs."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from datetime import datetime, timedelta
 
 from config.clock import Clock
 from config.settings import Settings
-from estate.access import audit
-from estate.models import LoginToken, Staff
+from estate.access import Scope, audit
+from estate.models import LoginToken, Staff, WebSession
 
 
 def base_url(settings: Settings) -> str:
@@ -70,3 +71,48 @@ async def active_staff(staff_id: int) -> Staff | None:
 
 async def active_staff_list() -> list[Staff]:
     return await Staff.filter(active=True).order_by("name")
+
+
+# ---- sessions ------------------------------------------------------------------------------
+def grants_of(staff: Staff, scope: Scope) -> str:
+    """A fingerprint of what a staff member may do: a session opened with other grants ends."""
+    what = f"{staff.role}|{staff.shift or ''}|{staff.point or ''}|{scope!r}"
+    return _hash(what)
+
+
+async def start_session(
+    staff: Staff, secret: str, *, grants: str, now: datetime, expires: datetime
+) -> None:
+    """Record a signed-in browser (only the SHA-256 of its ``secret`` is kept)."""
+    await WebSession.filter(expires_at__lte=now).delete()  # the expired ones, on the way
+    await WebSession.create(
+        key_hash=_hash(secret),
+        staff_id=staff.id,
+        grants_hash=grants,
+        created_at=now,
+        expires_at=expires,
+    )
+
+
+async def session_staff(secret: str, staff_id: int, now: datetime) -> tuple[Staff, str] | None:
+    """(the active staff member, the grants the session was opened with) of a live session."""
+    row = (
+        await WebSession.filter(
+            key_hash=_hash(secret), staff_id=staff_id, expires_at__gt=now, staff__active=True
+        )
+        .select_related("staff")
+        .first()
+    )
+    if row is None:
+        return None
+    return row.staff, row.grants_hash
+
+
+async def end_session(secret: str) -> bool:
+    """Log one browser out: its cookie never works again."""
+    return bool(await WebSession.filter(key_hash=_hash(secret)).delete())
+
+
+async def revoke_sessions(staff_id: int) -> int:
+    """End every web session of a staff member (removed, or their role or buildings changed)."""
+    return await WebSession.filter(staff_id=staff_id).delete()

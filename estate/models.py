@@ -164,3 +164,22 @@ class LoginToken(Model):
 
     class Meta:
         table = "login_token"
+
+
+class WebSession(Model):
+    """A staff member's signed-in browser. The cookie carries a random secret (also the
+    session's CSRF token); only its SHA-256 is stored. Deleting the row ends the session:
+    logout ends one, removing a staff member or changing their role or buildings ends all."""
+
+    id = fields.IntField(primary_key=True)
+    key_hash = fields.CharField(max_length=64, unique=True)
+    staff: fields.ForeignKeyRelation[Staff] = fields.ForeignKeyField(
+        "models.Staff", related_name="web_sessions", on_delete=fields.CASCADE
+    )
+    # SHA-256 of the role and buildings the session was opened with: a change ends it.
+    grants_hash = fields.CharField(max_length=64, default="")
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "web_session"

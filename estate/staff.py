@@ -8,6 +8,7 @@ from tortoise.transactions import in_transaction
 
 from config.settings import get_settings
 from estate.access import real_chat_id
+from estate.logins import revoke_sessions
 from estate.models import Building, Estate, Staff, StaffBuilding
 from estate.phones import normalise_phone
 
@@ -113,4 +114,53 @@ async def list_staff() -> list[str]:
 
 
 async def remove_staff(name: str) -> bool:
-    return bool(await Staff.filter(name=name).delete())
+    """Remove a staff member; their web sessions end with them."""
+    staff = await Staff.get_or_none(name=name)
+    if staff is None:
+        return False
+    await revoke_sessions(staff.id)
+    return bool(await Staff.filter(id=staff.id).delete())
+
+
+async def change_staff(
+    name: str,
+    *,
+    role: str | None = None,
+    buildings: Sequence[int] | None = None,
+    shift: str | None = None,
+    point: str | None = None,
+    estate: str | None = None,
+) -> Staff:
+    """Change a staff member's role, buildings (of one estate, named as for :func:`add_staff`),
+    shift or point (None: unchanged). Their web sessions end: they log in again with what they
+    may do now."""
+    staff = await Staff.get_or_none(name=name)
+    if staff is None:
+        raise ValueError(f"no staff member named {name!r}")
+    if role is not None and role not in ROLES:
+        raise ValueError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
+    found: list[Building] = []
+    if buildings:
+        chosen = await estate_of_buildings(buildings, estate)
+        found = list(await Building.filter(estate_id=chosen.id, number__in=list(buildings)))
+        missing = sorted(set(buildings) - {b.number for b in found})
+        if missing:
+            raise ValueError(
+                f"no such building(s) in estate {chosen.name!r}: {', '.join(map(str, missing))}"
+            )
+    new_role = role or staff.role
+    count = len(buildings) if buildings is not None else await staff.scope.all().count()
+    if new_role == "officer" and count != 1:
+        raise ValueError("an information officer looks after exactly one building (--buildings N)")
+    async with in_transaction() as conn:
+        staff.role = new_role
+        staff.shift = shift if shift is not None else staff.shift
+        staff.point = point if point is not None else staff.point
+        await staff.save(using_db=conn, update_fields=["role", "shift", "point"])
+        if buildings is not None:
+            await StaffBuilding.filter(staff_id=staff.id).using_db(conn).delete()
+            await StaffBuilding.bulk_create(
+                [StaffBuilding(staff_id=staff.id, building_id=b.id) for b in found], using_db=conn
+            )
+    await revoke_sessions(staff.id)
+    return staff

@@ -40,6 +40,22 @@ class Outgoing:
     address: str = ""
 
 
+#: Purposes whose text is a secret (a one-time login link): the row keeps it only until the
+#: message has left (sent, or given up: failed or expired); then the text is replaced.
+SECRET_PURPOSES = frozenset({"login"})
+FORGOTTEN = Message(
+    "（登录链接已在发出后从数据库删除）(login link removed from the database once sent)"
+)
+
+
+async def forget_secrets(rows: Iterable[OutboxMessage]) -> int:
+    """Replace the text of the secret messages among ``rows`` (they have left the outbox)."""
+    ids = [row.id for row in rows if row.purpose in SECRET_PURPOSES]
+    if not ids:
+        return 0
+    return await OutboxMessage.filter(id__in=ids).update(body=FORGOTTEN.to_json())
+
+
 def segments_of(channel: str, message: Message) -> int:
     return count_segments(message.text).segments if channel == "sms" else 1
 

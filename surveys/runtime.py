@@ -107,6 +107,7 @@ class Handled:
 
     handled: bool
     toast: str | None = None
+    refused: bool = False  # the input was not taken: asked again, or told why (an auto reply)
 
 
 def button_data(response_id: int, seq: int) -> str:
@@ -124,6 +125,21 @@ def parse_button(data: str) -> tuple[int, int, str] | None:
     if not (0 <= response_id <= MAX_ID and 0 <= seq <= MAX_ID):
         return None  # a forged button: no row has such an id
     return response_id, seq, parts[3]
+
+
+def _log_refusal(response_id: int, event: engine.Event) -> None:
+    """Why an answer was not taken (the rule, never the answer or who sent it)."""
+    if isinstance(event, Ask) and event.error is not None:
+        where = path_str(event.path)
+        log.info("response %d: answer to %s refused: %s", response_id, where, event.error.get("en"))
+    elif isinstance(event, engine.Invalid):
+        where = path_str(event.path) if event.path else "-"
+        if event.reason == "internal_error":
+            log.warning(
+                "response %d: the survey engine failed at %s (%s)", response_id, where, event.detail
+            )
+        else:
+            log.info("response %d: input at %s not taken: %s", response_id, where, event.reason)
 
 
 class SurveyRuntime:
@@ -433,8 +449,10 @@ class SurveyRuntime:
         elif self._active.get(household_id) is response or response.stage != ResponseStage.ACTIVE:
             self._active.pop(household_id, None)
 
-    async def handle_text(self, contact: Contact, body: str) -> Handled:
-        return await self._handle(contact, lambda state, defn: engine.Text(body), None)
+    async def handle_text(self, contact: Contact, body: str, *, quiet: bool = False) -> Handled:
+        """``quiet``: a refused text is not answered (the number's automatic replies are capped);
+        an answer that is taken still gets the next question."""
+        return await self._handle(contact, lambda state, defn: engine.Text(body), None, quiet=quiet)
 
     async def handle_photo(self, contact: Contact, file_id: str) -> Handled:
         return await self._handle(contact, lambda state, defn: engine.Photo(file_id), None)
@@ -474,20 +492,25 @@ class SurveyRuntime:
         contact: Contact,
         make: Callable[[SessionState, SurveyDefinition], engine.Inbound],
         message_id: int | None,
+        *,
+        quiet: bool = False,
     ) -> Handled:
         household_id: int = contact.household_id  # type: ignore[attr-defined]
+        refused = False
         async with self._lock(household_id):
             response = await self.active_response(household_id)
             if response is not None and response.state is not None:
                 defn = await self.definition(response.round_id)  # type: ignore[attr-defined]
                 state = SessionState.from_json(response.state)
                 inbound = make(state, defn)
-                await self._step(response, defn, state, contact, inbound, message_id=message_id)
+                refused = await self._step(
+                    response, defn, state, contact, inbound, message_id=message_id, quiet=quiet
+                )
         if response is None or response.state is None:
             # Nothing running: a round waiting for its turn starts now (its first question).
             return Handled(await self.start_next(household_id, contact))
         await self._after(response, contact)
-        return Handled(True)
+        return Handled(True, refused=refused)
 
     async def _step(
         self,
@@ -499,7 +522,8 @@ class SurveyRuntime:
         *,
         message_id: int | None,
         staff_id: int | None = None,
-    ) -> None:
+        quiet: bool = False,
+    ) -> bool:
         step = engine.handle(
             defn,
             state,
@@ -507,7 +531,9 @@ class SurveyRuntime:
             channel=ENGINE_CHANNEL.get(contact.channel, "sms"),
             today=self.today(),
         )
-        await self.apply(response, defn, contact, step, message_id=message_id, staff_id=staff_id)
+        return await self.apply(
+            response, defn, contact, step, message_id=message_id, staff_id=staff_id, quiet=quiet
+        )
 
     async def apply(
         self,
@@ -519,9 +545,12 @@ class SurveyRuntime:
         message_id: int | None = None,
         staff_id: int | None = None,
         in_call: bool = False,
-    ) -> None:
-        """Store the step's state, revisions and messages in one transaction. ``in_call``: the
-        household is on a call that says what comes next (nothing is sent)."""
+        quiet: bool = False,
+    ) -> bool:
+        """Store the step's state, revisions and messages in one transaction. True when the
+        input was refused (asked again with an error, or told why); ``quiet`` sends no such
+        answer (the survey's next question still goes). ``in_call``: the household is on a call
+        that says what comes next (nothing is sent)."""
         now = self.clock.now()
         lang = contact.language
         channel = ENGINE_CHANNEL.get(contact.channel, "sms")
@@ -529,7 +558,17 @@ class SurveyRuntime:
         revisions: list[Revision] = []
         alerts: list[engine.Alert] = []
         edit_done = False
+        refused = False
         for event in step.events:
+            _log_refusal(response.id, event)
+            if isinstance(event, Ask | engine.Invalid | engine.NeedsHuman) and (
+                not isinstance(event, Ask) or event.error is not None
+            ):
+                refused = True
+                if quiet:
+                    if isinstance(event, engine.NeedsHuman):
+                        response.needs_call = True
+                    continue
             if isinstance(event, Ask):
                 message = self._ask_message(defn, response.id, event, contact, header=False)
                 if event.redraw and message_id is not None and channel == "telegram":
@@ -610,6 +649,7 @@ class SurveyRuntime:
                     await hook(response, alert)
                 except Exception:
                     log.exception("alert hook failed")
+        return refused
 
     def _revision(
         self,

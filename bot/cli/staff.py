@@ -1,4 +1,4 @@
-"""`louzhang staff add|list|login|remove`: committee staff."""
+"""`louzhang staff add|list|login|change|remove`: committee staff."""
 
 from __future__ import annotations
 
@@ -60,6 +60,31 @@ async def cmd_staff_remove(args: argparse.Namespace) -> None:
     print(say("staff_removed", name=args.name))
 
 
+async def cmd_staff_change(args: argparse.Namespace) -> None:
+    from estate.staff import change_staff
+
+    await init_db()
+    estate, buildings = args.buildings if args.buildings is not None else (None, None)
+    try:
+        staff = await change_staff(
+            args.name,
+            role=args.role,
+            buildings=buildings,
+            shift=args.shift,
+            point=args.point,
+            estate=estate,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    label = (
+        (f"{estate}:" if estate else "") + _buildings_label(buildings)
+        if buildings is not None
+        else "same buildings"
+    )
+    await cli_audit("staff change", f"{staff.name} {staff.role} {label}")
+    print(say("staff_changed", id=staff.id, name=staff.name, role=staff.role))
+
+
 async def cmd_staff_login(args: argparse.Namespace) -> None:
     from config.clock import SystemClock
     from estate.logins import create_login_link
@@ -98,6 +123,18 @@ def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     p = staff.add_parser("login", help=say("h_staff_login"))
     p.add_argument("name")
     p.set_defaults(func=cmd_staff_login)
+    p = staff.add_parser(
+        "change",
+        help=say("h_staff_change"),
+        description=say("d_staff_change") + "\n\n" + say("d_staff_add"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("name")
+    p.add_argument("--role", choices=ROLES, help=say("h_role"))
+    p.add_argument("--buildings", type=estate_buildings_arg, help=say("h_buildings_change"))
+    p.add_argument("--shift", choices=["A", "B"], help=say("h_shift"))
+    p.add_argument("--point", help=say("h_staff_point"))
+    p.set_defaults(func=cmd_staff_change)
     p = staff.add_parser("remove", help=say("h_staff_remove"))
     p.add_argument("name")
     p.set_defaults(func=cmd_staff_remove)

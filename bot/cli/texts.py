@@ -227,7 +227,27 @@ of the buildings they were linked to; nothing of another estate is ever shown to
         "zh-CN": "打印一个网页后台的一次性登录链接",
         "en": "print a one-time login link to the web dashboard",
     },
-    "h_staff_remove": {"zh-CN": "移除工作人员", "en": "remove a staff member"},
+    "h_staff_remove": {
+        "zh-CN": "移除工作人员（其网页登录随之失效）",
+        "en": "remove a staff member (ends their web sessions)",
+    },
+    "h_staff_change": {
+        "zh-CN": "修改工作人员的角色或楼栋（其网页登录随之失效）",
+        "en": "change a staff member's role or buildings (ends their web sessions)",
+    },
+    "d_staff_change": {
+        "zh-CN": "修改工作人员的角色、楼栋、班次或采样点；未给出的保持不变。其网页登录失效，需重新登录。",
+        "en": "Change a staff member's role, buildings, shift or point; what is not given stays. "
+        "Their web sessions end: they log in again.",
+    },
+    "h_buildings_change": {
+        "zh-CN": "[小区:]楼号，如 1-5,7（替换原来的楼栋）",
+        "en": "[ESTATE:]RANGES, e.g. 1-5,7 (replaces the list)",
+    },
+    "staff_changed": {
+        "zh-CN": "工作人员 {id}：{name}（{role}）；其网页登录已失效",
+        "en": "staff {id}: {name} ({role}); their web sessions were ended",
+    },
     "staff_added": {
         "zh-CN": "工作人员 {id}：{name}（{role}）",
         "en": "staff {id}: {name} ({role})",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.staff.base import StaffCommand, StaffReply, StaffRequest
 from notifications.message import Message
 from notifications.models import Priority
@@ -33,12 +35,14 @@ class LoginCommand(StaffCommand):
             [
                 Outgoing(
                     contact=None,
-                    message=Message(body),
+                    message=Message(body, extra={"secret": True}),
                     key=f"login:{inbound.channel}:{inbound.address}:{inbound.ref(now)}",
                     priority=Priority.REPLY,
-                    purpose="reply",
+                    purpose="login",  # its text is cleared once sent (notifications.outbox)
                     channel=inbound.channel,
                     address=inbound.address,
+                    # Not sent once the link has expired.
+                    expires_at=now + timedelta(minutes=self.settings.login_link_minutes),
                 )
             ],
             now=now,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from telegram import Update
@@ -45,14 +46,26 @@ from notifications.voice_script import Hangup, Script
 log = logging.getLogger(__name__)
 
 
-async def _signed_params(request: web.Request) -> dict[str, str] | None:
-    """The POSTed parameters when Twilio's signature over them is right; None otherwise."""
+async def _signed_params(request: web.Request) -> dict[str, str] | web.Response:
+    """The POSTed parameters when Twilio's signature over them is right; else the refusal:
+    403 for a bad or missing signature, 400 for a signed body that is not UTF-8 form data."""
     settings = request.app[SETTINGS]
-    params = {k: str(v) for k, v in (await request.post()).items()}
     base = (settings.public_url or f"{request.scheme}://{request.host}").rstrip("/")
     signature = request.headers.get("X-Twilio-Signature", "")
+    try:
+        params = {k: str(v) for k, v in (await request.post()).items()}
+    except (UnicodeDecodeError, ValueError):
+        # Not UTF-8 (Twilio always sends UTF-8): read leniently only to check the signature.
+        text = (await request.read()).decode("utf-8", errors="replace")
+        lenient = dict(parse_qsl(text, keep_blank_values=True, errors="replace"))
+        if not signature_ok(settings.twilio_auth_token, base + request.path_qs, lenient, signature):
+            log.warning("twilio request %s with a bad or missing signature refused", request.path)
+            return web.Response(status=403, text="invalid signature")
+        log.warning("twilio request %s with a body that is not UTF-8 refused", request.path)
+        return web.Response(status=400, text="the body is not UTF-8 form data")
     if not signature_ok(settings.twilio_auth_token, base + request.path_qs, params, signature):
-        return None
+        log.warning("twilio request %s with a bad or missing signature refused", request.path)
+        return web.Response(status=403, text="invalid signature")
     return params
 
 
@@ -65,9 +78,8 @@ def twiml(reply: str | None = None) -> web.Response:
 
 async def twilio_sms(request: web.Request) -> web.Response:
     params = await _signed_params(request)
-    if params is None:
-        log.warning("twilio inbound with a bad or missing signature refused")
-        return web.Response(status=403, text="invalid signature")
+    if isinstance(params, web.Response):
+        return params
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     if not sid:
         return await _handle_sms(request, params)
@@ -94,9 +106,8 @@ async def _handle_sms(request: web.Request, params: dict[str, str]) -> web.Respo
 
 async def twilio_status(request: web.Request) -> web.Response:
     params = await _signed_params(request)
-    if params is None:
-        log.warning("twilio status callback with a bad or missing signature refused")
-        return web.Response(status=403, text="invalid signature")
+    if isinstance(params, web.Response):
+        return params
     update = parse_status(params)
     if update is not None:
         await record_delivery(update, now=request.app[CLOCK].now())
@@ -119,9 +130,8 @@ def _voice_twiml(request: web.Request, script: Script) -> web.Response:
 
 async def twilio_voice(request: web.Request) -> web.Response:
     params = await _signed_params(request)
-    if params is None:
-        log.warning("twilio voice request with a bad or missing signature refused")
-        return web.Response(status=403, text="invalid signature")
+    if isinstance(params, web.Response):  # refused: bad signature (403) or body (400)
+        return params
     call_in = request.app[CALL_IN]
     if "o" not in request.query and call_in is not None:  # a resident calling us
         return _voice_twiml(request, await call_in.answer(params))
@@ -133,9 +143,8 @@ async def twilio_voice(request: web.Request) -> web.Response:
 
 async def twilio_voice_gather(request: web.Request) -> web.Response:
     params = await _signed_params(request)
-    if params is None:
-        log.warning("twilio voice gather with a bad or missing signature refused")
-        return web.Response(status=403, text="invalid signature")
+    if isinstance(params, web.Response):  # refused: bad signature (403) or body (400)
+        return params
     calls = request.app[VOICE]
     if calls is None:
         return _voice_twiml(request, (Hangup(),))
@@ -145,9 +154,8 @@ async def twilio_voice_gather(request: web.Request) -> web.Response:
 
 async def twilio_voice_status(request: web.Request) -> web.Response:
     params = await _signed_params(request)
-    if params is None:
-        log.warning("twilio call status with a bad or missing signature refused")
-        return web.Response(status=403, text="invalid signature")
+    if isinstance(params, web.Response):  # refused: bad signature (403) or body (400)
+        return params
     calls = request.app[VOICE]
     if calls is not None:
         await calls.status(_outbox_id(request), params)
@@ -165,9 +173,8 @@ def _query_int(request: web.Request, name: str) -> int | None:
 async def twilio_voice_step(request: web.Request) -> web.Response:
     """``/twilio/voice/survey[/keys|/rec]`` and ``/twilio/voice/callin[/message]``."""
     params = await _signed_params(request)
-    if params is None:
-        log.warning("twilio voice step with a bad or missing signature refused")
-        return web.Response(status=403, text="invalid signature")
+    if isinstance(params, web.Response):  # refused: bad signature (403) or body (400)
+        return params
     surveys, call_in = request.app[SURVEY_CALLS], request.app[CALL_IN]
     contact, response, seq = (_query_int(request, k) for k in ("c", "r", "s"))
     step = request.path.removeprefix("/twilio/voice")

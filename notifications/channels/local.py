@@ -48,6 +48,9 @@ class LocalHub:
         self._typed: dict[Key, deque[TypedMessage]] = {}
         self._seq = itertools.count(1)
         self.delivered = 0
+        # Secret texts delivered here (a login link), by provider id: the outbox forgets them
+        # once sent, and the simulator shows them from here instead (this process only).
+        self.secrets: dict[str, str] = {}
 
     def listen(self, key: Key) -> asyncio.Event:
         event = asyncio.Event()
@@ -95,5 +98,9 @@ class LocalChannel:
         edit_id = message.extra.get("edit_message_id")
         provider_id = str(edit_id) if edit_id is not None else str(next(_provider_ids))
         self.hub.delivered += 1
+        if message.extra.get("secret"):
+            if len(self.hub.secrets) >= 1000:
+                self.hub.secrets.clear()
+            self.hub.secrets[provider_id] = message.text
         self.hub.announce((self.name, address))
         return SendResult(provider_id=provider_id, status="delivered", segments=self.cost(message))

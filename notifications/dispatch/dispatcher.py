@@ -37,7 +37,7 @@ from notifications.dispatch.ratelimit import PerKeySpacing, SlidingWindow, Token
 from notifications.dispatch.sender_lock import SenderOwnership
 from notifications.message import Message
 from notifications.models import OutboxMessage, Priority
-from notifications.outbox import Outgoing, enqueue
+from notifications.outbox import Outgoing, enqueue, forget_secrets
 from notifications.states import OutboxStatus, sources
 
 log = logging.getLogger(__name__)
@@ -420,6 +420,8 @@ class Dispatcher:
                 updated_at=now,
                 lease_owner=None,
             )
+            gone = set(expired)
+            await forget_secrets(r for r in rows if r.id in gone)
             self.stats.expired += len(expired)
         for due, ids in later.items():
             await OutboxMessage.filter(id__in=ids, status__in=sources(OutboxStatus.QUEUED)).update(
@@ -501,6 +503,7 @@ class Dispatcher:
                     batch,
                     only_from=("status", sources(OutboxStatus.ACCEPTED)),
                 )
+                await forget_secrets(batch)  # a login link is not kept once it left
             except Exception:  # the rows stay "sending": recovery sends them again
                 log.exception("recording %d sent messages failed", len(batch))
 
@@ -571,6 +574,7 @@ class Dispatcher:
                 )
             if fallback is not None:
                 await enqueue(fallback, now=now, using_db=conn)
+        await forget_secrets([row])  # a login link that could not be sent is not kept either
         if fallback is not None and fallback.contact is not None:
             self.notify(fallback.contact.channel)
         if contact is not None:

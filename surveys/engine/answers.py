@@ -55,6 +55,12 @@ NO_SUCH_CHOICE = "no_such_choice"
 AMBIGUOUS = "ambiguous"
 NOT_A_DATE = "not_a_date"
 NEEDS_TODAY = "needs_today"
+NUMBER_TOO_LONG = "number_too_long"
+
+#: More digits than this (before or after the decimal point, leading zeros aside) is not a
+#: count or a measurement anyone means: refused as too long (Python's int() also refuses
+#: strings over 4,300 digits, and a float of 400 digits is infinity).
+MAX_DIGITS = 15
 
 REASON_TEXT: dict[str, dict[str, str]] = {
     EMPTY: {"zh-CN": "请输入您的回答。", "en": "Please type your answer."},
@@ -76,6 +82,11 @@ REASON_TEXT: dict[str, dict[str, str]] = {
     NEEDS_TODAY: {
         "zh-CN": "请回复具体日期，如 4月10日。",
         "en": "Please reply with a date, e.g. 4/10.",
+    },
+    NUMBER_TOO_LONG: {
+        "zh-CN": "这个数字太长了，超出了范围，请回复一个正常的数字，如 3。",
+        "en": "That number is too long (out of range); please reply with an ordinary number, "
+        "e.g. 3.",
     },
 }
 
@@ -230,8 +241,15 @@ def _unit_ok(unit: str) -> bool:
     return not any(word in _VAGUE_WORDS for word in unit.casefold().split())
 
 
+def _too_long(digits: str) -> bool:
+    """More than MAX_DIGITS digits before or after the point (leading zeros not counted)."""
+    whole, _, fraction = digits.lstrip("+-").partition(".")
+    return len(whole.lstrip("0")) > MAX_DIGITS or len(fraction) > MAX_DIGITS
+
+
 def _split_number(text: str) -> tuple[int | float, str] | None:
-    """(number, unit) from a normalised text, or None when it does not start with a number."""
+    """(number, unit) from a normalised text, or None when it does not start with a number.
+    Call only after checking the digits with :func:`_too_long`."""
     match = _NUMBER_RE.fullmatch(text)
     if match:
         digits, unit = match.groups()
@@ -254,6 +272,9 @@ def parse_number(text: str, *, integer: bool = False) -> Parsed[int | float]:
         return fail(EMPTY)
     if _fold(cleaned) in _ZERO_WORDS:
         return ok(0)
+    match = _NUMBER_RE.fullmatch(cleaned)
+    if match and _too_long(match.group(1)):
+        return fail(NUMBER_TOO_LONG)
     split = _split_number(cleaned)
     if split is None or not _unit_ok(split[1]):
         return fail(NOT_A_NUMBER)
@@ -284,7 +305,7 @@ def parse_decimal(text: str) -> Parsed[float]:
 def _plain_index(text: str) -> int | None:
     """A bare number (``1``, ``一``, ``１``) as written, or None: no units allowed."""
     if text.isascii() and text.isdigit():
-        return int(text)
+        return None if _too_long(text) else int(text)
     value = parse_chinese_number(text) if all(ch in _CN_CHARS for ch in text) else None
     return value if isinstance(value, int) else None
 

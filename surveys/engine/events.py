@@ -85,10 +85,12 @@ class NeedsHuman:
 
 @dataclass(frozen=True, slots=True)
 class Invalid:
-    """Input that changed nothing (``reason`` is a ``REASON_TEXT`` key)."""
+    """Input that changed nothing (``reason`` is a ``REASON_TEXT`` key). ``detail`` names the
+    exception behind an ``internal_error`` (its type only: a message may quote the answer)."""
 
     path: Path | None
     reason: str
+    detail: str = ""
 
 
 Event = Ask | AnswerSaved | AnswerCleared | Completed | Cancelled | Alert | NeedsHuman | Invalid

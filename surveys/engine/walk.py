@@ -712,8 +712,8 @@ def handle(
         if run.events and all(isinstance(e, Invalid) for e in run.events):
             return Step(state, tuple(run.events))  # Invalid changes nothing
         return run.step()
-    except Exception:
-        return Step(state, (Invalid(state.cursor, "internal_error"),))
+    except Exception as exc:
+        return Step(state, (Invalid(state.cursor, "internal_error", type(exc).__name__),))
 
 
 def _stored_value(question: Question, value: Any) -> tuple[bool, Any]:

@@ -18,9 +18,10 @@ from aiohttp import web
 from bot.web.dashboard import drives, pages, simulator
 from bot.web.dashboard.auth import COOKIE, access_middleware, secret_key, set_session
 from bot.web.dashboard.context import add_time_filters, audit_refusals, demo_middleware, page
-from bot.web.dashboard.live import CLOSING
-from bot.web.keys import CLOCK, SESSION_KEY, SETTINGS
-from estate.logins import peek_token, spend_token
+from bot.web.dashboard.live import CLOSING, LIVE, LiveHub
+from bot.web.keys import CLOCK, CSRF_KEY, SESSION_KEY, SETTINGS, STAFF_KEY
+from estate.access import audit
+from estate.logins import end_session, peek_token, spend_token
 from surveys.definition import survey_title
 
 STATIC = Path(__file__).parent / "static"
@@ -58,11 +59,14 @@ async def login_spend(request: web.Request) -> web.StreamResponse:
     if staff is None:
         return page(request, "login.html", {"token": token, "who": None})
     response = web.HTTPSeeOther("/")
-    set_session(response, request, staff)
+    await set_session(response, request, staff)
     raise response
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
+    await end_session(request[CSRF_KEY])  # the old cookie never works again
+    request.app[LIVE].close_session(request[CSRF_KEY])  # nor do its open live pages
+    await audit(now=request.app[CLOCK].now(), action="logout", staff=request[STAFF_KEY])
     response = web.HTTPSeeOther("/login")
     response.del_cookie(COOKIE, path="/")
     raise response
@@ -73,9 +77,11 @@ def setup_dashboard(app: web.Application) -> None:
     _hide_tokens_in_access_log()
     app[SESSION_KEY] = secret_key(app[SETTINGS])
     app[CLOSING] = asyncio.Event()
+    app[LIVE] = LiveHub()  # the open live pages: bounded per session, one build per change
 
     async def closing(app: web.Application) -> None:
         app[CLOSING].set()
+        app[LIVE].close_all()
 
     app.on_shutdown.append(closing)
     env = aiohttp_jinja2.setup(

@@ -4,7 +4,10 @@
   makes and spends them). Only the token's SHA-256 is stored; a link works once, within ``LOUZHANG_LOGIN_LINK_MINUTES``. Opening it
   shows a button; the POST spends the token (so a chat app's link preview cannot spend it).
 * The session is a cookie signed with HMAC-SHA256 (key: ``LOUZHANG_SECRET_KEY``, or one made
-  once and kept in the data folder); it carries the staff id, an expiry and the CSRF token.
+  once and kept in the data folder); it carries the staff id, an expiry and the CSRF token,
+  which is also the session's key on the server (only its SHA-256 is stored: estate/logins.py).
+  A cookie works only while its server-side session lives: logout ends it; removing a staff
+  member, deactivating them or changing their role or buildings ends all of theirs.
   HttpOnly, SameSite=Lax, Secure when ``LOUZHANG_PUBLIC_URL`` is https.
 * Every page and API needs a session except ``/healthz``, the Telegram and Twilio webhooks
   (they keep their own checks), the login pages and ``/static``. Pages redirect to ``/login``,
@@ -12,7 +15,8 @@
   ``csrf`` or header ``X-CSRF-Token``), else 403.
 * ``/metrics``: with ``LOUZHANG_METRICS_TOKEN`` set, ``Authorization: Bearer TOKEN`` (or a
   staff session); unset, a staff session or a direct client on loopback (a Prometheus on the
-  same host; a request relayed by a proxy, with X-Forwarded-For, is not taken as loopback).
+  same host; a request carrying any proxy header - X-Forwarded-*, X-Real-IP, Forwarded, Via … -
+  is not taken as loopback: behind a proxy, set ``LOUZHANG_METRICS_TOKEN``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import logging
 import os
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import web
@@ -33,7 +38,7 @@ from aiohttp import web
 from bot.web.keys import CLOCK, CSRF_KEY, SCOPE_KEY, SESSION_KEY, SETTINGS, STAFF_KEY
 from config.settings import Settings
 from estate.access import Scope, audit, scope_of
-from estate.logins import active_staff
+from estate.logins import end_session, grants_of, session_staff, start_session
 from estate.models import Staff
 
 log = logging.getLogger(__name__)
@@ -104,11 +109,20 @@ def read_session(key: bytes, value: str, now: float) -> tuple[int, str] | None:
         return None
 
 
-def set_session(response: web.StreamResponse, request: web.Request, staff: Staff) -> None:
+async def set_session(response: web.StreamResponse, request: web.Request, staff: Staff) -> None:
+    """Sign ``staff`` in: a new server-side session (estate/logins.py) and its cookie."""
     settings = request.app[SETTINGS]
     max_age = int(settings.session_hours * 3600)
-    expires = request.app[CLOCK].now().timestamp() + max_age
-    value = sign_session(request.app[SESSION_KEY], staff.id, expires, secrets.token_urlsafe(18))
+    now = request.app[CLOCK].now()
+    secret = secrets.token_urlsafe(18)  # the session's key and its CSRF token
+    await start_session(
+        staff,
+        secret,
+        grants=grants_of(staff, await scope_of(staff)),
+        now=now,
+        expires=now + timedelta(seconds=max_age),
+    )
+    value = sign_session(request.app[SESSION_KEY], staff.id, now.timestamp() + max_age, secret)
     response.set_cookie(
         COOKIE,
         value,
@@ -133,8 +147,35 @@ def _wants_json(request: web.Request) -> bool:
     )
 
 
+# Headers a reverse proxy adds: a request carrying any of them was relayed, whatever its peer.
+PROXY_HEADERS = frozenset(
+    {
+        "forwarded",
+        "via",
+        "x-real-ip",
+        "x-client-ip",
+        "client-ip",
+        "true-client-ip",
+        "cf-connecting-ip",
+        "fastly-client-ip",
+        "x-cluster-client-ip",
+        "x-proxyuser-ip",
+    }
+)
+PROXY_PREFIXES = ("x-forwarded-", "x-original-", "x-envoy-")
+
+
+def _relayed(request: web.Request) -> bool:
+    return any(
+        name.lower() in PROXY_HEADERS or name.lower().startswith(PROXY_PREFIXES)
+        for name in request.headers
+    )
+
+
 def _loopback(request: web.Request) -> bool:
-    if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
+    """A direct client on loopback: the peer is a loopback address and no proxy header of any
+    kind is present (a proxy on the same host relays the world from 127.0.0.1)."""
+    if _relayed(request):
         return False
     try:
         return ipaddress.ip_address(request.remote or "").is_loopback
@@ -152,12 +193,18 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     clock = request.app[CLOCK]
     staff: Staff | None = None
     csrf = ""
+    sc: Scope | None = None
     cookie = request.cookies.get(COOKIE)
     if cookie:
         found = read_session(request.app[SESSION_KEY], cookie, clock.now().timestamp())
         if found is not None:
-            staff = await active_staff(found[0])
-            csrf = found[1]
+            live = await session_staff(found[1], found[0], clock.now())
+            if live is not None:
+                staff, csrf = live[0], found[1]
+                sc = await scope_of(staff)
+                if grants_of(staff, sc) != live[1]:  # role or buildings changed since login
+                    await end_session(csrf)
+                    staff = None
     if request.path == "/metrics" and staff is None:
         token = request.app[SETTINGS].metrics_token
         if token:
@@ -188,7 +235,7 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
             )
             return web.Response(status=403, text="CSRF check failed: reload the page")
     request[STAFF_KEY] = staff
-    request[SCOPE_KEY] = await scope_of(staff)
+    request[SCOPE_KEY] = sc if sc is not None else await scope_of(staff)
     request[CSRF_KEY] = csrf
     return await handler(request)
 

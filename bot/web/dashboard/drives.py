@@ -17,6 +17,7 @@ from aiohttp import web
 from bot.web.dashboard.auth import require_some, scope, staff_of
 from bot.web.dashboard.context import fragment, lang_of, page, path_id, translate
 from bot.web.dashboard.live import stream
+from bot.web.dashboard.pages import audience
 from bot.web.dashboard.texts import UI
 from bot.web.keys import CLOCK, ROUTER
 from estate.access import audit
@@ -136,7 +137,7 @@ async def drive_live(request: web.Request) -> web.StreamResponse:
         fresh = await drive_by_id(drive.id) or drive
         return fragment(request, "_drive_live.html", await _drive_context(request, fresh))
 
-    return await stream(request, render, every=1.0)
+    return await stream(request, render, every=1.0, topic=("drive", drive.id, audience(request)))
 
 
 async def drive_control(request: web.Request) -> web.StreamResponse:

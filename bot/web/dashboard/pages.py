@@ -435,7 +435,16 @@ async def round_live(request: web.Request) -> web.StreamResponse:
         # The report is built again only when a response or a contact's status changed.
         return await round_signature(round_.id)
 
-    return await stream(request, render, every=1.0, signature=signature)
+    # One build per change for everyone who sees the same buildings in the same language.
+    topic = ("round", round_.id, audience(request))
+    return await stream(
+        request,
+        render,
+        every=1.0,
+        signature=signature,
+        topic=topic,
+        signature_key=("round", round_.id),
+    )
 
 
 async def round_xlsx(request: web.Request) -> web.Response:
@@ -486,7 +495,12 @@ async def outbox_live(request: web.Request) -> web.StreamResponse:
     async def render() -> str:
         return fragment(request, "_outbox_live.html", await _outbox_context(request))
 
-    return await stream(request, render, every=2.0)
+    return await stream(request, render, every=2.0, topic=("outbox", audience(request)))
+
+
+def audience(request: web.Request) -> tuple[str, str]:
+    """What a live fragment depends on besides its object: the buildings seen, the language."""
+    return repr(scope(request)), lang_of(request)
 
 
 def _simulated(request: web.Request) -> frozenset[str]:

@@ -67,7 +67,10 @@ class Line:
     order: tuple[int, int, int] = (0, 0, 0)  # outbox id, then what was typed after it
 
 
-async def transcript(channel: str, address: str, typed: list[Any]) -> list[Line]:
+async def transcript(
+    channel: str, address: str, typed: list[Any], kept: dict[str, str] | None = None
+) -> list[Line]:
+    """``kept``: secret texts (login links) the outbox forgot once sent, by provider id."""
     rows = await messages_to(channel, address, SHOWN, KEPT)
     sms = channel in SMS_LIKE
     lines: list[Line] = []
@@ -76,6 +79,8 @@ async def transcript(channel: str, address: str, typed: list[Any]) -> list[Line]
         message = Message.from_json(row.body)
         at = row.sent_at or row.updated_at or row.created_at
         provider_id = row.provider_id or ""
+        if kept and provider_id in kept:
+            message = Message(kept[provider_id])
         provider = int(provider_id) if provider_id.isdigit() else None
         if sms:  # what Twilio would get: the text alone
             info = count_segments(message.text)
@@ -177,7 +182,11 @@ async def household_page(request: web.Request) -> web.Response:
     household = await _household(request)
     view = _view(request)
     key, blocked = await _household_chat(request, household, view)
-    lines = await transcript(*key, request.app[HUB].typed_by(key)) if key else []
+    lines = (
+        await transcript(*key, request.app[HUB].typed_by(key), request.app[HUB].secrets)
+        if key
+        else []
+    )
     who = f"{household.building.number}-{household.room}"
     return page(
         request,
@@ -264,7 +273,7 @@ async def _chat_stream(
     wake = hub.listen(key)
 
     async def render() -> str:
-        lines = await transcript(*key, hub.typed_by(key))
+        lines = await transcript(*key, hub.typed_by(key), hub.secrets)
         return fragment(request, "_chat.html", {"transcript": lines, "base": base, "view": view})
 
     try:
@@ -292,7 +301,7 @@ def _staff_key(member: Staff) -> tuple[str, str]:
 async def staff_page(request: web.Request) -> web.Response:
     member = await _staff_member(request)
     key = _staff_key(member)
-    lines = await transcript(*key, request.app[HUB].typed_by(key))
+    lines = await transcript(*key, request.app[HUB].typed_by(key), request.app[HUB].secrets)
     return page(
         request,
         "sim_chat.html",

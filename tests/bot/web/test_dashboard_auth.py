@@ -318,7 +318,7 @@ async def _spend(request: web.Request) -> web.StreamResponse:
     if staff is None:
         return web.Response(status=400)
     response = web.Response(status=204)
-    set_session(response, request, staff)
+    await set_session(response, request, staff)
     return response
 
 

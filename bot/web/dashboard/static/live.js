@@ -6,5 +6,11 @@ document.querySelectorAll("[data-live]").forEach(function (el) {
     el.dataset.updates = String(Number(el.dataset.updates || "0") + 1);
     if (el.dataset.scroll !== undefined) { el.scrollTop = el.scrollHeight; }
   };
+  // Too many live pages open in this session (the oldest are closed), or logged out:
+  // stop reconnecting; reloading the page resumes it.
+  source.addEventListener("closed", function () {
+    source.close();
+    el.dataset.closed = "1";
+  });
 });
 document.querySelectorAll("[data-scroll]").forEach(function (el) { el.scrollTop = el.scrollHeight; });
