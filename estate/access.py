@@ -54,7 +54,9 @@ class Scope:
         return [b for b in buildings if self.allows(b)]
 
     def __repr__(self) -> str:
-        return "Scope(everything)" if self.everything else f"Scope({sorted(self.buildings)})"
+        if self.everything:
+            return "Scope(everything)"
+        return f"Scope(estate={self.estate}, {sorted(self.buildings)})"
 
 
 def in_scope(estate: int | None, path: str = "building__") -> dict[str, int]:

@@ -395,7 +395,7 @@ async def test_the_session_expires_after_session_hours(db: str) -> None:
 async def test_a_page_sees_the_staff_member_their_scope_and_csrf(web_site: Site) -> None:
     _, csrf = await web_site.login(await _staff("wang", "cadre", 3, 1))
     body = await (await web_site.client.get("/")).json()
-    assert body == {"staff": "wang", "scope": "Scope([1, 3])", "csrf": csrf}
+    assert body == {"staff": "wang", "scope": "Scope(estate=1, [1, 3])", "csrf": csrf}
 
 
 async def test_a_deactivated_staff_members_web_session_ends_at_once(web_site: Site) -> None:
