@@ -56,6 +56,8 @@ class Scope:
     def __repr__(self) -> str:
         if self.everything:
             return "Scope(everything)"
+        if self.estate is None:
+            return f"Scope({sorted(self.buildings)})"
         return f"Scope(estate={self.estate}, {sorted(self.buildings)})"
 
 

@@ -154,12 +154,11 @@ async def test_a_household_mid_answer_gets_the_newer_round_when_done_or_when_qui
     assert row_of(report, "302")["waiting_behind"] == older.round.id
     # /status says who waits behind which round, per household.
     admin = await add_staff("admin", role="admin")
-    admin.telegram_chat_id = 4242
-    await admin.save()
-    await live["services"].router.handle(Inbound("local", "4242", text="/status"))
+    chat = f"s{admin.id}"  # the staff simulator's chat of this staff member
+    await live["services"].router.handle(Inbound("local", chat, text="/status"))
 
     async def status_text() -> str:
-        rows = await OutboxMessage.filter(address="4242").values_list("body", flat=True)
+        rows = await OutboxMessage.filter(address=chat).values_list("body", flat=True)
         return "\n".join(str(b["text"]) for b in rows)  # type: ignore[index]
 
     shown = await wait_for(status_text)

@@ -114,7 +114,7 @@ async def test_the_dashboard_and_its_export_show_one_estate(two: Two) -> None:
     async with TestClient(TestServer(app)) as client:
         csrf = await login(client, two.west, two.services)
         response = await client.post(
-            "/rounds", data={"csrf": csrf, "slug": "medication", "buildings": "1-2"}
+            "/rounds", data={"csrf": csrf, "slug": "medication", "buildings": "1-2", "confirm": "1"}
         )
         assert response.status == 200  # followed to the new round's page
         assert rooms_in(await response.text()) == {"909", "808"}

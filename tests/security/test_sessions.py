@@ -176,7 +176,7 @@ def _cli(db: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=tmp_path,
-        env={**env, "LOUZHANG_DATABASE_URL": db},
+        env={**env, "LOUZHANG_DATABASE_URL": db, "LOUZHANG_LANGUAGE": "en"},
         capture_output=True,
         text=True,
         timeout=60,

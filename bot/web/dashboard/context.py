@@ -17,6 +17,9 @@ from estate.access import audit
 from estate.first_start import demo_present
 
 LANG_COOKIE = "lz_lang"
+# Set on a request whose refusal its handler audited already, in the words of the same action
+# elsewhere (the drive page's buttons write what Telegram writes): audited once, not twice.
+REFUSAL_AUDITED = "louzhang.refusal_audited"
 ID_MAX = 2**31 - 1  # the largest id the database holds (an IntField on PostgreSQL)
 
 
@@ -129,7 +132,7 @@ async def audit_refusals(
         return await handler(request)
     except web.HTTPForbidden as refused:
         staff = request.get(STAFF_KEY)
-        if staff is not None:
+        if staff is not None and not request.get(REFUSAL_AUDITED):
             route = request.match_info.route.resource
             name = route.canonical if route is not None else request.path
             await audit(

@@ -15,7 +15,14 @@ from typing import Any
 from aiohttp import web
 
 from bot.web.dashboard.auth import require_some, scope, staff_of
-from bot.web.dashboard.context import fragment, lang_of, page, path_id, translate
+from bot.web.dashboard.context import (
+    REFUSAL_AUDITED,
+    fragment,
+    lang_of,
+    page,
+    path_id,
+    translate,
+)
 from bot.web.dashboard.live import stream
 from bot.web.dashboard.pages import audience
 from bot.web.dashboard.texts import UI
@@ -167,6 +174,7 @@ async def drive_control(request: web.Request) -> web.StreamResponse:
             allowed=False,
             detail={"why": why, "via": "web"},
         )
+        request[REFUSAL_AUDITED] = True
         raise web.HTTPForbidden(text=translate(lang_of(request))("forbidden"))
     runtime = request.app[ROUTER].drives
     if runtime is None:

@@ -50,6 +50,8 @@ Signature = Callable[[], Awaitable[object]]
 class _Stream:
     session: str
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    version: int = 0  # the topic's build this stream's page shows
+    wants: bool = False  # joined a topic without a signature: gets its next render
     closed: bool = False  # closed by the hub: too many streams in the session, or shutting down
 
     def close(self) -> None:
@@ -67,6 +69,7 @@ class _Topic:
     streams: set[_Stream] = field(default_factory=set)
     html: str | None = None
     version: int = 0
+    seen: object = None  # the signature its last build showed
     task: asyncio.Task[None] | None = None
 
 
@@ -142,8 +145,6 @@ class LiveHub:
             topic = _Topic(key, render, signature, signature_key, every)
             self._topics[key] = topic
         topic.streams.add(stream)
-        if topic.html is not None:
-            stream.ready.set()  # a late joiner gets the current fragment at once
         if topic.task is None or topic.task.done():
             topic.task = asyncio.create_task(self._poll(topic))
         return topic
@@ -193,9 +194,11 @@ class LiveHub:
                     built = loop.time()
                     self.builds += 1
                     seen, first = current, False
+                    topic.seen = current
                     if html != topic.html:
                         topic.html, topic.version = html, topic.version + 1
-                        for stream in topic.streams:
+                    for stream in topic.streams:
+                        if stream.wants or stream.version != topic.version:
                             stream.ready.set()
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self.closing.wait(), timeout=every)
@@ -210,8 +213,16 @@ class LiveHub:
 LIVE = web.AppKey("dashboard_live", LiveHub)
 
 
-def _event(html: str) -> bytes:
-    return f"data: {json.dumps({'html': html})}\n\n".encode()
+def _event(html: str, version: int | None = None) -> bytes:
+    """One SSE event; ``version`` (a shared topic's build) is its id, which the browser sends
+    back as ``Last-Event-ID`` when it reconnects."""
+    head = f"id: {version}\n" if version is not None else ""
+    return f"{head}data: {json.dumps({'html': html})}\n\n".encode()
+
+
+def _last_event_id(request: web.Request) -> int | None:
+    value = request.headers.get("Last-Event-ID", "")
+    return int(value) if value.isdecimal() and len(value) < 10 else None
 
 
 CLOSED_EVENT = b"event: closed\ndata: {}\n\n"
@@ -281,6 +292,14 @@ async def _quiet_moment(request: web.Request, response: web.StreamResponse) -> b
     return True
 
 
+async def _current(hub: LiveHub, topic: _Topic) -> bool:
+    """Whether the topic's last build still shows what is (its signature has not moved)."""
+    if topic.signature is None:
+        return False  # no cheap check: the poller renders it every period anyway
+    now = asyncio.get_running_loop().time()
+    return bool(await hub._signature(topic, now) == topic.seen)
+
+
 async def _shared(
     request: web.Request,
     response: web.StreamResponse,
@@ -293,7 +312,15 @@ async def _shared(
     signature_key: Hashable | None,
 ) -> None:
     topic = hub._join(key, mine, render, signature, signature_key, every)
-    sent = 0
+    # A late joiner gets the topic's last build at once, but only while it is current: a page
+    # served just after a change (a button pressed, the page reloaded) must not have the build
+    # from before the change pushed over it; it gets the rebuild the change brings.
+    mine.version = _last_event_id(request) or 0
+    if topic.html is not None and topic.version != mine.version:
+        if await _current(hub, topic):
+            mine.ready.set()
+        elif topic.signature is None:
+            mine.wants = True  # the page gets the poller's next render, a period at most
     try:
         while not mine.closed and not hub.closing.is_set():
             try:
@@ -306,9 +333,9 @@ async def _shared(
             mine.ready.clear()
             if mine.closed:
                 break
-            if topic.html is not None and topic.version != sent:
-                sent = topic.version
-                await response.write(_event(topic.html))
+            if topic.html is not None and (topic.version != mine.version or mine.wants):
+                mine.version, mine.wants = topic.version, False
+                await response.write(_event(topic.html, mine.version))
     finally:
         hub._leave(topic, mine)
 
