@@ -93,7 +93,7 @@ UI: dict[str, dict[str, str]] = {
     "call_in": {"zh-CN": "打给居委会", "en": "Call the committee"},
     "call_on": {"zh-CN": "通话中", "en": "On the call"},
     "call_said": {"zh-CN": "电话里说：", "en": "The call says:"},
-    "call_speak": {"zh-CN": "🔊 朗读", "en": "🔊 Speak"},
+    "call_speak": {"zh-CN": "▶ 朗读", "en": "▶ Speak"},
     "call_hangup": {"zh-CN": "挂断", "en": "Hang up"},
     "call_ended": {"zh-CN": "通话已结束。", "en": "The call has ended."},
     "call_typed": {"zh-CN": "已按：{keys}", "en": "Keys so far: {keys}"},

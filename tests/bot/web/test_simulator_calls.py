@@ -153,3 +153,37 @@ async def test_a_keypad_survey_completes_in_the_call_view(running: Services) -> 
         assert (response.stage, response.answered_channel) == ("done", "voice")
     finally:
         await client.close()
+
+
+async def test_with_twilio_on_the_call_view_only_shows_and_a_key_is_refused(db: str) -> None:
+    services = build_services(
+        make_settings(
+            database_url=db,
+            secret_key="x" * 40,
+            twilio_account_sid="AC" + "0" * 32,
+            twilio_auth_token="t",
+            twilio_from="+15005550006",
+            twilio_api_url="http://127.0.0.1:9",  # never reached: nothing may be sent
+        )
+    )
+    try:
+        home = await voice_household()
+        client, csrf = await client_for(services)
+        try:
+            base = f"/sim/household/{home.id}"
+            page = await (await client.get(f"{base}?view=call&lang=en")).text()
+            assert "/answer" in page and 'id="call-in"' not in page and "call-answer" not in page
+            for do in ("callin", "key"):
+                refused = await client.post(
+                    f"{base}/call", data={"csrf": csrf, "do": do, "key": "2"}
+                )
+                assert refused.status == 409
+            assert not services.hub.calls  # no call was played
+            entries = await AuditEntry.filter(action="simulate_household", allowed=False)
+            assert len(entries) == 2
+        finally:
+            await client.close()
+    finally:
+        for channel in (services.sms, services.channels.voice):
+            if channel is not None:
+                await channel.close()
