@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported from test_dashboard_browser.py)
 """The simulator's call view in Debian's Chromium (Playwright): a voice household answers its
 survey call on a phone-sized screen, hears it through the browser's own speech synthesis and
 presses the keypad. Screenshot: test-artifacts/simulator-call-phone.png."""
@@ -25,7 +26,7 @@ window.speechSynthesis.speak = function (u) { window.__spoken.push({text: u.text
 
 async def test_a_voice_household_answers_its_call_with_the_keypad_on_a_phone(
     browser: object,
-    site: Site,  # noqa: F811
+    site: Site,
 ) -> None:
     building = await Building.get(number=1)
     home = await Household.create(
