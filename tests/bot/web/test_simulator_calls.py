@@ -187,3 +187,21 @@ async def test_with_twilio_on_the_call_view_only_shows_and_a_key_is_refused(db: 
         for channel in (services.sms, services.channels.voice):
             if channel is not None:
                 await channel.close()
+
+
+async def test_calling_the_committee_in_from_the_call_view(running: Services) -> None:
+    home = await voice_household()
+    client, csrf = await client_for(running)
+    try:
+        base = f"/sim/household/{home.id}"
+        response = await client.post(f"{base}/call", data={"csrf": csrf, "do": "callin"})
+        page = await response.text()
+        assert "回答今天的问题，请按1" in latest(page) and 'id="keypad"' in page
+        page = await press(client, base, csrf, "2")  # the latest notice: none yet, the menu again
+        assert "最近没有新的通知" in latest(page) and "请按1" in latest(page)
+        page = await press(client, base, csrf, "1")  # today's questions: none open
+        assert "今天没有需要您回答的问题" in latest(page) and 'id="keypad"' not in page
+        hung_up = await client.post(f"{base}/call", data={"csrf": csrf, "do": "hangup"})
+        assert hung_up.status == 200 and 'id="call-panel"' not in await hung_up.text()
+    finally:
+        await client.close()
