@@ -277,6 +277,11 @@ async def household_send(request: web.Request) -> web.Response:
 async def household_live(request: web.Request) -> web.StreamResponse:
     household = await _household(request)
     view = _view(request)
+    if view == "call":
+        voice = await _voice_key(request, household)
+        if voice is None or "voice" not in request.app[SIMULATED]:
+            raise web.HTTPConflict()
+        return await _calls_stream(request, household, voice)
     key, _ = await _household_chat(request, household, view)
     if key is None:
         raise web.HTTPConflict()
@@ -319,11 +324,7 @@ async def _call_page(request: web.Request, household: Household) -> web.Response
         blocked = t("no_voice_contact")
     elif "voice" not in request.app[SIMULATED]:
         blocked = t("sim_live_provider")  # its calls go to a real phone
-    rows = await messages_to(*key, SHOWN, CALLS_SHOWN) if key and not blocked else []
-    calls = [
-        {"id": row.id, "text": Message.from_json(row.body).text, "purpose": row.purpose}
-        for row in reversed(rows)
-    ]
+    calls = await _calls(key) if key and not blocked else []
     call = request.app[HUB].calls.get(key) if key and not blocked else None
     latest = call.step if call else 0
     return page(
@@ -342,6 +343,32 @@ async def _call_page(request: web.Request, household: Household) -> web.Response
             "base": f"/sim/household/{household.id}",
         },
     )
+
+
+async def _calls(key: tuple[str, str]) -> list[dict[str, Any]]:
+    """The calls placed to a voice household (in the browser), oldest first."""
+    rows = await messages_to(*key, SHOWN, CALLS_SHOWN)
+    return [
+        {"id": row.id, "text": Message.from_json(row.body).text, "purpose": row.purpose}
+        for row in reversed(rows)
+    ]
+
+
+async def _calls_stream(
+    request: web.Request, household: Household, key: tuple[str, str]
+) -> web.StreamResponse:
+    """The call list, live: a call placed while the page is open rings in."""
+    hub = request.app[HUB]
+    wake = hub.listen(key)
+    base = f"/sim/household/{household.id}"
+
+    async def render() -> str:
+        return fragment(request, "_calls.html", {"calls": await _calls(key), "base": base})
+
+    try:
+        return await stream(request, render, wake=wake, every=1.0)
+    finally:
+        hub.unlisten(key, wake)
 
 
 async def _play(request: web.Request, call: SimCall, script: Script, lang: str) -> None:
