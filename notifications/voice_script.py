@@ -30,6 +30,7 @@ __all__ = [
     "VOICE_TEXTS",
     "Gather",
     "Hangup",
+    "Heard",
     "Pause",
     "Play",
     "Record",
@@ -41,9 +42,11 @@ __all__ = [
     "callup_script",
     "callup_spec",
     "gather_again_script",
+    "heard",
     "machine_script",
     "notice_script",
     "outcome_summary",
+    "press",
     "route",
     "script_for",
     "spell_digits",
@@ -164,6 +167,7 @@ VOICE_TEXTS: dict[str, dict[str, str]] = {
         "call you again later.",
     },
     "notice": {"zh-CN": "居委会通知：", "en": "A notice from the committee:"},
+    "played": {"zh-CN": "（播放一段录音）", "en": "(a recording is played)"},
     "photo": {
         "zh-CN": "这条通知有一张图片，贴在您楼门口，也可以向楼长索取。",
         "en": "This notice comes with a picture: it is posted at your building's door, or ask "
@@ -352,3 +356,56 @@ def script_for(
     return notice_script(
         str(body.get("text", "")), lang, photo=bool(body.get("photo")), audio_url=audio_url
     )
+
+
+# ---- what a caller hears (the browser simulator plays calls with these) ----------------------
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """A script as a caller lives it: what is said until the call waits for keys (``waits``: a
+    :class:`Gather` or a :class:`Record`), goes on elsewhere (``then``: a :class:`Redirect`), or
+    ends (``ended``). A <Play> is heard as one line saying a recording plays."""
+
+    said: tuple[Say, ...]
+    waits: Gather | Record | None = None
+    then: Redirect | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.waits is None and self.then is None
+
+
+def heard(script: Script, lang: str = "zh-CN") -> Heard:
+    """What is heard of ``script`` up to its first wait, redirect or hang-up (a Gather's prompt
+    is heard while it waits; the verbs after a wait follow only when no key is pressed)."""
+    said: list[Say] = []
+
+    def hear(verb: Say | Pause | Play) -> None:
+        if isinstance(verb, Say):
+            said.append(verb)
+        elif isinstance(verb, Play):
+            voice = said[-1].lang if said else lang
+            said.append(Say(text(VOICE_TEXTS, "played", voice), voice))
+
+    for verb in script:
+        if isinstance(verb, Say | Pause | Play):
+            hear(verb)
+        elif isinstance(verb, Gather):
+            for inner in verb.prompt:
+                hear(inner)
+            return Heard(tuple(said), waits=verb)
+        elif isinstance(verb, Record):
+            return Heard(tuple(said), waits=verb)
+        elif isinstance(verb, Redirect):
+            return Heard(tuple(said), then=verb)
+        else:
+            break
+    return Heard(tuple(said))
+
+
+def press(gather: Gather, typed: str, key: str) -> tuple[str, bool]:
+    """One more key on a Gather, as Twilio takes it: (the digits so far, whether they are sent
+    now). Its finish key sends what was typed (without it); ``num_digits`` keys send at once."""
+    if gather.finish_on_key and key == gather.finish_on_key:
+        return typed, True
+    typed += key
+    return typed, len(typed) >= gather.num_digits

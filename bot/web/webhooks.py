@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -145,11 +146,7 @@ async def twilio_voice_gather(request: web.Request) -> web.Response:
     params = await _signed_params(request)
     if isinstance(params, web.Response):  # refused: bad signature (403) or body (400)
         return params
-    calls = request.app[VOICE]
-    if calls is None:
-        return _voice_twiml(request, (Hangup(),))
-    step = request.query.get("step", "")
-    return _voice_twiml(request, await calls.gather(_outbox_id(request), step, params))
+    return _voice_twiml(request, await run_step(request.app, request.path, request.query, params))
 
 
 async def twilio_voice_status(request: web.Request) -> web.Response:
@@ -163,34 +160,44 @@ async def twilio_voice_status(request: web.Request) -> web.Response:
 
 
 # ---- keypad surveys and calling in (surveys/calls.py) -----------------------------------------
-def _query_int(request: web.Request, name: str) -> int | None:
-    try:
-        return int(request.query.get(name, ""))
-    except ValueError:
-        return None
-
-
 async def twilio_voice_step(request: web.Request) -> web.Response:
     """``/twilio/voice/survey[/keys|/rec]`` and ``/twilio/voice/callin[/message]``."""
     params = await _signed_params(request)
     if isinstance(params, web.Response):  # refused: bad signature (403) or body (400)
         return params
-    surveys, call_in = request.app[SURVEY_CALLS], request.app[CALL_IN]
-    contact, response, seq = (_query_int(request, k) for k in ("c", "r", "s"))
-    step = request.path.removeprefix("/twilio/voice")
-    script: Script = (Hangup(),)
+    return _voice_twiml(request, await run_step(request.app, request.path, request.query, params))
+
+
+def _int_of(query: Mapping[str, str], name: str) -> int | None:
+    try:
+        return int(query.get(name, ""))
+    except ValueError:
+        return None
+
+
+async def run_step(
+    app: web.Application, path: str, query: Mapping[str, str], params: Mapping[str, str]
+) -> Script:
+    """The next script of a call step (a Gather's or a Record's action, a Redirect): the one
+    table from a route to the runtime that answers it, for Twilio's requests (signature checked
+    by the caller) and for the simulator playing a call in the browser."""
+    calls, surveys, call_in = app[VOICE], app[SURVEY_CALLS], app[CALL_IN]
+    contact, response, seq = (_int_of(query, k) for k in ("c", "r", "s"))
+    step = path.removeprefix("/twilio/voice")
+    if calls is not None and step == "/gather":
+        return await calls.gather(_int_of(query, "o"), query.get("step", ""), params)
     if surveys is not None and step == "/survey":
-        script = await surveys.ask(contact)
-    elif surveys is not None and step == "/survey/keys":
-        script = await surveys.keys(contact, response, seq, params)
-    elif surveys is not None and step == "/survey/rec":
-        none = request.query.get("none") == "1"
-        script = await surveys.record(contact, response, seq, params, none=none)
-    elif call_in is not None and step == "/callin":
-        script = await call_in.menu(contact, params)
-    elif call_in is not None and step == "/callin/message":
-        script = await call_in.message(contact, params)
-    return _voice_twiml(request, script)
+        return await surveys.ask(contact)
+    if surveys is not None and step == "/survey/keys":
+        return await surveys.keys(contact, response, seq, params)
+    if surveys is not None and step == "/survey/rec":
+        none = query.get("none") == "1"
+        return await surveys.record(contact, response, seq, params, none=none)
+    if call_in is not None and step == "/callin":
+        return await call_in.menu(contact, params)
+    if call_in is not None and step == "/callin/message":
+        return await call_in.message(contact, params)
+    return (Hangup(),)
 
 
 async def telegram_webhook(request: web.Request) -> web.Response:

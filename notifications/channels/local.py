@@ -17,12 +17,13 @@ import asyncio
 import itertools
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from notifications.channels.base import SendResult
 from notifications.message import Message
 from notifications.segments import count_segments
+from notifications.voice_script import Gather, Record
 
 Key = tuple[str, str]  # (channel, address)
 
@@ -40,6 +41,34 @@ class TypedMessage:
     after: int = 0  # the chat's newest outbox row when it was typed (orders the transcript)
 
 
+@dataclass(frozen=True, slots=True)
+class CallLine:
+    """One line of a call the simulator plays: said by the call (``in``) or keys pressed
+    (``out``); ``step``: the lines of one step (a key's answer) share it."""
+
+    dir: str
+    text: str
+    lang: str
+    step: int
+
+
+@dataclass
+class SimCall:
+    """A phone call the simulator plays for a voice household (in memory, this process only):
+    what it said, what it waits for, and the keys typed towards it."""
+
+    sid: str
+    outbox_id: int | None  # None: the household called in
+    lines: list[CallLine] = field(default_factory=list)
+    waits: Gather | Record | None = None
+    typed: str = ""
+    step: int = 0
+
+    @property
+    def ended(self) -> bool:
+        return self.waits is None
+
+
 class LocalHub:
     """Where local deliveries are announced and what the simulated people typed is kept."""
 
@@ -51,6 +80,8 @@ class LocalHub:
         # Secret texts delivered here (a login link), by provider id: the outbox forgets them
         # once sent, and the simulator shows them from here instead (this process only).
         self.secrets: dict[str, str] = {}
+        # The call each voice household's simulator page is on, by (channel, address).
+        self.calls: dict[Key, SimCall] = {}
 
     def listen(self, key: Key) -> asyncio.Event:
         event = asyncio.Event()

@@ -107,3 +107,30 @@ def test_small_helpers() -> None:
     )
     assert tts_voice("Polly.Joanna", "en") == Voice("Polly.Joanna", "en-US")
     assert route("/gather", o=1, step="drive") == "/twilio/voice/gather?o=1&step=drive"
+
+
+def test_what_a_caller_hears_stops_where_the_call_waits() -> None:
+    from notifications.voice_script import Gather, Hangup, Play, Record, Redirect, Say, heard
+
+    ask = Gather("/twilio/voice/gather?o=1&step=drive", prompt=(Say("请按1"), Play("u")))
+    now = heard((Say("您好"), Play("x"), ask, Say("再说一遍"), ask, Hangup()))
+    assert [s.text for s in now.said] == ["您好", "（播放一段录音）", "请按1", "（播放一段录音）"]
+    assert now.waits == ask and not now.ended
+    later = heard((Say("好"), Redirect("/twilio/voice/survey?c=1"), Hangup()))
+    assert later.then == Redirect("/twilio/voice/survey?c=1") and not later.ended
+    assert heard((Say("说吧"), Record("/r"), Hangup())).waits == Record("/r")
+    assert heard((Say("再见"), Hangup(), Say("never"))).ended
+    assert [s.text for s in heard((Say("再见"), Hangup(), Say("never"))).said] == ["再见"]
+
+
+def test_keys_are_sent_as_twilio_sends_them() -> None:
+    from notifications.voice_script import Gather, press
+
+    one = Gather("/a")  # one key, no finish key: every key is sent at once
+    assert press(one, "", "#") == ("#", True)
+    number = Gather("/a", num_digits=6, finish_on_key="#")
+    assert press(number, "", "2") == ("2", False)
+    assert press(number, "2", "5") == ("25", False)
+    assert press(number, "25", "#") == ("25", True)  # the finish key is not a digit
+    assert press(number, "", "#") == ("", True)
+    assert press(Gather("/a", num_digits=2, finish_on_key="#"), "1", "2") == ("12", True)

@@ -114,6 +114,7 @@ def setup_dashboard(app: web.Application) -> None:
     r.add_get(r"/sim/household/{household_id:\d+}", simulator.household_page)
     r.add_post(r"/sim/household/{household_id:\d+}/send", simulator.household_send)
     r.add_get(r"/sim/household/{household_id:\d+}/live", simulator.household_live)
+    r.add_post(r"/sim/household/{household_id:\d+}/call", simulator.household_call)
     r.add_get(r"/sim/staff/{staff_id:\d+}", simulator.staff_page)
     r.add_post(r"/sim/staff/{staff_id:\d+}/send", simulator.staff_send)
     r.add_get(r"/sim/staff/{staff_id:\d+}/live", simulator.staff_live)

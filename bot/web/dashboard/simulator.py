@@ -15,6 +15,12 @@ engine, runtime, outbox and rendering as the real channels.
   show, never send: what the page typed would be a real, unattributed answer in a live round and
   could send real alerts. Staff answer for a household with ``/answer`` (an audited proxy
   answer) instead; the page says so.
+* **Call view** (a voice household): its calls as a phone plays them. Answering one runs the
+  very steps Twilio's requests run (bot/web/webhooks.py :func:`run_step`: the call-up's 1/2/3
+  through the drive's reply code, a keypad survey through surveys/keypad.py and the survey
+  runtime); the page shows the words the call says (notifications/voice_script.py :func:`heard`),
+  speaks them with the browser's own speech synthesis on request, and has a phone keypad.
+  Calling the committee in works the same way. Only while voice is delivered to the browser.
 * **Staff**: a ``local`` chat of its own (address ``s<staff id>``), so staff commands (``/login``
   ...) run as they would from Telegram. Nothing is stored on the staff member: their real
   Telegram chat (where their alerts and deadline lists go) is never touched, and no real
@@ -23,16 +29,19 @@ engine, runtime, outbox and rendering as the real channels.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 from bot.web.dashboard.auth import require_building, scope, staff_of
 from bot.web.dashboard.context import fragment, lang_of, page, path_id, small_int, translate
 from bot.web.dashboard.live import stream
-from bot.web.keys import CLOCK, HUB, ROUTER, SIMULATED
+from bot.web.keys import CALL_IN, CLOCK, HUB, ROUTER, SIMULATED, VOICE
+from bot.web.webhooks import run_step
 from estate.access import audit, simulator_staff_address
 from estate.addresses import parse_building
 from estate.contacts import (
@@ -44,11 +53,12 @@ from estate.contacts import (
 )
 from estate.logins import active_staff, active_staff_list
 from estate.models import Household, Staff
-from notifications.channels.local import SMS_LIKE
+from notifications.channels.local import SMS_LIKE, CallLine, SimCall
 from notifications.inbound import Inbound
 from notifications.message import Message
 from notifications.segments import count_segments
 from notifications.status import messages_to, newest_message_id
+from notifications.voice_script import Gather, Record, Script, heard, press
 
 SHOWN = ("sending", "sent", "accepted", "delivered")
 KEPT = 120
@@ -152,7 +162,7 @@ async def _household(request: web.Request) -> Household:
 
 def _view(request: web.Request, value: str | None = None) -> str:
     view = value or request.query.get("view", "sms")
-    return "chat" if view == "chat" else "sms"
+    return view if view in ("chat", "call") else "sms"
 
 
 async def _household_chat(
@@ -181,6 +191,8 @@ def _live_provider(request: web.Request) -> bool:
 async def household_page(request: web.Request) -> web.Response:
     household = await _household(request)
     view = _view(request)
+    if view == "call":
+        return await _call_page(request, household)
     key, blocked = await _household_chat(request, household, view)
     lines = (
         await transcript(*key, request.app[HUB].typed_by(key), request.app[HUB].secrets)
@@ -194,7 +206,12 @@ async def household_page(request: web.Request) -> web.Response:
         {
             "who": who,
             "view": view,
-            "views": ("sms", "chat"),
+            "views": ("sms", "chat", "call")
+            if household.preferred_channel == "voice"
+            else (
+                "sms",
+                "chat",
+            ),
             "blocked": blocked,
             "read_only": _live_provider(request),
             "transcript": lines,
@@ -260,6 +277,11 @@ async def household_send(request: web.Request) -> web.Response:
 async def household_live(request: web.Request) -> web.StreamResponse:
     household = await _household(request)
     view = _view(request)
+    if view == "call":
+        voice = await _voice_key(request, household)
+        if voice is None or "voice" not in request.app[SIMULATED]:
+            raise web.HTTPConflict()
+        return await _calls_stream(request, household, voice)
     key, _ = await _household_chat(request, household, view)
     if key is None:
         raise web.HTTPConflict()
@@ -280,6 +302,174 @@ async def _chat_stream(
         return await stream(request, render, wake=wake, every=1.0)
     finally:
         hub.unlisten(key, wake)
+
+
+# ---- a voice household's calls -----------------------------------------------------------
+CALL_STEPS = 8  # redirects followed in one step (a survey call: hello, then its question)
+CALLS_SHOWN = 20
+
+
+async def _voice_key(request: web.Request, household: Household) -> tuple[str, str] | None:
+    contact = await sms_contact_of(household.id)
+    if contact is None or contact.channel != "voice":
+        return None
+    return (contact.channel, contact.address)
+
+
+async def _call_page(request: web.Request, household: Household) -> web.Response:
+    t = translate(lang_of(request))
+    key = await _voice_key(request, household)
+    blocked = None
+    if key is None:
+        blocked = t("no_voice_contact")
+    elif "voice" not in request.app[SIMULATED]:
+        blocked = t("sim_live_provider")  # its calls go to a real phone
+    calls = await _calls(key) if key and not blocked else []
+    call = request.app[HUB].calls.get(key) if key and not blocked else None
+    latest = call.step if call else 0
+    return page(
+        request,
+        "sim_call.html",
+        {
+            "who": f"{household.building.number}-{household.room}",
+            "views": ("sms", "chat", "call"),
+            "blocked": blocked,
+            "calls": calls,
+            "call": call,
+            "recording": call is not None and isinstance(call.waits, Record),
+            "latest": [line for line in call.lines if line.step == latest] if call else [],
+            "keys": ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"),
+            "speech_lang": household.language if household.language == "en" else "zh-CN",
+            "base": f"/sim/household/{household.id}",
+        },
+    )
+
+
+async def _calls(key: tuple[str, str]) -> list[dict[str, Any]]:
+    """The calls placed to a voice household (in the browser), oldest first."""
+    rows = await messages_to(*key, SHOWN, CALLS_SHOWN)
+    return [
+        {"id": row.id, "text": Message.from_json(row.body).text, "purpose": row.purpose}
+        for row in reversed(rows)
+    ]
+
+
+async def _calls_stream(
+    request: web.Request, household: Household, key: tuple[str, str]
+) -> web.StreamResponse:
+    """The call list, live: a call placed while the page is open rings in."""
+    hub = request.app[HUB]
+    wake = hub.listen(key)
+    base = f"/sim/household/{household.id}"
+
+    async def render() -> str:
+        return fragment(request, "_calls.html", {"calls": await _calls(key), "base": base})
+
+    try:
+        return await stream(request, render, wake=wake, every=1.0)
+    finally:
+        hub.unlisten(key, wake)
+
+
+async def _play(request: web.Request, call: SimCall, script: Script, lang: str) -> None:
+    """What the call says now, following its redirects as Twilio would, up to its next wait."""
+    call.step += 1
+    for _ in range(CALL_STEPS):
+        now = heard(script, lang)
+        call.lines.extend(CallLine("in", say.text, say.lang, call.step) for say in now.said)
+        call.waits, call.typed = now.waits, ""
+        if now.then is None:
+            return
+        path, _, query = now.then.url.partition("?")
+        script = await run_step(request.app, path, _query(query), {"CallSid": call.sid})
+    call.waits = None
+
+
+def _query(text: str) -> dict[str, str]:
+    return dict(parse_qsl(text))
+
+
+def _sid(call_id: object) -> str:
+    return f"SIM{call_id}-{next(_SIDS)}"
+
+
+async def household_call(request: web.Request) -> web.Response:
+    """POST ``/sim/household/{id}/call``: answer a call (``do=answer``, ``o``), call the
+    committee (``do=callin``), press a key (``do=key``, ``key``) or hang up (``do=hangup``)."""
+    household = await _household(request)
+    staff = staff_of(request)
+    now = request.app[CLOCK].now()
+    t = translate(lang_of(request))
+    if "voice" not in request.app[SIMULATED]:
+        await audit(
+            now=now,
+            action="simulate_household",
+            staff=staff,
+            target=f"household {household.id}",
+            allowed=False,
+            detail={"why": "a real provider is on", "view": "call"},
+        )
+        raise web.HTTPConflict(text=t("sim_live_provider"))
+    key = await _voice_key(request, household)
+    if key is None:
+        raise web.HTTPConflict(text=t("no_voice_contact"))
+    form = await request.post()
+    do = str(form.get("do", ""))
+    hub = request.app[HUB]
+    lang = household.language
+    call = hub.calls.get(key)
+    if do == "answer":
+        outbox_id = small_int(str(form.get("o", "")))
+        calls = request.app[VOICE]
+        rows = await messages_to(*key, SHOWN, CALLS_SHOWN)
+        if calls is None or outbox_id is None or outbox_id not in {row.id for row in rows}:
+            raise web.HTTPNotFound(text="no such call")
+        call = SimCall(_sid(outbox_id), outbox_id)
+        params = {"CallSid": call.sid, "AnsweredBy": "human", "Direction": "outbound-api"}
+        await _play(request, call, await calls.answer(outbox_id, params), lang)
+        hub.calls[key] = call
+    elif do == "callin":
+        call_in = request.app[CALL_IN]
+        if call_in is None:
+            raise web.HTTPConflict(text="calling in is off")
+        call = SimCall(_sid("in"), None)
+        params = {"CallSid": call.sid, "From": key[1], "Direction": "inbound"}
+        await _play(request, call, await call_in.answer(params), lang)
+        hub.calls[key] = call
+    elif do == "key":
+        pressed = str(form.get("key", ""))
+        if call is None or call.waits is None or pressed not in KEYPAD:
+            raise web.HTTPConflict(text=t("call_not_waiting"))
+        waits = call.waits
+        if isinstance(waits, Gather):
+            digits, send = press(waits, call.typed, pressed)
+        else:  # a <Record>: any key ends it (nothing is recorded in the browser)
+            digits, send = pressed, True
+        call.lines.append(CallLine("out", pressed, lang, call.step))
+        call.typed = digits
+        if send:
+            path, _, query = waits.action.partition("?")
+            params = {"CallSid": call.sid, "Digits": digits}
+            await _play(
+                request, call, await run_step(request.app, path, _query(query), params), lang
+            )
+    elif do == "hangup":
+        hub.calls.pop(key, None)
+    else:
+        raise web.HTTPBadRequest(text="do: answer, callin, key or hangup")
+    await audit(
+        now=now,
+        action="simulate_call",
+        staff=staff,
+        target=f"household {household.id}",
+        detail={"do": do},  # never the keys: they are answers
+    )
+    hub.announce(key)
+    raise web.HTTPSeeOther(f"/sim/household/{household.id}?view=call")
+
+
+KEYPAD = frozenset("0123456789*#")
+_SIDS = itertools.count(1)
 
 
 # ---- staff ---------------------------------------------------------------------------------
