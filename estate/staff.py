@@ -35,15 +35,7 @@ async def add_staff(
     if role == "officer" and len(buildings) != 1:
         raise ValueError("an information officer looks after exactly one building (--buildings N)")
     e164 = normalise_phone(phone, get_settings().default_region) if phone else None
-    found: list[Building] = []
-    if buildings:
-        chosen = await estate_of_buildings(buildings, estate)
-        found = list(await Building.filter(estate_id=chosen.id, number__in=list(buildings)))
-        missing = sorted(set(buildings) - {b.number for b in found})
-        if missing:
-            raise ValueError(
-                f"no such building(s) in estate {chosen.name!r}: {', '.join(map(str, missing))}"
-            )
+    found = await buildings_named(buildings, estate) if buildings else []
     if await Staff.filter(name=name).exists():
         raise ValueError(f"a staff member named {name!r} exists already")
     async with in_transaction() as conn:
@@ -54,6 +46,19 @@ async def add_staff(
             [StaffBuilding(staff_id=staff.id, building_id=b.id) for b in found], using_db=conn
         )
     return staff
+
+
+async def buildings_named(buildings: Sequence[int], estate: str | None) -> list[Building]:
+    """The buildings of these numbers in the estate they name (:func:`estate_of_buildings`);
+    ValueError when one is missing there."""
+    chosen = await estate_of_buildings(buildings, estate)
+    found = list(await Building.filter(estate_id=chosen.id, number__in=list(buildings)))
+    missing = sorted(set(buildings) - {b.number for b in found})
+    if missing:
+        raise ValueError(
+            f"no such building(s) in estate {chosen.name!r}: {', '.join(map(str, missing))}"
+        )
+    return found
 
 
 async def estate_of_buildings(buildings: Sequence[int], name: str | None) -> Estate:
@@ -139,15 +144,7 @@ async def change_staff(
         raise ValueError(f"no staff member named {name!r}")
     if role is not None and role not in ROLES:
         raise ValueError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
-    found: list[Building] = []
-    if buildings:
-        chosen = await estate_of_buildings(buildings, estate)
-        found = list(await Building.filter(estate_id=chosen.id, number__in=list(buildings)))
-        missing = sorted(set(buildings) - {b.number for b in found})
-        if missing:
-            raise ValueError(
-                f"no such building(s) in estate {chosen.name!r}: {', '.join(map(str, missing))}"
-            )
+    found = await buildings_named(buildings, estate) if buildings else []
     new_role = role or staff.role
     count = len(buildings) if buildings is not None else await staff.scope.all().count()
     if new_role == "officer" and count != 1:
