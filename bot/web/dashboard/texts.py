@@ -231,6 +231,7 @@ UI: dict[str, dict[str, str]] = {
     "waiting_col": {"zh-CN": "排队", "en": "Waiting"},
     "preview_no_waiting": {"zh-CN": "无人排队", "en": "Nobody waits"},
     "preview_sms": {"zh-CN": "短信", "en": "SMS"},
+    "preview_voice": {"zh-CN": "电话", "en": "Voice calls"},
     "preview_sms_cost": {
         "zh-CN": "{n} 条计费段，约 ${cost}",
         "en": "{n} segments, about ${cost}",
