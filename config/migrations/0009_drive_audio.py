@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Drive',
             name='audio',
-            field=fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
+            field=fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
         ),
     ]

@@ -101,4 +101,4 @@ async def test_an_officer_without_a_building_of_the_drive_is_refused(
         assert "没有权限操作 1 号楼" in reply["text"]
         entry = await AuditEntry.get(action="/drive voice")
         assert not entry.allowed
-        assert (await Drive.get(id=drive.id)).audio == {}
+        assert not (await Drive.get(id=drive.id)).audio
