@@ -65,3 +65,42 @@ def test_a_longer_survey_is_a_longer_call() -> None:
     assert survey_call_minutes(0) == 1
     assert survey_call_minutes(2) == 2  # 20 s greeting + 2 x 25 s, billed by the minute
     assert survey_call_minutes(10) == 5
+
+
+async def test_the_web_preview_shows_the_calls(db: str, tmp_path: Path) -> None:
+    """The dashboard's round preview (round_preview.html) has the calls row, in its language."""
+    import re
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.app import build_services
+    from bot.web.app import create_app
+    from estate.logins import create_login_link
+    from estate.staff import add_staff
+
+    await _import(tmp_path)
+    admin = await add_staff("admin", role="admin")
+    clock = FakeClock()
+    settings = make_settings(
+        database_url=db,
+        secret_key="k" * 40,
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token="t",
+        twilio_from="+15005550006",
+        twilio_api_url="http://127.0.0.1:9",
+        voice_price_per_minute=0.5,
+    )
+    services = build_services(settings, clock=clock)
+    assert "voice" in services.channels.reachable
+    minutes = 2 * survey_call_minutes(phone_questions(load_builtin("antigen")))
+    async with TestClient(TestServer(create_app(services, manage_services=False))) as client:
+        url = await create_login_link(admin, settings=settings, clock=clock)
+        path = url.split("://", 1)[1].split("/", 1)[1]
+        assert (await client.post("/" + path, allow_redirects=False)).status == 303
+        page = await (await client.get("/rounds?lang=zh-CN")).text()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf
+        form = {"csrf": csrf.group(1), "slug": "antigen", "buildings": "", "hours": "6"}
+        html = await (await client.post("/rounds", data=form)).text()
+    row = html.split('id="preview-voice">', 1)[1].split("</td>", 1)[0]
+    assert f"电话：2 通（语音住户 2 户），约 {minutes} 分钟" in row
