@@ -140,6 +140,10 @@ VOICE_TEXTS: dict[str, dict[str, str]] = {
         "en": "Please get ready for testing. In about {minutes} minutes, come down.",
     },
     "call": {"zh-CN": "现在请下楼做核酸检测。", "en": "Please come down now for testing."},
+    "officer_recording": {
+        "zh-CN": "下面是楼长的录音。",
+        "en": "Here is a recording from your building's officer.",
+    },
     "last_call": {
         "zh-CN": "最后通知：现在请下楼做核酸检测。",
         "en": "Last call: please come down now for testing.",
@@ -254,13 +258,23 @@ def callup_spec(
 
 
 # ---- scripts ---------------------------------------------------------------------------------
-def callup_script(spec: Mapping[str, Any], outbox_id: int) -> Script:
+def callup_script(
+    spec: Mapping[str, Any], outbox_id: int, *, audio_url: str | None = None
+) -> Script:
     """A call-up: hello, what to do, the place said slowly twice with a pause; then (for
-    "come down now") the 1/2/3 question, asked twice, then goodbye."""
+    "come down now") the 1/2/3 question, asked twice, then goodbye. With ``audio_url`` (a
+    staff member's voice note attached with ``/drive voice``, signed) the recording is played
+    first, then the spoken call-up as usual (the recording may be in dialect)."""
     lang = str(spec.get("lang") or "zh-CN")
     where = str(spec["where"])
+    recording: list[Verb] = (
+        [Say(text(VOICE_TEXTS, "officer_recording", lang), lang), Play(audio_url), Pause(1)]
+        if audio_url
+        else []
+    )
     said: list[Verb] = [
         Say(text(VOICE_TEXTS, "hello", lang), lang),
+        *recording,
         Say(str(spec["lead"]), lang),
         Say(where, lang, slow=True),
         Pause(1),
@@ -350,7 +364,7 @@ def script_for(
     if answered_by.startswith("machine") or answered_by == "fax":
         return machine_script(lang)
     if spec.get("kind") == "callup":
-        return callup_script(spec, outbox_id)
+        return callup_script(spec, outbox_id, audio_url=audio_url)
     if spec.get("kind") == "survey":
         return survey_script(spec, lang)
     return notice_script(

@@ -5,7 +5,9 @@ Staff see this before they confirm: ``/survey`` in Telegram, the round form of t
 :meth:`surveys.runtime.SurveyRuntime.open_round` step by step but writes nothing: households by
 channel, households that will wait behind another round (mid-answer there), households whose
 untouched older round will wait behind this one, SMS segments and their cost, the deadline and
-the reminder times. :func:`preview_lines` is its text, in the staff language.
+the reminder times, and the phone calls to voice households (one call asks every keypad
+question) with their minutes and cost, estimated as the drive preview does
+(:mod:`notifications.voice_estimate`). :func:`preview_lines` is its text, in the staff language.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from estate.access import all_building_numbers, in_scope
 from estate.models import Household
 from notifications.durations import format_duration
 from notifications.outbox import segments_of
+from notifications.voice_estimate import estimate, survey_call_minutes
 from surveys.definition import SurveyDefinition, load_builtin, localize
 from surveys.models import Round
 from surveys.reminders import DEFAULT_REMINDERS
@@ -64,6 +67,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "SMS: {segments} segments, about ${cost}",
     },
     "no_sms": {"zh-CN": "短信：无", "en": "SMS: none"},
+    "voice": {
+        "zh-CN": "电话：{calls} 通（语音住户 {calls} 户），约 {minutes} 分钟、${cost}"
+        "（未接的会重拨，提醒时再打）",
+        "en": "Voice calls: {calls} (voice households: {calls}), about {minutes} min, ${cost} "
+        "(unanswered calls are tried again; reminders call again)",
+    },
     "deadline": {"zh-CN": "截止：{at}", "en": "Deadline: {at}"},
     "no_deadline": {"zh-CN": "截止：无（不发提醒）", "en": "Deadline: none (no reminders)"},
     "reminders": {"zh-CN": "提醒：{times}", "en": "Reminders: {times}"},
@@ -83,6 +92,9 @@ class RoundPreview(OpenedRound):
     buildings: list[int] = field(default_factory=list)  # as given; [] = every building
     covered: list[int] = field(default_factory=list)  # the buildings it reaches, in order
     sms_cost: float = 0.0
+    voice_calls: int = 0  # one call per voice household, answered at the first try
+    voice_minutes: int = 0
+    voice_cost: float = 0.0
     closes_at: datetime | None = None
     reminders_at: list[datetime] = field(default_factory=list)
 
@@ -131,6 +143,8 @@ async def preview_round(
             number = int(older["round_id"])
             preview.ahead_of[number] = preview.ahead_of.get(number, 0) + 1
         preview.by_channel[contact.channel] = preview.by_channel.get(contact.channel, 0) + 1
+        if contact.channel == "voice":
+            preview.voice_calls += 1
         if contact.channel != "sms":
             continue
         channel = ENGINE_CHANNEL.get(contact.channel, "sms")
@@ -143,6 +157,12 @@ async def preview_round(
         runtime.settings.sms_cost_per_segment if cost_per_segment is None else cost_per_segment
     )
     preview.sms_cost = preview.sms_segments * per_segment
+    calls = estimate(
+        preview.voice_calls,
+        runtime.settings.voice_price_per_minute,
+        survey_call_minutes(phone_questions(defn)),
+    )
+    preview.voice_minutes, preview.voice_cost = calls.minutes, calls.cost
     if closes_in is not None:
         preview.closes_at = now + closes_in
         offsets = sorted({int(s) for s in (DEFAULT_REMINDERS if reminders is None else reminders)})
@@ -152,6 +172,25 @@ async def preview_round(
             if at > now
         ]
     return preview
+
+
+def phone_questions(defn: SurveyDefinition) -> int:
+    """The questions a call may ask (every one, for the estimate: relevance may skip some)."""
+    return sum(1 for question, _ in defn.walk() if question.type not in ("repeat", "image", "note"))
+
+
+def voice_line(preview: RoundPreview, lang: str) -> str | None:
+    """The calls line (None with no voice household), for every front end."""
+    if not preview.voice_calls:
+        return None
+    return text(
+        TEXTS,
+        "voice",
+        lang,
+        calls=preview.voice_calls,
+        minutes=preview.voice_minutes,
+        cost=f"{preview.voice_cost:.2f}",
+    )
 
 
 def channel_name(channel: str, lang: str) -> str:
@@ -188,6 +227,9 @@ def preview_lines(preview: RoundPreview, lang: str, tz: tzinfo) -> list[str]:
         )
     else:
         lines.append(text(TEXTS, "no_sms", lang))
+    voice = voice_line(preview, lang)
+    if voice:
+        lines.append(voice)
     if preview.closes_at is None:
         lines.append(text(TEXTS, "no_deadline", lang))
     else:

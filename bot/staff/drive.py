@@ -10,6 +10,7 @@ member's buildings and audited. The pace commands are in :mod:`bot.staff.pace`, 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from notifications.drives.parse import parse_points
 from notifications.drives.planner import PlanError
 from notifications.drives.setup import DriveOptions, Preview
 from notifications.drives.status import (
+    drive_buildings,
     find_drive,
     latest_drive,
     load_status,
@@ -31,9 +33,12 @@ from notifications.drives.status import (
 from notifications.durations import parse_duration
 from notifications.message import Button, Message
 
+log = logging.getLogger(__name__)
+
 PREFIX = "dr:"
 POINT_NAMES = "ABCDEF"
 DRIVE_ROLES = ("admin", "cadre", "officer", "point")
+VOICE_ROLES = ("admin", "cadre", "officer")  # /drive voice: those who may send a /notice
 
 
 @dataclass
@@ -102,6 +107,8 @@ class DriveCommand(DriveStaffCommand):
             return await self.status(request)
         if sub == "cancel":
             return await self.cancel(request)
+        if sub == "voice":
+            return await self.voice(request)
         if request.staff.role not in ("admin", "cadre"):
             await self.refuse_why(request, "/drive", "start", f"role {request.staff.role}")
             return StaffReply()
@@ -276,6 +283,62 @@ class DriveCommand(DriveStaffCommand):
         body = render_status(status, request.lang, ZoneInfo(self.settings.timezone), limit=40)
         for chunk in _chunks(body, 3900):
             await self.reply(request, chunk)
+        return StaffReply()
+
+    async def voice(self, request: StaffRequest) -> StaffReply:
+        """A voice note captioned ``/drive voice``: it goes with the running drive's remaining
+        "come down now" call-ups of the staff member's buildings (voice households hear it
+        played, Telegram households get the note). The caption form, as ``/notice``: one
+        message holds the command and the note, so a retried delivery changes nothing twice."""
+        action = "/drive voice"
+        note = request.inbound.voice
+        if not note:
+            await self.reply(request, self.t(request, "voice_usage"))
+            return StaffReply()
+        if request.staff.role not in VOICE_ROLES:
+            await self.refuse_why(request, action, "", f"role {request.staff.role}")
+            return StaffReply()
+        drive = await running_drive()
+        if drive is None:
+            return await self.no_drive(request)
+        scope = request.scope
+        served = sorted(set(await drive_buildings(drive.id)))
+        mine = [b for b in served if scope.allows(b)]
+        if not mine or not scope.allows_estate(drive.estate_id):
+            return await self.refuse_outside(request, action, served, f"drive {drive.id}")
+        try:
+            if self.ctx.voice_note is None:
+                raise RuntimeError("Telegram is off")
+            name = await self.ctx.voice_note(note)
+        except Exception as exc:
+            log.warning("drive voice note not converted: %s", exc)
+            await self.reply(request, self.t(request, "voice_failed"))
+            return StaffReply()
+        attached = await self.ctx.drives.attach_audio(
+            drive.id, mine, {"name": name, "file_id": note}
+        )
+        if not attached.running:
+            return await self.no_drive(request)
+        self.ctx.drives.notify()
+        await self.allowed(
+            request,
+            action,
+            f"drive {drive.id}",
+            buildings=",".join(map(str, mine)),
+            voice=name,
+            queued_calls=attached.queued_calls,
+        )
+        await self.reply(
+            request,
+            self.t(
+                request,
+                "voice_attached",
+                id=drive.id,
+                buildings=",".join(map(str, mine)),
+                batches=attached.batches,
+                calls=attached.queued_calls,
+            ),
+        )
         return StaffReply()
 
     async def cancel(self, request: StaffRequest) -> StaffReply:

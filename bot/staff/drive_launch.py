@@ -95,7 +95,7 @@ def preview_lines(result: Preview, settings: Settings, lang: str = "en") -> list
     finish = local_time(result.finish_at, tz, CLOCK_TIME)
     channels = ", ".join(f"{n} by {c}" for c, n in sorted(result.by_channel.items())) or "none"
     cost = result.sms_segments * settings.sms_cost_per_segment
-    voice_cost = result.voice_minutes * settings.voice_price_per_minute
+    voice_cost = result.voice_estimate(settings.voice_price_per_minute).cost
     if lang == "zh-CN":
         lines = [
             f"召集 {result.households} 户（{result.people} 人），分 {result.batches} 批；"

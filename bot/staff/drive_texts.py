@@ -41,6 +41,24 @@ DRIVE_STAFF_TEXTS: dict[str, dict[str, str]] = {
         "zh-CN": "核酸召集 {id} 已停止，撤回 {dropped} 条未发消息。",
         "en": "Call-up {id} stopped; {dropped} unsent messages dropped.",
     },
+    "voice_usage": {
+        "zh-CN": "录一段语音，在语音的说明里写 /drive voice 发给我：正在进行的核酸召集里您负责的楼，"
+        "之后的“现在下楼”通知会带上这段语音（电话住户会听到录音，Telegram 住户会收到语音）。",
+        "en": "Record a voice note and send it with the caption /drive voice: the running "
+        'call-up\'s next "come down now" messages to your buildings carry it (voice households '
+        "hear it on the call, Telegram households get the note).",
+    },
+    "voice_failed": {
+        "zh-CN": "语音没能转换成电话可播放的格式，没有附上。请重试或联系管理员。",
+        "en": "The voice note could not be converted for the phone; nothing was attached. "
+        "Try again or ask the admin.",
+    },
+    "voice_attached": {
+        "zh-CN": "🎙 已把语音附在核酸召集 {id} 的“现在下楼”通知上（{buildings}号楼）："
+        "还有 {batches} 批未叫，{calls} 个已排队的电话也会播放。",
+        "en": '🎙 Voice note attached to call-up {id}\'s "come down now" messages (buildings '
+        "{buildings}): {batches} batches still to call; {calls} calls already queued play it too.",
+    },
     "refused": {
         "zh-CN": "无权操作：{why}。已记录。",
         "en": "Not allowed: {why}. This was recorded.",

@@ -15,7 +15,7 @@ from bot.staff.texts import TEXTS
 from config.clock import SHORT, local_time
 from notifications.message import Button, Message
 from surveys.definition import builtin_slugs, load_builtin, localize
-from surveys.preview import preview_round
+from surveys.preview import preview_round, voice_line
 from surveys.reminders import schedule_round
 
 DEADLINE_HOURS = (2, 4, 6, 12, 24)
@@ -145,6 +145,9 @@ class SurveyCommand(StaffCommand):
             extra.append(self.t(request, "survey_ahead_of", round=older, count=count))
         if preview.unreachable:
             extra.append(self.t(request, "survey_unreachable", count=preview.unreachable))
+        voice = voice_line(preview, request.lang)
+        if voice:
+            extra.append(voice)
         deadline = (self.clock.now() + timedelta(seconds=seconds)).astimezone(self.ctx.runtime.tz)
         body = self.t(
             request,

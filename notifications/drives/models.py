@@ -34,6 +34,9 @@ class Drive(Model):
     min_interval_s = fields.FloatField(default=0)
     max_interval_s = fields.FloatField(default=0)
     round_id = fields.IntField(null=True)  # the antigen round whose positives stay home
+    # Staff voice notes for the "come down now" call-ups (/drive voice): building number (as
+    # text) -> {"name": media file, "file_id": Telegram file_id}; {} = the spoken text only.
+    audio: Any = fields.JSONField(null=True)  # None (older rows) = {}
     finished_at = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField()
 

@@ -184,6 +184,26 @@ async def _time_voice_calls(row: DriveBatch, at: datetime, conn: BaseDBAsyncClie
     )
 
 
+@dataclass(frozen=True, slots=True)
+class AttachedAudio:
+    running: bool
+    queued_calls: int = 0  # voice call-ups already queued that now play the note
+    batches: int = 0  # batches of those buildings still to be called
+
+
+def officer_audio(drive: Drive, building: int) -> dict[str, str] | None:
+    """The voice note attached to this building's call-ups (``/drive voice``), or None."""
+    audio = (drive.audio or {}).get(str(building))
+    if not isinstance(audio, dict) or not audio.get("name"):
+        return None
+    return {k: str(v) for k, v in audio.items() if k in ("name", "file_id") and v}
+
+
+def with_audio(message: Message, audio: dict[str, str]) -> Message:
+    body = message.to_json()
+    return Message.from_json({**body, "extra": {**(body.get("extra") or {}), "audio": audio}})
+
+
 class DriveRuntime:
     def __init__(
         self,
@@ -513,6 +533,9 @@ class DriveRuntime:
             if contact is None or part.door_reason:
                 continue
             message = self.resident_message(kind, part, contact, location=location, minutes=minutes)
+            audio = officer_audio(drive, part.building) if kind == "call" else None
+            if audio is not None and contact.channel == "voice":
+                message = with_audio(message, {"name": audio["name"]})
             out.append(
                 Outgoing(
                     contact=contact,
@@ -527,7 +550,77 @@ class DriveRuntime:
                     not_before=not_before,
                 )
             )
+            if audio is not None and contact.channel in ("telegram", "local"):
+                # The voice note itself, right after the call-up (which keeps its buttons).
+                note = text(DRIVE_TEXTS, "officer_voice", contact.language, building=part.building)
+                out.append(
+                    Outgoing(
+                        contact=contact,
+                        message=Message(note, extra={"audio": dict(audio)}),
+                        key=f"drive:{drive.id}:voice:{part.id}",
+                        priority=Priority.REPLY,
+                        purpose="callup",
+                        ref=f"drive:{drive.id}:b{batch.id}:voice",
+                        not_before=not_before,
+                    )
+                )
         return out
+
+    async def attach_audio(
+        self, drive_id: int, buildings: Iterable[int], audio: dict[str, str]
+    ) -> AttachedAudio:
+        """``/drive voice``: a staff member's voice note (``name``: the playable media file,
+        ``file_id``: the Telegram voice note) goes with the remaining "come down now" call-ups
+        of these buildings: voice households hear it played, Telegram households get the note
+        with the call-up. Calls already queued (a voice call-up is queued with its "get
+        ready") and not yet placed get it too. Nothing for a drive that is not running."""
+        now = self.clock.now()
+        numbers = sorted({int(b) for b in buildings})
+        async with in_transaction() as conn:
+            query = Drive.filter(id=drive_id).using_db(conn)
+            if conn.capabilities.dialect != "sqlite":  # two notes at once: neither is lost
+                query = query.select_for_update()
+            drive = await query.first()
+            if drive is None or drive.status != DriveState.RUNNING:
+                return AttachedAudio(running=False)
+            kept = dict(drive.audio or {})
+            for number in numbers:
+                kept[str(number)] = {k: v for k, v in audio.items() if k in ("name", "file_id")}
+            await Drive.filter(id=drive_id).using_db(conn).update(audio=kept, updated_at=now)
+            rows = await (
+                OutboxMessage.filter(
+                    channel="voice",
+                    ref__startswith=f"drive:{drive_id}:b",
+                    ref__endswith=":call",
+                    status=OutboxStatus.QUEUED,
+                )
+                .using_db(conn)
+                .only("id", "body")
+            )
+            queued = 0
+            for row in rows:
+                extra = dict(row.body.get("extra") or {})
+                spec = extra.get("voice") or {}
+                if int(spec.get("building") or 0) not in numbers:
+                    continue
+                extra["audio"] = {"name": audio["name"]}
+                await (
+                    OutboxMessage.filter(id=row.id, status=OutboxStatus.QUEUED)
+                    .using_db(conn)
+                    .update(body={**row.body, "extra": extra})
+                )
+                queued += 1
+            waiting = (
+                await DriveBatch.filter(
+                    drive_id=drive_id, building__in=numbers, state__in=list(PENDING)
+                )
+                .using_db(conn)
+                .count()
+            )
+        log.info(
+            "drive %d: voice note for buildings %s (%d queued calls)", drive_id, numbers, queued
+        )
+        return AttachedAudio(running=True, queued_calls=queued, batches=waiting)
 
     def _expires(self, batch: DriveBatch, kind: str, contact: Contact) -> datetime | None:
         """A "get ready" is too late at the call time (a call's, when the call-up call is
@@ -537,6 +630,15 @@ class DriveRuntime:
         if contact.channel == "voice":
             return batch.call_at - self.voice_lead
         return batch.call_at
+
+    def _last_call_message(
+        self, drive: Drive, part: DriveHousehold, contact: Contact, location: str
+    ) -> Message:
+        message = self.resident_message("last_call", part, contact, location=location)
+        audio = officer_audio(drive, part.building)
+        if audio is not None and contact.channel == "voice":
+            return with_audio(message, {"name": audio["name"]})
+        return message
 
     @staticmethod
     def resident_message(
@@ -647,11 +749,11 @@ class DriveRuntime:
         outgoing = [
             Outgoing(
                 contact=contacts[p.household_id],  # type: ignore[attr-defined]
-                message=self.resident_message(
-                    "last_call",
+                message=self._last_call_message(
+                    drive,
                     p,
                     contacts[p.household_id],  # type: ignore[attr-defined]
-                    location=location,  # type: ignore[attr-defined]
+                    location,
                 ),
                 key=f"drive:{drive.id}:last_call:{p.id}",
                 priority=Priority.CALLUP,

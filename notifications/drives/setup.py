@@ -23,6 +23,7 @@ from notifications.drives.models import Drive, DriveBatch, DriveHousehold, Drive
 from notifications.drives.states import DriveState
 from notifications.drives.texts import resident_text
 from notifications.segments import count_segments
+from notifications.voice_estimate import CallEstimate, estimate
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +68,11 @@ class Preview:
     @property
     def voice_minutes(self) -> int:
         """Minutes billed for the calls: a call-up call is under a minute, billed as one."""
-        return self.voice_calls * CALL_MINUTES
+        return estimate(self.voice_calls, 0.0).minutes
 
-
-CALL_MINUTES = 1  # a call-up said twice with its question takes under a minute
+    def voice_estimate(self, price_per_minute: float) -> CallEstimate:
+        """The calls, their minutes and cost (the same estimate as the round preview's)."""
+        return estimate(self.voice_calls, price_per_minute)
 
 
 async def load_buildings(

@@ -1,5 +1,8 @@
 """Where a drive stands, per point and building: floors done / called / ready / waiting,
 replies counted, the door-to-door list and the households still silent after the last call.
+Voice households' calls count too: per floor and building the call-up calls that were not
+answered (busy, no answer, failed, a machine), and a household whose last call try failed is on
+the silent list with what happened ("无人接听×3"), as the officers' not-reached message says.
 
 :func:`load_status` reads the rows (limited to a staff member's buildings when given);
 :func:`render_status` turns the result into the text the CLI prints and Telegram shows.
@@ -13,8 +16,11 @@ from datetime import datetime, timedelta, tzinfo
 
 from config.clock import CLOCK_SECONDS, local_time
 from estate.contacts import building_floors
+from notifications.channels.voice import RETRIED_OUTCOMES
 from notifications.drives.models import Drive, DriveBatch, DriveHousehold, DrivePoint
 from notifications.drives.states import PENDING, BatchState, DriveState
+from notifications.models import OutboxMessage
+from notifications.voice_script import outcome_summary
 
 #: What a floor shows when none of its households is called down: all of them are tested at
 #: home (positive, home-bound, no channel) - a floor the sampling team visits, not an empty one.
@@ -36,7 +42,15 @@ class FloorStatus:
     households: int = 0
     door: int = 0  # households tested at home (door-to-door)
     replies: dict[str, int] = field(default_factory=_reply_counts)  # called households only
-    extra: dict[str, int] = field(default_factory=dict)  # room for other counts (e.g. calls)
+    extra: dict[str, int] = field(default_factory=dict)  # room for other counts
+    calls: dict[str, int] = field(default_factory=dict)  # unanswered calls: outcome -> count
+
+    @property
+    def unanswered(self) -> int:
+        return sum(self.calls.values())
+
+    def calls_text(self, lang: str) -> str:
+        return calls_summary(self.calls, lang)
 
 
 @dataclass
@@ -47,6 +61,15 @@ class BuildingStatus:
     replies: dict[str, int] = field(default_factory=_reply_counts)
     top: int = 0  # the building's highest floor (from the estate, else the drive's)
     by_floor: dict[int, FloorStatus] = field(default_factory=dict)
+    calls: dict[str, int] = field(default_factory=dict)  # unanswered calls: outcome -> count
+
+    @property
+    def unanswered(self) -> int:
+        return sum(self.calls.values())
+
+    def calls_text(self, lang: str) -> str:
+        """ "无人接听×2、占线×1" ("" when every call was answered)."""
+        return calls_summary(self.calls, lang)
 
     def floors_in(self, state: str) -> list[int]:
         return sorted(f for f, s in self.floors.items() if s == state)
@@ -84,6 +107,46 @@ class Visit:
     room: str
     people: int
     reason: str
+    outcomes: tuple[str, ...] = ()  # the tries of the last call-up call that failed, in order
+
+    def calls_text(self, lang: str) -> str:
+        """What the calls met: "无人接听×3" ("" when no call failed to the end)."""
+        return outcome_summary(self.outcomes, lang) if self.outcomes else ""
+
+
+def calls_summary(calls: dict[str, int], lang: str) -> str:
+    return outcome_summary([o for o, n in sorted(calls.items()) for _ in range(n)], lang)
+
+
+@dataclass
+class CallLog:
+    """A drive's voice call-up calls that were not answered, per part (DriveHousehold id)."""
+
+    unanswered: dict[int, dict[str, int]] = field(default_factory=dict)  # part -> outcome -> n
+    not_reached: dict[int, tuple[str, ...]] = field(default_factory=dict)  # part -> outcomes
+
+
+async def load_calls(drive_id: int) -> CallLog:
+    """The drive's call-up calls that ended unanswered (their outbox rows, ``ref``
+    ``drive:ID:…``), and the parts whose last try failed (``error`` "not reached: …")."""
+    log = CallLog()
+    rows = await OutboxMessage.filter(
+        channel="voice",
+        ref__startswith=f"drive:{drive_id}:",
+        error_code__in=sorted(RETRIED_OUTCOMES),
+    ).values("id", "body", "error_code", "error")
+    for row in sorted(rows, key=lambda r: r["id"]):
+        extra = (row["body"] or {}).get("extra") or {}
+        part = (extra.get("voice") or {}).get("part")
+        if not part:
+            continue
+        outcome = str(row["error_code"])
+        counts = log.unanswered.setdefault(int(part), {})
+        counts[outcome] = counts.get(outcome, 0) + 1
+        if str(row["error"] or "").startswith("not reached"):
+            earlier = (extra.get("call") or {}).get("outcomes") or []
+            log.not_reached[int(part)] = (*map(str, earlier), outcome)
+    return log
 
 
 @dataclass
@@ -120,6 +183,7 @@ def _building(
     mine: list[DriveBatch],
     parts: list[DriveHousehold],
     top: int,
+    calls: CallLog | None = None,
 ) -> BuildingStatus:
     """One building at one point: its floors' states from the batches, its households' replies
     and door-to-door visits from their parts."""
@@ -137,6 +201,9 @@ def _building(
         row.households += 1
         if part.door_reason:
             row.door += 1
+        for outcome, n in (calls.unanswered.get(part.id, {}) if calls else {}).items():
+            row.calls[outcome] = row.calls.get(outcome, 0) + n
+            building.calls[outcome] = building.calls.get(outcome, 0) + n
         if part.batch_id is not None:  # type: ignore[attr-defined]
             key = str(part.reply) if part.reply in (1, 2, 3) else "none"
             building.households += 1
@@ -167,6 +234,7 @@ async def load_status(
         of_building.setdefault((part.point, part.building), []).append(part)
     points_rows = await DrivePoint.filter(drive_id=drive_id).order_by("id")
     heights = await building_floors(sorted({n for p in points_rows for n in p.buildings}))
+    calls = await load_calls(drive_id)
     slot = timedelta(seconds=drive.max_interval_s if drive.pace == "adaptive" else drive.interval_s)
     points: list[PointStatus] = []
     finish: datetime | None = None
@@ -198,18 +266,23 @@ async def load_status(
                     mine,
                     of_building.get((point.name, number), []),
                     heights.get(number, 0),
+                    calls,
                 )
             )
         points.append(status)
     door = [
-        Visit(p.building, p.floor, p.room, p.people, p.door_reason)
+        Visit(p.building, p.floor, p.room, p.people, p.door_reason, calls.not_reached.get(p.id, ()))
         for p in parts
         if p.door_reason and (allowed is None or p.building in allowed)
     ]
+    # Silent: no reply after the last call, or a voice household the phone did not reach (its
+    # last try failed) even before the drive marks it silent.
     silent = [
-        Visit(p.building, p.floor, p.room, p.people, "silent")
+        Visit(p.building, p.floor, p.room, p.people, "silent", calls.not_reached.get(p.id, ()))
         for p in parts
-        if p.silent and p.reply is None and (allowed is None or p.building in allowed)
+        if p.reply is None
+        and (p.silent or (p.id in calls.not_reached and not p.door_reason and not p.marked_by))
+        and (allowed is None or p.building in allowed)
     ]
     return DriveStatus(drive, points, door, silent, finish)
 
@@ -245,6 +318,8 @@ LABELS = {
         "door": "Door-to-door ({count}):",
         "silent": "Silent after the last call ({count}):",
         "visit": "  {b}-{room} ({people} people, {reason})",
+        "calls": " | calls not answered {n}: {what}",
+        "call_visit": "not reached by phone: {what}",
         "reasons": "home_bound=home-bound,positive=positive,cannot=cannot come down,silent=silent",
         "floors": "floors",
         "running": "running",
@@ -265,6 +340,8 @@ LABELS = {
         "door": "上门采样（{count}户）：",
         "silent": "最后通知后仍未回复（{count}户）：",
         "visit": "  {b}-{room}（{people}人，{reason}）",
+        "calls": " | 电话未接 {n}：{what}",
+        "call_visit": "电话未接通：{what}",
         "reasons": "home_bound=行动不便,positive=阳性,cannot=无法下楼,silent=未回复",
         "floors": "层",
         "running": "进行中",
@@ -276,7 +353,8 @@ LABELS = {
 
 
 def render_status(status: DriveStatus, lang: str, tz: tzinfo, *, limit: int = 60) -> str:
-    labels = LABELS["en" if lang == "en" else "zh-CN"]
+    lang_key = "en" if lang == "en" else "zh-CN"
+    labels = LABELS[lang_key]
     reasons = dict(item.split("=") for item in labels["reasons"].split(","))
     drive = status.drive
 
@@ -333,18 +411,26 @@ def render_status(status: DriveStatus, lang: str, tz: tzinfo, *, limit: int = 60
                     r3=building.replies["3"],
                     none=building.replies["none"],
                 )
+                + (
+                    labels["calls"].format(
+                        n=building.unanswered, what=building.calls_text(lang_key)
+                    )
+                    if building.unanswered
+                    else ""
+                )
             )
     for title, visits in (("door", status.door_to_door), ("silent", status.silent)):
         if not visits:
             continue
         lines.append(labels[title].format(count=len(visits)))
         for visit in visits[:limit]:
+            reason = reasons.get(visit.reason, visit.reason)
+            if visit.outcomes:
+                called = labels["call_visit"].format(what=visit.calls_text(lang_key))
+                reason = called if visit.reason == "silent" else f"{reason}, {called}"
             lines.append(
                 labels["visit"].format(
-                    b=visit.building,
-                    room=visit.room,
-                    people=visit.people,
-                    reason=reasons.get(visit.reason, visit.reason),
+                    b=visit.building, room=visit.room, people=visit.people, reason=reason
                 )
             )
         if len(visits) > limit:

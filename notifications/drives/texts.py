@@ -28,6 +28,10 @@ DRIVE_TEXTS: dict[str, dict[str, str]] = {
         "en": "Last call, bldg {building} room {room}: come down now to testing point "
         "{point}{where}.",
     },
+    "officer_voice": {
+        "zh-CN": "🎙 楼长的语音通知（{building}号楼）：请听一下。",
+        "en": "🎙 A voice message from your building's officer (bldg {building}).",
+    },
     "options_sms": {
         "zh-CN": "回复1 已下楼/已做，2 无法下楼，3 已做过或不在家",
         "en": "Reply 1 coming/done, 2 can't come down, 3 tested already/away",

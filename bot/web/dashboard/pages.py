@@ -25,7 +25,7 @@ from surveys.alerts import alerts_sent
 from surveys.definition import DefinitionError, builtin_slugs, load_definition, localize
 from surveys.models import Round
 from surveys.positives import positive_list
-from surveys.preview import channel_name, preview_round
+from surveys.preview import channel_name, preview_round, voice_line
 from surveys.recordings import recent_messages, recording_with_building, round_recordings
 from surveys.reminders import schedule_round
 from surveys.render import format_value
@@ -242,6 +242,7 @@ async def _preview(
             "channels": [(channel_name(c, lang), n) for c, n in sorted(preview.by_channel.items())],
             "ahead_of": sorted(preview.ahead_of.items()),
             "cost": f"{preview.sms_cost:.2f}",
+            "voice": voice_line(preview, lang),
             "idle_minutes": int(IDLE_BEFORE_NEWER.total_seconds() // 60),
             "closes_at": _local(request, preview.closes_at),
             "reminders_at": [_local(request, at) for at in preview.reminders_at],

@@ -186,6 +186,10 @@ UI: dict[str, dict[str, str]] = {
         "en": "1:{r1} 2:{r2} 3:{r3} none:{none}",
     },
     "door_n": {"zh-CN": "上门 {n}", "en": "{n} at home"},
+    "calls_n": {"zh-CN": "☎未接{n}", "en": "☎✗{n}"},
+    "calls_total": {"zh-CN": "电话未接 {n}：{what}", "en": "calls not answered {n}: {what}"},
+    "phone_calls": {"zh-CN": "电话", "en": "Phone calls"},
+    "not_reached_by_phone": {"zh-CN": "电话未接通：{what}", "en": "not reached by phone: {what}"},
     "people": {"zh-CN": "人数", "en": "People"},
     "reason": {"zh-CN": "原因", "en": "Reason"},
     "ctl_next": {"zh-CN": "叫下一批", "en": "Call next"},
@@ -257,6 +261,7 @@ UI: dict[str, dict[str, str]] = {
     "waiting_col": {"zh-CN": "排队", "en": "Waiting"},
     "preview_no_waiting": {"zh-CN": "无人排队", "en": "Nobody waits"},
     "preview_sms": {"zh-CN": "短信", "en": "SMS"},
+    "preview_voice": {"zh-CN": "电话", "en": "Voice calls"},
     "preview_sms_cost": {
         "zh-CN": "{n} 条计费段，约 ${cost}",
         "en": "{n} segments, about ${cost}",

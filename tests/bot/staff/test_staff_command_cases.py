@@ -57,10 +57,11 @@ class Case:
     refused: bool = False  # the attempt is audited as not allowed
     round: bool = False  # an antigen round is open for building 7 first
     extra: dict[str, Any] = field(default_factory=dict)
+    voice: str | None = None  # sent as a voice note's caption (its Telegram file_id)
 
     @property
     def id(self) -> str:
-        return f"{self.who}:{self.send}{':round' if self.round else ''}"
+        return f"{self.who}:{self.send}{':round' if self.round else ''}{':voice' if self.voice else ''}"
 
 
 CASES = (
@@ -96,6 +97,9 @@ CASES = (
     Case("drive", "admin", "/drive cancel", "现在没有进行中的核酸召集"),
     Case("drive", "logistics", "/drive status", None, refused=True),
     Case("drive", "cadre", "press:dr:go", None),  # no wizard: only a toast
+    Case("drive", "officer7", "/drive voice", "录一段语音"),  # no voice note: how to
+    Case("drive", "point", "/drive voice", "无权操作：role point", refused=True, voice="v1"),
+    Case("drive", "officer7", "/drive voice", "现在没有进行中的核酸召集", voice="v1"),
     Case("next", "point", "/next", "现在没有进行中的核酸召集"),
     Case("next", "admin", "press:dr:pace:next:1:A", "没有采样点 A"),  # not the /drive wizard's
     Case("pause", "admin", "/pause A", "现在没有进行中的核酸召集"),
@@ -185,7 +189,7 @@ async def test_staff_command_case(case: Case, db: str, tmp_path: Path) -> None:
     if case.send.startswith("press:"):
         inbound = Inbound("telegram", chat, choice=case.send[len("press:") :], message_id=1)
     else:
-        inbound = Inbound("telegram", chat, text=case.send)
+        inbound = Inbound("telegram", chat, text=case.send, voice=case.voice)
     handled = await world["commands"].handle(inbound)
 
     replies = [m.text for address, m in world["sent"] if address == chat]
