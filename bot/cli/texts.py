@@ -290,6 +290,80 @@ of the buildings they were linked to; nothing of another estate is ever shown to
         "zh-CN": "第 {id} 轮已关闭；{dropped}已取消",
         "en": "round {id} closed; {dropped} dropped",
     },
+    # ---- survey open ----
+    "h_survey_open": {
+        "zh-CN": "发起一轮问卷并发出第一个问题",
+        "en": "open a round and send its first question",
+    },
+    "h_open_buildings": {
+        "zh-CN": "如 1-5,7（默认：全部楼）",
+        "en": "e.g. 1-5,7 (default: every building)",
+    },
+    "h_open_estate": {
+        "zh-CN": "只发给这个小区的楼（不同小区楼号会重复；默认：全部小区）",
+        "en": "only this estate's buildings (numbers repeat across estates; default: every estate)",
+    },
+    "h_closes_in": {"zh-CN": "多久后截止，如 6h、90m", "en": "e.g. 6h, 90m"},
+    "h_remind": {
+        "zh-CN": "截止前多久提醒没填完的住户（默认：2h,30m）",
+        "en": "reminders to households not finished, before the deadline (default: 2h,30m)",
+    },
+    "h_dry_run_open": {
+        "zh-CN": "只打印将要发送的内容（各渠道户数、短信费用、截止和提醒时间），不做任何改动",
+        "en": "print what would be sent (households by channel, SMS cost, deadline, reminders) "
+        "and change nothing",
+    },
+    "remind_needs_deadline": {
+        "zh-CN": "--remind 需要同时给出 --closes-in（提醒是从截止时间往前算的）",
+        "en": "--remind needs --closes-in (reminders are counted back from the deadline)",
+    },
+    "no_survey_named": {
+        "zh-CN": "没有名为 {slug!r} 的问卷（已有：{known}）",
+        "en": "no built-in survey {slug!r} (known: {known})",
+    },
+    "no_estate_named": {"zh-CN": "没有名为 {name!r} 的小区", "en": "no estate named {name!r}"},
+    "no_provider_note": {
+        "zh-CN": "注意：没有开启任何服务商（没有 Telegram 或 Twilio 令牌），正在运行的 "
+        "`louzhang run` 会把这些消息送到浏览器模拟器；真实住户收不到",
+        "en": "note: no provider is on (no Telegram or Twilio token), so a running `louzhang run` "
+        "delivers these messages to the browser simulator; real residents get nothing",
+    },
+    "no_households_warning": {
+        "zh-CN": "警告：这些楼里没有住户（请先导入住户）",
+        "en": "warning: no households in those buildings (import residents first)",
+    },
+    "opened_households": {"zh-CN": "住户：{households}", "en": "{households}"},
+    "opened_by_channels": {
+        "zh-CN": "住户：{households}（{channels}）",
+        "en": "{households}: {channels}",
+    },
+    "by_channel": {"zh-CN": "{channel} {count} 户", "en": "{count} by {channel}"},
+    "channel_sep": {"zh-CN": "，", "en": ", "},
+    "channel_telegram": {"zh-CN": "Telegram", "en": "telegram"},
+    "channel_sms": {"zh-CN": "短信", "en": "sms"},
+    "channel_voice": {"zh-CN": "电话语音", "en": "voice"},
+    "channel_local": {"zh-CN": "模拟器", "en": "local"},
+    "opened_sms": {
+        "zh-CN": "短信：{segments} 条计费段，约 ${cost}",
+        "en": "SMS: {segments} segments, about ${cost}",
+    },
+    "opened_waiting": {
+        "zh-CN": "{households}正在填写其他问卷，填完后收到本轮",
+        "en": "{households} answering another round get this one next",
+    },
+    "opened_ahead_of": {
+        "zh-CN": "{households}还没开始填第 {older} 轮：先收到本轮",
+        "en": "{households} had not started round {older}: they get this one first",
+    },
+    "opened_unreachable": {
+        "zh-CN": "{households}没有可用的联系方式（见报表）",
+        "en": "{households} with no reachable contact (see the report)",
+    },
+    "opened_reminders": {
+        "zh-CN": "截止前提醒：{offsets}",
+        "en": "reminders before the deadline: {offsets}",
+    },
+    "offset_sep": {"zh-CN": "、", "en": ", "},
     # ---- drive ----
     "h_drive_start": {"zh-CN": "开始一次按楼层的核酸叫号", "en": "start a floor-by-floor call-up"},
     "h_points": {

@@ -133,3 +133,81 @@ def test_run_says_which_channels_are_on_in_chinese(tmp_path: Path) -> None:
     output = "".join(seen)
     assert "Telegram：未开启" in output and "短信：未开启" in output, output
     assert "网页后台：打开 http" in output and "按 Ctrl-C 停止。" in output
+
+
+OPEN_WORDS = {
+    "zh-CN": {
+        "households": "住户：3 户（短信 2 户）",
+        "unreachable": "1 户没有可用的联系方式（见报表）",
+        "sms": "短信：",
+        "reminders": "截止前提醒：1小时、30分钟",
+        "ahead_of": "2 户还没开始填第 1 轮：先收到本轮",
+        "no_provider": "注意：没有开启任何服务商",
+        "remind_alone": "--remind 需要同时给出 --closes-in",
+        "no_estate": "没有名为 '北区' 的小区",
+        "no_survey": "没有名为 'nope' 的问卷",
+        "empty": "警告：这些楼里没有住户",
+        "help": ("发起一轮问卷并发出第一个问题", "多久后截止"),
+    },
+    "en": {
+        "households": "3 households: 2 by sms",
+        "unreachable": "1 household with no reachable contact (see the report)",
+        "sms": "SMS: ",
+        "reminders": "reminders before the deadline: 1h, 30m",
+        "ahead_of": "2 households had not started round 1: they get this one first",
+        "no_provider": "note: no provider is on",
+        "remind_alone": "--remind needs --closes-in",
+        "no_estate": "no estate named '北区'",
+        "no_survey": "no built-in survey 'nope'",
+        "empty": "warning: no households in those buildings",
+        "help": ("open a round and send its first question", "e.g. 6h, 90m"),
+    },
+}
+
+NO_PHONE = (
+    "\ufeff楼号,楼层,室号,姓名,电话,出生年份\r\n"
+    "3,,1203室,王芳,138 0013 8000,1980\r\n"
+    "3,5,502,张伯,136 0013 6000,1940\r\n"
+    "3,7,701,赵婆婆,,1935\r\n"
+)
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_survey_open_speaks_the_staff_language(tmp_path: Path, language: str) -> None:
+    """Households by channel, SMS cost, reminders, rounds waiting behind it, the notes and the
+    errors of `survey open` are in the staff language; the last line stays `round N` (scripts
+    read it, DESIGN)."""
+    words = OPEN_WORDS[language]
+
+    def cli(*args: str):  # type: ignore[no-untyped-def]
+        return louzhang(tmp_path, *args, language=language)
+
+    helped = cli("survey", "open", "--help").stdout
+    assert all(w in helped for w in words["help"]), helped
+    residents = tmp_path / "residents.csv"
+    residents.write_bytes(NO_PHONE.encode("utf-8"))
+    assert cli("import", "residents", str(residents)).returncode == 0
+    refused = cli("survey", "open", "antigen", "--remind", "1h")
+    assert refused.returncode == 2 and words["remind_alone"] in refused.stderr, refused.stderr
+    nowhere = cli("survey", "open", "antigen", "--estate", "北区")
+    assert nowhere.returncode == 2 and words["no_estate"] in nowhere.stderr, nowhere.stderr
+    unknown = cli("survey", "open", "nope")
+    assert unknown.returncode == 2 and words["no_survey"] in unknown.stderr, unknown.stderr
+
+    opened = cli("survey", "open", "antigen", "--closes-in", "6h", "--remind", "1h,30m")
+    assert opened.returncode == 0, opened.stderr
+    lines = opened.stdout.splitlines()
+    for key in ("households", "unreachable", "sms", "reminders"):
+        assert any(words[key] in line for line in lines), (key, opened.stdout)
+    assert lines[-1] == "round 1"
+    assert words["no_provider"] in opened.stderr
+    assert ("segments" in opened.stdout) is (language == "en")
+
+    newer = cli("survey", "open", "medication")
+    assert newer.returncode == 0, newer.stderr
+    assert words["ahead_of"] in newer.stdout, newer.stdout
+    assert newer.stdout.splitlines()[-1] == "round 2"
+
+    empty = cli("survey", "open", "antigen", "--buildings", "9")
+    assert empty.returncode == 0 and words["empty"] in empty.stderr, empty.stderr
+    assert empty.stdout.splitlines()[-1] == "round 3"

@@ -15,7 +15,9 @@ def test_dry_run_prints_the_preview_and_opens_nothing(tmp_path: Path) -> None:
     good.write_bytes(GOOD.encode("utf-8"))
     assert louzhang(tmp_path, "import", "residents", str(good)).returncode == 0
 
-    dry = louzhang(tmp_path, "survey", "open", "antigen", "--closes-in", "6h", "--dry-run")
+    dry = louzhang(
+        tmp_path, "survey", "open", "antigen", "--closes-in", "6h", "--dry-run", language="zh-CN"
+    )
     assert dry.returncode == 0, dry.stderr
     out = dry.stdout
     assert "预览" in out and "不会发送" in out
@@ -31,7 +33,9 @@ def test_dry_run_prints_the_preview_and_opens_nothing(tmp_path: Path) -> None:
 
     opened = louzhang(tmp_path, "survey", "open", "antigen", "--buildings", "3")
     assert opened.returncode == 0, opened.stderr
-    again = louzhang(tmp_path, "survey", "open", "medication", "--buildings", "3", "--dry-run")
+    again = louzhang(
+        tmp_path, "survey", "open", "medication", "--buildings", "3", "--dry-run", language="zh-CN"
+    )
     assert again.returncode == 0, again.stderr
     assert "第1轮尚未开始填写的 2 户先收到本轮" in again.stdout
     assert "楼栋：3" in again.stdout
