@@ -29,6 +29,7 @@ WORDS = {
         "closed": "第 1 轮已关闭",
         "imported": "将新建：1 栋楼，2 户，3 人",
         "problems": "1 处问题；没有导入任何内容",
+        "problem_line": "第 2 行：室号 '12'：号码里看不出楼层（请填写楼层一列）",
     },
     "en": {
         "help": ("usage: louzhang", "estate surveys and call-ups", "options", "show this help"),
@@ -46,6 +47,7 @@ WORDS = {
         "closed": "round 1 closed",
         "imported": "would create: 1 buildings, 2 households, 3 people",
         "problems": "1 problem; nothing was imported",
+        "problem_line": "line 2: 室号 '12': has no floor in its number (fill in the floor column)",
     },
 }
 
@@ -82,6 +84,7 @@ def test_help_summaries_and_errors_in_the_staff_language(tmp_path: Path, languag
     rejected = cli("import", "residents", str(broken))
     assert rejected.returncode == 2 and words["problems"] in rejected.stderr
     assert "室号 '12'" in rejected.stderr  # the header the file used, not "room"
+    assert words["problem_line"] in rejected.stderr, rejected.stderr
     assert cli("import", "residents", str(residents)).returncode == 0
     assert cli("survey", "open", "antigen", "--closes-in", "6h").returncode == 0
     listed = cli("survey", "list").stdout
