@@ -72,6 +72,29 @@ CLI_TEXTS: Catalog = {
         "en": "argument {name}: invalid choice: {value}",
     },
     "arg_unknown": {"zh-CN": "不认识的参数：{names}", "en": "unrecognized arguments: {names}"},
+    "arg_value": {
+        "zh-CN": "参数 {name}：{value} 不是有效的{type}",
+        "en": "argument {name}: invalid {type} value: {value}",
+    },
+    "type_int": {"zh-CN": "整数", "en": "int"},
+    "type_float": {"zh-CN": "数字", "en": "float"},
+    "arg_expected_one": {
+        "zh-CN": "参数 {name} 后面要跟一个值",
+        "en": "argument {name}: expected one argument",
+    },
+    "arg_not_with": {
+        "zh-CN": "参数 {name} 不能和 {other} 一起用",
+        "en": "argument {name}: not allowed with argument {other}",
+    },
+    "arg_ambiguous": {
+        "zh-CN": "选项 {option} 不明确，可能是 {matches}",
+        "en": "ambiguous option: {option} could match {matches}",
+    },
+    "arg_one_of": {
+        "zh-CN": "必须给出其中一个参数：{names}",
+        "en": "one of the arguments {names} is required",
+    },
+    "arg_reason": {"zh-CN": "参数 {name}：{reason}", "en": "argument {name}: {reason}"},
     "h_phone": {
         "zh-CN": "手机号（收短信提醒；没有 Telegram 时用）",
         "en": "mobile number (SMS alerts when there is no Telegram)",
@@ -144,6 +167,23 @@ CLI_TEXTS: Catalog = {
     "h_demo_seed": {
         "zh-CN": "生成一个逼真的演示小区（25 栋楼，约 5000 位住户）",
         "en": "create a realistic demo estate (25 buildings, ~5,000 residents)",
+    },
+    "demo_seeded": {
+        "zh-CN": "演示小区“{estate}”{state}：{buildings} 栋楼，{households} 户，{people} 人"
+        "（{elderly_people} 人 {age} 岁以上），{contacts} 个联系方式；住户中：老人户 "
+        "{elderly_households}，独居老人 {elderly_alone_households}，用短信 {sms_households}，"
+        "用 Telegram {telegram_households}，说英语 {english_households}，行动不便 "
+        "{home_bound_households}",
+        "en": "demo estate '{estate}' {state}: {buildings} buildings, {households} households, "
+        "{people} people ({elderly_people} aged {age}+), {contacts} contacts; households: "
+        "{elderly_households} elderly, {elderly_alone_households} elderly living alone, "
+        "{sms_households} SMS-preferred, {telegram_households} Telegram, "
+        "{english_households} English-speaking, {home_bound_households} home-bound",
+    },
+    "demo_state_seeded": {"zh-CN": "已生成", "en": "seeded"},
+    "demo_state_already": {
+        "zh-CN": "早已生成，没有改动",
+        "en": "already seeded, nothing changed",
     },
     "demo_beside_real": {
         "zh-CN": "这个数据库里已有真实住户，演示小区不能和他们放在一起。请放进单独的数据库，例如 "
@@ -451,6 +491,31 @@ of the buildings they were linked to; nothing of another estate is ever shown to
     },
 }
 
+#: Why a value of --buildings, --closes-in, --remind, --interval ... cannot be read, in Chinese
+#: (the parsers of the lower layers say it in English; en keeps their words).
+ARG_REASONS_ZH: tuple[tuple[str, str], ...] = (
+    (
+        r"empty duration; .*",
+        "时长为空；请写成整数加 s、m 或 h，如 20s、5m、1h30m",
+    ),
+    (
+        r"(?P<v>.+) has no unit; add s, m or h \(e\.g\. (?P<a>\S+) or (?P<b>\S+)\)",
+        r"\g<v> 没有单位；请加上 s、m 或 h（如 \g<a> 或 \g<b>）",
+    ),
+    (
+        r"(?P<v>.+) is not a duration; .*",
+        r"\g<v> 不是时长；请用整数加 s、m 或 h，大单位在前，如 20s、5m、1h 或 1h30m",
+    ),
+    (r"no buildings given \(expected something like 1-5,7\)", "没有给出楼号（应写成 1-5,7 这样）"),
+    (
+        r"(?P<v>.+) is not a building number or range \(expected something like 1-5,7\)",
+        r"\g<v> 不是楼号或楼号范围（应写成 1-5,7 这样）",
+    ),
+    (r"range (?P<v>.+) runs backwards \(write (?P<w>\S+)\)", r"范围 \g<v> 写反了（应写成 \g<w>）"),
+    (r"an estate name goes before the ':' \(东区:1-5\)", "小区名写在“:”前面（如 东区:1-5）"),
+)
+
+
 #: Nouns that are counted: English singular and plural, Chinese measure word and noun.
 NOUNS: dict[str, dict[str, tuple[str, str]]] = {
     "household": {"en": ("household", "households"), "zh-CN": ("户", "户")},
@@ -475,6 +540,19 @@ def cli_language() -> str:
 
 def say(key: str, **values: Any) -> str:
     return text(CLI_TEXTS, key, cli_language(), **values)
+
+
+def arg_reason(reason: str) -> str:
+    """An argument type's reason (English, from the parsers) in the staff language."""
+    import re
+
+    if cli_language() == "en":
+        return reason
+    for pattern, chinese in ARG_REASONS_ZH:
+        found = re.fullmatch(pattern, reason)
+        if found:
+            return found.expand(chinese)
+    return reason
 
 
 def count(n: int, noun: str) -> str:

@@ -214,3 +214,62 @@ def test_survey_open_speaks_the_staff_language(tmp_path: Path, language: str) ->
     empty = cli("survey", "open", "antigen", "--buildings", "9")
     assert empty.returncode == 0 and words["empty"] in empty.stderr, empty.stderr
     assert empty.stdout.splitlines()[-1] == "round 3"
+
+
+MORE_WORDS = {
+    "zh-CN": {
+        "backwards": "参数 --buildings：范围 '5-1' 写反了（应写成 1-5）",
+        "no_unit": "参数 --closes-in：'5' 没有单位；请加上 s、m 或 h",
+        "not_int": "参数 --limit：'x' 不是有效的整数",
+        "one_value": "参数 --closes-in 后面要跟一个值",
+        "no_point": "第 1 次叫号没有采样点 'Z'（采样点：A）",
+        "cancelled": "第 1 次叫号已经取消",
+        "demo": ("演示小区“", "已生成：25 栋楼，1800 户", "独居老人"),
+    },
+    "en": {
+        "backwards": "argument --buildings: range '5-1' runs backwards (write 1-5)",
+        "no_unit": "argument --closes-in: '5' has no unit; add s, m or h",
+        "not_int": "argument --limit: invalid int value: 'x'",
+        "one_value": "argument --closes-in: expected one argument",
+        "no_point": "drive 1 has no point 'Z' (points: A)",
+        "cancelled": "drive 1 is cancelled",
+        "demo": ("demo estate '", "seeded: 25 buildings, 1800 households", "elderly living alone"),
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_argument_errors_drive_errors_and_the_demo_in_the_staff_language(
+    tmp_path: Path, language: str
+) -> None:
+    words = MORE_WORDS[language]
+
+    def cli(*args: str):  # type: ignore[no-untyped-def]
+        return louzhang(tmp_path, *args, language=language)
+
+    for key, args in (
+        ("backwards", ("survey", "open", "antigen", "--buildings", "5-1")),
+        ("no_unit", ("survey", "open", "antigen", "--closes-in", "5")),
+        ("not_int", ("drive", "status", "--limit", "x")),
+        ("one_value", ("survey", "open", "antigen", "--closes-in")),
+    ):
+        refused = cli(*args)
+        assert refused.returncode == 2 and words[key] in refused.stderr, (key, refused.stderr)
+
+    residents = tmp_path / "residents.csv"
+    residents.write_bytes(GOOD.encode("utf-8"))
+    assert cli("import", "residents", str(residents)).returncode == 0
+    started = cli(
+        "drive", "start", "--points", "A:3", "--start", "now", "--interval", "5m", "--lead", "2m"
+    )
+    assert started.returncode == 0, started.stderr
+    unknown = cli("drive", "pause", "Z")
+    assert unknown.returncode == 2 and words["no_point"] in unknown.stderr, unknown.stderr
+    assert cli("drive", "cancel").returncode == 0
+    late = cli("drive", "next", "A", "--drive", "1")
+    assert late.returncode == 2 and words["cancelled"] in late.stderr, late.stderr
+
+    (tmp_path / "demo").mkdir()
+    demo = louzhang(tmp_path / "demo", "demo", "seed", language=language, timeout=180)
+    assert demo.returncode == 0, demo.stderr
+    assert all(w in demo.stdout for w in words["demo"]), demo.stdout
