@@ -38,5 +38,5 @@ def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     """Add this command group to the top-level subparsers."""
     demo = group("demo", say("g_demo"))
     p = demo.add_parser("seed", help=say("h_demo_seed"))
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--seed", type=int, default=7, help=say("h_seed"))
     p.set_defaults(func=cmd_demo_seed)

@@ -149,8 +149,8 @@ async def cmd_survey_report(args: argparse.Namespace) -> None:
     await init_db()
     try:
         report = await build_report(args.round)
-    except LookupError as exc:
-        raise CliError(str(exc)) from None
+    except LookupError:
+        raise CliError(say("no_round", id=args.round)) from None
     fmt = args.format or ("xlsx" if args.output and args.output.endswith(".xlsx") else "csv")
     if fmt == "xlsx":
         if not args.output:
@@ -217,7 +217,7 @@ def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     """Add this command group to the top-level subparsers."""
     survey = group("survey", say("g_survey"))
     p = survey.add_parser("open", help=say("h_survey_open"), description=say("h_survey_open"))
-    p.add_argument("slug")
+    p.add_argument("slug", help=say("h_slug"))
     p.add_argument("--buildings", type=buildings_arg, help=say("h_open_buildings"))
     p.add_argument("--estate", help=say("h_open_estate"))
     p.add_argument("--closes-in", type=durations_arg, help=say("h_closes_in"))
@@ -225,11 +225,11 @@ def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     p.add_argument("--dry-run", action="store_true", help=say("h_dry_run_open"))
     p.set_defaults(func=cmd_survey_open)
     p = survey.add_parser("report", help=say("h_survey_report"))
-    p.add_argument("round", type=int)
-    p.add_argument("--format", choices=["csv", "xlsx"])
-    p.add_argument("-o", "--output")
+    p.add_argument("round", type=int, help=say("h_round"))
+    p.add_argument("--format", choices=["csv", "xlsx"], help=say("h_report_format"))
+    p.add_argument("-o", "--output", help=say("h_report_output"))
     p.set_defaults(func=cmd_survey_report)
     survey.add_parser("list", help=say("h_survey_list")).set_defaults(func=cmd_survey_list)
     p = survey.add_parser("close", help=say("h_survey_close"))
-    p.add_argument("round", type=int)
+    p.add_argument("round", type=int, help=say("h_round"))
     p.set_defaults(func=cmd_survey_close)

@@ -320,6 +320,36 @@ of the buildings they were linked to; nothing of another estate is ever shown to
     "round_no_deadline": {"zh-CN": "，无截止时间", "en": ", no deadline"},
     "status_open": {"zh-CN": "进行中", "en": "open"},
     "status_closed": {"zh-CN": "已关闭", "en": "closed"},
+    "no_round": {"zh-CN": "没有第 {id} 轮", "en": "no round {id}"},
+    "not_medication_round": {
+        "zh-CN": "第 {id} 轮是 {survey!r} 问卷，不是用药问卷（medication）",
+        "en": "round {id} is a {survey!r} round, not 'medication'",
+    },
+    "pickup_written": {
+        "zh-CN": "已把 {buildings} 栋楼的 {items} 种药写到 {path}",
+        "en": "wrote {items} medicines of {buildings} building(s) to {path}",
+    },
+    "h_slug": {"zh-CN": "问卷名称，如 antigen", "en": "the survey, e.g. antigen"},
+    "h_round": {
+        "zh-CN": "轮次编号（见 survey list）",
+        "en": "the round's number (see survey list)",
+    },
+    "h_report_format": {
+        "zh-CN": "csv 或 xlsx（默认按 -o 的扩展名）",
+        "en": "csv or xlsx (default: from the -o file name)",
+    },
+    "h_report_output": {
+        "zh-CN": "写到这个文件（默认：CSV 打印到屏幕）",
+        "en": "write to this file (default: CSV on the screen)",
+    },
+    "h_seed": {
+        "zh-CN": "随机种子（默认：%(default)s）",
+        "en": "random seed (default: %(default)s)",
+    },
+    "h_outbox_status": {
+        "zh-CN": "按状态、渠道和优先级计数；最久的等待；最近的错误",
+        "en": "counts by status, channel and priority; oldest waiting; last errors",
+    },
     "xlsx_needs_output": {
         "zh-CN": "--format xlsx 需要 -o 文件名",
         "en": "--format xlsx needs -o FILE",

@@ -222,6 +222,7 @@ MORE_WORDS = {
         "no_unit": "参数 --closes-in：'5' 没有单位；请加上 s、m 或 h",
         "not_int": "参数 --limit：'x' 不是有效的整数",
         "one_value": "参数 --closes-in 后面要跟一个值",
+        "no_round": "没有第 99 轮",
         "no_point": "第 1 次叫号没有采样点 'Z'（采样点：A）",
         "cancelled": "第 1 次叫号已经取消",
         "demo": ("演示小区“", "已生成：25 栋楼，1800 户", "独居老人"),
@@ -231,6 +232,7 @@ MORE_WORDS = {
         "no_unit": "argument --closes-in: '5' has no unit; add s, m or h",
         "not_int": "argument --limit: invalid int value: 'x'",
         "one_value": "argument --closes-in: expected one argument",
+        "no_round": "no round 99",
         "no_point": "drive 1 has no point 'Z' (points: A)",
         "cancelled": "drive 1 is cancelled",
         "demo": ("demo estate '", "seeded: 25 buildings, 1800 households", "elderly living alone"),
@@ -255,6 +257,9 @@ def test_argument_errors_drive_errors_and_the_demo_in_the_staff_language(
     ):
         refused = cli(*args)
         assert refused.returncode == 2 and words[key] in refused.stderr, (key, refused.stderr)
+    for args in (("survey", "report", "99"), ("pickup", "list", "99")):
+        missing = cli(*args)
+        assert missing.returncode == 2 and words["no_round"] in missing.stderr, missing.stderr
 
     residents = tmp_path / "residents.csv"
     residents.write_bytes(GOOD.encode("utf-8"))
