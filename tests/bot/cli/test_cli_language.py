@@ -223,6 +223,12 @@ MORE_WORDS = {
         "not_int": "参数 --limit：'x' 不是有效的整数",
         "one_value": "参数 --closes-in 后面要跟一个值",
         "no_round": "没有第 99 轮",
+        "staff": (
+            "已经有一位名为 '李' 的工作人员",
+            "信息员只负责一栋楼",
+            "不是有效的电话号码",
+            "小区 'default' 没有这些楼：9",
+        ),
         "no_point": "第 1 次叫号没有采样点 'Z'（采样点：A）",
         "cancelled": "第 1 次叫号已经取消",
         "demo": ("演示小区“", "已生成：25 栋楼，1800 户", "独居老人"),
@@ -233,6 +239,12 @@ MORE_WORDS = {
         "not_int": "argument --limit: invalid int value: 'x'",
         "one_value": "argument --closes-in: expected one argument",
         "no_round": "no round 99",
+        "staff": (
+            "a staff member named '李' exists already",
+            "an information officer looks after exactly one building",
+            "not a valid phone number",
+            "no such building(s) in estate 'default': 9",
+        ),
         "no_point": "drive 1 has no point 'Z' (points: A)",
         "cancelled": "drive 1 is cancelled",
         "demo": ("demo estate '", "seeded: 25 buildings, 1800 households", "elderly living alone"),
@@ -264,6 +276,19 @@ def test_argument_errors_drive_errors_and_the_demo_in_the_staff_language(
     residents = tmp_path / "residents.csv"
     residents.write_bytes(GOOD.encode("utf-8"))
     assert cli("import", "residents", str(residents)).returncode == 0
+    assert cli("staff", "add", "李", "--role", "cadre").returncode == 0
+    for expected, args in zip(
+        words["staff"],
+        (
+            ("staff", "add", "李", "--role", "cadre"),
+            ("staff", "add", "周", "--role", "officer"),
+            ("staff", "add", "吴", "--role", "cadre", "--phone", "12345"),
+            ("staff", "change", "李", "--buildings", "9"),
+        ),
+        strict=True,
+    ):
+        refused = cli(*args)
+        assert refused.returncode == 2 and expected in refused.stderr, (expected, refused.stderr)
     started = cli(
         "drive", "start", "--points", "A:3", "--start", "now", "--interval", "5m", "--lead", "2m"
     )
