@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from tortoise.transactions import in_transaction
 
+from config.i18n import text
 from config.settings import get_settings
 from estate.access import real_chat_id
 from estate.logins import revoke_sessions
@@ -15,6 +16,54 @@ from estate.phones import normalise_phone
 #: The one list of staff roles (who may do what: estate.access and each staff command).
 ROLES = ("admin", "cadre", "officer", "logistics", "point")
 DEMO = "demo"  # the demo estate's name (estate.first_start.DEMO_ESTATE, which imports us)
+
+#: Why a staff member cannot be added or changed, for staff in their language.
+STAFF_ERRORS: dict[str, dict[str, str]] = {
+    "unknown_role": {
+        "zh-CN": "没有 {role!r} 这个角色（可选：{roles}）",
+        "en": "unknown role {role!r} (one of {roles})",
+    },
+    "officer_one": {
+        "zh-CN": "信息员只负责一栋楼（--buildings N）",
+        "en": "an information officer looks after exactly one building (--buildings N)",
+    },
+    "no_such_buildings": {
+        "zh-CN": "小区 {estate!r} 没有这些楼：{missing}",
+        "en": "no such building(s) in estate {estate!r}: {missing}",
+    },
+    "exists": {
+        "zh-CN": "已经有一位名为 {name!r} 的工作人员",
+        "en": "a staff member named {name!r} exists already",
+    },
+    "no_estate": {"zh-CN": "没有名为 {name!r} 的小区", "en": "no estate named {name!r}"},
+    "no_estate_has": {
+        "zh-CN": "没有哪个小区同时有这些楼：{label}",
+        "en": "no estate has all of building(s) {label}",
+    },
+    "ambiguous": {
+        "zh-CN": "这些楼 {label} 在多个小区都有（{names}）：请写明小区，如 --buildings "
+        "'{first}:{label}'",
+        "en": "building(s) {label} exist in estates {names}: name the estate, "
+        "e.g. --buildings '{first}:{label}'",
+    },
+    "no_staff": {
+        "zh-CN": "没有名为 {name!r} 的工作人员",
+        "en": "no staff member named {name!r}",
+    },
+}
+
+
+class StaffError(ValueError):
+    """A staff member that cannot be added or changed; ``str()`` is English,
+    :meth:`describe` says it in the staff language."""
+
+    def __init__(self, kind: str, **values: object) -> None:
+        self.kind = kind
+        self.values = values
+        super().__init__(text(STAFF_ERRORS, kind, "en", **values))
+
+    def describe(self, lang: str) -> str:
+        return text(STAFF_ERRORS, self.kind, lang, **self.values)
 
 
 async def add_staff(
@@ -31,13 +80,13 @@ async def add_staff(
     when None the only estate, or the one estate that has all those buildings (building numbers
     repeat across estates: when several have them, the estate must be named)."""
     if role not in ROLES:
-        raise ValueError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
+        raise StaffError("unknown_role", role=role, roles=", ".join(ROLES))
     if role == "officer" and len(buildings) != 1:
-        raise ValueError("an information officer looks after exactly one building (--buildings N)")
+        raise StaffError("officer_one")
     e164 = normalise_phone(phone, get_settings().default_region) if phone else None
     found = await buildings_named(buildings, estate) if buildings else []
     if await Staff.filter(name=name).exists():
-        raise ValueError(f"a staff member named {name!r} exists already")
+        raise StaffError("exists", name=name)
     async with in_transaction() as conn:
         staff = await Staff.create(
             name=name, role=role, phone=e164, shift=shift, point=point, using_db=conn
@@ -55,9 +104,8 @@ async def buildings_named(buildings: Sequence[int], estate: str | None) -> list[
     found = list(await Building.filter(estate_id=chosen.id, number__in=list(buildings)))
     missing = sorted(set(buildings) - {b.number for b in found})
     if missing:
-        raise ValueError(
-            f"no such building(s) in estate {chosen.name!r}: {', '.join(map(str, missing))}"
-        )
+        missed = ", ".join(map(str, missing))
+        raise StaffError("no_such_buildings", estate=chosen.name, missing=missed)
     return found
 
 
@@ -67,7 +115,7 @@ async def estate_of_buildings(buildings: Sequence[int], name: str | None) -> Est
     if name is not None:
         named = await Estate.filter(name=name).first()
         if named is None:
-            raise ValueError(f"no estate named {name!r}")
+            raise StaffError("no_estate", name=name)
         return named
     estates = list(await Estate.all().order_by("id"))
     if len(estates) == 1:
@@ -86,12 +134,9 @@ async def estate_of_buildings(buildings: Sequence[int], name: str | None) -> Est
         return having[0]
     label = ",".join(map(str, sorted(wanted)))
     if not having:
-        raise ValueError(f"no estate has all of building(s) {label}")
+        raise StaffError("no_estate_has", label=label)
     names = ", ".join(repr(e.name) for e in having)
-    raise ValueError(
-        f"building(s) {label} exist in estates {names}: name the estate, "
-        f"e.g. --buildings '{having[0].name}:{label}'"
-    )
+    raise StaffError("ambiguous", label=label, names=names, first=having[0].name)
 
 
 async def list_staff() -> list[str]:
@@ -141,14 +186,14 @@ async def change_staff(
     may do now."""
     staff = await Staff.get_or_none(name=name)
     if staff is None:
-        raise ValueError(f"no staff member named {name!r}")
+        raise StaffError("no_staff", name=name)
     if role is not None and role not in ROLES:
-        raise ValueError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
+        raise StaffError("unknown_role", role=role, roles=", ".join(ROLES))
     found = await buildings_named(buildings, estate) if buildings else []
     new_role = role or staff.role
     count = len(buildings) if buildings is not None else await staff.scope.all().count()
     if new_role == "officer" and count != 1:
-        raise ValueError("an information officer looks after exactly one building (--buildings N)")
+        raise StaffError("officer_one")
     async with in_transaction() as conn:
         staff.role = new_role
         staff.shift = shift if shift is not None else staff.shift

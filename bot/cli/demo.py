@@ -20,12 +20,23 @@ async def cmd_demo_seed(args: argparse.Namespace) -> None:
     if await real_residents_present():
         raise CliError(say("demo_beside_real"))
     report = await seed_demo(seed=args.seed, today=local_day())
-    print(report.summary() if hasattr(report, "summary") else report)
+    print(demo_summary(report))
+
+
+def demo_summary(report: Any) -> str:
+    """What the demo seed made (an :class:`estate.demo.SeedReport`), in the staff language."""
+    from dataclasses import asdict
+
+    from estate.models import ELDERLY_AGE
+
+    state = say("demo_state_already" if report.already_seeded else "demo_state_seeded")
+    values = {k: v for k, v in asdict(report).items() if k not in ("seed", "already_seeded")}
+    return say("demo_seeded", state=state, age=ELDERLY_AGE, **values)
 
 
 def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     """Add this command group to the top-level subparsers."""
     demo = group("demo", say("g_demo"))
     p = demo.add_parser("seed", help=say("h_demo_seed"))
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--seed", type=int, default=7, help=say("h_seed"))
     p.set_defaults(func=cmd_demo_seed)

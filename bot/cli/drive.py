@@ -112,7 +112,7 @@ async def cmd_drive_pace(args: argparse.Namespace) -> None:
             batch = await runtime.skip(drive_id, args.point)
             print(say("point_skipped", point=args.point, seq=batch.seq, building=batch.building))
     except DriveError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(exc.describe(cli_language())) from None
     await audit(now=clock.now(), action=f"drive {args.verb}", actor="cli",
                 target=f"drive {drive_id} {getattr(args, 'point', '') or ''}".strip())  # fmt: skip
 

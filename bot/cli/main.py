@@ -26,7 +26,7 @@ import bot.cli.staff as staff
 import bot.cli.survey as survey
 from bot.cli.args import buildings_arg
 from bot.cli.errors import CliError
-from bot.cli.texts import say
+from bot.cli.texts import arg_reason, say
 from config.database import DatabaseUrlError, close_db
 from config.logging import setup_logging
 
@@ -64,7 +64,13 @@ class _Parser(argparse.ArgumentParser):
         for pattern, key in _ARGPARSE_ERRORS:
             found = pattern.match(message)
             if found:
-                message = say(key, **found.groupdict())
+                values = found.groupdict()
+                if "type" in values:
+                    values["type"] = say(f"type_{values['type']}") if values["type"] in (
+                        "int", "float") else values["type"]  # fmt: skip
+                if "reason" in values:
+                    values["reason"] = arg_reason(values["reason"])
+                message = say(key, **values)
                 break
         self.exit(2, say("arg_error", prog=self.prog, message=message) + "\n")
 
@@ -73,6 +79,18 @@ _ARGPARSE_ERRORS = (
     (re.compile(r"the following arguments are required: (?P<names>.+)"), "arg_required"),
     (re.compile(r"argument (?P<name>\S+): invalid choice: (?P<value>.+?) \("), "arg_choice"),
     (re.compile(r"unrecognized arguments: (?P<names>.+)"), "arg_unknown"),
+    (
+        re.compile(r"argument (?P<name>\S+): invalid (?P<type>\w+) value: (?P<value>.+)"),
+        "arg_value",
+    ),
+    (re.compile(r"argument (?P<name>\S+): expected one argument"), "arg_expected_one"),
+    (
+        re.compile(r"argument (?P<name>\S+): not allowed with argument (?P<other>.+)"),
+        "arg_not_with",
+    ),
+    (re.compile(r"ambiguous option: (?P<option>\S+) could match (?P<matches>.+)"), "arg_ambiguous"),
+    (re.compile(r"one of the arguments (?P<names>.+) is required"), "arg_one_of"),
+    (re.compile(r"argument (?P<name>\S+): (?P<reason>.+)", re.DOTALL), "arg_reason"),
 )
 
 

@@ -28,6 +28,4 @@ def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     from bot.cli.texts import say
 
     outbox = group("outbox", say("g_outbox"))
-    outbox.add_parser(
-        "status", help="counts by status, channel and priority; oldest waiting; last errors"
-    ).set_defaults(func=cmd_outbox_status)
+    outbox.add_parser("status", help=say("h_outbox_status")).set_defaults(func=cmd_outbox_status)

@@ -12,6 +12,7 @@ async def cmd_pickup_list(args: argparse.Namespace) -> None:
     from zoneinfo import ZoneInfo
 
     from bot.cli.errors import CliError
+    from bot.cli.texts import say
     from config.clock import SystemClock
     from config.database import init_db
     from config.settings import get_settings
@@ -32,9 +33,9 @@ async def cmd_pickup_list(args: argparse.Namespace) -> None:
     await init_db()
     round_ = await Round.get_or_none(id=args.round)
     if round_ is None:
-        raise CliError(f"no round {args.round}")
+        raise CliError(say("no_round", id=args.round))
     if round_.survey != "medication":
-        raise CliError(f"round {args.round} is a {round_.survey!r} round, not 'medication'")
+        raise CliError(say("not_medication_round", id=args.round, survey=round_.survey))
     buildings = args.building or None
     lists = await load_lists(round_.id, buildings)
     now = SystemClock().now()
@@ -46,9 +47,8 @@ async def cmd_pickup_list(args: argparse.Namespace) -> None:
     )
     if args.output:
         write_xlsx(Path(args.output), XLSX_COLUMNS, table_rows(lists), f"round {round_.id}")
-        print(
-            f"wrote {sum(p.items for p in lists)} medicines of {len(lists)} building(s) to {args.output}"
-        )
+        items = sum(p.items for p in lists)
+        print(say("pickup_written", items=items, buildings=len(lists), path=args.output))
         return
     shift = shift_on_duty(now.astimezone(ZoneInfo(settings.timezone)), settings.shift_a_start)
     names = await on_duty_names([p.building for p in lists], shift)
@@ -73,7 +73,7 @@ def add_pickup_parsers(sub: Any, buildings: Any) -> None:
     group = sub.add_parser("pickup", help=say("g_pickup"), description=say("g_pickup"))
     verbs = group.add_subparsers(dest="verb", required=True, metavar="VERB")
     p = verbs.add_parser("list", help=say("h_pickup_list"))
-    p.add_argument("round", type=int)
+    p.add_argument("round", type=int, help=say("h_round"))
     p.add_argument("--building", type=buildings, help=say("h_pickup_building"))
     p.add_argument("-o", "--output", help=say("h_xlsx_output"))
     p.set_defaults(func=cmd_pickup_list)

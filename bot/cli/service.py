@@ -89,7 +89,9 @@ async def cmd_run(args: argparse.Namespace) -> None:
 
         first = await seed_if_empty(local_day())  # a fresh machine: the demo estate
         if first is not None:
-            print(first.report.summary())
+            from bot.cli.demo import demo_summary
+
+            print(demo_summary(first.report))
     services = build_services(settings, channels=build_channels(settings))
     app = create_app(services)
     runner = web.AppRunner(app, handle_signals=False)

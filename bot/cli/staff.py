@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.cli.args import cli_audit, demo_note, estate_buildings_arg
 from bot.cli.errors import CliError
-from bot.cli.texts import say
+from bot.cli.texts import cli_language, say
 from config.database import init_db
 from config.settings import get_settings
 from estate.staff import ROLES
@@ -31,10 +31,21 @@ async def cmd_staff_add(args: argparse.Namespace) -> None:
             estate=estate,
         )
     except ValueError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(_staff_error(exc)) from None
     label = (f"{estate}:" if estate else "") + _buildings_label(buildings)
     await cli_audit("staff add", f"{staff.name} {staff.role} {label}")
     print(say("staff_added", id=staff.id, name=staff.name, role=staff.role))
+
+
+def _staff_error(exc: ValueError) -> str:
+    """Why ``staff add``/``staff change`` refused, in the staff language."""
+    from estate.importing.texts import reason_text
+    from estate.staff import StaffError
+
+    lang = cli_language()
+    if isinstance(exc, StaffError):
+        return exc.describe(lang)
+    return reason_text(str(exc), lang)  # a phone number's reason
 
 
 def _buildings_label(buildings: list[int] | None) -> str:
@@ -75,7 +86,7 @@ async def cmd_staff_change(args: argparse.Namespace) -> None:
             estate=estate,
         )
     except ValueError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(_staff_error(exc)) from None
     label = (
         (f"{estate}:" if estate else "") + _buildings_label(buildings)
         if buildings is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,10 +16,9 @@ from bot.cli.args import (
     demo_note,
     durations_arg,
     enabled_channels,
-    plural,
 )
 from bot.cli.errors import CliError
-from bot.cli.texts import cli_language, count, say
+from bot.cli.texts import CLI_TEXTS, cli_language, count, say
 from config.clock import local_time, utc_offset
 from config.database import init_db
 from config.settings import get_settings
@@ -36,14 +36,19 @@ async def cmd_survey_open(args: argparse.Namespace) -> None:
         clock=SystemClock(), settings=settings, enabled_channels=enabled_channels(settings)
     )
     if args.remind is not None and args.closes_in is None:
-        raise CliError("--remind needs --closes-in (reminders are counted back from the deadline)")
+        raise CliError(say("remind_needs_deadline"))
     estate = None
     if args.estate is not None:
         from estate.access import estate_id_named
 
         estate = await estate_id_named(args.estate)
         if estate is None:
-            raise CliError(f"no estate named {args.estate!r}")
+            raise CliError(say("no_estate_named", name=args.estate))
+    from surveys.definition import builtin_slugs
+
+    if args.slug not in builtin_slugs():
+        known = ", ".join(builtin_slugs())
+        raise CliError(say("no_survey_named", slug=args.slug, known=known))
     if args.dry_run:
         await _dry_run(runtime, args, estate)
         return
@@ -63,33 +68,39 @@ async def cmd_survey_open(args: argparse.Namespace) -> None:
         + (",".join(map(str, args.buildings)) if args.buildings else "all"),
     )
     if not (settings.telegram_enabled or settings.sms_enabled):
-        print(
-            "note: no provider is on (no Telegram or Twilio token), so a running `louzhang run` "
-            "delivers these messages to the browser simulator; real residents get nothing",
-            file=sys.stderr,
-        )
+        print(say("no_provider_note"), file=sys.stderr)
     if opened.households == 0:
-        print("warning: no households in those buildings (import residents first)", file=sys.stderr)
-    channels = ", ".join(f"{n} by {c}" for c, n in sorted(opened.by_channel.items()))
-    print(plural(opened.households, "household") + (f": {channels}" if channels else ""))
+        print(say("no_households_warning"), file=sys.stderr)
+    households = count(opened.households, "household")
+    channels = say("channel_sep").join(
+        say("by_channel", count=n, channel=_channel_name(c))
+        for c, n in sorted(opened.by_channel.items())
+    )
+    if channels:
+        print(say("opened_by_channels", households=households, channels=channels))
+    else:
+        print(say("opened_households", households=households))
     if opened.sms_segments:
         cost = opened.sms_segments * settings.sms_cost_per_segment
-        print(f"SMS: {opened.sms_segments} segments, about ${cost:.2f}")
+        print(say("opened_sms", segments=opened.sms_segments, cost=f"{cost:.2f}"))
     if opened.waiting:
-        print(f"{plural(opened.waiting, 'household')} answering another round get this one next")
+        print(say("opened_waiting", households=count(opened.waiting, "household")))
     for older, n in sorted(opened.ahead_of.items()):
-        print(f"{plural(n, 'household')} had not started round {older}: they get this one first")
+        print(say("opened_ahead_of", households=count(n, "household"), older=older))
     if opened.unreachable:
-        print(
-            f"{plural(opened.unreachable, 'household')} with no reachable contact (see the report)"
-        )
+        print(say("opened_unreachable", households=count(opened.unreachable, "household")))
     if args.closes_in is not None:
         from surveys.reminders import schedule_round
 
         await schedule_round(opened.round, args.remind, now=SystemClock().now())
-        offsets = ", ".join(_format_offsets(opened.round.reminders)) or "none"
-        print(f"reminders before the deadline: {offsets}")
-    print(f"round {opened.round.id}")
+        offsets = say("offset_sep").join(_format_offsets(opened.round.reminders))
+        print(say("opened_reminders", offsets=offsets or say("none")))
+    print(f"round {opened.round.id}")  # the last line, in every language: scripts read it
+
+
+def _channel_name(channel: str) -> str:
+    key = f"channel_{channel}"
+    return say(key) if key in CLI_TEXTS else channel
 
 
 async def _dry_run(runtime: Any, args: argparse.Namespace, estate: int | None) -> None:
@@ -114,11 +125,18 @@ async def _dry_run(runtime: Any, args: argparse.Namespace, estate: int | None) -
 
 
 def _format_offsets(seconds: list[int]) -> list[str]:
+    """``2h``, ``30m`` in English (as ``--remind`` takes them); ``2小时``, ``30分钟`` in Chinese."""
     from datetime import timedelta
 
     from notifications.durations import format_duration
 
-    return [format_duration(timedelta(seconds=s)) for s in seconds]
+    written = [format_duration(timedelta(seconds=s)) for s in seconds]
+    if cli_language() == "en":
+        return written
+    units = (("h", "小时"), ("m", "分钟"), ("s", "秒"))
+    for unit, word in units:
+        written = [re.sub(rf"(\d+){unit}", rf"\g<1>{word}", w) for w in written]
+    return written
 
 
 def _reminders(text: str) -> list[int]:
@@ -131,8 +149,8 @@ async def cmd_survey_report(args: argparse.Namespace) -> None:
     await init_db()
     try:
         report = await build_report(args.round)
-    except LookupError as exc:
-        raise CliError(str(exc)) from None
+    except LookupError:
+        raise CliError(say("no_round", id=args.round)) from None
     fmt = args.format or ("xlsx" if args.output and args.output.endswith(".xlsx") else "csv")
     if fmt == "xlsx":
         if not args.output:
@@ -198,32 +216,20 @@ async def cmd_survey_close(args: argparse.Namespace) -> None:
 def add_parsers(sub: Any, group: Callable[[str, str], Any]) -> None:
     """Add this command group to the top-level subparsers."""
     survey = group("survey", say("g_survey"))
-    p = survey.add_parser("open", help="open a round and send its first question")
-    p.add_argument("slug")
-    p.add_argument("--buildings", type=buildings_arg, help="e.g. 1-5,7 (default: every building)")
-    p.add_argument(
-        "--estate",
-        help="only this estate's buildings (numbers repeat across estates; default: every estate)",
-    )
-    p.add_argument("--closes-in", type=durations_arg, help="e.g. 6h, 90m")
-    p.add_argument(
-        "--remind",
-        type=_reminders,
-        help="reminders to households not finished, before the deadline (default: 2h,30m)",
-    )
-    p.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="print what would be sent (households by channel, SMS cost, deadline, reminders) "
-        "and change nothing",
-    )
+    p = survey.add_parser("open", help=say("h_survey_open"), description=say("h_survey_open"))
+    p.add_argument("slug", help=say("h_slug"))
+    p.add_argument("--buildings", type=buildings_arg, help=say("h_open_buildings"))
+    p.add_argument("--estate", help=say("h_open_estate"))
+    p.add_argument("--closes-in", type=durations_arg, help=say("h_closes_in"))
+    p.add_argument("--remind", type=_reminders, help=say("h_remind"))
+    p.add_argument("--dry-run", action="store_true", help=say("h_dry_run_open"))
     p.set_defaults(func=cmd_survey_open)
     p = survey.add_parser("report", help=say("h_survey_report"))
-    p.add_argument("round", type=int)
-    p.add_argument("--format", choices=["csv", "xlsx"])
-    p.add_argument("-o", "--output")
+    p.add_argument("round", type=int, help=say("h_round"))
+    p.add_argument("--format", choices=["csv", "xlsx"], help=say("h_report_format"))
+    p.add_argument("-o", "--output", help=say("h_report_output"))
     p.set_defaults(func=cmd_survey_report)
     survey.add_parser("list", help=say("h_survey_list")).set_defaults(func=cmd_survey_list)
     p = survey.add_parser("close", help=say("h_survey_close"))
-    p.add_argument("round", type=int)
+    p.add_argument("round", type=int, help=say("h_round"))
     p.set_defaults(func=cmd_survey_close)

@@ -72,6 +72,29 @@ CLI_TEXTS: Catalog = {
         "en": "argument {name}: invalid choice: {value}",
     },
     "arg_unknown": {"zh-CN": "不认识的参数：{names}", "en": "unrecognized arguments: {names}"},
+    "arg_value": {
+        "zh-CN": "参数 {name}：{value} 不是有效的{type}",
+        "en": "argument {name}: invalid {type} value: {value}",
+    },
+    "type_int": {"zh-CN": "整数", "en": "int"},
+    "type_float": {"zh-CN": "数字", "en": "float"},
+    "arg_expected_one": {
+        "zh-CN": "参数 {name} 后面要跟一个值",
+        "en": "argument {name}: expected one argument",
+    },
+    "arg_not_with": {
+        "zh-CN": "参数 {name} 不能和 {other} 一起用",
+        "en": "argument {name}: not allowed with argument {other}",
+    },
+    "arg_ambiguous": {
+        "zh-CN": "选项 {option} 不明确，可能是 {matches}",
+        "en": "ambiguous option: {option} could match {matches}",
+    },
+    "arg_one_of": {
+        "zh-CN": "必须给出其中一个参数：{names}",
+        "en": "one of the arguments {names} is required",
+    },
+    "arg_reason": {"zh-CN": "参数 {name}：{reason}", "en": "argument {name}: {reason}"},
     "h_phone": {
         "zh-CN": "手机号（收短信提醒；没有 Telegram 时用）",
         "en": "mobile number (SMS alerts when there is no Telegram)",
@@ -144,6 +167,23 @@ CLI_TEXTS: Catalog = {
     "h_demo_seed": {
         "zh-CN": "生成一个逼真的演示小区（25 栋楼，约 5000 位住户）",
         "en": "create a realistic demo estate (25 buildings, ~5,000 residents)",
+    },
+    "demo_seeded": {
+        "zh-CN": "演示小区“{estate}”{state}：{buildings} 栋楼，{households} 户，{people} 人"
+        "（{elderly_people} 人 {age} 岁以上），{contacts} 个联系方式；住户中：老人户 "
+        "{elderly_households}，独居老人 {elderly_alone_households}，用短信 {sms_households}，"
+        "用 Telegram {telegram_households}，说英语 {english_households}，行动不便 "
+        "{home_bound_households}",
+        "en": "demo estate '{estate}' {state}: {buildings} buildings, {households} households, "
+        "{people} people ({elderly_people} aged {age}+), {contacts} contacts; households: "
+        "{elderly_households} elderly, {elderly_alone_households} elderly living alone, "
+        "{sms_households} SMS-preferred, {telegram_households} Telegram, "
+        "{english_households} English-speaking, {home_bound_households} home-bound",
+    },
+    "demo_state_seeded": {"zh-CN": "已生成", "en": "seeded"},
+    "demo_state_already": {
+        "zh-CN": "早已生成，没有改动",
+        "en": "already seeded, nothing changed",
     },
     "demo_beside_real": {
         "zh-CN": "这个数据库里已有真实住户，演示小区不能和他们放在一起。请放进单独的数据库，例如 "
@@ -280,6 +320,36 @@ of the buildings they were linked to; nothing of another estate is ever shown to
     "round_no_deadline": {"zh-CN": "，无截止时间", "en": ", no deadline"},
     "status_open": {"zh-CN": "进行中", "en": "open"},
     "status_closed": {"zh-CN": "已关闭", "en": "closed"},
+    "no_round": {"zh-CN": "没有第 {id} 轮", "en": "no round {id}"},
+    "not_medication_round": {
+        "zh-CN": "第 {id} 轮是 {survey!r} 问卷，不是用药问卷（medication）",
+        "en": "round {id} is a {survey!r} round, not 'medication'",
+    },
+    "pickup_written": {
+        "zh-CN": "已把 {buildings} 栋楼的 {items} 种药写到 {path}",
+        "en": "wrote {items} medicines of {buildings} building(s) to {path}",
+    },
+    "h_slug": {"zh-CN": "问卷名称，如 antigen", "en": "the survey, e.g. antigen"},
+    "h_round": {
+        "zh-CN": "轮次编号（见 survey list）",
+        "en": "the round's number (see survey list)",
+    },
+    "h_report_format": {
+        "zh-CN": "csv 或 xlsx（默认按 -o 的扩展名）",
+        "en": "csv or xlsx (default: from the -o file name)",
+    },
+    "h_report_output": {
+        "zh-CN": "写到这个文件（默认：CSV 打印到屏幕）",
+        "en": "write to this file (default: CSV on the screen)",
+    },
+    "h_seed": {
+        "zh-CN": "随机种子（默认：%(default)s）",
+        "en": "random seed (default: %(default)s)",
+    },
+    "h_outbox_status": {
+        "zh-CN": "按状态、渠道和优先级计数；最久的等待；最近的错误",
+        "en": "counts by status, channel and priority; oldest waiting; last errors",
+    },
     "xlsx_needs_output": {
         "zh-CN": "--format xlsx 需要 -o 文件名",
         "en": "--format xlsx needs -o FILE",
@@ -290,6 +360,80 @@ of the buildings they were linked to; nothing of another estate is ever shown to
         "zh-CN": "第 {id} 轮已关闭；{dropped}已取消",
         "en": "round {id} closed; {dropped} dropped",
     },
+    # ---- survey open ----
+    "h_survey_open": {
+        "zh-CN": "发起一轮问卷并发出第一个问题",
+        "en": "open a round and send its first question",
+    },
+    "h_open_buildings": {
+        "zh-CN": "如 1-5,7（默认：全部楼）",
+        "en": "e.g. 1-5,7 (default: every building)",
+    },
+    "h_open_estate": {
+        "zh-CN": "只发给这个小区的楼（不同小区楼号会重复；默认：全部小区）",
+        "en": "only this estate's buildings (numbers repeat across estates; default: every estate)",
+    },
+    "h_closes_in": {"zh-CN": "多久后截止，如 6h、90m", "en": "e.g. 6h, 90m"},
+    "h_remind": {
+        "zh-CN": "截止前多久提醒没填完的住户（默认：2h,30m）",
+        "en": "reminders to households not finished, before the deadline (default: 2h,30m)",
+    },
+    "h_dry_run_open": {
+        "zh-CN": "只打印将要发送的内容（各渠道户数、短信费用、截止和提醒时间），不做任何改动",
+        "en": "print what would be sent (households by channel, SMS cost, deadline, reminders) "
+        "and change nothing",
+    },
+    "remind_needs_deadline": {
+        "zh-CN": "--remind 需要同时给出 --closes-in（提醒是从截止时间往前算的）",
+        "en": "--remind needs --closes-in (reminders are counted back from the deadline)",
+    },
+    "no_survey_named": {
+        "zh-CN": "没有名为 {slug!r} 的问卷（已有：{known}）",
+        "en": "no built-in survey {slug!r} (known: {known})",
+    },
+    "no_estate_named": {"zh-CN": "没有名为 {name!r} 的小区", "en": "no estate named {name!r}"},
+    "no_provider_note": {
+        "zh-CN": "注意：没有开启任何服务商（没有 Telegram 或 Twilio 令牌），正在运行的 "
+        "`louzhang run` 会把这些消息送到浏览器模拟器；真实住户收不到",
+        "en": "note: no provider is on (no Telegram or Twilio token), so a running `louzhang run` "
+        "delivers these messages to the browser simulator; real residents get nothing",
+    },
+    "no_households_warning": {
+        "zh-CN": "警告：这些楼里没有住户（请先导入住户）",
+        "en": "warning: no households in those buildings (import residents first)",
+    },
+    "opened_households": {"zh-CN": "住户：{households}", "en": "{households}"},
+    "opened_by_channels": {
+        "zh-CN": "住户：{households}（{channels}）",
+        "en": "{households}: {channels}",
+    },
+    "by_channel": {"zh-CN": "{channel} {count} 户", "en": "{count} by {channel}"},
+    "channel_sep": {"zh-CN": "，", "en": ", "},
+    "channel_telegram": {"zh-CN": "Telegram", "en": "telegram"},
+    "channel_sms": {"zh-CN": "短信", "en": "sms"},
+    "channel_voice": {"zh-CN": "电话语音", "en": "voice"},
+    "channel_local": {"zh-CN": "模拟器", "en": "local"},
+    "opened_sms": {
+        "zh-CN": "短信：{segments} 条计费段，约 ${cost}",
+        "en": "SMS: {segments} segments, about ${cost}",
+    },
+    "opened_waiting": {
+        "zh-CN": "{households}正在填写其他问卷，填完后收到本轮",
+        "en": "{households} answering another round get this one next",
+    },
+    "opened_ahead_of": {
+        "zh-CN": "{households}还没开始填第 {older} 轮：先收到本轮",
+        "en": "{households} had not started round {older}: they get this one first",
+    },
+    "opened_unreachable": {
+        "zh-CN": "{households}没有可用的联系方式（见报表）",
+        "en": "{households} with no reachable contact (see the report)",
+    },
+    "opened_reminders": {
+        "zh-CN": "截止前提醒：{offsets}",
+        "en": "reminders before the deadline: {offsets}",
+    },
+    "offset_sep": {"zh-CN": "、", "en": ", "},
     # ---- drive ----
     "h_drive_start": {"zh-CN": "开始一次按楼层的核酸叫号", "en": "start a floor-by-floor call-up"},
     "h_points": {
@@ -377,6 +521,31 @@ of the buildings they were linked to; nothing of another estate is ever shown to
     },
 }
 
+#: Why a value of --buildings, --closes-in, --remind, --interval ... cannot be read, in Chinese
+#: (the parsers of the lower layers say it in English; en keeps their words).
+ARG_REASONS_ZH: tuple[tuple[str, str], ...] = (
+    (
+        r"empty duration; .*",
+        "时长为空；请写成整数加 s、m 或 h，如 20s、5m、1h30m",
+    ),
+    (
+        r"(?P<v>.+) has no unit; add s, m or h \(e\.g\. (?P<a>\S+) or (?P<b>\S+)\)",
+        r"\g<v> 没有单位；请加上 s、m 或 h（如 \g<a> 或 \g<b>）",
+    ),
+    (
+        r"(?P<v>.+) is not a duration; .*",
+        r"\g<v> 不是时长；请用整数加 s、m 或 h，大单位在前，如 20s、5m、1h 或 1h30m",
+    ),
+    (r"no buildings given \(expected something like 1-5,7\)", "没有给出楼号（应写成 1-5,7 这样）"),
+    (
+        r"(?P<v>.+) is not a building number or range \(expected something like 1-5,7\)",
+        r"\g<v> 不是楼号或楼号范围（应写成 1-5,7 这样）",
+    ),
+    (r"range (?P<v>.+) runs backwards \(write (?P<w>\S+)\)", r"范围 \g<v> 写反了（应写成 \g<w>）"),
+    (r"an estate name goes before the ':' \(东区:1-5\)", "小区名写在“:”前面（如 东区:1-5）"),
+)
+
+
 #: Nouns that are counted: English singular and plural, Chinese measure word and noun.
 NOUNS: dict[str, dict[str, tuple[str, str]]] = {
     "household": {"en": ("household", "households"), "zh-CN": ("户", "户")},
@@ -401,6 +570,19 @@ def cli_language() -> str:
 
 def say(key: str, **values: Any) -> str:
     return text(CLI_TEXTS, key, cli_language(), **values)
+
+
+def arg_reason(reason: str) -> str:
+    """An argument type's reason (English, from the parsers) in the staff language."""
+    import re
+
+    if cli_language() == "en":
+        return reason
+    for pattern, chinese in ARG_REASONS_ZH:
+        found = re.fullmatch(pattern, reason)
+        if found:
+            return found.expand(chinese)
+    return reason
 
 
 def count(n: int, noun: str) -> str:

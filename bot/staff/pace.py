@@ -93,7 +93,7 @@ class PaceCommand(DriveStaffCommand):
                     floors=_floors(batch.floors),
                 )
         except DriveError as exc:
-            await self.reply(request, str(exc))
+            await self.reply(request, exc.describe(request.lang))
             return StaffReply()
         await self.allowed(request, audit_action(verb), target)
         await self.reply(request, reply)

@@ -39,7 +39,7 @@ import re
 import unicodedata
 import zipfile
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -57,6 +57,8 @@ from estate.addresses import (
     parse_floor,
     parse_room,
 )
+from estate.importing.texts import CHINESE_HEADER, problem_text, reason_text
+from estate.importing.texts import say as import_say
 from estate.models import ELDERLY_AGE, Building, Contact, Estate, Household, Person
 from estate.phones import is_mobile, mask_phone, normalise_phone
 
@@ -129,15 +131,45 @@ class Problem:
     message: str
     value: str | None = None
     label: str | None = None  # the column's header as the file wrote it (室号, Room, ...)
+    kind: str | None = None  # a key of estate.importing.texts (None: ``message`` is a reason)
+    params: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __str__(self) -> str:
-        where = f"line {self.line}: " if self.line is not None else ""
+        return self.render("en")
+
+    def render(self, lang: str = "en") -> str:
+        """The problem in ``lang``, naming the column by the file's own header."""
+        if self.kind is not None:
+            message = problem_text(self.kind, self.params, lang)
+        else:
+            message = reason_text(self.message, lang)
+        where = import_say("line", lang, line=self.line) if self.line is not None else ""
         named = self.label or self.column
+        if named and not self.label and lang != "en":
+            named = CHINESE_HEADER.get(named, named)
         if named and self.value is not None:
-            return f"{where}{named} '{self.value}': {self.message}"
+            return where + import_say(
+                "named_value", lang, named=named, value=self.value, message=message
+            )
         if named:
-            return f"{where}{named}: {self.message}"
-        return f"{where}{self.message}"
+            return where + import_say("named", lang, named=named, message=message)
+        return f"{where}{message}"
+
+
+def _problem_of(
+    line: int | None, column: str | None, kind: str, value: str | None = None, **params: Any
+) -> Problem:
+    """A problem of ``kind`` (its English message kept in ``message``)."""
+    return Problem(line, column, problem_text(kind, params, "en"), value, kind=kind, params=params)
+
+
+class _Reason(ValueError):
+    """A parser's reason with its text key, for messages in either language."""
+
+    def __init__(self, kind: str, **params: Any) -> None:
+        self.kind = kind
+        self.params = params
+        super().__init__(problem_text(kind, params, "en"))
 
 
 class ImportProblems(ValueError):
@@ -157,13 +189,10 @@ class ImportProblems(ValueError):
 
     def describe(self, lang: str = "en") -> str:
         """Every problem, one a line, under a head line in ``lang`` (the staff language)."""
-        name = f"{self.path.name}: " if self.path is not None else ""
+        name = f"{self.path.name}{'：' if lang == 'zh-CN' else ': '}" if self.path else ""
         count = len(self.problems)
-        if lang == "zh-CN":
-            head = f"{name}{count} 处问题；没有导入任何内容"
-        else:
-            head = f"{name}{count} problem{'s' if count != 1 else ''}; nothing was imported"
-        return "\n".join([head, *(f"  {problem}" for problem in self.problems)])
+        head = import_say("head_one" if count == 1 else "head", lang, name=name, count=count)
+        return "\n".join([head, *(f"  {problem.render(lang)}" for problem in self.problems)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +283,7 @@ class ImportReport:
             lines.append("  nothing changed: the registry already matches the file")
         if self.warnings:
             lines.append(f"  {len(self.warnings)} warnings:")
-            lines.extend(f"    {warning}" for warning in self.warnings)
+            lines.extend(f"    {warning.render(lang)}" for warning in self.warnings)
         return "\n".join(lines)
 
     def _summary_zh(self) -> str:
@@ -275,7 +304,7 @@ class ImportReport:
             lines.append("  没有变化：登记信息已与文件一致")
         if self.warnings:
             lines.append(f"  {len(self.warnings)} 条提醒：")
-            lines.extend(f"    {warning}" for warning in self.warnings)
+            lines.extend(f"    {warning.render('zh-CN')}" for warning in self.warnings)
         return "\n".join(lines)
 
 
@@ -331,9 +360,9 @@ def read_table(path: Path) -> Table:
     """Read a .csv (.txt, .tsv) or .xlsx file into text cells; raises :class:`ImportProblems`."""
     path = Path(path)
     if not path.exists():
-        raise ImportProblems([Problem(None, None, f"file not found: {path}")], path)
+        raise ImportProblems([_problem_of(None, None, "file_not_found", path=path)], path)
     if path.is_dir():
-        raise ImportProblems([Problem(None, None, f"{path} is a folder, not a file")], path)
+        raise ImportProblems([_problem_of(None, None, "is_folder", path=path)], path)
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
         rows = _read_csv(path)
@@ -341,21 +370,17 @@ def read_table(path: Path) -> Table:
         rows = _read_xlsx(path)
     elif suffix == ".xls":
         raise ImportProblems(
-            [Problem(None, None, "old Excel .xls files are not supported: save as .xlsx or .csv")],
+            [_problem_of(None, None, "xls")],
             path,
         )
     else:
-        raise ImportProblems(
-            [Problem(None, None, f"unsupported file type '{suffix}': use .csv or .xlsx")], path
-        )
+        raise ImportProblems([_problem_of(None, None, "unsupported_type", suffix=suffix)], path)
     rows = [(line, cells) for line, cells in rows if any(cell.strip() for cell in cells)]
     if not rows:
-        raise ImportProblems([Problem(None, None, "the file is empty")], path)
+        raise ImportProblems([_problem_of(None, None, "empty_file")], path)
     (header_line, header), *data = rows
     if not data:
-        raise ImportProblems(
-            [Problem(None, None, "the file has a header but no residents below it")], path
-        )
+        raise ImportProblems([_problem_of(None, None, "header_only")], path)
     return Table(header_line, header, data)
 
 
@@ -371,9 +396,7 @@ def _read_csv(path: Path) -> list[tuple[int, list[str]]]:
             rows.append((start, record))
             start = reader.line_num + 1
     except csv.Error as exc:
-        raise ImportProblems(
-            [Problem(start, None, f"cannot read this CSV line ({exc}): check its quotes")], path
-        ) from None
+        raise ImportProblems([_problem_of(start, None, "csv_line", error=str(exc))], path) from None
     return rows
 
 
@@ -385,21 +408,19 @@ def _decode(data: bytes, path: Path) -> str:
             return data.decode("utf-16")
     except UnicodeDecodeError as exc:
         raise ImportProblems(
-            [Problem(None, None, f"the file says it is Unicode but is not ({exc.reason})")], path
+            [_problem_of(None, None, "not_unicode", reason=exc.reason)], path
         ) from None
     if data.startswith(b"PK\x03\x04"):
-        raise ImportProblems(
-            [Problem(None, None, "this is an Excel workbook named .csv: rename it to .xlsx")], path
-        )
+        raise ImportProblems([_problem_of(None, None, "xlsx_named_csv")], path)
     if b"\x00" in data:
-        raise ImportProblems([Problem(None, None, "not a text file (it holds NUL bytes)")], path)
+        raise ImportProblems([_problem_of(None, None, "nul_bytes")], path)
     for encoding in ("utf-8", "gb18030"):
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
     raise ImportProblems(
-        [Problem(None, None, "the text is neither UTF-8 nor GB18030/GBK: save it as CSV UTF-8")],
+        [_problem_of(None, None, "encoding")],
         path,
     )
 
@@ -411,7 +432,7 @@ def _read_xlsx(path: Path) -> list[tuple[int, list[str]]]:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise ImportProblems(
-            [Problem(None, None, f"not a readable .xlsx workbook ({type(exc).__name__})")], path
+            [_problem_of(None, None, "bad_xlsx", error=type(exc).__name__)], path
         ) from None
     try:
         if not workbook.worksheets:
@@ -475,17 +496,18 @@ def _resolve_header(line: int, header: Sequence[str]) -> tuple[dict[str, int], P
     twice = {column: cells for column, cells in seen.items() if len(cells) > 1}
     if not (unknown or missing or twice):
         return positions, None
-    parts = []
-    if unknown:
-        parts.append("unknown columns " + ", ".join(f"'{cell}'" for cell in unknown))
-    if missing:
-        parts.append("missing columns " + ", ".join(missing))
-    for column, cells in twice.items():
-        parts.append(f"column {column} given twice (" + ", ".join(f"'{c}'" for c in cells) + ")")
-    hint = f"expected {', '.join(COLUMNS)} (or {_CHINESE_HEADERS}); {', '.join(REQUIRED_COLUMNS)} are required"
-    if len(unknown) > len(positions):
-        hint += "; the first line must be the header"
-    return positions, Problem(line, "header", f"{'; '.join(parts)}: {hint}")
+    return positions, _problem_of(
+        line,
+        "header",
+        "header",
+        unknown=unknown,
+        missing=missing,
+        twice=twice,
+        columns=COLUMNS,
+        chinese=_CHINESE_HEADERS,
+        required=REQUIRED_COLUMNS,
+        first_line=len(unknown) > len(positions),
+    )
 
 
 def parse_residents(table: Table, *, region: str = "CN", today: date) -> ParsedResidents:
@@ -543,12 +565,10 @@ class _RowChecker:
         language = self._parse(line, "language", cell("language"), _language) or "zh-CN"
         home_bound = bool(self._parse(line, "home_bound", cell("home_bound"), _yes_no))
         if channel and not raw_phone:
-            how = "residents enrol in Telegram by sharing it" if channel == "telegram" else ""
-            self._problem(
-                line,
-                "phone",
-                f"empty, but channel {channel} needs a phone number" + (f" ({how})" if how else ""),
-            )
+            if channel == "telegram":
+                self._problem(line, "phone", "channel_needs_phone_telegram")
+            else:
+                self._problem(line, "phone", "channel_needs_phone", channel=channel)
         if building is None or room is None or floor is None or name is None:
             return
         self._check_duplicates(line, building, room, floor, name)
@@ -573,9 +593,9 @@ class _RowChecker:
         )
 
     def _problem(
-        self, line: int, column: str | None, message: str, value: str | None = None
+        self, line: int, column: str | None, kind: str, value: str | None = None, **params: Any
     ) -> None:
-        self.problems.append(Problem(line, column, message, value))
+        self.problems.append(_problem_of(line, column, kind, value, **params))
 
     def _parse(
         self,
@@ -588,23 +608,22 @@ class _RowChecker:
     ) -> _T | None:
         if not raw:
             if required:
-                self._problem(line, column, "empty, but required")
+                self._problem(line, column, "empty_required")
             return None
         try:
             return parser(raw)
-        except ValueError as exc:
-            self._problem(line, column, str(exc), raw)
+        except _Reason as exc:
+            self._problem(line, column, exc.kind, raw, **exc.params)
+            return None
+        except ValueError as exc:  # the address and phone parsers' reasons (English)
+            self.problems.append(Problem(line, column, str(exc), raw))
             return None
 
     def _check_stray_cells(self, line: int, cells: Sequence[str]) -> None:
         named = set(self.positions.values())
         for index, value in enumerate(cells):
             if index not in named and value.strip():
-                self._problem(
-                    line,
-                    None,
-                    f"'{value.strip()}' is in a column without a known header (a stray delimiter?)",
-                )
+                self._problem(line, None, "stray_cell", cell=value.strip())
                 return
 
     def _floor(self, line: int, room: str | None, raw: str, raw_room: str) -> int | None:
@@ -614,13 +633,11 @@ class _RowChecker:
         room_floor = floor_from_room(room)
         if room_floor is None:
             if floor is None:
-                self._problem(
-                    line, "room", "has no floor in its number (fill in the floor column)", raw_room
-                )
+                self._problem(line, "room", "room_no_floor", raw_room)
             return floor
         if floor is not None and floor != room_floor:
             self._problem(
-                line, "floor", f"room {room} is on floor {room_floor}, but floor says {floor}", raw
+                line, "floor", "floor_mismatch", raw, room=room, room_floor=room_floor, floor=floor
             )
             return None
         return room_floor
@@ -628,13 +645,13 @@ class _RowChecker:
     def _name(self, line: int, raw: str) -> str | None:
         name = " ".join(unicodedata.normalize("NFKC", raw).split())
         if not name:
-            self._problem(line, "name", "empty, but required")
+            self._problem(line, "name", "empty_required")
             return None
         if any(unicodedata.category(ch).startswith("C") for ch in name) or "\n" in raw:
-            self._problem(line, "name", "contains a line break or control character", raw)
+            self._problem(line, "name", "name_control", raw)
             return None
         if len(name) > MAX_NAME:
-            self._problem(line, "name", f"longer than {MAX_NAME} characters", raw[:20] + "…")
+            self._problem(line, "name", "name_too_long", raw[:20] + "…", max=MAX_NAME)
             return None
         return name
 
@@ -645,7 +662,7 @@ class _RowChecker:
         match = _BIRTH.fullmatch(unicodedata.normalize("NFKC", raw).strip())
         year = int(match.group(1)) if match else None
         if year is None or not 1900 <= year <= self.today.year:
-            raise ValueError(f"must be a 4-digit year between 1900 and {self.today.year}")
+            raise _Reason("birth_year", year=self.today.year)
         return year
 
     def _check_duplicates(self, line: int, building: int, room: str, floor: int, name: str) -> None:
@@ -654,36 +671,41 @@ class _RowChecker:
             self._problem(
                 line,
                 "name",
-                f"duplicate person: {name} in {building}-{room} is also on line {first}",
+                "duplicate_person",
+                name=name,
+                building=building,
+                room=room,
+                first=first,
             )
         known_floor, floor_line = self._floors.setdefault((building, room), (floor, line))
         if known_floor != floor:
             self._problem(
                 line,
                 "floor",
-                f"{building}-{room} is on floor {known_floor} on line {floor_line}, here {floor}",
+                "floor_conflict",
+                building=building,
+                room=room,
+                known=known_floor,
+                first=floor_line,
+                floor=floor,
             )
 
     def _check_phone_use(
         self, line: int, building: int, room: str, phone: str, channel: str
     ) -> None:
         if channel != "voice" and not is_mobile(phone):
-            self.warnings.append(
-                Problem(
-                    line,
-                    "phone",
-                    "a landline cannot receive SMS: set channel voice or give a mobile number",
-                    mask_phone(phone),
-                )
-            )
+            self.warnings.append(_problem_of(line, "phone", "landline_sms", mask_phone(phone)))
         other = self._phones.setdefault(phone, (line, building, room))
         if other[1:] != (building, room):
             self.warnings.append(
-                Problem(
+                _problem_of(
                     line,
                     "phone",
-                    f"also given for {other[1]}-{other[2]} on line {other[0]}",
+                    "phone_shared",
                     mask_phone(phone),
+                    building=other[1],
+                    room=other[2],
+                    first=other[0],
                 )
             )
 
@@ -691,14 +713,14 @@ class _RowChecker:
 def _channel(raw: str) -> str:
     channel = _CHANNEL_WORDS.get(unicodedata.normalize("NFKC", raw).strip().lower())
     if channel is None:
-        raise ValueError("must be telegram, sms or voice")
+        raise _Reason("must_channel")
     return channel
 
 
 def _language(raw: str) -> str:
     language = _LANGUAGE_WORDS.get(unicodedata.normalize("NFKC", raw).strip().lower())
     if language is None:
-        raise ValueError("must be zh-CN or en")
+        raise _Reason("must_language")
     return language
 
 
@@ -708,7 +730,7 @@ def _yes_no(raw: str) -> bool:
         return True
     if word in _NO:
         return False
-    raise ValueError("must be yes or no (是/否, 1/0)")
+    raise _Reason("must_yes_no")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ from notifications.drives.states import (
     DriveState,
     sources,
 )
-from notifications.drives.texts import DRIVE_TEXTS, resident_text
+from notifications.drives.texts import DRIVE_TEXTS, drive_error_text, resident_text
 from notifications.message import Button, Message
 from notifications.models import OutboxMessage, Priority, Timer
 from notifications.outbox import Outgoing, enqueue_many
@@ -74,7 +74,17 @@ POLL = 1.0  # seconds between looks at the database when nothing is due (other p
 
 
 class DriveError(ValueError):
-    """A pace command or reply that cannot be done; the message is meant for staff."""
+    """A pace command or reply that cannot be done; the message is meant for staff.
+
+    ``str(error)`` is English; :meth:`describe` says it in the staff member's language."""
+
+    def __init__(self, kind: str, **values: object) -> None:
+        self.kind = kind
+        self.values = values
+        super().__init__(drive_error_text(kind, "en", **values))
+
+    def describe(self, lang: str) -> str:
+        return drive_error_text(self.kind, lang, **self.values)
 
 
 @dataclass
@@ -899,9 +909,8 @@ class DriveRuntime:
         point = await DrivePoint.get_or_none(drive_id=drive_id, name=name)
         if point is None:
             names = await DrivePoint.filter(drive_id=drive_id).values_list("name", flat=True)
-            raise DriveError(
-                f"drive {drive_id} has no point {name!r} (points: {', '.join(map(str, names)) or 'none'})"
-            )
+            points = ", ".join(map(str, names))
+            raise DriveError("no_point", drive=drive_id, point=name, points=points)
         return point
 
     async def _waiting(self, drive_id: int, point: str) -> list[DriveBatch]:
@@ -914,9 +923,9 @@ class DriveRuntime:
     async def _running(self, drive_id: int) -> Drive:
         drive = await Drive.get_or_none(id=drive_id)
         if drive is None:
-            raise DriveError(f"no drive {drive_id}")
+            raise DriveError("no_drive", drive=drive_id)
         if drive.status != DriveState.RUNNING:
-            raise DriveError(f"drive {drive_id} is {drive.status}")
+            raise DriveError("not_running", drive=drive_id, status=str(drive.status))
         return drive
 
     async def call_next(self, drive_id: int, point: str) -> DriveBatch:
@@ -924,10 +933,10 @@ class DriveRuntime:
         await self._running(drive_id)
         spot = await self._point(drive_id, point)
         if spot.paused_at is not None:
-            raise DriveError(f"point {point} is paused; /resume first")
+            raise DriveError("paused", point=point)
         pending = await self._waiting(drive_id, point)
         if not pending:
-            raise DriveError(f"point {point} has no batch left to call")
+            raise DriveError("nothing_to_call", point=point)
         async with in_transaction() as conn:
             await _write_times(self._reschedule(pending, self.clock.now()), conn, self.voice_lead)
         self.notify()
@@ -970,7 +979,7 @@ class DriveRuntime:
         await self._point(drive_id, point)
         pending = await self._waiting(drive_id, point)
         if not pending:
-            raise DriveError(f"point {point} has no batch left to skip")
+            raise DriveError("nothing_to_skip", point=point)
         skipped = pending[0]
         kept = _replan(pending, lambda plan, name: planner.skip_batch(plan, name, skipped.seq))
         now = self.clock.now()
@@ -1037,7 +1046,7 @@ class DriveRuntime:
         await self._running(drive_id)
         part = await DriveHousehold.get_or_none(drive_id=drive_id, building=building, room=room)
         if part is None:
-            raise DriveError(f"{building}-{room} is not in drive {drive_id}")
+            raise DriveError("not_in_drive", building=building, room=room, drive=drive_id)
         await DriveHousehold.filter(id=part.id).update(
             reply=value,
             replied_at=self.clock.now(),

@@ -85,3 +85,44 @@ def resident_text(key: str, lang: str, *, sms: bool, **values: object) -> str:
             else text(DRIVE_TEXTS, "options_sms", lang)
         )
     return SIGNATURE.get(lang, SIGNATURE["zh-CN"]) + body
+
+
+#: Why a pace command or a reply cannot be done (:class:`~notifications.drives.runtime.DriveError`),
+#: for staff in their language.
+DRIVE_ERRORS: dict[str, dict[str, str]] = {
+    "no_point": {
+        "zh-CN": "第 {drive} 次叫号没有采样点 {point!r}（采样点：{points}）",
+        "en": "drive {drive} has no point {point!r} (points: {points})",
+    },
+    "no_points": {"zh-CN": "无", "en": "none"},
+    "no_drive": {"zh-CN": "没有第 {drive} 次叫号", "en": "no drive {drive}"},
+    "not_running": {"zh-CN": "第 {drive} 次叫号{status}", "en": "drive {drive} is {status}"},
+    "status_done": {"zh-CN": "已经结束", "en": "done"},
+    "status_cancelled": {"zh-CN": "已经取消", "en": "cancelled"},
+    "paused": {
+        "zh-CN": "采样点 {point} 已暂停；请先恢复（/resume）",
+        "en": "point {point} is paused; /resume first",
+    },
+    "nothing_to_call": {
+        "zh-CN": "采样点 {point} 没有剩下可叫的批次",
+        "en": "point {point} has no batch left to call",
+    },
+    "nothing_to_skip": {
+        "zh-CN": "采样点 {point} 没有剩下可跳过的批次",
+        "en": "point {point} has no batch left to skip",
+    },
+    "not_in_drive": {
+        "zh-CN": "{building}-{room} 不在第 {drive} 次叫号里",
+        "en": "{building}-{room} is not in drive {drive}",
+    },
+}
+
+
+def drive_error_text(kind: str, lang: str, **values: object) -> str:
+    """A :data:`DRIVE_ERRORS` text; a drive status is written in ``lang`` too."""
+    status = values.get("status")
+    if status is not None and f"status_{status}" in DRIVE_ERRORS:
+        values = {**values, "status": text(DRIVE_ERRORS, f"status_{status}", lang)}
+    if kind == "no_point" and not values.get("points"):
+        values = {**values, "points": text(DRIVE_ERRORS, "no_points", lang)}
+    return text(DRIVE_ERRORS, kind, lang, **values)

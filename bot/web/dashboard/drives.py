@@ -192,7 +192,7 @@ async def drive_control(request: web.Request) -> web.StreamResponse:
         else:
             await runtime.cancel(drive.id)
     except DriveError as exc:
-        raise web.HTTPSeeOther(back.with_query(failed=str(exc))) from None
+        raise web.HTTPSeeOther(back.with_query(failed=exc.describe(lang_of(request)))) from None
     await audit(
         now=clock.now(),
         action=audit_action(verb),
