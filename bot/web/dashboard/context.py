@@ -17,10 +17,13 @@ from estate.access import audit
 from estate.first_start import demo_present
 
 LANG_COOKIE = "lz_lang"
-# Set on a request whose refusal its handler audited already, in the words of the same action
-# elsewhere (the drive page's buttons write what Telegram writes): audited once, not twice.
-REFUSAL_AUDITED = "louzhang.refusal_audited"
+
 ID_MAX = 2**31 - 1  # the largest id the database holds (an IntField on PostgreSQL)
+
+
+class AuditedForbidden(web.HTTPForbidden):
+    """A refusal its handler audited already, in the words of the same action elsewhere (the
+    drive page's buttons write what Telegram writes): audited once, not twice."""
 
 
 def path_id(request: web.Request, name: str) -> int:
@@ -132,7 +135,7 @@ async def audit_refusals(
         return await handler(request)
     except web.HTTPForbidden as refused:
         staff = request.get(STAFF_KEY)
-        if staff is not None and not request.get(REFUSAL_AUDITED):
+        if staff is not None and not isinstance(refused, AuditedForbidden):
             route = request.match_info.route.resource
             name = route.canonical if route is not None else request.path
             await audit(

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.web.dashboard.auth import require_some, scope, staff_of
 from bot.web.dashboard.context import (
-    REFUSAL_AUDITED,
+    AuditedForbidden,
     fragment,
     lang_of,
     page,
@@ -174,8 +174,7 @@ async def drive_control(request: web.Request) -> web.StreamResponse:
             allowed=False,
             detail={"why": why, "via": "web"},
         )
-        request[REFUSAL_AUDITED] = True
-        raise web.HTTPForbidden(text=translate(lang_of(request))("forbidden"))
+        raise AuditedForbidden(text=translate(lang_of(request))("forbidden"))
     runtime = request.app[ROUTER].drives
     if runtime is None:
         raise web.HTTPServiceUnavailable(text="call-ups are not running in this service")

@@ -109,9 +109,12 @@ async def test_positives_first_alerts_panel_and_staff_sms(browser: object, site:
     assert person is not None and cells[3] == person.name and cells[4] == "否"
     assert cells[2].startswith("04-10 ")
     # The positives come before the counts on the page.
-    box_pos = await page.locator("#positives").bounding_box()  # type: ignore[attr-defined]
-    box_counts = await page.locator("#completion").bounding_box()  # type: ignore[attr-defined]
-    assert box_pos["y"] < box_counts["y"]
+    # (read in one go: the live page may swap its fragment between two separate reads)
+    above = await page.evaluate(  # type: ignore[attr-defined]
+        "document.querySelector('#positives').getBoundingClientRect().top"
+        " < document.querySelector('#completion').getBoundingClientRect().top"
+    )
+    assert above
     await page.screenshot(path=str(ARTIFACTS / "round-positives.png"), full_page=True)  # type: ignore[attr-defined]
 
     await page.goto(f"{site.url}/sim/staff/{cadre.id}")  # type: ignore[attr-defined]
