@@ -77,6 +77,7 @@ def setup_dashboard(app: web.Application) -> None:
     _hide_tokens_in_access_log()
     app[SESSION_KEY] = secret_key(app[SETTINGS])
     app[CLOSING] = asyncio.Event()
+    app[pages.CONFIRMED] = set()  # confirmed round previews (one round per preview)
     app[LIVE] = LiveHub()  # the open live pages: bounded per session, one build per change
 
     async def closing(app: web.Application) -> None:

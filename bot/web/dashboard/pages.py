@@ -145,7 +145,8 @@ async def rounds(request: web.Request) -> web.Response:
 
 
 DEADLINE_HOURS = (2, 4, 6, 12, 24)
-_confirmed: set[str] = set()  # preview tokens already used: a double click opens one round
+# The preview tokens of this app already confirmed: a double click opens one round.
+CONFIRMED: web.AppKey[set[str]] = web.AppKey("round_confirm_tokens")
 
 
 async def open_round(request: web.Request) -> web.Response:
@@ -173,9 +174,12 @@ async def open_round(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     if str(form.get("confirm", "")) != "1":
         return await _preview(request, slug, given, allowed, hours, closes_in)
-    token = str(form.get("token", ""))
-    if token and token in _confirmed:
+    token = str(form.get("token", ""))[:64]
+    confirmed = request.app[CONFIRMED]
+    if token and token in confirmed:
         raise web.HTTPSeeOther("/rounds")  # the confirm button pressed twice
+    if token:
+        confirmed.add(token)  # before opening: a second click arriving meanwhile is refused
     try:
         opened = await runtime.open_round(
             slug,
@@ -185,9 +189,8 @@ async def open_round(request: web.Request) -> web.Response:
             estate=scope(request).estate,
         )
     except DefinitionError as exc:
+        confirmed.discard(token)
         raise web.HTTPBadRequest(text=str(exc)) from None
-    if token:
-        _confirmed.add(token)
     if opened.round.closes_at is not None:
         await schedule_round(opened.round, None, now=clock.now())
     request.app[DISPATCHER].notify()
