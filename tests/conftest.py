@@ -216,3 +216,42 @@ async def pg_db() -> AsyncIterator[str]:
             yield url
         finally:
             await close_db()
+
+
+def _mutant_module(name: str) -> str | None:
+    """``estate.importing.residents.xǁ_RowCheckerǁcheck__mutmut_3`` -> ``estate/importing/residents.py``."""
+    if "__mutmut_" not in name:
+        return None
+    parts = name.split(".")
+    for i, part in enumerate(parts):
+        if part.startswith(("x_", "xǁ")):
+            return "/".join(parts[:i]) + ".py"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `make mutation` only: a mutant is judged by its module's own tests
+    ([tool.louzhang.mutation_tests] in pyproject.toml), fastest first (mutmut's stats pass timed
+    each test), so that the usual mutant stops at its first, cheap failure."""
+    module = _mutant_module(os.environ.get("MUTANT_UNDER_TEST", ""))
+    if module is None:
+        return
+    import json
+    import tomllib
+
+    root = Path(str(config.rootpath))
+    groups: dict[str, list[str]] = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))[
+        "tool"
+    ]["louzhang"]["mutation_tests"]
+    prefix = max((p for p in groups if module.startswith(p)), key=len, default=None)
+    if prefix is not None:
+        judges = tuple(groups[prefix])
+        kept = [item for item in items if item.nodeid.startswith(judges)]
+        dropped = [item for item in items if not item.nodeid.startswith(judges)]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
+    stats = root / "mutmut-stats.json"
+    if stats.exists():
+        durations: dict[str, float] = json.loads(stats.read_text("utf-8"))["duration_by_test"]
+        items.sort(key=lambda item: durations.get(item.nodeid, 0.0))
