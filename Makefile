@@ -18,7 +18,7 @@ run: setup
 	$(BIN)/louzhang run
 
 test: setup
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist load $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -218,6 +218,14 @@ async def pg_db() -> AsyncIterator[str]:
             await close_db()
 
 
+LONG_FIRST = (
+    "tests/e2e/",
+    "tests/notifications/dispatch/test_crash.py",
+    "tests/bot/cli/",
+    "tests/bot/staff/test_staff_tools.py",
+)
+
+
 def _mutant_module(name: str) -> str | None:
     """``estate.importing.residents.xǁ_RowCheckerǁcheck__mutmut_3`` -> ``estate/importing/residents.py``."""
     if "__mutmut_" not in name:
@@ -230,11 +238,14 @@ def _mutant_module(name: str) -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under `make mutation` only: a mutant is judged by its module's own tests
+    """The run's order. Under `make mutation`, a mutant is judged by its module's own tests
     ([tool.louzhang.mutation_tests] in pyproject.toml), fastest first (mutmut's stats pass timed
     each test), so that the usual mutant stops at its first, cheap failure."""
     module = _mutant_module(os.environ.get("MUTANT_UNDER_TEST", ""))
     if module is None:
+        # The longest tests start first, so that with `-n` (make test) no core waits alone for
+        # a whole-estate test at the end; the order is the same in every worker (xdist checks).
+        items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))
         return
     import json
     import tomllib
