@@ -1,0 +1,294 @@
+"""Staff steering a running drive (/next, /pause, /resume, /skip, /cancel, a volunteer's mark)
+and a resident's 1/2/3, on a fake clock against the database.
+
+Promises checked here:
+- A refusal names what cannot be done in English and, for the staff member, in their language.
+- The 1/2/3 buttons are labelled in the resident's language and carry their own part; a
+  household not awaited gets buttons that name no part.
+- A voice note added to a message keeps its text, buttons and other extras.
+- A reply stores the digit and the time; only 2 asks for a door visit, a changed mind clears
+  it; the acknowledgement is in the resident's language.
+- A press for a batch not yet told to get ready, or a skipped one, records nothing and says so.
+- A volunteer's mark stores the value, the time and who marked (cut to 100 characters); 2 asks
+  for a door visit, another value keeps an earlier reason; the household is no longer awaited.
+- /cancel drops only this drive's queued messages and timers ("drive cancelled"), and stamps
+  the drive's end.
+- /skip cancels the skipped batch's queued "get ready" and call-up call, not other batches'.
+- /pause stamps the pause once; /next and /skip wake the runtime and return the batch.
+- /drive voice keeps only the note's name and Telegram id and stamps the drive.
+- The staff of a building of one estate are not those of the same number in another estate.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from config.clock import FakeClock
+from config.i18n import text
+from estate.models import Building, Contact, Estate, Household, Staff, StaffBuilding
+from notifications.drives.models import Drive, DriveBatch, DriveHousehold, DrivePoint
+from notifications.drives.runtime import (
+    REPLY_PREFIX,
+    DriveError,
+    DriveRuntime,
+    building_staff,
+    with_audio,
+)
+from notifications.drives.texts import DRIVE_TEXTS
+from notifications.message import Button, Message
+from notifications.models import OutboxMessage, Timer
+from tests.notifications.drives.test_drives import MIN, T0, options, small_estate, start
+
+# ---- pure -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "en", "zh"),
+    [
+        (
+            "paused",
+            {"point": "A"},
+            "point A is paused; /resume first",
+            "采样点 A 已暂停；请先恢复（/resume）",
+        ),
+        (
+            "not_running",
+            {"drive": 3, "status": "cancelled"},
+            "drive 3 is cancelled",
+            "第 3 次叫号已经取消",
+        ),
+        (
+            "not_in_drive",
+            {"building": 2, "room": "301", "drive": 4},
+            "2-301 is not in drive 4",
+            "2-301 不在第 4 次叫号里",
+        ),
+    ],
+)
+def test_a_refusal_is_english_and_in_the_staff_members_language(
+    kind: str, values: dict[str, object], en: str, zh: str
+) -> None:
+    error = DriveError(kind, **values)
+    assert str(error) == en
+    assert error.describe("en") == en
+    assert error.describe("zh-CN") == zh
+
+
+def test_a_voice_note_keeps_the_messages_text_buttons_and_extras() -> None:
+    buttons = ((Button("1", "x:1"),),)
+    message = Message("come down", buttons, extra={"voice": {"step": "call"}})
+    noted = with_audio(message, {"name": "n.mp3"})
+    assert (noted.text, noted.buttons) == ("come down", buttons)
+    assert noted.extra == {"voice": {"step": "call"}, "audio": {"name": "n.mp3"}}
+    plain = with_audio(Message("hi"), {"name": "n.mp3", "file_id": "f"})
+    assert plain.extra == {"audio": {"name": "n.mp3", "file_id": "f"}}
+
+
+# ---- with a database ------------------------------------------------------------------------
+
+
+async def one_building(clock: FakeClock, floors: int = 2, per_floor: int = 1, **opts: object):  # type: ignore[no-untyped-def]
+    await small_estate(buildings=1, floors=floors, per_floor=per_floor)
+    drive, _ = await start(clock, options(points=[("A", [1])], **opts))
+    return drive, DriveRuntime(clock=clock)
+
+
+async def contact_of(room: str, language: str = "zh-CN") -> Contact:
+    contact = await Contact.get(household__room=room)
+    contact.language = language
+    await contact.save()
+    return contact
+
+
+async def test_options_again_label_the_buttons_in_the_residents_language(db: str) -> None:
+    clock = FakeClock(T0)
+    _, runtime = await one_building(clock, floors=1)
+    clock.set(T0 + 10 * MIN)
+    await runtime.tick()
+    contact = await contact_of("101", "en")
+    part = await DriveHousehold.get()
+    sms = runtime.options_again(contact)
+    assert sms.text == text(DRIVE_TEXTS, "again", "en") + text(DRIVE_TEXTS, "options_sms", "en")
+    contact.channel = "telegram"
+    chat = runtime.options_again(contact)
+    assert chat.text == text(DRIVE_TEXTS, "again", "en") + text(DRIVE_TEXTS, "options_chat", "en")
+    assert [(row[0].label, row[0].data) for row in chat.buttons] == [
+        (text(DRIVE_TEXTS, f"button_{n}", "en"), f"{REPLY_PREFIX}{part.id}:{n}") for n in (1, 2, 3)
+    ]
+    await runtime.reply(contact, 1)  # answered: no part is awaited any more
+    again = runtime.options_again(contact)
+    assert [row[0].data for row in again.buttons] == [f"{REPLY_PREFIX}0:{n}" for n in (1, 2, 3)]
+
+
+async def test_a_reply_stores_the_digit_and_a_changed_mind_clears_the_door_visit(
+    db: str,
+) -> None:
+    clock = FakeClock(T0)
+    _, runtime = await one_building(clock, floors=1)
+    clock.set(T0 + 10 * MIN)
+    await runtime.tick()
+    contact = await contact_of("101", "en")
+    part = await DriveHousehold.get()
+    for value in (2, 3, 1):
+        clock.advance(60)
+        ack = await runtime.reply(contact, value, part_id=part.id)
+        assert ack is not None and ack.text == text(DRIVE_TEXTS, f"ack_{value}", "en")
+        await part.refresh_from_db()
+        assert (part.reply, part.replied_at) == (value, clock.now())
+        assert part.door_reason == ("cannot" if value == 2 else "")
+
+
+async def test_a_press_for_a_batch_not_called_or_skipped_records_nothing(db: str) -> None:
+    clock = FakeClock(T0)
+    drive, runtime = await one_building(clock)  # floor 2 first, then floor 1
+    clock.set(T0 + 10 * MIN)
+    await runtime.tick()
+    later = await DriveHousehold.get(room="101")  # its batch is not even readied
+    contact = await contact_of("101", "en")
+    ack = await runtime.reply(contact, 1, part_id=later.id)
+    assert ack is not None and ack.text == text(DRIVE_TEXTS, "not_called", "en")
+    clock.set(T0 + 13 * MIN)  # floor 1 readied, then skipped
+    await runtime.tick()
+    await runtime.skip(drive.id, "A")
+    assert await runtime.reply(contact, 1) is None  # no longer awaited
+    ack = await runtime.reply(contact, 1, part_id=later.id)
+    assert ack is not None and ack.text == text(DRIVE_TEXTS, "not_called", "en")
+    await later.refresh_from_db()
+    assert (later.reply, later.replied_at) == (None, None)
+
+
+async def test_a_volunteers_mark_stores_who_marked_and_keeps_an_earlier_reason(db: str) -> None:
+    clock = FakeClock(T0)
+    drive, runtime = await one_building(clock)
+    clock.set(T0 + 10 * MIN)
+    await runtime.tick()
+    household = await Household.get(room="201")
+    assert await runtime.awaiting(household.id)
+    runtime._wake.clear()
+    volunteer = "v" * 150
+    marked = await runtime.mark(drive.id, 1, "201", 2, volunteer)
+    assert marked.household_id == household.id  # type: ignore[attr-defined]
+    assert runtime._wake.is_set()
+    assert not await runtime.awaiting(household.id)
+    part = await DriveHousehold.get(room="201")
+    assert (part.reply, part.replied_at) == (2, T0 + 10 * MIN)
+    assert (part.marked_by, part.door_reason) == ("v" * 100, "cannot")
+    clock.advance(60)
+    await runtime.mark(drive.id, 1, "201", 1, "point")
+    part = await DriveHousehold.get(room="201")
+    assert (part.reply, part.replied_at, part.marked_by) == (1, clock.now(), "point")
+    assert part.door_reason == "cannot"  # a mark does not clear an earlier reason
+    await runtime.mark(drive.id, 1, "101", 3, "point")
+    assert (await DriveHousehold.get(room="101")).door_reason == ""
+    with pytest.raises(DriveError, match="1-999 is not in drive") as refused:
+        await runtime.mark(drive.id, 1, "999", 1, "point")
+    assert refused.value.describe("zh-CN") == f"1-999 不在第 {drive.id} 次叫号里"
+
+
+async def test_cancel_drops_only_this_drives_queued_messages_and_timers(db: str) -> None:
+    clock = FakeClock(T0)
+    await small_estate(buildings=2, floors=2, per_floor=1)
+    drive, _ = await start(clock, options(points=[("A", [1])]))
+    other, _ = await start(clock, options(points=[("B", [2])]))
+    runtime = DriveRuntime(clock=clock)
+    for minute in (10, 15):  # both floors called, the last-call timers set
+        clock.set(T0 + minute * MIN)
+        await runtime.tick()
+    queued = await OutboxMessage.filter(status="queued", ref__startswith=f"drive:{drive.id}:")
+    assert queued
+    await OutboxMessage.filter(id=queued[0].id).update(status="sent")
+    clock.advance(30)
+    assert await runtime.cancel(drive.id) == len(queued) - 1
+    await drive.refresh_from_db()
+    assert (drive.status, drive.finished_at, drive.updated_at) == (
+        "cancelled",
+        clock.now(),
+        clock.now(),
+    )
+    mine = await OutboxMessage.filter(id__in=[m.id for m in queued]).order_by("id")
+    assert mine[0].status == "sent"
+    assert {(m.status, m.error, m.updated_at) for m in mine[1:]} == {
+        ("cancelled", "drive cancelled", clock.now())
+    }
+    theirs = await OutboxMessage.filter(ref__startswith=f"drive:{other.id}:")
+    assert theirs and {m.status for m in theirs} == {"queued"}
+    timers = await Timer.filter(key__startswith=f"drive:{drive.id}:")
+    assert timers and {t.status for t in timers} == {"cancelled"}
+    other_timers = await Timer.filter(key__startswith=f"drive:{other.id}:")
+    assert other_timers and "cancelled" not in {t.status for t in other_timers}
+
+
+async def voice_drive(clock: FakeClock):  # type: ignore[no-untyped-def]
+    await small_estate(buildings=1, floors=3, per_floor=1)
+    await Contact.all().update(channel="voice")
+    await Household.all().update(preferred_channel="voice")
+    drive, _ = await start(clock, options(points=[("A", [1])]))
+    return drive, DriveRuntime(clock=clock, enabled={"telegram", "sms", "voice"})
+
+
+async def test_skip_cancels_the_skipped_batchs_queued_calls_only(db: str) -> None:
+    clock = FakeClock(T0)
+    drive, runtime = await voice_drive(clock)
+    for minute in (8, 10, 13):  # batch 1 called, batch 2 readied (its call-up call queued)
+        clock.set(T0 + minute * MIN)
+        await runtime.tick()
+    first, second = [await DriveBatch.get(drive_id=drive.id, seq=n) for n in (1, 2)]
+    clock.advance(5)
+    runtime._wake.clear()
+    skipped = await runtime.skip(drive.id, "A")
+    assert skipped.id == second.id and runtime._wake.is_set()
+    assert (await DriveBatch.get(id=second.id)).state == "skipped"
+    rows = await OutboxMessage.filter(ref__startswith=f"drive:{drive.id}:b{second.id}:")
+    assert sorted(r.ref.rsplit(":", 1)[1] for r in rows) == ["call", "ready"]
+    for row in rows:
+        assert (row.status, row.error, row.updated_at) == ("cancelled", "skipped", clock.now())
+    [untouched] = await OutboxMessage.filter(ref=f"drive:{drive.id}:b{first.id}:call")
+    assert untouched.status == "queued"
+
+
+async def test_pause_and_next_wake_the_runtime(db: str) -> None:
+    clock = FakeClock(T0)
+    drive, runtime = await one_building(clock, floors=3)
+    clock.set(T0 + 10 * MIN)
+    await runtime.tick()
+    runtime._wake.clear()
+    called = await runtime.call_next(drive.id, "A")
+    assert called.seq == 2 and runtime._wake.is_set()
+    await runtime.tick()
+    runtime._wake.clear()
+    await runtime.pause(drive.id, "A")
+    assert runtime._wake.is_set()
+    assert (await DrivePoint.get(drive_id=drive.id)).paused_at == T0 + 10 * MIN
+    runtime._wake.clear()
+    clock.advance(120)
+    assert await runtime.resume(drive.id, "A") == timedelta(seconds=120)
+    assert runtime._wake.is_set()
+    assert (await DrivePoint.get(drive_id=drive.id)).paused_at is None
+
+
+async def test_the_voice_note_keeps_only_its_name_and_telegram_id(db: str) -> None:
+    clock = FakeClock(T0)
+    drive, runtime = await voice_drive(clock)
+    clock.advance(42)
+    note = {"name": "n.mp3", "file_id": "tg-1", "path": "/tmp/secret"}
+    attached = await runtime.attach_audio(drive.id, [1], note)
+    assert attached.running and attached.batches == 3
+    stored = await Drive.get(id=drive.id)
+    assert stored.audio == {"1": {"name": "n.mp3", "file_id": "tg-1"}}
+    assert stored.updated_at == clock.now()
+
+
+async def test_building_staff_of_one_estate_only(db: str) -> None:
+    await small_estate(buildings=1, floors=1, per_floor=1)
+    other = await Estate.create(name="other")
+    here = await Building.get(number=1)
+    there = await Building.create(estate=other, number=1, floors=1)
+    for name, building in (("here", here), ("there", there)):
+        member = await Staff.create(name=name, role="officer")
+        await StaffBuilding.create(staff=member, building=building)
+    await Staff.create(name="volunteer", role="point", point="A")
+    mine = await building_staff(1, "A", estate=here.estate_id)  # type: ignore[attr-defined]
+    assert sorted(m.name for m in mine) == ["here", "volunteer"]
+    assert sorted(m.name for m in await building_staff(1)) == ["here", "there"]
