@@ -9,14 +9,19 @@ Promises checked here:
 - A reply stores the digit and the time; only 2 asks for a door visit, a changed mind clears
   it; the acknowledgement is in the resident's language.
 - A press for a batch not yet told to get ready, or a skipped one, records nothing and says so.
-- A volunteer's mark stores the value, the time and who marked (cut to 100 characters); 2 asks
-  for a door visit, another value keeps an earlier reason; the household is no longer awaited.
+- A volunteer's mark stores the value, the time and who marked (cut to 100 characters) on the
+  room's part in this drive only; 2 asks for a door visit, another value keeps an earlier
+  reason; the household is no longer awaited.
 - /cancel drops only this drive's queued messages and timers ("drive cancelled"), and stamps
   the drive's end.
 - /skip cancels the skipped batch's queued "get ready" and call-up call, not other batches'.
 - /pause stamps the pause once; /next and /skip wake the runtime and return the batch.
-- /drive voice keeps only the note's name and Telegram id and stamps the drive.
-- The staff of a building of one estate are not those of the same number in another estate.
+- /drive voice keeps only the note's name and Telegram id and stamps the drive; a note for
+  another building keeps the first; it reaches every queued call-up call of its buildings and
+  only those of this drive, counts only this drive's waiting batches of those buildings, and is
+  logged; for a drive that is not running nothing is attached.
+- The staff of a building of one estate are not those of the same number in another estate,
+  and never staff without a looking-after role.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from estate.models import Building, Contact, Estate, Household, Staff, StaffBuil
 from notifications.drives.models import Drive, DriveBatch, DriveHousehold, DrivePoint
 from notifications.drives.runtime import (
     REPLY_PREFIX,
+    AttachedAudio,
     DriveError,
     DriveRuntime,
     building_staff,
@@ -138,6 +144,9 @@ async def test_a_reply_stores_the_digit_and_a_changed_mind_clears_the_door_visit
         await part.refresh_from_db()
         assert (part.reply, part.replied_at) == (value, clock.now())
         assert part.door_reason == ("cannot" if value == 2 else "")
+    await Drive.all().update(status="cancelled")
+    ack = await runtime.reply(contact, 1, part_id=part.id)
+    assert ack is not None and ack.text == text(DRIVE_TEXTS, "closed", "en")
 
 
 async def test_a_press_for_a_batch_not_called_or_skipped_records_nothing(db: str) -> None:
@@ -162,6 +171,7 @@ async def test_a_press_for_a_batch_not_called_or_skipped_records_nothing(db: str
 async def test_a_volunteers_mark_stores_who_marked_and_keeps_an_earlier_reason(db: str) -> None:
     clock = FakeClock(T0)
     drive, runtime = await one_building(clock)
+    other, _ = await start(clock, options(points=[("A", [1])]))  # the same rooms, later
     clock.set(T0 + 10 * MIN)
     await runtime.tick()
     household = await Household.get(room="201")
@@ -172,19 +182,21 @@ async def test_a_volunteers_mark_stores_who_marked_and_keeps_an_earlier_reason(d
     assert marked.household_id == household.id  # type: ignore[attr-defined]
     assert runtime._wake.is_set()
     assert not await runtime.awaiting(household.id)
-    part = await DriveHousehold.get(room="201")
+    part = await DriveHousehold.get(drive_id=drive.id, room="201")
     assert (part.reply, part.replied_at) == (2, T0 + 10 * MIN)
     assert (part.marked_by, part.door_reason) == ("v" * 100, "cannot")
     clock.advance(60)
     await runtime.mark(drive.id, 1, "201", 1, "point")
-    part = await DriveHousehold.get(room="201")
+    part = await DriveHousehold.get(drive_id=drive.id, room="201")
     assert (part.reply, part.replied_at, part.marked_by) == (1, clock.now(), "point")
     assert part.door_reason == "cannot"  # a mark does not clear an earlier reason
     await runtime.mark(drive.id, 1, "101", 3, "point")
-    assert (await DriveHousehold.get(room="101")).door_reason == ""
+    assert (await DriveHousehold.get(drive_id=drive.id, room="101")).door_reason == ""
     with pytest.raises(DriveError, match="1-999 is not in drive") as refused:
         await runtime.mark(drive.id, 1, "999", 1, "point")
     assert refused.value.describe("zh-CN") == f"1-999 不在第 {drive.id} 次叫号里"
+    theirs = await DriveHousehold.filter(drive_id=other.id).values_list("reply", "marked_by")
+    assert set(theirs) == {(None, None)}
 
 
 async def test_cancel_drops_only_this_drives_queued_messages_and_timers(db: str) -> None:
@@ -218,6 +230,7 @@ async def test_cancel_drops_only_this_drives_queued_messages_and_timers(db: str)
     assert timers and {t.status for t in timers} == {"cancelled"}
     other_timers = await Timer.filter(key__startswith=f"drive:{other.id}:")
     assert other_timers and "cancelled" not in {t.status for t in other_timers}
+    assert (await Drive.get(id=other.id)).status == "running"
 
 
 async def voice_drive(clock: FakeClock):  # type: ignore[no-untyped-def]
@@ -235,15 +248,18 @@ async def test_skip_cancels_the_skipped_batchs_queued_calls_only(db: str) -> Non
         clock.set(T0 + minute * MIN)
         await runtime.tick()
     first, second = [await DriveBatch.get(drive_id=drive.id, seq=n) for n in (1, 2)]
+    ready = f"drive:{drive.id}:b{second.id}:ready"
+    await OutboxMessage.filter(ref=ready).update(status="sent")  # already rang
     clock.advance(5)
     runtime._wake.clear()
     skipped = await runtime.skip(drive.id, "A")
     assert skipped.id == second.id and runtime._wake.is_set()
     assert (await DriveBatch.get(id=second.id)).state == "skipped"
-    rows = await OutboxMessage.filter(ref__startswith=f"drive:{drive.id}:b{second.id}:")
-    assert sorted(r.ref.rsplit(":", 1)[1] for r in rows) == ["call", "ready"]
-    for row in rows:
-        assert (row.status, row.error, row.updated_at) == ("cancelled", "skipped", clock.now())
+    assert (await DriveBatch.get(drive_id=drive.id, seq=3)).state == "waiting"
+    [rang] = await OutboxMessage.filter(ref=ready)
+    assert rang.status == "sent"
+    [call] = await OutboxMessage.filter(ref=f"drive:{drive.id}:b{second.id}:call")
+    assert (call.status, call.error, call.updated_at) == ("cancelled", "skipped", clock.now())
     [untouched] = await OutboxMessage.filter(ref=f"drive:{drive.id}:b{first.id}:call")
     assert untouched.status == "queued"
 
@@ -285,10 +301,59 @@ async def test_building_staff_of_one_estate_only(db: str) -> None:
     other = await Estate.create(name="other")
     here = await Building.get(number=1)
     there = await Building.create(estate=other, number=1, floors=1)
-    for name, building in (("here", here), ("there", there)):
-        member = await Staff.create(name=name, role="officer")
+    for name, role, building in (
+        ("here", "officer", here),
+        ("there", "officer", there),
+        ("logistics", "logistics", here),
+    ):
+        member = await Staff.create(name=name, role=role)
         await StaffBuilding.create(staff=member, building=building)
     await Staff.create(name="volunteer", role="point", point="A")
     mine = await building_staff(1, "A", estate=here.estate_id)  # type: ignore[attr-defined]
     assert sorted(m.name for m in mine) == ["here", "volunteer"]
     assert sorted(m.name for m in await building_staff(1)) == ["here", "there"]
+
+
+async def two_drives_with_voice_households(clock: FakeClock):  # type: ignore[no-untyped-def]
+    """Buildings 1 (point A) and 2 (point B), two voice households a floor, in two drives."""
+    await small_estate(buildings=2, floors=2, per_floor=2)
+    await Contact.all().update(channel="voice")
+    await Household.all().update(preferred_channel="voice")
+    drive, _ = await start(clock, options())
+    other, _ = await start(clock, options())
+    runtime = DriveRuntime(clock=clock, enabled={"telegram", "sms", "voice"})
+    clock.set(T0 + 8 * MIN)  # batch 1 of each point readied: its call-up calls queued
+    await runtime.tick()
+    return drive, other, runtime
+
+
+async def noted(drive_id: int, building: int) -> list[bool]:
+    rows = await OutboxMessage.filter(
+        ref__startswith=f"drive:{drive_id}:b", ref__endswith=":call"
+    ).order_by("id")
+    return [
+        "audio" in r.body["extra"] for r in rows if r.body["extra"]["voice"]["building"] == building
+    ]
+
+
+async def test_a_voice_note_reaches_every_queued_call_of_its_building_in_this_drive_only(
+    db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock(T0)
+    drive, other, runtime = await two_drives_with_voice_households(clock)
+    first = {"name": "one.mp3", "file_id": "tg-1"}
+    second = {"name": "two.mp3", "file_id": "tg-2"}
+    with caplog.at_level("INFO", logger="notifications.drives.runtime"):
+        one = await runtime.attach_audio(drive.id, [1], first)
+        two = await runtime.attach_audio(drive.id, [2], second)
+    assert one == two == AttachedAudio(running=True, queued_calls=2, batches=2)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"drive {drive.id}: voice note for buildings [1] (2 queued calls)",
+        f"drive {drive.id}: voice note for buildings [2] (2 queued calls)",
+    ]
+    assert (await Drive.get(id=drive.id)).audio == {"1": first, "2": second}
+    assert await noted(drive.id, 1) == await noted(drive.id, 2) == [True, True]
+    assert await noted(other.id, 1) == await noted(other.id, 2) == [False, False]
+    assert (await Drive.get(id=other.id)).audio in (None, {})
+    await runtime.cancel(drive.id)
+    assert await runtime.attach_audio(drive.id, [1], first) == AttachedAudio(running=False)
