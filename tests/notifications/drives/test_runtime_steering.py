@@ -10,10 +10,10 @@ Promises checked here:
   it; the acknowledgement is in the resident's language.
 - A press for a batch not yet told to get ready, or a skipped one, records nothing and says so.
 - A volunteer's mark stores the value, the time and who marked (cut to 100 characters) on the
-  named building's room, in this drive only; 2 asks for a door visit, another value keeps an earlier
-  reason; the household is no longer awaited.
-- /cancel drops only this drive's queued messages and timers ("drive cancelled"), and stamps
-  the drive's end.
+  named building's room, in this drive only; 2 asks for a door visit, another value keeps an
+  earlier reason; the household is no longer awaited.
+- /cancel drops only this drive's queued messages and pending timers ("drive cancelled"),
+  leaves sent messages and fired timers as they are, and stamps the drive's end.
 - /skip cancels the skipped batch's queued "get ready" and call-up call, not other batches'.
 - /pause stamps the pause once; /next and /skip wake the runtime and return the batch.
 - /drive voice keeps only the note's name and Telegram id and stamps the drive; a note for
