@@ -367,3 +367,39 @@ async def test_a_voice_note_reaches_every_queued_call_of_its_building_in_this_dr
     assert (await Drive.get(id=other.id)).audio in (None, {})
     await runtime.cancel(drive.id)
     assert await runtime.attach_audio(drive.id, [1], first) == AttachedAudio(running=False)
+
+
+async def test_next_and_skip_move_the_queued_voice_calls_with_their_batch(db: str) -> None:
+    clock = FakeClock(T0)
+    await small_estate(buildings=1, floors=3, per_floor=1)
+    await Contact.all().update(channel="voice")
+    await Household.all().update(preferred_channel="voice")
+    drive, _ = await start(clock, options(points=[("A", [1])], lead=6 * MIN))
+    runtime = DriveRuntime(clock=clock, enabled={"telegram", "sms", "voice"})
+    for minute in (4, 9):  # batches 1 and 2 readied: both call-up calls queued
+        clock.set(T0 + minute * MIN)
+        await runtime.tick()
+    second = await DriveBatch.get(drive_id=drive.id, seq=2)
+    [call] = await OutboxMessage.filter(ref=f"drive:{drive.id}:b{second.id}:call")
+    await runtime.skip(drive.id, "A")  # batch 1 skipped: batch 2 takes its time
+    await call.refresh_from_db()
+    second = await DriveBatch.get(id=second.id)
+    assert call.next_attempt_at == second.call_at - timedelta(seconds=30) < T0 + 15 * MIN
+    await runtime.call_next(drive.id, "A")  # /next: batch 2 now, its call placed at once
+    await call.refresh_from_db()
+    assert call.next_attempt_at == clock.now() - timedelta(seconds=30)
+
+
+async def test_refusals_name_the_point(db: str) -> None:
+    clock = FakeClock(T0)
+    drive, runtime = await one_building(clock, floors=1)
+    await runtime.pause(drive.id, "A")
+    with pytest.raises(DriveError) as paused:
+        await runtime.call_next(drive.id, "A")
+    assert str(paused.value) == "point A is paused; /resume first"
+    await runtime.resume(drive.id, "A")
+    await runtime.skip(drive.id, "A")
+    for command, kind in ((runtime.call_next, "call"), (runtime.skip, "skip")):
+        with pytest.raises(DriveError) as refused:
+            await command(drive.id, "A")
+        assert str(refused.value) == f"point A has no batch left to {kind}"
