@@ -19,7 +19,8 @@ Promises checked here:
 - /drive voice keeps only the note's name and Telegram id and stamps the drive; a note for
   another building keeps the first; it reaches every queued call-up call of its buildings and
   only those of this drive, counts only this drive's waiting batches of those buildings, and is
-  logged; for a drive that is not running nothing is attached.
+  logged (also when several batches are readied at once); for a drive that is not running
+  nothing is attached.
 - The staff of a building of one estate are not those of the same number in another estate,
   and never staff without a looking-after role.
 """
@@ -403,3 +404,17 @@ async def test_refusals_name_the_point(db: str) -> None:
         with pytest.raises(DriveError) as refused:
             await command(drive.id, "A")
         assert str(refused.value) == f"point A has no batch left to {kind}"
+
+
+async def test_a_voice_note_reaches_the_calls_of_every_readied_batch(db: str) -> None:
+    clock = FakeClock(T0)
+    await small_estate(buildings=1, floors=3, per_floor=1)
+    await Contact.all().update(channel="voice")
+    await Household.all().update(preferred_channel="voice")
+    drive, _ = await start(clock, options(points=[("A", [1])], lead=6 * MIN))
+    runtime = DriveRuntime(clock=clock, enabled={"telegram", "sms", "voice"})
+    for minute in (4, 9):  # batches 1 and 2 readied: "get ready" and call-up calls queued
+        clock.set(T0 + minute * MIN)
+        await runtime.tick()
+    attached = await runtime.attach_audio(drive.id, [1], {"name": "n.mp3"})
+    assert attached.queued_calls == 2
