@@ -158,9 +158,7 @@ class VoiceCalls:
         if self.drives is None:
             return None
         part = spec.get("part")
-        return await self.drives.reply(
-            contact, value, part_id=int(part) if part else None, channel="voice"
-        )
+        return await self.drives.reply(contact, value, part_id=int(part) if part else None)
 
     # ---- the call's status --------------------------------------------------------------------
     async def status(self, outbox_id: int | None, params: Mapping[str, str]) -> bool:

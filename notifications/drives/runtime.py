@@ -587,10 +587,8 @@ class DriveRuntime:
         now = self.clock.now()
         numbers = sorted({int(b) for b in buildings})
         async with in_transaction() as conn:
-            query = Drive.filter(id=drive_id).using_db(conn)
-            if conn.capabilities.dialect != "sqlite":  # two notes at once: neither is lost
-                query = query.select_for_update()
-            drive = await query.first()
+            # Two notes at once: neither is lost (tortoise leaves the lock out on SQLite).
+            drive = await Drive.filter(id=drive_id).using_db(conn).select_for_update().first()
             if drive is None or drive.status != DriveState.RUNNING:
                 return AttachedAudio(running=False)
             kept = dict(drive.audio or {})
@@ -601,14 +599,15 @@ class DriveRuntime:
                 OutboxMessage.filter(
                     channel="voice",
                     ref__startswith=f"drive:{drive_id}:b",
-                    ref__endswith=":call",
                     status=OutboxStatus.QUEUED,
                 )
                 .using_db(conn)
-                .only("id", "body")
+                .only("id", "ref", "body")
             )
             queued = 0
             for row in rows:
+                if not row.ref.endswith(":call"):  # in Python: LIKE's case rules vary by database
+                    continue
                 extra = dict(row.body.get("extra") or {})
                 spec = extra.get("voice") or {}
                 if int(spec.get("building") or 0) not in numbers:
@@ -860,7 +859,7 @@ class DriveRuntime:
         return household_id in self._open
 
     async def reply(
-        self, contact: Contact, value: int, *, part_id: int | None = None, channel: str = ""
+        self, contact: Contact, value: int, *, part_id: int | None = None
     ) -> Message | None:
         """Store a resident's 1/2/3; returns the acknowledgement (None: nothing open)."""
         now = self.clock.now()
