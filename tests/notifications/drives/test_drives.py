@@ -287,7 +287,17 @@ async def test_adaptive_pace_advances_when_enough_replied_but_not_before_the_min
 
 @pytest.mark.parametrize(
     ("body", "value"),
-    [("1", 1), (" 2 ", 2), ("３", 3), ("1。", 1), ("4", None), ("yes", None), ("12", None)],
+    [
+        ("1", 1),
+        (" 2 ", 2),
+        ("３", 3),
+        ("1。", 1),
+        ("2!", 2),
+        ("1X", None),
+        ("4", None),
+        ("yes", None),
+        ("12", None),
+    ],
 )
 def test_parse_reply(body: str, value: int | None) -> None:
     assert parse_reply(body) == value

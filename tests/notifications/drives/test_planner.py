@@ -21,6 +21,8 @@ estates are in test_planner_properties.py):
   call a batch at or before the last kept one; reschedule_from (/next) and skip_batch (/skip)
   are built on it; the helpers (point, batch, by_household, finish_at, counts) are exact.
 - parse_points and parse_batch read the CLI forms (full-width too) and refuse bad ones.
+- A refused --points or --batch says exactly what was wrong and how to write it (a bare
+  number after a point hints at joining it to the last point named with +).
 """
 
 from __future__ import annotations
@@ -540,6 +542,8 @@ def test_skip_moves_the_following_batches_into_the_slot() -> None:
         ("东门:1-2,西门:3", [("东门", [1, 2]), ("西门", [3])]),
         ("A:1-2,", [("A", [1, 2])]),
         ("Point 1:4", [("Point 1", [4])]),
+        ("A:1,,B:2", [("A", [1]), ("B", [2])]),
+        ("A:3-3", [("A", [3])]),
     ],
 )
 def test_parse_points(spec: str, expected: list[tuple[str, list[int]]]) -> None:
@@ -549,17 +553,20 @@ def test_parse_points(spec: str, expected: list[tuple[str, list[int]]]) -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("A1-4", "'A1-4' is not NAME:BUILDINGS"),
+        ("A1-4", "^'A1-4' is not NAME:BUILDINGS, e.g. A:1-4$"),
+        ("5", "^'5' is not NAME:BUILDINGS, e.g. A:1-4$"),
+        ("A:1:2", "point 'A': '1:2' is not a building number"),
         ("A:1-3+2", "point 'A' lists building 2 twice"),
         ("A:1-3,B:3-4", "building 3 is listed under both point 'A' and point 'B'"),
         ("A:1,A:2", "point 'A' is named twice"),
         ("A:1-3,B:5,6", "'6' is not NAME:BUILDINGS.*join with \\+"),
+        ("A:1,B:2,C:3,4", "'4' is not NAME:BUILDINGS.*to add to point 'C', join with \\+"),
         ("A:", "point 'A' lists no buildings"),
         (":1-3", "':1-3' is not NAME:BUILDINGS"),
         ("A:1-x", "'1-x' is not a building number or range"),
         ("A:1++2", "'' is not a building number"),
         ("A:0-2", "building numbers start at 1"),
-        ("", "no sampling points given"),
+        ("", "^no sampling points given; write e.g. A:1-4,B:5-8$"),
         (" , ", "no sampling points given"),
     ],
 )
@@ -576,6 +583,9 @@ def test_parse_points_errors(spec: str, message: str) -> None:
         ("1floor", BatchSize.FLOOR),
         ("half", BatchSize.HALF),
         ("HALF", BatchSize.HALF),
+        ("halfbuilding", BatchSize.HALF),
+        ("Half Building", BatchSize.HALF),
+        ("half-building", BatchSize.HALF),
         ("2floors", BatchSize.of_floors(2)),
         ("3 floors", BatchSize.of_floors(3)),
         ("３floors", BatchSize.of_floors(3)),
@@ -589,6 +599,18 @@ def test_parse_batch(text: str, expected: BatchSize) -> None:
 @pytest.mark.parametrize("text", ["", "floors", "0floors", "two floors", "quarter", "-1floors"])
 def test_parse_batch_errors(text: str) -> None:
     with pytest.raises(PlanError):
+        parse_batch(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (" quarter ", "^'quarter' is not a batch size; use floor, half or Nfloors"),
+        ("0floors", "^a batch must hold at least one floor$"),
+    ],
+)
+def test_parse_batch_error_messages(text: str, message: str) -> None:
+    with pytest.raises(PlanError, match=message):
         parse_batch(text)
 
 
