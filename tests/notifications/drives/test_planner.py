@@ -491,6 +491,28 @@ def test_pause_and_resume_shift_the_rest_later() -> None:
     assert plan.point("A").batch(3).call_at == at(14, 10)  # the original is untouched
 
 
+def test_a_shifted_batch_keeps_its_households_in_a_fixed_offset_zone_too() -> None:
+    start = datetime(2022, 4, 10, 6, 0, tzinfo=UTC)
+    plan = plan_drive(
+        request([PointSpec("A", (1,)), PointSpec("B", (2,))], FOUR_FLOORS, start=start)
+    )
+    before = plan.point("A").batch(3)
+    after = shift_point(plan, "A", 2, 12 * MIN).point("A").batch(3)
+    assert after == Batch(
+        before.point,
+        before.seq,
+        before.building,
+        before.floors,
+        before.household_ids,
+        before.people,
+        before.ready_at + 12 * MIN,
+        before.call_at + 12 * MIN,
+        before.part,
+        before.parts,
+    )
+    assert after.call_at == datetime(2022, 4, 10, 6, 22, tzinfo=UTC)
+
+
 def test_next_calls_the_next_batch_now_and_pulls_the_rest_forward() -> None:
     plan = four_floor_plan()
     pulled = reschedule_from(plan, "A", 2, at(14, 2))
