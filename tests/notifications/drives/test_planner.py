@@ -493,24 +493,24 @@ def test_pause_and_resume_shift_the_rest_later() -> None:
 
 def test_a_shifted_batch_keeps_its_households_in_a_fixed_offset_zone_too() -> None:
     start = datetime(2022, 4, 10, 6, 0, tzinfo=UTC)
-    plan = plan_drive(
-        request([PointSpec("A", (1,)), PointSpec("B", (2,))], FOUR_FLOORS, start=start)
-    )
-    before = plan.point("A").batch(3)
-    after = shift_point(plan, "A", 2, 12 * MIN).point("A").batch(3)
+    floor = [hh(1, 1, 2, 3), hh(2, 1, 2, 2), hh(3, 1, 2, 4), hh(4, 1, 2, 1)]
+    buildings = estate((1, 2, [*floor, hh(9, 1, 1, 2)]))
+    plan = plan_drive(request([PointSpec("A", (1,), capacity=5)], buildings, start=start))
+    before = plan.point("A").batch(2)  # part 2 of 2 of floor 2
+    after = shift_point(plan, "A", 1, 12 * MIN).point("A").batch(2)
     assert after == Batch(
-        before.point,
-        before.seq,
-        before.building,
+        "A",
+        2,
+        1,
         before.floors,
-        before.household_ids,
-        before.people,
+        (3, 4),
+        5,
         before.ready_at + 12 * MIN,
         before.call_at + 12 * MIN,
-        before.part,
-        before.parts,
+        2,
+        2,
     )
-    assert after.call_at == datetime(2022, 4, 10, 6, 22, tzinfo=UTC)
+    assert after.call_at == datetime(2022, 4, 10, 6, 17, tzinfo=UTC)
 
 
 def test_next_calls_the_next_batch_now_and_pulls_the_rest_forward() -> None:
