@@ -255,6 +255,16 @@ async def test_pace_commands_refuse_what_cannot_be_done(db: str) -> None:
         await runtime.pause(999, "A")
 
 
+async def test_an_unknown_point_is_refused_naming_the_drives_points(db: str) -> None:
+    clock = FakeClock(T0)
+    await small_estate(buildings=2, floors=1, per_floor=1)
+    drive, _ = await start(clock)
+    runtime = DriveRuntime(clock=clock)
+    with pytest.raises(DriveError) as refused:
+        await runtime.pause(drive.id, "Z")
+    assert refused.value.describe("en") == f"drive {drive.id} has no point 'Z' (points: A, B)"
+
+
 async def test_skip_cancels_the_skipped_batchs_get_ready(db: str) -> None:
     clock = FakeClock(T0)
     drive, runtime = await one_building(clock, floors=2, per_floor=1)
