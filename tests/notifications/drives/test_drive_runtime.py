@@ -255,7 +255,7 @@ async def test_pace_commands_refuse_what_cannot_be_done(db: str) -> None:
         await runtime.pause(999, "A")
 
 
-async def test_an_unknown_point_is_refused_naming_the_drives_points(db: str) -> None:
+async def test_pace_commands_name_the_drive_and_touch_only_their_point(db: str) -> None:
     clock = FakeClock(T0)
     await small_estate(buildings=2, floors=1, per_floor=1)
     drive, _ = await start(clock)
@@ -263,6 +263,14 @@ async def test_an_unknown_point_is_refused_naming_the_drives_points(db: str) -> 
     with pytest.raises(DriveError) as refused:
         await runtime.pause(drive.id, "Z")
     assert refused.value.describe("en") == f"drive {drive.id} has no point 'Z' (points: A, B)"
+    a_call_at = (await DriveBatch.get(drive_id=drive.id, point="A")).call_at
+    called = await runtime.call_next(drive.id, "B")  # /next on B leaves A alone
+    assert (called.point, called.building) == ("B", 2)
+    assert (await DriveBatch.get(drive_id=drive.id, point="A")).call_at == a_call_at
+    await Drive.filter(id=drive.id).update(status="done")
+    with pytest.raises(DriveError) as refused:
+        await runtime.pause(drive.id, "A")
+    assert refused.value.describe("en") == f"drive {drive.id} is done"
 
 
 async def test_skip_cancels_the_skipped_batchs_get_ready(db: str) -> None:

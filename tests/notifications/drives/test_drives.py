@@ -8,7 +8,8 @@ Promises of notifications/drives.py (tests here and in test_drive_runtime.py):
 - A batch more than a second overdue is called now and the rest of its point keep their spacing.
 - Pace: /next calls now and pulls the rest forward, /pause holds the point, /resume shifts it by
   the pause, /skip drops the next batch (and its queued "get ready"); impossible ones refuse.
-- A pace command for a point the drive lacks is refused naming the drive and its points.
+- A pace command for a point the drive lacks is refused naming the drive and its points; one
+  for a finished drive says it is done; /next on one point leaves the other points' times alone.
 - Adaptive pace: the next batch goes once `share` replied 1, never before min_interval.
 - A called batch is done after its slot; the building's last call goes a slot after its last
   batch to the silent only; one slot later the still silent are flagged and listed.
