@@ -20,7 +20,7 @@ from notifications.drives.runtime import (
     TickResult,
     building_staff,
 )
-from notifications.drives.texts import DRIVE_TEXTS
+from notifications.drives.texts import DRIVE_TEXTS, resident_text
 from notifications.models import OutboxMessage, Priority, Timer
 from tests.notifications.drives.test_drives import (
     MIN,
@@ -255,6 +255,24 @@ async def test_pace_commands_refuse_what_cannot_be_done(db: str) -> None:
         await runtime.pause(999, "A")
 
 
+async def test_pace_commands_name_the_drive_and_touch_only_their_point(db: str) -> None:
+    clock = FakeClock(T0)
+    await small_estate(buildings=2, floors=1, per_floor=1)
+    drive, _ = await start(clock)
+    runtime = DriveRuntime(clock=clock)
+    with pytest.raises(DriveError) as refused:
+        await runtime.pause(drive.id, "Z")
+    assert refused.value.describe("en") == f"drive {drive.id} has no point 'Z' (points: A, B)"
+    a_call_at = (await DriveBatch.get(drive_id=drive.id, point="A")).call_at
+    called = await runtime.call_next(drive.id, "B")  # /next on B leaves A alone
+    assert (called.point, called.building) == ("B", 2)
+    assert (await DriveBatch.get(drive_id=drive.id, point="A")).call_at == a_call_at
+    await Drive.filter(id=drive.id).update(status="done")
+    with pytest.raises(DriveError) as refused:
+        await runtime.pause(drive.id, "A")
+    assert refused.value.describe("en") == f"drive {drive.id} is done"
+
+
 async def test_skip_cancels_the_skipped_batchs_get_ready(db: str) -> None:
     clock = FakeClock(T0)
     drive, runtime = await one_building(clock, floors=2, per_floor=1)
@@ -305,6 +323,40 @@ async def test_options_again_by_sms_spells_the_digits_and_by_chat_gives_buttons(
     assert call.buttons and call.extra["alt"]["sms"]["text"].startswith("【楼长助手】")
     ready = runtime.resident_message("ready", part, contact, location="", minutes=2)
     assert not ready.buttons and "alt" in ready.extra
+
+
+async def test_resident_message_per_channel(db: str) -> None:
+    clock = FakeClock(T0)
+    _, runtime = await one_building(clock, floors=1, per_floor=1)
+    clock.set(T0 + 10 * MIN)
+    await runtime.tick()
+    contact = await Contact.get()
+    part = await DriveHousehold.get()
+    values = dict(building=part.building, room=part.room, point=part.point, location="East gate")
+    sms_call = resident_text("call", "en", sms=True, minutes=0, **values)
+    contact.language, contact.channel = "en", "sms"
+    sms = runtime.resident_message("call", part, contact, location="East gate")
+    assert (sms.text, sms.buttons, sms.extra) == (sms_call, (), {})
+    contact.channel = "telegram"
+    chat = runtime.resident_message("call", part, contact, location="East gate")
+    assert chat.text == resident_text("call", "en", sms=False, minutes=0, **values) + "\n" + (
+        text(DRIVE_TEXTS, "options_chat", "en")
+    )
+    assert [row[0].data for row in chat.buttons] == [
+        f"{REPLY_PREFIX}{part.id}:{n}" for n in (1, 2, 3)
+    ]
+    assert chat.extra["alt"]["sms"]["text"] == sms_call
+    ready = runtime.resident_message("ready", part, contact, location="East gate", minutes=3)
+    assert ready.text == resident_text("ready", "en", sms=False, minutes=3, **values)
+    contact.channel = "voice"
+    voice = runtime.resident_message("call", part, contact, location="East gate")
+    assert voice.text == sms_call
+    assert voice.extra["voice"]["lang"] == "en" and voice.extra["voice"]["part"] == part.id
+    contact.language = "zh-HK"  # no voice script in that language: Mandarin
+    assert (
+        runtime.resident_message("call", part, contact, location="").extra["voice"]["lang"]
+        == "zh-CN"
+    )
 
 
 async def test_a_timer_of_a_finished_drive_is_cancelled(db: str) -> None:

@@ -8,6 +8,8 @@ Promises of notifications/drives.py (tests here and in test_drive_runtime.py):
 - A batch more than a second overdue is called now and the rest of its point keep their spacing.
 - Pace: /next calls now and pulls the rest forward, /pause holds the point, /resume shifts it by
   the pause, /skip drops the next batch (and its queued "get ready"); impossible ones refuse.
+- A pace command for a point the drive lacks is refused naming the drive and its points; one
+  for a finished drive says it is done; /next on one point leaves the other points' times alone.
 - Adaptive pace: the next batch goes once `share` replied 1, never before min_interval.
 - A called batch is done after its slot; the building's last call goes a slot after its last
   batch to the silent only; one slot later the still silent are flagged and listed.
@@ -16,6 +18,9 @@ Promises of notifications/drives.py (tests here and in test_drive_runtime.py):
 - A reply lands only on the replying household's own part, only while the drive runs; a
   cancelled drive answers "closed" and records nothing; an answered household is not awaited.
 - Home-bound and positive households are never called; they are visited door to door.
+- A call-up reads per channel: SMS gets the short text; chat the long text, the reply buttons
+  (the call) and the SMS text as its fallback; voice the SMS text and a script in the contact's
+  language (Mandarin when there is no script in it).
 """
 
 from __future__ import annotations
@@ -287,7 +292,17 @@ async def test_adaptive_pace_advances_when_enough_replied_but_not_before_the_min
 
 @pytest.mark.parametrize(
     ("body", "value"),
-    [("1", 1), (" 2 ", 2), ("３", 3), ("1。", 1), ("4", None), ("yes", None), ("12", None)],
+    [
+        ("1", 1),
+        (" 2 ", 2),
+        ("３", 3),
+        ("1。", 1),
+        ("2!", 2),
+        ("1X", None),
+        ("4", None),
+        ("yes", None),
+        ("12", None),
+    ],
 )
 def test_parse_reply(body: str, value: int | None) -> None:
     assert parse_reply(body) == value
