@@ -12,6 +12,7 @@ Promises of notifications/dispatcher.py (each has a test here or in test_dispatc
   and call-ups use the reserved slots at once.
 - RetryLater: requeued no sooner than the server's wait or the jittered backoff, until
   max_send_attempts; an adapter bug is a retry, never a lost message.
+- The backoff waits between half and all of 2 s doubled per attempt, never over 10 minutes.
 - Unreachable: the contact is marked (opted_out or unreachable), the household's next contact
   (another channel first, with the channel's own text) gets a copy with the same priority,
   ref and expiry, and the hooks are told; PermanentFailure fails the message only.
@@ -26,6 +27,7 @@ Twilio servers are in test_dispatcher.py.
 from __future__ import annotations
 
 import asyncio
+import random
 from datetime import timedelta
 
 import pytest
@@ -294,6 +296,13 @@ def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
         for _ in range(20):
             assert top * 0.5 <= backoff(attempts) <= top
     assert backoff(3, base=1.0, cap=3.0) <= 3.0
+
+
+def test_backoff_waits_between_half_and_all_of_its_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)
+    assert [backoff(n) for n in (0, 1, 2, 3, 20)] == [2.0, 2.0, 4.0, 8.0, 600.0]
+    monkeypatch.setattr(random, "uniform", lambda low, high: low)
+    assert [backoff(n) for n in (0, 1, 2, 3, 20)] == [1.0, 1.0, 2.0, 4.0, 300.0]
 
 
 # ---- the per-chat limit -------------------------------------------------------------------

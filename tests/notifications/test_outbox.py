@@ -1,0 +1,65 @@
+"""Withdrawing queued messages (notifications/outbox.py :func:`cancel`).
+
+Promises:
+- cancelling refs withdraws their queued messages: they are never sent, and each keeps the
+  reason and the moment it was withdrawn;
+- messages of other refs, and messages a dispatcher claimed or that already left, are not touched;
+- the count returned is the number of messages withdrawn.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from estate.models import Building, Contact, Estate, Household
+from notifications.message import Message
+from notifications.models import OutboxMessage
+from notifications.outbox import Outgoing, cancel, enqueue_many
+
+NOW = datetime(2026, 4, 10, 6, 0, tzinfo=UTC)
+LATER = NOW + timedelta(minutes=5)
+
+
+async def seed() -> None:
+    estate = await Estate.create(name="o")
+    building = await Building.create(estate=estate, number=1, floors=10)
+    household = await Household.create(building=building, floor=1, room="101")
+    contact = await Contact.create(household=household, channel="sms", address="+8613800138000")
+    await enqueue_many(
+        [
+            Outgoing(contact=contact, message=Message("q1"), key="a1", ref="response:1"),
+            Outgoing(contact=contact, message=Message("c1"), key="a2", ref="response:1"),
+            Outgoing(contact=contact, message=Message("s1"), key="a3", ref="response:1"),
+            Outgoing(contact=contact, message=Message("q2"), key="b1", ref="response:2"),
+            Outgoing(contact=contact, message=Message("q3"), key="c1", ref="response:3"),
+        ],
+        now=NOW,
+    )
+    await OutboxMessage.filter(idempotency_key="a2").update(status="claimed")
+    await OutboxMessage.filter(idempotency_key="a3").update(status="sent")
+
+
+async def states() -> dict[str, tuple[str, str | None, datetime]]:
+    rows = await OutboxMessage.all()
+    return {r.idempotency_key: (r.status, r.error, r.updated_at) for r in rows}
+
+
+async def test_cancel_withdraws_the_waiting_messages_of_the_refs_only(db: str) -> None:
+    await seed()
+    dropped = await cancel(["response:1", "response:3"], now=LATER, reason="round closed")
+    assert dropped == 2
+    assert await states() == {
+        "a1": ("cancelled", "round closed", LATER),
+        "a2": ("claimed", None, NOW),  # a dispatcher has it: not withdrawn
+        "a3": ("sent", None, NOW),  # already left: not withdrawn
+        "b1": ("queued", None, NOW),  # another round's message
+        "c1": ("cancelled", "round closed", LATER),
+    }
+
+
+async def test_cancelling_nothing_withdraws_nothing(db: str) -> None:
+    await seed()
+    assert await cancel([], now=LATER, reason="round closed") == 0
+    assert await cancel(iter(["response:1"]), now=LATER, reason="a newer round goes first") == 1
+    assert (await states())["a1"] == ("cancelled", "a newer round goes first", LATER)
+    assert await cancel(["response:1"], now=LATER, reason="again") == 0
