@@ -4,7 +4,9 @@ Promises:
 - cancelling refs withdraws their queued messages: they are never sent, and each keeps the
   reason and the moment it was withdrawn;
 - messages of other refs, and messages a dispatcher claimed or that already left, are not touched;
-- the count returned is the number of messages withdrawn.
+- the count returned is the number of messages withdrawn;
+- once a one-time login link has left the outbox its text is removed from the database; other
+  messages keep theirs.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from estate.models import Building, Contact, Estate, Household
 from notifications.message import Message
 from notifications.models import OutboxMessage
-from notifications.outbox import Outgoing, cancel, enqueue_many
+from notifications.outbox import FORGOTTEN, Outgoing, cancel, enqueue_many, forget_secrets
 
 NOW = datetime(2026, 4, 10, 6, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=5)
@@ -63,3 +65,27 @@ async def test_cancelling_nothing_withdraws_nothing(db: str) -> None:
     assert await cancel(iter(["response:1"]), now=LATER, reason="a newer round goes first") == 1
     assert (await states())["a1"] == ("cancelled", "a newer round goes first", LATER)
     assert await cancel(["response:1"], now=LATER, reason="again") == 0
+
+
+async def test_a_login_link_that_left_is_forgotten_and_other_texts_are_kept(db: str) -> None:
+    link = Message("https://bot.example/login/secret-token")
+    await enqueue_many(
+        [
+            Outgoing(None, link, "l1", purpose="login", channel="telegram", address="1"),
+            Outgoing(None, link, "l2", purpose="login", channel="telegram", address="2"),
+            Outgoing(
+                None, Message("hello"), "h", purpose="survey", channel="telegram", address="1"
+            ),
+        ],
+        now=NOW,
+    )
+    rows = await OutboxMessage.filter(idempotency_key__in=["l1", "h"])
+    assert await forget_secrets(rows) == 1
+    bodies = dict(await OutboxMessage.all().values_list("idempotency_key", "body"))
+    assert bodies == {
+        "l1": FORGOTTEN.to_json(),
+        "l2": link.to_json(),  # not sent yet
+        "h": Message("hello").to_json(),
+    }
+    assert await forget_secrets([row for row in rows if row.purpose != "login"]) == 0
+    assert await forget_secrets([]) == 0
