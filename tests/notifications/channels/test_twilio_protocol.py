@@ -9,7 +9,7 @@ Promises:
   fail this message only;
 - every Twilio message status maps to the outbox's status, whatever its case; callbacks
   without a message id or with an unknown status are ignored;
-- an inbound SMS keeps its sender, text and MessageSid (SmsSid of older callbacks); a
+- an inbound SMS keeps its sender (read in the estate's region), text and MessageSid (SmsSid of older callbacks); a
   provider opt-out (any case) is recorded as STOP;
 - a request is genuine only with a signature over its URL and parameters by our auth token.
 """
@@ -176,6 +176,8 @@ def test_an_inbound_sms_keeps_its_id_and_text() -> None:
     started = parse_inbound({"From": "+8613812345678", "Body": "1", "OptOutType": "START"}, "CN")
     assert started is not None and (started.text, started.provider_opted_out) == ("1", False)
     assert parse_inbound({"Body": "1"}, "CN") is None
+    local = parse_inbound({"From": "2025550123", "Body": "1"}, "US")  # the estate's region
+    assert local is not None and local.address == "+12025550123"
 
 
 def test_only_a_request_signed_with_our_token_is_genuine() -> None:
