@@ -120,7 +120,7 @@ async def enqueue(
     await enqueue_many([item], now=now, using_db=using_db)
 
 
-async def cancel(refs: Iterable[str], *, now: datetime, reason: str = "cancelled") -> int:
+async def cancel(refs: Iterable[str], *, now: datetime, reason: str) -> int:
     """Cancel queued messages of these refs (e.g. a round that closed)."""
     return await OutboxMessage.filter(
         ref__in=list(refs), status__in=sources(OutboxStatus.CANCELLED)

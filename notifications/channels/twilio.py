@@ -141,7 +141,6 @@ class TwilioSmsChannel:
     def __init__(self, settings: Settings, *, timeout: float = 15.0) -> None:
         if not settings.sms_enabled:
             raise ValueError("SMS is off: set LOUZHANG_TWILIO_ACCOUNT_SID, _AUTH_TOKEN and _FROM")
-        self.settings = settings
         self.http = AsyncTwilioHttpClient(timeout=timeout)  # max_retries=None: no retries
         self.client = Client(
             settings.twilio_account_sid, settings.twilio_auth_token, http_client=self.http

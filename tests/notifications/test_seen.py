@@ -5,6 +5,12 @@ Promises:
   a duplicate arriving in the same moment, and a repeat after a restart (the mark is durable);
 - marks asked for together are written in one transaction, and each is decided on its own;
 - a forgotten mark (handling failed) lets the provider's retry be handled.
+- a key is told apart by its first 64 characters (the stored length), when marked and forgotten;
+- a burst that mixes providers decides each provider's keys on their own;
+- a mark another process writes between our look and our write is still a repeat, and the
+  other marks of the burst are still written, with the moment they were seen;
+- when the marks cannot be written, every request waiting on them fails (the provider
+  retries), and later requests are handled again.
 """
 
 from __future__ import annotations
@@ -12,6 +18,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
+
+import notifications.seen as seen_module
 from notifications.models import InboundSeen
 from notifications.seen import SeenMarks
 
@@ -52,3 +61,62 @@ async def test_a_mark_written_by_another_process_meanwhile_is_a_repeat(db: str) 
         marks.first_time("sms", "SM7", now=NOW), marks.first_time("sms", "SM8", now=NOW)
     )
     assert results == [False, True]
+
+
+async def test_a_key_is_told_apart_by_its_first_64_characters(db: str) -> None:
+    marks = SeenMarks()
+    long_key = "u" * 64
+    assert await marks.first_time("telegram", long_key + "1", now=NOW) is True
+    assert await marks.first_time("telegram", long_key + "2", now=NOW) is False
+    assert await marks.first_time("telegram", long_key[:63], now=NOW) is True
+    await marks.forget("telegram", long_key + "3")
+    assert await marks.first_time("telegram", long_key + "4", now=NOW) is True
+
+
+async def test_a_burst_of_several_providers_is_decided_per_provider(db: str) -> None:
+    marks = SeenMarks()
+    assert await marks.first_time("sms", "K1", now=NOW) is True
+    results = await asyncio.gather(
+        marks.first_time("telegram", "K1", now=NOW),
+        marks.first_time("sms", "K1", now=NOW),
+        marks.first_time("sms", "K2", now=NOW),
+        marks.first_time("telegram", "K2", now=NOW),
+    )
+    assert results == [True, False, True, True]
+
+
+async def test_a_mark_written_between_our_look_and_our_write_is_a_repeat(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def looked_too_early(marks: object, conn: object) -> set[tuple[str, str]]:
+        return set()  # another worker writes SM7 right after this look
+
+    await InboundSeen.create(provider="sms", key="SM7", seen_at=NOW)
+    monkeypatch.setattr(seen_module, "_existing", looked_too_early)
+    marks = SeenMarks()
+    results = await asyncio.gather(
+        marks.first_time("sms", "SM7", now=NOW), marks.first_time("sms", "SM8", now=NOW)
+    )
+    assert results == [False, True]
+    rows = await InboundSeen.filter(provider="sms").order_by("key")
+    assert [(row.key, row.seen_at) for row in rows] == [("SM7", NOW), ("SM8", NOW)]
+
+
+async def test_when_marks_cannot_be_written_the_waiting_requests_fail(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(marks: object, now: object) -> set[tuple[str, str]]:
+        raise RuntimeError("database is gone")
+
+    marks = SeenMarks()
+    with monkeypatch.context() as patch:
+        patch.setattr(seen_module, "_mark_new", broken)
+        results = await asyncio.gather(
+            marks.first_time("sms", "SM1", now=NOW),
+            marks.first_time("sms", "SM1", now=NOW),
+            marks.first_time("sms", "SM2", now=NOW),
+            return_exceptions=True,
+        )
+    assert [str(r) for r in results] == ["database is gone"] * 3
+    assert all(isinstance(r, RuntimeError) for r in results)
+    assert await marks.first_time("sms", "SM1", now=NOW) is True

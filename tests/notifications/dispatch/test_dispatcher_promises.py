@@ -12,11 +12,14 @@ Promises of notifications/dispatcher.py (each has a test here or in test_dispatc
   and call-ups use the reserved slots at once.
 - RetryLater: requeued no sooner than the server's wait or the jittered backoff, until
   max_send_attempts; an adapter bug is a retry, never a lost message.
+- The backoff waits between half and all of 2 s doubled per attempt, never over 10 minutes.
 - Unreachable: the contact is marked (opted_out or unreachable), the household's next contact
   (another channel first, with the channel's own text) gets a copy with the same priority,
   ref and expiry, and the hooks are told; PermanentFailure fails the message only.
 - Recovery: claimed and in-flight rows of a previous run are requeued, the in-flight counted.
 - The limits: Telegram 30/s and 1/s per chat (+20 ms), SMS segments/s; none when disabled.
+- Calls: at most the account's calls per second (one per 1/cps s when under one a second), at
+  most voice_max_concurrent live, also when the rate limits are off; no reserve for call-ups.
 
 No HTTP and no sleeping: each test enqueues rows, runs one claim-and-send pass, waits for the
 sends it started and reads the rows back. The end-to-end tests against the fake Telegram and
@@ -26,6 +29,7 @@ Twilio servers are in test_dispatcher.py.
 from __future__ import annotations
 
 import asyncio
+import random
 from datetime import timedelta
 
 import pytest
@@ -287,6 +291,22 @@ def test_limits_are_telegram_30_a_second_and_1_a_chat_and_sms_segments() -> None
     assert local.sender is None and local.per_recipient is None
     off = build_limits("telegram", settings, clock, enabled=False)
     assert off.sender is None and off.per_recipient is None
+    assert off.live is None and telegram.live is None and sms.live is None
+
+
+def test_calls_are_limited_to_the_accounts_cps_and_the_live_cap() -> None:
+    clock = FakeClock()
+    fast = build_limits(
+        "voice", make_settings(voice_calls_per_second=4, voice_max_concurrent=3), clock
+    )
+    assert isinstance(fast.sender, SlidingWindow) and fast.per_recipient is None
+    assert (fast.sender.limit, fast.sender.reserved, fast.live) == (4, 0, 3)
+    assert fast.sender.window == pytest.approx(1.01)
+    slow = build_limits("voice", make_settings(voice_calls_per_second=0.5), clock)
+    assert isinstance(slow.sender, SlidingWindow) and slow.sender.limit == 1
+    assert slow.sender.window == pytest.approx(2.01)  # one call per two seconds
+    off = build_limits("voice", make_settings(voice_max_concurrent=2), clock, enabled=False)
+    assert (off.sender, off.per_recipient, off.live) == (None, None, 2)
 
 
 def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
@@ -294,6 +314,13 @@ def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
         for _ in range(20):
             assert top * 0.5 <= backoff(attempts) <= top
     assert backoff(3, base=1.0, cap=3.0) <= 3.0
+
+
+def test_backoff_waits_between_half_and_all_of_its_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)
+    assert [backoff(n) for n in (0, 1, 2, 3, 20)] == [2.0, 2.0, 4.0, 8.0, 600.0]
+    monkeypatch.setattr(random, "uniform", lambda low, high: low)
+    assert [backoff(n) for n in (0, 1, 2, 3, 20)] == [1.0, 1.0, 2.0, 4.0, 300.0]
 
 
 # ---- the per-chat limit -------------------------------------------------------------------

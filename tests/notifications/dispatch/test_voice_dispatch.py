@@ -1,12 +1,17 @@
 """The dispatcher with calls: never more than LOUZHANG_VOICE_MAX_CONCURRENT live (a call is live
 until its final status), never two at once to one number, call-ups before waiting notices, and
-a status callback that beats the dispatcher's record of the call is not overwritten."""
+a status callback that beats the dispatcher's record of the call is not overwritten.
+
+Promises:
+- a placed call is recorded on its own row only: accepted when Twilio answered, its call sid,
+  no error left from an earlier attempt, and it counts as sent in the dispatcher's figures."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from config.clock import SystemClock
+from config.clock import FakeClock, SystemClock
 from estate.models import Building, Contact, Estate, Household
 from notifications.channels.base import SendResult
 from notifications.dispatch.dispatcher import Dispatcher
@@ -146,3 +151,39 @@ async def test_a_final_status_before_the_create_answer_is_kept(db: str) -> None:
     row = await OutboxMessage.get(idempotency_key="k")
     assert (row.status, row.error_code) == ("undelivered", "busy")
     assert row.provider_id == f"CA{row.id:032d}" and row.sent_at is not None
+
+
+async def test_a_placed_call_is_recorded_on_its_row_and_counted(db: str) -> None:
+    contacts = await voice_contacts(2)
+    clock = FakeClock()
+    start = clock.now()
+    items = [Outgoing(contact=c, message=Message("x"), key=f"k{i}") for i, c in enumerate(contacts)]
+    items.append(Outgoing(None, Message("s"), "s", channel="sms", address="+8613800138000"))
+    await enqueue_many(items, now=start - timedelta(hours=1))
+    # the first call failed once before; a text message is being sent meanwhile
+    await OutboxMessage.filter(idempotency_key="k0").update(error="twilio 500", error_code="20500")
+    await OutboxMessage.filter(idempotency_key="s").update(status="sending")
+
+    async def slow_answer(outbox_id: int) -> None:  # Twilio takes 30 s to answer
+        clock.advance(30)
+
+    stub = StubCalls(on_send=slow_answer)
+    d = Dispatcher(
+        {"voice": stub},  # type: ignore[dict-item]
+        clock=clock,
+        settings=make_settings(voice_calls_per_second=1000),
+    )
+    await d.run_once("voice")
+    await d.drain_in_flight()
+    rows = {row.idempotency_key: row for row in await OutboxMessage.all()}
+    for key in ("k0", "k1"):
+        row = rows[key]
+        assert (row.status, row.error, row.error_code, row.lease_owner) == ("accepted",) + (
+            None,
+        ) * 3
+        assert row.provider_id == f"CA{row.id:032d}"
+        # recorded when Twilio answered: the call is live from then on
+        assert row.sent_at is not None and row.sent_at > start
+        assert row.updated_at == row.sent_at
+    assert rows["s"].status == "sending"
+    assert d.stats.sent == 2
