@@ -164,12 +164,12 @@ def _problem_of(
 
 
 class _Reason(ValueError):
-    """A parser's reason with its text key, for messages in either language."""
+    """A parser's reason with its text key, for messages in either language (the text is made
+    where :meth:`_RowChecker._parse` catches it: a reason never leaves the parser)."""
 
     def __init__(self, kind: str, **params: Any) -> None:
         self.kind = kind
         self.params = params
-        super().__init__(problem_text(kind, params, "en"))
 
 
 class ImportProblems(ValueError):
