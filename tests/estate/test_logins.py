@@ -52,6 +52,18 @@ def test_a_public_url_keeps_its_path() -> None:
     )
 
 
+def test_without_a_public_url_links_are_on_the_bound_address() -> None:
+    assert base_url(make_settings(public_url="", http_host="0.0.0.0", http_port=81)) == (
+        "http://127.0.0.1:81"
+    )
+    assert base_url(make_settings(public_url="", http_host="::", http_port=82)) == (
+        "http://127.0.0.1:82"
+    )
+    assert base_url(make_settings(public_url="", http_host="10.1.2.3", http_port=83)) == (
+        "http://10.1.2.3:83"
+    )
+
+
 async def test_a_login_link_stores_only_its_hash_and_expires() -> None:
     clock = FakeClock()
     settings = make_settings(public_url="https://lz.example.org", login_link_minutes=15)
