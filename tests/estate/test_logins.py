@@ -5,6 +5,7 @@
   (``login_link_minutes`` from now), and making it is audited;
 - a token works once, before it expires, for an active staff member: peeking does not spend it,
   spending it is audited as a login; an expired, spent, unknown or deactivated one finds no one;
+  spending one token leaves the others usable; spent twice at the same moment, it works once;
 - the active staff list is in name order and leaves out deactivated staff;
 - a session's grants change with the role, shift, sampling point or scope;
 - a session works with its secret and staff id until it expires and while the staff member is
@@ -13,6 +14,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import timedelta
 
@@ -105,6 +107,21 @@ async def test_a_token_works_once_before_it_expires() -> None:
     assert await spend_token(token, clock.now()) is None
     assert await peek_token(token, clock.now()) is None
     assert await spend_token("other", clock.now()) is None
+
+
+async def test_a_token_spends_only_itself_and_only_once_at_the_same_moment() -> None:
+    clock = FakeClock()
+    settings = make_settings()
+    wang = await Staff.create(name="wang", role="cadre")
+    li = await Staff.create(name="li", role="cadre")
+    first = (await create_login_link(wang, settings=settings, clock=clock)).rsplit("/", 1)[1]
+    second = (await create_login_link(li, settings=settings, clock=clock)).rsplit("/", 1)[1]
+    assert await spend_token("other", clock.now()) is None
+    both = await asyncio.gather(spend_token(first, clock.now()), spend_token(first, clock.now()))
+    assert sorted(s is None for s in both) == [False, True]
+    assert await LoginToken.filter(used_at__isnull=True).count() == 1
+    spent = await spend_token(second, clock.now())
+    assert spent is not None and spent.id == li.id
 
 
 async def test_a_deactivated_staff_members_token_finds_no_one() -> None:
