@@ -51,11 +51,10 @@ async def peek_token(token: str, now: datetime) -> Staff | None:
 
 async def spend_token(token: str, now: datetime) -> Staff | None:
     """Use a login token once: the staff member it was made for, or None."""
-    row = await LoginToken.filter(
-        token_hash=_hash(token), used_at__isnull=True, expires_at__gt=now
-    ).first()
+    row = await LoginToken.filter(token_hash=_hash(token), expires_at__gt=now).first()
     if row is None:
         return None
+    # Only an unused token is marked used (also when two requests spend it at once).
     spent = await LoginToken.filter(id=row.id, used_at__isnull=True).update(used_at=now)
     if spent != 1:
         return None  # someone else used it at the same moment

@@ -137,7 +137,7 @@ class Problem:
     def __str__(self) -> str:
         return self.render("en")
 
-    def render(self, lang: str = "en") -> str:
+    def render(self, lang: str) -> str:
         """The problem in ``lang``, naming the column by the file's own header."""
         if self.kind is not None:
             message = problem_text(self.kind, self.params, lang)
@@ -164,12 +164,12 @@ def _problem_of(
 
 
 class _Reason(ValueError):
-    """A parser's reason with its text key, for messages in either language."""
+    """A parser's reason with its text key, for messages in either language (the text is made
+    where :meth:`_RowChecker._parse` catches it: a reason never leaves the parser)."""
 
     def __init__(self, kind: str, **params: Any) -> None:
         self.kind = kind
         self.params = params
-        super().__init__(problem_text(kind, params, "en"))
 
 
 class ImportProblems(ValueError):
@@ -187,7 +187,7 @@ class ImportProblems(ValueError):
     def __str__(self) -> str:
         return self.describe("en")
 
-    def describe(self, lang: str = "en") -> str:
+    def describe(self, lang: str) -> str:
         """Every problem, one a line, under a head line in ``lang`` (the staff language)."""
         name = f"{self.path.name}{'：' if lang == 'zh-CN' else ': '}" if self.path else ""
         count = len(self.problems)

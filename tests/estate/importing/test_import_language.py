@@ -1,5 +1,9 @@
 """Import problems speak the staff language (zh-CN and en) and name each column by the header the
-file used (室号, not room): the committee fixes the file it wrote."""
+file used (室号, not room): the committee fixes the file it wrote.
+
+- in Chinese a column without a header of the file's own is named by its Chinese name (室号), and
+  a column the importer has no Chinese name for keeps its own name.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from config.i18n import check_catalog
 from estate.importing.residents import (
     ImportProblems,
     ImportReport,
+    Problem,
     parse_residents,
     read_table,
 )
@@ -139,3 +144,18 @@ def test_warnings_in_the_summary_in_the_staff_language(
     assert not parsed.problems
     report = ImportReport(estate="default", rows=2, dry_run=True, warnings=parsed.warnings)
     assert warning in report.summary(language), report.summary(language)
+
+
+@pytest.mark.parametrize(
+    ("problem", "chinese"),
+    [
+        (Problem(3, "room", "bad", "x"), "第 3 行：室号 'x'：bad"),
+        (Problem(3, "unit", "bad", "x"), "第 3 行：unit 'x'：bad"),
+        (Problem(3, "unit", "bad", "x", label="单元"), "第 3 行：单元 'x'：bad"),
+        (Problem(None, "unit", "bad"), "unit：bad"),
+    ],
+)
+def test_a_column_is_named_in_chinese_unless_it_has_no_chinese_name(
+    problem: Problem, chinese: str
+) -> None:
+    assert problem.render("zh-CN") == chinese

@@ -1,4 +1,8 @@
-"""Reading and checking resident files, without a database: every problem, by file line."""
+"""Reading and checking resident files, without a database: every problem, by file line.
+
+- a workbook that cannot be opened is refused naming the file and the error, in either language;
+- a formula cell is read as the value Excel saved with it, never as the formula.
+"""
 
 from __future__ import annotations
 
@@ -505,3 +509,43 @@ def test_problems_name_the_column_by_the_header_the_file_used(tmp_path: Path) ->
     assert str(problems[1]).startswith("line 3: 电话 '12345': ")
     english = write(tmp_path, "Building,Room,Name,Phone\n7,12,王芳,13800138000\n", name="e.csv")
     assert str(problems_of(english)[0]).startswith("line 2: Room '12': ")
+
+
+def test_a_broken_workbook_is_refused_naming_the_file_and_the_error(tmp_path: Path) -> None:
+    path = tmp_path / "r.xlsx"
+    path.write_bytes(b"building,room,name\n7,1203,A\n")
+    with pytest.raises(ImportProblems) as caught:
+        read_table(path)
+    assert caught.value.path == path
+    assert caught.value.describe("en").splitlines() == [
+        "r.xlsx: 1 problem; nothing was imported",
+        "  not a readable .xlsx workbook (BadZipFile)",
+    ]
+    assert caught.value.describe("zh-CN").splitlines() == [
+        "r.xlsx：1 处问题；没有导入任何内容",
+        "  无法读取的 .xlsx 工作簿（BadZipFile）",
+    ]
+
+
+def test_a_formula_cell_is_read_as_the_value_excel_saved(tmp_path: Path) -> None:
+    import zipfile
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["building", "room", "name"])
+    sheet.append([7, "=1200+3", "王芳"])
+    saved = tmp_path / "saved.xlsx"
+    book.save(saved)
+    # Excel stores a formula with the value it last computed; openpyxl leaves that out.
+    path = tmp_path / "r.xlsx"
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<f>1200+3</f><v />", b"<f>1200+3</f><v>1203</v>")
+                assert b"<v>1203</v>" in data
+            target.writestr(item, data)
+    assert read_table(path).rows == [(2, ["7", "1203", "王芳"])]
