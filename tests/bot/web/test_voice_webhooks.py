@@ -12,13 +12,14 @@ routes and typed keys, and stub runtimes for the outbox calls (VOICE), the keypa
 - a status callback is handed to the outbox call of its ``o`` and acknowledged with 204, also
   when voice calls are off;
 - the TwiML is XML whose relative actions are made absolute with LOUZHANG_PUBLIC_URL (its
-  trailing "/" dropped), and stay relative without one.
+  trailing "/" dropped, a path prefix kept), and stay relative without one; a request to a
+  public URL with a path prefix is signed over that prefix.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -224,7 +225,12 @@ async def test_a_status_callback_goes_to_the_outbox_call_and_is_acknowledged() -
 
 @pytest.mark.parametrize(
     ("public_url", "action"),
-    [(PUBLIC + "/", PUBLIC + "/next/voice"), (PUBLIC, PUBLIC + "/next/voice"), ("", "/next/voice")],
+    [
+        (PUBLIC + "/", PUBLIC + "/next/voice"),
+        (PUBLIC, PUBLIC + "/next/voice"),
+        (PUBLIC + "/X/", PUBLIC + "/X/next/voice"),  # a path prefix is kept, whatever its end
+        ("", "/next/voice"),
+    ],
 )
 async def test_twiml_actions_are_made_absolute_with_the_public_url(
     public_url: str, action: str
