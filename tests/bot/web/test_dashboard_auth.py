@@ -19,7 +19,7 @@ tests/bot/web/test_dashboard_access.py). Promises:
 - a deactivated staff member's session is no session (their web powers end at once);
 - public paths (/healthz, webhooks, /login, /login/…, /static/…) need no session; other pages
   redirect to /login, APIs (/api/…), event streams (…/live, Accept: text/event-stream) and
-  non-GET requests answer 401;
+  non-GET requests answer 401 (also a request that sends no Accept header at all);
 - /metrics: with a token, only "Bearer TOKEN" (or a session); without one, a session or a
   direct loopback client (not one relayed with X-Forwarded-For or Forwarded);
 - every POST (not GET/HEAD/OPTIONS) needs the session's CSRF token in X-CSRF-Token or the form
@@ -497,6 +497,26 @@ def test_only_a_direct_loopback_client_is_loopback(peer: str, loopback: bool) ->
     transport.get_extra_info.return_value = (peer, 1234) if peer else None
     request = make_mocked_request("GET", "/metrics", transport=transport)
     assert auth._loopback(request) is loopback
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "json_401"),
+    [
+        ("/api/drives", {}, True),
+        ("/drives/3/live", {"Accept": "*/*"}, True),
+        ("/drives", {"Accept": "text/event-stream"}, True),
+        ("/drives", {"Accept": "text/html, text/event-stream;q=0.9"}, True),
+        ("/drives", {}, False),  # a client that sends no Accept header
+        ("/drives/3", {"Accept": "text/html"}, False),
+        ("/live/drives", {"Accept": "*/*"}, False),
+        ("/apis/x", {}, False),
+    ],
+)
+def test_apis_and_event_streams_get_401_where_pages_are_sent_to_login(
+    path: str, headers: dict[str, str], json_401: bool
+) -> None:
+    request = make_mocked_request("GET", path, headers=headers)
+    assert auth._wants_json(request) is json_401
 
 
 # ---- scopes on requests ----------------------------------------------------------------------
