@@ -12,8 +12,8 @@ tests/bot/web/test_dashboard_access.py). Promises:
   audited ("login_link");
 - looking at a link (peek) spends nothing; a token works once, also against two concurrent
   requests, only before it expires, and only for an active staff member; a login is audited;
-- a session cookie is HMAC-signed (staff id, expiry, CSRF token); a changed payload or MAC, another
-  key, an expired or malformed value reads as no session;
+- a session cookie is HMAC-signed (staff id, expiry, CSRF token); a changed payload or MAC (also
+  one with characters slipped in), another key, an expired or malformed value reads as no session;
 - the cookie is HttpOnly, SameSite=Lax, Path=/, lives session_hours, and is Secure when
   LOUZHANG_PUBLIC_URL is https (only then);
 - a deactivated staff member's session is no session (their web powers end at once);
@@ -291,6 +291,9 @@ def test_a_changed_or_malformed_session_reads_as_none() -> None:
         "",
         f"{payload}.!!",
         f"{payload}.{mac}x",
+        f"{payload}.{mac[:9]}..{mac[9:]}",  # characters slipped into the MAC
+        f"{payload}.{mac[:9]}!!!!{mac[9:]}",
+        f"{payload[:5]}....{payload[5:]}.{mac}",
     ):
         assert read_session(KEY, wrong, 0) is None, wrong
     for data in (b"not json", b'{"s": 1}', b'{"s": "x", "e": 9, "c": "t"}', b"[1]"):
