@@ -214,9 +214,7 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     try:
         data = await request.json()
         update = Update.de_json(data, app.bot)
-    except Exception:
-        return web.Response(status=400, text="not a Telegram update")
-    if update is None:
+    except Exception:  # not JSON, or not an update (also JSON null: de_json never gives None)
         return web.Response(status=400, text="not a Telegram update")
     await app.update_queue.put(update)
     return web.Response(status=200)

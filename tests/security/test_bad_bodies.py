@@ -3,7 +3,10 @@
 Promises (bot/web/webhooks.py):
 - a body that is not UTF-8 on ``/twilio/sms`` or ``/twilio/status`` never reaches a 500: it is
   refused with 403 when the signature does not match it, and with 400 when it does (only Twilio
-  could have signed it);
+  could have signed it), and the refusal says which ("invalid signature" / "the body is not
+  UTF-8 form data");
+- the signature of such a body is checked over every parameter as sent: blank ones included,
+  and escapes that are not UTF-8 read leniently like the raw bytes;
 - either way nothing is routed, marked as seen or recorded.
 """
 
@@ -22,7 +25,7 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 def _bodies(sid: str) -> dict[str, bytes]:
     return {
-        "/twilio/sms": b"MessageSid=SMbad1&From=%2B8613800138000&Body=\xff\xfe\xb0\xa1",
+        "/twilio/sms": b"MessageSid=SMbad1&From=%2B8613800138000&To=&Body=\xff\xfe%FF\xb0\xa1",
         "/twilio/status": f"MessageSid={sid}&MessageStatus=failed&ErrorCode=\xff".encode("latin-1"),
     }
 
@@ -44,13 +47,13 @@ async def test_a_body_that_is_not_utf8_is_refused_cleanly_and_changes_nothing(
         body.decode("utf-8")
     async with serve() as served:
         for signature, expected in (
-            ("", 403),
-            ("bm90IGEgc2lnbmF0dXJl", 403),
-            (_signature(path, body), 400),
+            ("", (403, "invalid signature")),
+            ("bm90IGEgc2lnbmF0dXJl", (403, "invalid signature")),
+            (_signature(path, body), (400, "the body is not UTF-8 form data")),
         ):
             headers = {**FORM, "X-Twilio-Signature": signature} if signature else FORM
             async with served.client.post(path, data=body, headers=headers) as resp:
-                assert resp.status == expected, signature
+                assert (resp.status, await resp.text()) == expected, signature
         # A well-formed request on the same app is still handled (nothing got stuck).
         good = {"From": "+8613800138000", "Body": "1"}
         status, _ = await served.post("/twilio/sms", good)

@@ -85,7 +85,9 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict: a character outside base64url (a "." or "!" slipped into a cookie) is an error,
+    not skipped as urlsafe_b64decode would."""
+    return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
 
 
 def sign_session(key: bytes, staff_id: int, expires: float, csrf: str) -> str:

@@ -12,14 +12,14 @@ tests/bot/web/test_dashboard_access.py). Promises:
   audited ("login_link");
 - looking at a link (peek) spends nothing; a token works once, also against two concurrent
   requests, only before it expires, and only for an active staff member; a login is audited;
-- a session cookie is HMAC-signed (staff id, expiry, CSRF token); a changed payload or MAC, another
-  key, an expired or malformed value reads as no session;
+- a session cookie is HMAC-signed (staff id, expiry, CSRF token); a changed payload or MAC (also
+  one with characters slipped in), another key, an expired or malformed value reads as no session;
 - the cookie is HttpOnly, SameSite=Lax, Path=/, lives session_hours, and is Secure when
   LOUZHANG_PUBLIC_URL is https (only then);
 - a deactivated staff member's session is no session (their web powers end at once);
 - public paths (/healthz, webhooks, /login, /login/…, /static/…) need no session; other pages
   redirect to /login, APIs (/api/…), event streams (…/live, Accept: text/event-stream) and
-  non-GET requests answer 401;
+  non-GET requests answer 401 (also a request that sends no Accept header at all);
 - /metrics: with a token, only "Bearer TOKEN" (or a session); without one, a session or a
   direct loopback client (not one relayed with X-Forwarded-For or Forwarded);
 - every POST (not GET/HEAD/OPTIONS) needs the session's CSRF token in X-CSRF-Token or the form
@@ -291,6 +291,9 @@ def test_a_changed_or_malformed_session_reads_as_none() -> None:
         "",
         f"{payload}.!!",
         f"{payload}.{mac}x",
+        f"{payload}.{mac[:9]}..{mac[9:]}",  # characters slipped into the MAC
+        f"{payload}.{mac[:9]}!!!!{mac[9:]}",
+        f"{payload[:5]}....{payload[5:]}.{mac}",
     ):
         assert read_session(KEY, wrong, 0) is None, wrong
     for data in (b"not json", b'{"s": 1}', b'{"s": "x", "e": 9, "c": "t"}', b"[1]"):
@@ -303,7 +306,7 @@ def test_a_changed_or_malformed_session_reads_as_none() -> None:
 
 
 async def _echo(request: web.Request) -> web.Response:
-    staff = request.get(STAFF_KEY)
+    staff = auth.staff_of(request) if STAFF_KEY in request else None  # what pages call
     return web.json_response(
         {
             "staff": staff.name if staff else None,
@@ -497,6 +500,26 @@ def test_only_a_direct_loopback_client_is_loopback(peer: str, loopback: bool) ->
     transport.get_extra_info.return_value = (peer, 1234) if peer else None
     request = make_mocked_request("GET", "/metrics", transport=transport)
     assert auth._loopback(request) is loopback
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "json_401"),
+    [
+        ("/api/drives", {}, True),
+        ("/drives/3/live", {"Accept": "*/*"}, True),
+        ("/drives", {"Accept": "text/event-stream"}, True),
+        ("/drives", {"Accept": "text/html, text/event-stream;q=0.9"}, True),
+        ("/drives", {}, False),  # a client that sends no Accept header
+        ("/drives/3", {"Accept": "text/html"}, False),
+        ("/live/drives", {"Accept": "*/*"}, False),
+        ("/apis/x", {}, False),
+    ],
+)
+def test_apis_and_event_streams_get_401_where_pages_are_sent_to_login(
+    path: str, headers: dict[str, str], json_401: bool
+) -> None:
+    request = make_mocked_request("GET", path, headers=headers)
+    assert auth._wants_json(request) is json_401
 
 
 # ---- scopes on requests ----------------------------------------------------------------------

@@ -11,6 +11,9 @@ are called directly with what parse_status makes of the callback, and once over 
 - inbound SMS: the sender is normalised with the default region and routed as channel "sms";
   an invalid sender is answered with empty TwiML and not routed; the router's direct reply is
   sent as TwiML (application/xml), none gives an empty <Response/>;
+- an inbound SMS is handled once per MessageSid (or the older SmsSid): a repeat gets empty TwiML
+  and is not routed again; one without a sid is handled each time; when handling fails (500),
+  Twilio's retry with the same sid is handled;
 - Twilio's own opt-out (OptOutType STOP, any case) is routed as "STOP" with provider_opted_out;
 - every Twilio status maps to our status (queued/accepted/scheduled/sending → accepted, sent,
   delivered/read → delivered, undelivered, failed, canceled → cancelled), case-insensitive,
@@ -42,7 +45,7 @@ from twilio.request_validator import RequestValidator
 
 import notifications.outbox as outbox
 from bot.router import Router
-from bot.web.keys import CLOCK, ROUTER, SETTINGS
+from bot.web.keys import CLOCK, ROUTER, SEEN, SETTINGS
 from bot.web.webhooks import add_routes
 from config.clock import FakeClock
 from config.settings import Settings
@@ -51,6 +54,7 @@ from notifications.channels import twilio
 from notifications.channels.twilio import signature_ok
 from notifications.inbound import Inbound
 from notifications.models import OutboxMessage
+from notifications.seen import SeenMarks
 from tests.conftest import make_settings
 
 TOKEN = "f" * 32
@@ -63,8 +67,12 @@ EARLY = datetime(2022, 4, 10, 5, 0, tzinfo=UTC)
 class StubRouter:
     reply: str | None = None
     seen: list[Inbound] = field(default_factory=list)
+    fail: int = 0  # how many of the next messages fail
 
     async def handle(self, inbound: Inbound) -> Any:
+        if self.fail:
+            self.fail -= 1
+            raise RuntimeError("the router failed")
         self.seen.append(inbound)
 
         @dataclass
@@ -116,6 +124,7 @@ async def serve(**overrides: object) -> AsyncIterator[Hook]:
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[ROUTER] = cast(Router, router)  # the stub answers handle() like the real one
+    app[SEEN] = SeenMarks()
     add_routes(app.router)
     async with TestClient(TestServer(app)) as client:
         yield Hook(client, router, settings, clock)
@@ -310,6 +319,34 @@ async def test_an_invalid_sender_gets_empty_twiml_and_is_not_routed(hook: Hook) 
         status, body = await hook.post("/twilio/sms", params)
         assert status == 200 and "<Response" in body and "<Message" not in body
     assert hook.router.seen == []
+
+
+@pytest.mark.parametrize("sid_field", ["MessageSid", "SmsSid"])
+async def test_an_inbound_sms_is_handled_once_per_message_sid(hook: Hook, sid_field: str) -> None:
+    hook.router.reply = "收到 got it"
+    first = {sid_field: "SM0001", "From": PHONE, "Body": "1"}
+    other = {sid_field: "SM0002", "From": PHONE, "Body": "2"}
+    assert "<Message>收到 got it</Message>" in (await hook.post("/twilio/sms", first))[1]
+    status, again = await hook.post("/twilio/sms", first)
+    assert status == 200 and "<Response" in again and "<Message" not in again
+    assert "<Message>" in (await hook.post("/twilio/sms", other))[1]
+    assert [i.text for i in hook.router.seen] == ["1", "2"]
+    no_sid = {"From": PHONE, "Body": "3"}
+    for _ in range(2):
+        assert "<Message>" in (await hook.post("/twilio/sms", no_sid))[1]
+    assert [i.text for i in hook.router.seen] == ["1", "2", "3", "3"]
+
+
+async def test_a_failed_sms_is_handled_on_twilios_retry(hook: Hook) -> None:
+    hook.router.reply = "收到 got it"
+    params = {"MessageSid": "SM0003", "From": PHONE, "Body": "1"}
+    hook.router.fail = 1
+    assert (await hook.post("/twilio/sms", params))[0] == 500
+    assert hook.router.seen == []
+    status, body = await hook.post("/twilio/sms", params)
+    assert status == 200 and "<Message>收到 got it</Message>" in body
+    assert (await hook.post("/twilio/sms", params))[1].count("<Message") == 0
+    assert len(hook.router.seen) == 1
 
 
 async def test_twilio_opt_out_is_routed_as_stop(hook: Hook) -> None:
