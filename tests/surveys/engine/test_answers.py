@@ -27,6 +27,10 @@ Promises of ``surveys.engine.answers`` (each has a test below that fails when it
   -> test_parse_date, test_parse_date_fail, test_relative_dates_need_today
 * an SMS ``##`` or ``#`` or ``返回`` is "back"; STOP/退订/TD opt out; only a whole message is
   a keyword; digits are never keywords -> test_sms_hashes_mean_back, test_classify_keyword
+* a number may have at most 15 digits before and 15 after the point (sign and leading zeros
+  not counted); one more is number_too_long -> test_number_length_limit
+* a unit word may be up to 16 letters long; a longer one is not_a_number
+  -> test_number_length_limit
 """
 
 from __future__ import annotations
@@ -556,5 +560,27 @@ def test_parse_choices_edges(text: str, options: list[tuple[str, ...]], expected
 )
 def test_parse_decimal_edges(text: str, value: float | None, reason: str | None) -> None:
     result = parse_decimal(text)
+    assert result.reason == reason
+    assert result.value == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "reason"),
+    [
+        ("1" * 15, 111_111_111_111_111, None),
+        ("1" * 16, None, "number_too_long"),
+        ("-" + "1" * 15, -111_111_111_111_111, None),
+        ("+" + "1" * 15, 111_111_111_111_111, None),
+        ("-" + "1" * 16, None, "number_too_long"),
+        ("00000" + "1" * 15, 111_111_111_111_111, None),
+        ("0." + "1" * 15, 0.111_111_111_111_111, None),
+        ("0." + "1" * 16, None, "number_too_long"),
+        ("1" * 15 + ".5", 111_111_111_111_111.5, None),
+        ("3 " + "a" * 16, 3, None),
+        ("3 " + "a" * 17, None, "not_a_number"),
+    ],
+)
+def test_number_length_limit(text: str, value: float | None, reason: str | None) -> None:
+    result = parse_number(text)
     assert result.reason == reason
     assert result.value == value

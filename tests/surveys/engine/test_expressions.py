@@ -27,6 +27,7 @@ Promises of ``surveys.engine.expressions`` (each has a test below that fails whe
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -241,6 +242,7 @@ def test_evaluate_never_raises_on_odd_env() -> None:
         (["a"], True),
         (True, True),
         (False, False),
+        (date(2022, 4, 10), True),
     ],
 )
 def test_truthy(value: Any, expected: bool) -> None:
@@ -367,6 +369,15 @@ def test_arithmetic(src: str, expected: Any) -> None:
         ("2 >= 3", False),
         ("2 <= 1", False),
         ("1 < 1", False),
+        ("2 == 2", True),
+        ("3 == 2", False),
+        ("answer_yes == true", True),
+        ("answer_no == true", False),
+        ("name < symptoms", False),
+        ("name = symptoms", False),
+        ("symptoms == symptoms", True),
+        ("symptoms != empty_list", True),
+        ("symptoms = empty_list", False),
     ],
 )
 def test_mixed_types(src: str, expected: bool) -> None:
