@@ -1,7 +1,8 @@
 """``/drive voice`` in the drive runtime: a staff voice note attached to a running drive goes
 with the remaining "come down now" call-ups of its buildings: voice households' calls play it
 (queued calls included, those already placed not), Telegram households get the note right
-after their call-up, other buildings and "get ready" calls are unchanged."""
+after their call-up, other buildings and "get ready" calls are unchanged; the last call to a silent voice household
+plays it too, a chat's last call is the text alone."""
 
 from __future__ import annotations
 
@@ -90,3 +91,23 @@ async def test_only_the_given_buildings_and_only_a_running_drive(db: str) -> Non
     await runtime.cancel(drive.id)
     assert not (await runtime.attach_audio(drive.id, [1], NOTE)).running
     assert (await Drive.get(id=drive.id)).audio == {"2": NOTE}
+
+
+async def test_the_last_call_plays_the_note_to_voice_households_only(db: str) -> None:
+    """The last call to a household still silent carries its building's note on a voice call;
+    a chat's last call is the text alone (its note went with the call-up)."""
+    clock = FakeClock(T0)
+    drive, runtime = await mixed_drive(clock)
+    await runtime.tick()
+    await runtime.attach_audio(drive.id, [1, 2], NOTE)
+    for minute in range(1, 120):
+        clock.set(T0 + minute * MIN)
+        await runtime.tick()
+    last = list(await OutboxMessage.filter(ref=f"drive:{drive.id}:last"))
+    voice = [row for row in last if row.channel == "voice"]
+    chats = [row for row in last if row.channel == "telegram"]
+    assert len(voice) == 3 and len(chats) == 3  # nobody replied: every household, once
+    for row in voice:
+        assert row.body["extra"]["audio"] == {"name": NOTE["name"]}
+    for row in chats:
+        assert "audio" not in (row.body.get("extra") or {})
