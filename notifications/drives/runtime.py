@@ -599,15 +599,14 @@ class DriveRuntime:
                 OutboxMessage.filter(
                     channel="voice",
                     ref__startswith=f"drive:{drive_id}:b",
+                    ref__endswith=":call",
                     status=OutboxStatus.QUEUED,
                 )
                 .using_db(conn)
-                .only("id", "ref", "body")
+                .only("id", "body")
             )
             queued = 0
             for row in rows:
-                if not row.ref.endswith(":call"):  # in Python: LIKE's case rules vary by database
-                    continue
                 extra = dict(row.body.get("extra") or {})
                 spec = extra.get("voice") or {}
                 if int(spec.get("building") or 0) not in numbers:
