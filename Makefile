@@ -34,10 +34,12 @@ bench: setup
 	for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 # Mutation testing of the core modules listed in pyproject.toml ([tool.mutmut]); the last line
-# is the score. `tools/mutation.py -v` lists the survivors; `mutmut show NAME` shows one.
+# is the score. mutmut 3 makes the mutants; tools/mutation_run.py judges each in a fork of one
+# pytest session. `tools/mutation.py -v` lists the survivors; `mutmut show NAME` shows one.
 mutation: setup
 	rm -rf mutants
-	$(BIN)/mutmut run --max-children 2 > mutation.log 2>&1 || (tail -n 20 mutation.log; exit 1)
+	$(BIN)/python tools/mutation_run.py > mutation.log 2>&1 || (tail -n 20 mutation.log; exit 1)
+	grep '^mutation: ' mutation.log | tail -n 4
 	$(BIN)/python tools/mutation.py
 
 clean:

@@ -22,6 +22,7 @@ import pytest
 
 from config.database import close_db, init_db
 from config.settings import Settings, get_settings
+from tests import mutation_order
 
 if TYPE_CHECKING:
     import asyncpg
@@ -226,43 +227,39 @@ LONG_FIRST = (
 )
 
 
-def _mutant_module(name: str) -> str | None:
-    """``estate.importing.residents.xǁ_RowCheckerǁcheck__mutmut_3`` -> ``estate/importing/residents.py``."""
-    if "__mutmut_" not in name:
-        return None
-    parts = name.split(".")
-    for i, part in enumerate(parts):
-        if part.startswith(("x_", "xǁ")):
-            return "/".join(parts[:i]) + ".py"
-    return None
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under `make mutation`, mutmut's parent reads the test groups and timings once (in its
+    clean-test pass), so that its forked children (one per mutant) need not."""
+    if mutation_order.under_mutmut():
+        mutation_order.preload(Path(str(session.config.rootpath)))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The run's order. Under `make mutation`, a mutant is judged by its module's own tests
-    ([tool.louzhang.mutation_tests] in pyproject.toml), fastest first (mutmut's stats pass timed
-    each test), so that the usual mutant stops at its first, cheap failure."""
-    module = _mutant_module(os.environ.get("MUTANT_UNDER_TEST", ""))
-    if module is None:
+    """The run's order. Under `make mutation`, a mutant is judged by its module's own tests,
+    earlier killers of its function first, then fastest first (tests/mutation_order.py), so that
+    the usual mutant stops at its first, cheap failure."""
+    mutant = mutation_order.mutant_under_test()
+    module = mutation_order.module_of(mutant) if mutant else None
+    if mutant is None or module is None:
         # The longest tests start first, so that with `-n` (make test) no core waits alone for
         # a whole-estate test at the end; the order is the same in every worker (xdist checks).
         items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))
         return
-    import json
-    import tomllib
-
     root = Path(str(config.rootpath))
-    groups: dict[str, list[str]] = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))[
-        "tool"
-    ]["louzhang"]["mutation_tests"]
-    prefix = max((p for p in groups if module.startswith(p)), key=len, default=None)
-    if prefix is not None:
-        judges = tuple(groups[prefix])
-        kept = [item for item in items if item.nodeid.startswith(judges)]
+    judges = mutation_order.judges(root, module)
+    if judges is not None:
         dropped = [item for item in items if not item.nodeid.startswith(judges)]
         if dropped:
             config.hook.pytest_deselected(items=dropped)
-            items[:] = kept
-    stats = root / "mutmut-stats.json"
-    if stats.exists():
-        durations: dict[str, float] = json.loads(stats.read_text("utf-8"))["duration_by_test"]
-        items.sort(key=lambda item: durations.get(item.nodeid, 0.0))
+            items[:] = [item for item in items if item.nodeid.startswith(judges)]
+    ordered = mutation_order.order(mutant, [item.nodeid for item in items])
+    rank = {nodeid: i for i, nodeid in enumerate(ordered)}
+    items.sort(key=lambda item: rank[item.nodeid])
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Under `make mutation`, a test that fails kills the mutant: remember it for the next
+    mutants of the same function."""
+    mutant = mutation_order.mutant_under_test()
+    if mutant and report.failed:
+        mutation_order.record_kill(mutant, report.nodeid)

@@ -1,0 +1,282 @@
+"""`make mutation`, step 1: mutmut 3 makes the mutants and maps each mutated function to the tests
+that reach it; each mutant then runs its tests in a fork of ONE pytest session.
+
+Why not `mutmut run`'s own loop: it starts a new pytest session (configuration, plugins,
+collection) in every forked child, ~0.15-0.3 s before the first test runs, and the run has ~9,700
+mutants to judge within 30 minutes on 2 cores. Here the parent collects the tests once; a child
+only sets the mutant and runs its tests' protocol. Everything else is mutmut's own: the mutants,
+the trampolines that switch them on (``MUTANT_UNDER_TEST``), the stats pass, the exit codes and
+the ``mutants/*.meta`` files that `mutmut results`, `mutmut show` and tools/mutation.py read.
+
+- mutmut's stats pass runs every selected test on the original code first; it must pass (it is
+  the clean run), then a forced-fail check proves the trampolines are live.
+- A mutant runs only the tests of its module's group that reached its function, earlier killers
+  of that function first, then fastest first (tests/mutation_order.py), and stops at the first
+  failure (exit 1: killed). All passing is exit 0: survived. No test: 33.
+- Timeouts as mutmut's: a CPU limit of 2 x 15 x (estimate + 1 s), a wall limit of half that
+  (exit 36).
+- Each child gets its own temporary folder (removed when it ends) and writes nothing to the log.
+
+`mutmut run NAME` still re-checks one mutant the slow, standard way (tests/conftest.py applies
+the same groups and order).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import resource
+import select
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections import deque
+from dataclasses import dataclass
+from math import ceil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT_EXIT = 36
+NO_TESTS_EXIT = 33
+
+
+@dataclass
+class Mutant:
+    name: str
+    data: Any  # mutmut's SourceFileMutationData of its file
+    tests: list[str]
+    estimate: float
+
+
+@dataclass
+class Child:
+    mutant: Mutant
+    pid: int
+    pidfd: int  # readable once the child has ended
+    started: float
+    deadline: float
+
+
+def prepare(jobs: int) -> list[Mutant]:
+    """mutmut: copy the sources, write the mutants, run the stats pass (the clean run)."""
+    from mutmut.__main__ import (
+        collect_or_load_stats,
+        collect_source_file_mutation_data,
+        copy_also_copy_files,
+        copy_src_dir,
+        create_mutants,
+        setup_source_paths,
+        store_lines_covered_by_tests,
+    )
+    from mutmut.configuration import config
+    from mutmut.mutation.trampoline import set_mutant_under_test
+    from mutmut.state import state
+    from mutmut.utils.format_utils import mangled_name_from_mutant_name
+    from mutmut.workers.isolation import get_mutant_runner
+
+    set_mutant_under_test("mutant_generation")
+    (ROOT / "mutants").mkdir(exist_ok=True)
+    started = time.monotonic()
+    copy_src_dir()
+    copy_also_copy_files()
+    setup_source_paths()  # from here on, `tests` and the sources import from mutants/
+    from tests import mutation_order
+
+    store_lines_covered_by_tests()
+    generated = create_mutants(jobs)
+    say(f"mutants written in {time.monotonic() - started:.0f} s ({generated.mutated} files)")
+
+    started = time.monotonic()
+    collect_or_load_stats(get_mutant_runner(jobs), apply_config_invalidation=True)
+    say(
+        f"stats pass (every selected test on the original code) in {time.monotonic() - started:.0f} s"
+    )
+
+    found, _ = collect_source_file_mutation_data(mutant_names=())
+    durations = state().duration_by_test
+    mutants_root = ROOT / "mutants"
+    mutants: list[Mutant] = []
+    for data, name, _result in found:
+        name = name.replace("__init__.", "")
+        reached = state().tests_by_mangled_function_name.get(
+            mangled_name_from_mutant_name(name), set()
+        )
+        module = mutation_order.module_of(name)
+        judges = mutation_order.judges(mutants_root, module) if module else None
+        tests = [t for t in reached if judges is None or t.startswith(judges)]
+        estimate = sum(durations.get(t, 0.0) for t in tests)
+        data.meta_path = ROOT / data.meta_path  # saved from inside mutants/
+        mutants.append(Mutant(name, data, tests, estimate))
+    # mutmut's order: the cheapest first; a function's mutants stay together.
+    mutants.sort(key=lambda m: (m.estimate, m.name.rsplit("__mutmut_", 1)[0]))
+    assert config().pytest_add_cli_args_test_selection
+    return mutants
+
+
+class MutantLoop:
+    """A pytest plugin: instead of running the collected tests, judge every mutant in a fork."""
+
+    def __init__(self, mutants: list[Mutant], jobs: int) -> None:
+        self.mutants = mutants
+        self.jobs = jobs
+        self.scratch = Path(tempfile.mkdtemp(prefix="louzhang-mutants-"))
+        self.counts: dict[str, int] = {"killed": 0, "survived": 0, "timeout": 0, "no tests": 0}
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: Any) -> bool:
+        from tests import mutation_order
+
+        items = {item.nodeid: item for item in session.items}
+        missing = {t for m in self.mutants for t in m.tests if t not in items}
+        if missing:
+            raise RuntimeError(
+                f"{len(missing)} tests of the stats pass were not collected: {sorted(missing)[:3]}"
+            )
+        self._forced_fail(items)
+        gc.freeze()  # the children share the parent's heap; no collector walks it again
+        started = last_report = time.monotonic()
+        running: dict[int, Child] = {}
+        queue = deque(self.mutants)
+        done = 0
+        dirty: dict[int, Any] = {}
+        while queue or running:
+            while queue and len(running) < self.jobs:
+                mutant = queue.popleft()
+                if mutant.tests:
+                    ordered = mutation_order.order(mutant.name, mutant.tests)
+                    child = self._start(mutant, [items[t] for t in ordered])
+                    running[child.pidfd] = child
+                    continue
+                self._record(mutant, NO_TESTS_EXIT, 0.0)
+                dirty[id(mutant.data)] = mutant.data
+                done += 1
+            if running:
+                wait = max(0.0, min(c.deadline for c in running.values()) - time.monotonic())
+                select.select(list(running), [], [], wait)
+                now = time.monotonic()
+                for pidfd, child in list(running.items()):
+                    ended = bool(select.select([pidfd], [], [], 0)[0])
+                    if ended or child.deadline <= now:
+                        del running[pidfd]
+                        self._record(child.mutant, self._reap(child, ended), now - child.started)
+                        dirty[id(child.mutant.data)] = child.mutant.data
+                        done += 1
+            if time.monotonic() - last_report > 20 or not (queue or running):
+                for data in dirty.values():
+                    data.save()
+                dirty.clear()
+                last_report = time.monotonic()
+                elapsed = last_report - started
+                say(
+                    f"{done}/{len(self.mutants)} mutants in {elapsed:.0f} s "
+                    f"({done / max(elapsed, 1e-9):.1f}/s): "
+                    + ", ".join(f"{k} {v}" for k, v in self.counts.items())
+                )
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        return True
+
+    def _start(self, mutant: Mutant, items: list[Any]) -> Child:
+        cpu_limit = ceil((mutant.estimate + 1.0) * 15 * 2)
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            code = 2
+            try:
+                code = _judge(mutant.name, items, self.scratch / str(os.getpid()), cpu_limit)
+            finally:
+                os._exit(code)
+        now = time.monotonic()
+        return Child(mutant, pid, os.pidfd_open(pid), now, now + (mutant.estimate + 1.0) * 15)
+
+    def _reap(self, child: Child, ended: bool) -> int:
+        """The child's exit code; one still running past its wall limit is killed (timeout)."""
+        if not ended:
+            os.kill(child.pid, signal.SIGKILL)
+        _, status = os.waitpid(child.pid, 0)
+        os.close(child.pidfd)
+        shutil.rmtree(self.scratch / str(child.pid), ignore_errors=True)
+        return os.waitstatus_to_exitcode(status) if ended else TIMEOUT_EXIT
+
+    def _record(self, mutant: Mutant, code: int, seconds: float) -> None:
+        from mutmut.stats import status_by_exit_code
+
+        mutant.data.exit_code_by_key[mutant.name] = code
+        mutant.data.durations_by_key[mutant.name] = seconds
+        mutant.data.estimated_time_of_tests_by_mutant[mutant.name] = mutant.estimate
+        status = status_by_exit_code[code]
+        self.counts[status] = self.counts.get(status, 0) + 1
+
+    def _forced_fail(self, items: dict[str, Any]) -> None:
+        """mutmut's check that the trampolines are live: with the mutant "fail", a test that
+        reaches a mutated function must fail."""
+        tested = [m for m in self.mutants if m.tests][:: max(1, len(self.mutants) // 5)]
+        pid = os.fork()
+        if pid == 0:
+            code = 2
+            try:
+                some = [items[m.tests[0]] for m in tested]
+                code = _judge("fail", some, self.scratch / "fail", 120)
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status) != 1:
+            raise RuntimeError("forced fail: the tests passed with every trampoline set to fail")
+
+
+def _judge(mutant: str, items: list[Any], scratch: Path, cpu_limit: int) -> int:
+    """In the child: switch the mutant on and run the tests until one fails (1) or none (0)."""
+    from _pytest.runner import runtestprotocol
+    from mutmut.mutation.trampoline import set_mutant_under_test
+
+    from tests import mutation_order
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_limit + int(time.process_time()),) * 2)
+    factory = items[0].config._tmp_path_factory
+    factory._given_basetemp = scratch
+    factory._basetemp = None
+    set_mutant_under_test(mutant)
+    for item in items:
+        reports = runtestprotocol(item, log=False, nextitem=None)
+        if any(report.failed for report in reports):
+            if mutant != "fail":
+                mutation_order.record_kill(mutant, item.nodeid)
+            return 1
+    return 0
+
+
+def say(line: str) -> None:
+    print(f"mutation: {line}", flush=True)
+
+
+def main() -> int:
+    from mutmut.configuration import config
+
+    os.chdir(ROOT)
+    jobs = int(os.environ.get("MUTATION_JOBS") or os.cpu_count() or 2)
+    mutants = prepare(jobs)
+    say(
+        f"{len(mutants)} mutants, {sum(1 for m in mutants if m.tests)} with tests; {jobs} at a time"
+    )
+    os.chdir(ROOT / "mutants")
+    os.environ["MUTANT_UNDER_TEST"] = ""
+    loop = MutantLoop(mutants, jobs)
+    args = ["--rootdir=.", "--tb=native", "-q", "-s", "-p", "no:randomly"]
+    code = pytest.main(
+        args
+        + list(config().pytest_add_cli_args)
+        + list(config().pytest_add_cli_args_test_selection),
+        plugins=[loop],
+    )
+    os.chdir(ROOT)
+    return int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
