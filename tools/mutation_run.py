@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import resource
 import select
 import shutil
@@ -131,12 +132,19 @@ class MutantLoop:
     def pytest_runtestloop(self, session: Any) -> bool:
         from tests import mutation_order
 
-        items = {item.nodeid: item for item in session.items}
+        # A second collection in one process escapes non-ASCII test ids once more (pytest keeps
+        # the escaped ids on the parametrize mark): the stats pass's ids are matched unescaped.
+        items = {_unescaped(item.nodeid): item for item in session.items}
+        for mutant in self.mutants:
+            mutant.tests = [_unescaped(t) for t in mutant.tests]
         missing = {t for m in self.mutants for t in m.tests if t not in items}
         if missing:
             raise RuntimeError(
                 f"{len(missing)} tests of the stats pass were not collected: {sorted(missing)[:3]}"
             )
+        from tests.conftest import sqlite_template
+
+        sqlite_template()  # made once here, not in every child
         self._forced_fail(items)
         gc.freeze()  # the children share the parent's heap; no collector walks it again
         started = last_report = time.monotonic()
@@ -249,6 +257,11 @@ def _judge(mutant: str, items: list[Any], scratch: Path, cpu_limit: int) -> int:
                 mutation_order.record_kill(mutant, item.nodeid)
             return 1
     return 0
+
+
+def _unescaped(nodeid: str) -> str:
+    """Repeated backslashes of an escaped character collapsed to one: ``a[\\\\u697c]`` -> ``a[\\u697c]``."""
+    return re.sub(r"\\+(?=[uUx][0-9a-fA-F])", lambda _: "\\", nodeid)
 
 
 def say(line: str) -> None:
