@@ -1,4 +1,5 @@
-"""Summarise a `mutmut run` (the `make mutation` target): a table per module, then one line.
+"""Summarise a mutation run (`make mutation`: mutmut's mutants, judged by tools/mutation_run.py):
+a table per module, then one line.
 
 The last line is `mutation: killed=K survived=S timeout=T score=0.NN`, where
 score = (killed + timeout) / (killed + timeout + survived). Mutants that no test reached
