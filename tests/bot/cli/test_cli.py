@@ -106,8 +106,8 @@ def louzhang(
     finally:
         root.handlers = saved_handlers
         root.setLevel(saved_level)
-        for name, level in saved_levels.items():
-            logging.getLogger(name).setLevel(level)
+        for name in list(logging.root.manager.loggerDict):  # the levels it set, undone
+            logging.getLogger(name).setLevel(saved_levels.get(name, logging.NOTSET))
         os.environ.clear()
         os.environ.update(saved_env)
         os.chdir(saved_cwd)
