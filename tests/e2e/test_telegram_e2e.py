@@ -18,6 +18,7 @@ from surveys.models import Response, Revision
 from surveys.report import build_report
 from tests.conftest import free_port, make_settings
 from tests.fakes.telegram import FakeTelegram
+from tests.pace import FAKE_PACE, SETTINGS_PACE
 from tests.waiting import wait_for
 
 CSV = (
@@ -41,6 +42,7 @@ async def start_app(
         telegram_mode="webhook",
         telegram_webhook_secret=secret,
         public_url=f"http://127.0.0.1:{port}",
+        **SETTINGS_PACE,
     )
     services = build_services(settings)
     runner = web.AppRunner(create_app(services))
@@ -70,7 +72,7 @@ async def enrol_and_say_yes(tg: FakeTelegram, services: Any) -> Any:
 async def live(any_db: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     await import_csv(tmp_path)
     port = free_port()
-    async with FakeTelegram(token="123:TEST") as tg:
+    async with FakeTelegram(token="123:TEST", **FAKE_PACE) as tg:
         runner, services = await start_app(any_db, tg, port, secret="s3cret")
         try:
             yield {"tg": tg, "services": services, "port": port}
@@ -190,7 +192,7 @@ async def test_webhook_secret_is_checked(live: dict[str, Any]) -> None:
 async def test_restart_mid_survey_then_change_the_last_answer(db: str, tmp_path: Path) -> None:
     await import_csv(tmp_path)
     port = free_port()
-    async with FakeTelegram(token="123:TEST") as tg:
+    async with FakeTelegram(token="123:TEST", **FAKE_PACE) as tg:
         runner, services = await start_app(db, tg, port)
         opened = await enrol_and_say_yes(tg, services)
         await runner.cleanup()  # louzhang run stops mid-survey
@@ -240,7 +242,7 @@ async def test_second_member_sees_the_answers_and_revises(db: str, tmp_path: Pat
     await import_csv(tmp_path)
     port = free_port()
     member2 = 5550009
-    async with FakeTelegram(token="123:TEST") as tg:
+    async with FakeTelegram(token="123:TEST", **FAKE_PACE) as tg:
         runner, services = await start_app(db, tg, port)
         try:
             opened = await enrol_and_say_yes(tg, services)
@@ -279,12 +281,13 @@ async def test_second_member_sees_the_answers_and_revises(db: str, tmp_path: Pat
 async def test_long_polling_mode(db: str, tmp_path: Path) -> None:
     """LOUZHANG_TELEGRAM_MODE=polling: PTB's updater long-polls getUpdates; no webhook."""
     port = free_port()
-    async with FakeTelegram(token="123:TEST") as tg:
+    async with FakeTelegram(token="123:TEST", **FAKE_PACE) as tg:
         settings = make_settings(
             database_url=db,
             telegram_token="123:TEST",
             telegram_api_url=tg.url,
             telegram_mode="polling",
+            **SETTINGS_PACE,
         )
         services = build_services(settings)
         runner = web.AppRunner(create_app(services))

@@ -52,8 +52,10 @@ async def running(
     **overrides: Any,
 ) -> AsyncIterator[Services]:
     """``louzhang run`` on ``db`` (webhook mode by default), stopped on leaving; ``overrides``
-    go to the settings (e.g. Twilio's)."""
+    go to the settings (e.g. Twilio's). The dispatcher keeps the fake's per-chat pace (1/s by
+    default; tests/pace.py)."""
     port = free_port()
+    overrides.setdefault("telegram_rate_per_chat", 1.0 / tg.per_chat_interval)
     settings = make_settings(
         database_url=db,
         telegram_token=TOKEN,

@@ -19,6 +19,7 @@ from notifications.message import Message
 from notifications.models import OutboxMessage
 from notifications.to_staff import staff_outgoing
 from tests.fakes.telegram import FakeTelegram
+from tests.pace import FAKE_PACE
 from tests.security.telegram_service import (
     CHAT,
     GROUP,
@@ -48,7 +49,7 @@ async def test_nothing_happens_in_a_group_but_one_private_link(
 ) -> None:
     await import_households(tmp_path)
     await add_staff("Admin", role="admin", phone=STAFF_PHONE)
-    async with FakeTelegram(token=TOKEN) as tg:
+    async with FakeTelegram(token=TOKEN, **FAKE_PACE) as tg:
         tg.set_chat_type(GROUP, chat_type)  # type: ignore[arg-type]
         async with running(db, tg) as services:
             # A resident and a staff member share their numbers in the group ...
@@ -75,7 +76,7 @@ async def test_a_button_pressed_in_a_group_is_answered_and_changes_nothing(
     db: str, tmp_path: Path
 ) -> None:
     await import_households(tmp_path)
-    async with FakeTelegram(token=TOKEN) as tg:
+    async with FakeTelegram(token=TOKEN, **FAKE_PACE) as tg:
         async with running(db, tg) as services:
             query = await tg.user_press(GROUP, 1, "a:1:1:y", user_id=CHAT)
             await idle(services)
@@ -90,7 +91,7 @@ async def test_a_linked_group_is_unlinked_and_never_chosen(db: str, tmp_path: Pa
     await Contact.create(household=household, channel="telegram", address=str(GROUP))
     staff = await add_staff("Admin", role="admin", phone=STAFF_PHONE)
     await Staff.filter(id=staff.id).update(telegram_chat_id=GROUP)
-    async with FakeTelegram(token=TOKEN) as tg:
+    async with FakeTelegram(token=TOKEN, **FAKE_PACE) as tg:
         async with running(db, tg) as services:
             opened = await services.runtime.open_round("antigen", buildings=[7])
             assert "telegram" not in opened.by_channel  # the group is not 7-1203's chat

@@ -10,6 +10,7 @@ from estate.staff import add_staff
 from notifications.models import OutboxMessage
 from surveys.models import Response
 from tests.fakes.telegram import FakeTelegram
+from tests.pace import FAKE_PACE
 from tests.security.telegram_service import (
     CHAT,
     CHAT_EN,
@@ -31,7 +32,7 @@ async def test_an_edited_answer_answers_nothing_and_is_explained_once(
     db: str, tmp_path: Path
 ) -> None:
     await import_households(tmp_path)
-    async with FakeTelegram(token=TOKEN) as tg:
+    async with FakeTelegram(token=TOKEN, **FAKE_PACE) as tg:
         async with running(db, tg) as services:
             opened = await at_how_many_tested(tg, services)
             three = tg.make_message_update(CHAT, "3")
@@ -54,7 +55,7 @@ async def test_an_edited_answer_answers_nothing_and_is_explained_once(
 
 async def test_the_note_is_in_the_residents_language(db: str, tmp_path: Path) -> None:
     await import_households(tmp_path)
-    async with FakeTelegram(token=TOKEN) as tg:
+    async with FakeTelegram(token=TOKEN, **FAKE_PACE) as tg:
         async with running(db, tg) as services:
             await enrol(tg, CHAT_EN, PHONE_EN)
             hello = tg.make_message_update(CHAT_EN, "hello")
@@ -70,7 +71,7 @@ async def test_the_note_is_in_the_residents_language(db: str, tmp_path: Path) ->
 async def test_an_edited_notice_sends_nothing(db: str, tmp_path: Path) -> None:
     await import_households(tmp_path)
     await add_staff("Cadre7", role="cadre", phone=STAFF_PHONE, buildings=[7])
-    async with FakeTelegram(token=TOKEN) as tg:
+    async with FakeTelegram(token=TOKEN, **FAKE_PACE) as tg:
         async with running(db, tg) as services:
             await enrol(tg)  # 7-1203 gets notices by Telegram
             await enrol(tg, STAFF_CHAT, STAFF_PHONE.lstrip("+"))

@@ -23,6 +23,7 @@ from notifications.drives.texts import DRIVE_TEXTS
 from notifications.models import OutboxMessage
 from tests.fakes.telegram import FakeTelegram
 from tests.notifications.drives.test_drives import MIN, T0, options, small_estate, start
+from tests.pace import FAKE_PACE
 from tests.security.telegram_service import (
     CHAT,
     TOKEN,
@@ -47,7 +48,7 @@ async def test_buttons_with_impossible_ids_are_answered_and_change_nothing(
     any_db: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     await import_households(tmp_path)
-    async with FakeTelegram(token=TOKEN) as tg:
+    async with FakeTelegram(token=TOKEN, **FAKE_PACE) as tg:
         async with running(any_db, tg) as services:
             await enrol(tg)
             await idle(services)

@@ -20,6 +20,7 @@ from notifications.models import OutboxMessage
 from surveys.pickups.models import Question
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
+from tests.pace import FAKE_PACE
 from tests.security.telegram_service import (
     CHAT,
     SMS_PHONE,
@@ -66,7 +67,7 @@ def no_user_no_chat(tg: FakeTelegram) -> dict[str, Any]:
 async def test_an_update_without_a_usable_chat_is_ignored(
     db: str, build: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with FakeTelegram(token=TOKEN) as tg:
+    async with FakeTelegram(token=TOKEN, **FAKE_PACE) as tg:
         async with running(db, tg) as services:
             with caplog.at_level(logging.WARNING):
                 assert await tg.deliver(build(tg)) in (200, 400)
@@ -77,7 +78,7 @@ async def test_an_update_without_a_usable_chat_is_ignored(
 
 async def test_nul_in_a_telegram_message_is_stripped(any_db: str, tmp_path: Path) -> None:
     await import_households(tmp_path)
-    async with FakeTelegram(token=TOKEN) as tg:
+    async with FakeTelegram(token=TOKEN, **FAKE_PACE) as tg:
         async with running(any_db, tg) as services:
             await enrol(tg)
             await tg.user_message(CHAT, "楼道\x00灯坏了")  # a question, outside any survey
@@ -90,7 +91,7 @@ async def test_nul_in_a_telegram_message_is_stripped(any_db: str, tmp_path: Path
 async def test_nul_in_an_sms_is_stripped(any_db: str, tmp_path: Path) -> None:
     await import_households(tmp_path)
     async with (
-        FakeTelegram(token=TOKEN) as tg,
+        FakeTelegram(token=TOKEN, **FAKE_PACE) as tg,
         FakeTwilio(account_sid=SID, auth_token=AUTH) as tw,
     ):
         sms = {

@@ -10,6 +10,7 @@ from pathlib import Path
 from notifications.models import InboundSeen
 from surveys.models import Response
 from tests.fakes.telegram import FakeTelegram
+from tests.pace import FAKE_PACE
 from tests.security.telegram_service import (
     CHAT,
     TOKEN,
@@ -25,7 +26,7 @@ async def test_an_update_posted_twice_is_one_answer_and_one_reply(
     any_db: str, tmp_path: Path
 ) -> None:
     await import_households(tmp_path)
-    async with FakeTelegram(token=TOKEN) as tg:
+    async with FakeTelegram(token=TOKEN, **FAKE_PACE) as tg:
         async with running(any_db, tg) as services:
             opened = await at_how_many_tested(tg, services)
             two = tg.make_message_update(CHAT, "2")  # "2 tested"
@@ -56,7 +57,7 @@ async def test_an_update_posted_twice_is_one_answer_and_one_reply(
 
 async def test_a_button_press_delivered_twice_is_one_answer(db: str, tmp_path: Path) -> None:
     await import_households(tmp_path)
-    async with FakeTelegram(token=TOKEN) as tg:
+    async with FakeTelegram(token=TOKEN, **FAKE_PACE) as tg:
         async with running(db, tg) as services:
             await at_how_many_tested(tg, services)
             press = tg.updates[-1]  # the "是" press that led to "how many tested?"

@@ -19,6 +19,7 @@ from bot.app import Services
 from estate.models import Contact
 from notifications.models import InboundSeen, OutboxMessage
 from tests.fakes.telegram import FakeTelegram
+from tests.pace import FAKE_PACE
 from tests.security.telegram_service import CHAT, PHONE, TOKEN, idle, import_households, running
 
 
@@ -33,7 +34,7 @@ async def test_a_secret_is_made_at_start_and_updates_without_it_are_refused(
     db: str, tmp_path: Path
 ) -> None:
     await import_households(tmp_path)
-    async with FakeTelegram(token=TOKEN) as tg:
+    async with FakeTelegram(token=TOKEN, **FAKE_PACE) as tg:
         async with running(db, tg, secret=None) as services:
             made = tg.webhook_secret  # what setWebhook received
             assert made and re.fullmatch(r"[A-Za-z0-9_-]{32,256}", made)
@@ -55,7 +56,10 @@ async def test_a_secret_is_made_at_start_and_updates_without_it_are_refused(
 
 
 async def test_a_configured_secret_is_used_as_it_is(db: str) -> None:
-    async with FakeTelegram(token=TOKEN) as tg, running(db, tg, secret="operator-Secret_1"):
+    async with (
+        FakeTelegram(token=TOKEN, **FAKE_PACE) as tg,
+        running(db, tg, secret="operator-Secret_1"),
+    ):
         assert tg.webhook_secret == "operator-Secret_1"
 
 
@@ -64,7 +68,7 @@ async def test_in_polling_mode_the_route_takes_nothing_without_the_secret(
     db: str, tmp_path: Path, secret: str | None
 ) -> None:
     await import_households(tmp_path)
-    async with FakeTelegram(token=TOKEN) as tg:
+    async with FakeTelegram(token=TOKEN, **FAKE_PACE) as tg:
         async with running(db, tg, secret=secret, mode="polling") as services:
             assert tg.webhook_url is None
             forged = tg.make_contact_update(CHAT, PHONE)

@@ -1,7 +1,12 @@
-"""The `louzhang` command line as a user runs it: real subprocesses on a temporary database."""
+"""The `louzhang` command line as a user runs it, on a temporary database. The process itself
+(``python -m bot``: its entry point, environment, exit status and streams) is exercised by the
+tests that start real subprocesses (:func:`louzhang_process`, ``louzhang run``); the others call
+the same ``main()`` in this process (:func:`louzhang`), which is what a subprocess would run,
+without a second of imports per command."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -10,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -30,44 +36,107 @@ BROKEN = (
 )
 
 
-def louzhang(
-    tmp_path: Path, *args: str, timeout: float = 60, language: str = "en"
-) -> subprocess.CompletedProcess[str]:
-    """Run the CLI; these tests read its English words (``language="zh-CN"`` for the default)."""
-    env = {
+def _env(tmp_path: Path, language: str, url: str | None) -> dict[str, str]:
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith("LOUZHANG_")},
-        "LOUZHANG_DATABASE_URL": f"sqlite://{tmp_path}/cli.sqlite3",
+        "LOUZHANG_DATABASE_URL": url or f"sqlite://{tmp_path}/cli.sqlite3",
         "LOUZHANG_LANGUAGE": language,
     }
+
+
+def louzhang_process(
+    tmp_path: Path, *args: str, language: str = "en", url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a real ``python -m bot`` process in ``tmp_path`` on ``url`` (default
+    ``cli.sqlite3`` there); its English words unless ``language``."""
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=tmp_path,
-        env=env,
+        env=_env(tmp_path, language, url),
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=60,
     )
 
 
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def louzhang(
+    tmp_path: Path, *args: str, language: str = "en", url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI's ``main()`` in this process as :func:`louzhang_process` would run it (same
+    environment, working directory, logging set-up; stdout and stderr captured, exit status
+    returned); these tests read its English words (``language="zh-CN"`` for the default)."""
+    import io
+    import logging
+
+    from bot.cli.main import main
+    from config.settings import get_settings
+
+    saved_env, saved_cwd = dict(os.environ), Path.cwd()
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    saved_levels = {name: logging.getLogger(name).level for name in logging.root.manager.loggerDict}
+    stdout, stderr = io.StringIO(), io.StringIO()
+    os.environ.clear()
+    os.environ.update(_env(tmp_path, language, url))
+    os.chdir(tmp_path)
+    get_settings.cache_clear()
+    # As in a fresh process, the CLI's logging set-up sends the log to (the captured) stderr.
+    root.handlers = []
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                if _loop_running():  # an async test: main() runs its own loop, in a thread
+                    with ThreadPoolExecutor(1) as thread:
+                        code = thread.submit(main, list(args)).result()
+                else:
+                    code = main(list(args))
+            except SystemExit as exc:  # argparse: --help, wrong arguments
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            finally:
+                for handler in root.handlers:
+                    handler.flush()
+    finally:
+        root.handlers = saved_handlers
+        root.setLevel(saved_level)
+        for name in list(logging.root.manager.loggerDict):  # the levels it set, undone
+            logging.getLogger(name).setLevel(saved_levels.get(name, logging.NOTSET))
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+        get_settings.cache_clear()
+    # Read as ``subprocess.run(text=True)`` reads a pipe: universal newlines.
+    out, err = (s.getvalue().replace("\r\n", "\n").replace("\r", "\n") for s in (stdout, stderr))
+    return subprocess.CompletedProcess(["louzhang", *args], code, out, err)
+
+
 def test_import_open_report_from_the_command_line(tmp_path: Path) -> None:
+    """Real processes: exit statuses, summaries on stdout, the CSV report written to stdout."""
     good = tmp_path / "residents.csv"
     good.write_bytes(GOOD.encode("utf-8"))
-    dry = louzhang(tmp_path, "import", "residents", str(good), "--dry-run")
+    dry = louzhang_process(tmp_path, "import", "residents", str(good), "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "nothing was written" in dry.stdout
-    done = louzhang(tmp_path, "import", "residents", str(good))
+    done = louzhang_process(tmp_path, "import", "residents", str(good))
     assert done.returncode == 0, done.stderr
-    again = louzhang(tmp_path, "import", "residents", str(good))
+    again = louzhang_process(tmp_path, "import", "residents", str(good))
     assert "nothing changed" in again.stdout  # idempotent
 
-    opened = louzhang(
+    opened = louzhang_process(
         tmp_path, "survey", "open", "antigen", "--buildings", "1-5", "--closes-in", "6h"
     )
     assert opened.returncode == 0, opened.stderr
     assert opened.stdout.strip().splitlines()[-1] == "round 1"
     assert "2 households" in opened.stdout
 
-    report = louzhang(tmp_path, "survey", "report", "1")
+    report = louzhang_process(tmp_path, "survey", "report", "1")
     assert report.returncode == 0, report.stderr
     lines = report.stdout.splitlines()
     assert lines[0].startswith("building,floor,room,status,")
@@ -75,12 +144,12 @@ def test_import_open_report_from_the_command_line(tmp_path: Path) -> None:
     assert len(rows) == 2
     assert any(r.startswith("3,12,1203,no_reply,") for r in rows)  # floor from 1203室
     assert any(r.startswith("3,5,502,no_reply,") for r in rows)
-    status = louzhang(tmp_path, "outbox", "status")
+    status = louzhang_process(tmp_path, "outbox", "status")
     assert status.returncode == 0, status.stderr
     assert "queued" in status.stdout and "waiting: 2" in status.stdout  # both questions wait
 
     out = tmp_path / "round1.xlsx"
-    xlsx = louzhang(
+    xlsx = louzhang_process(
         tmp_path, "survey", "report", "1", "--format", "xlsx", "-o", str(out), language="zh-CN"
     )
     assert xlsx.returncode == 0, xlsx.stderr
@@ -92,7 +161,7 @@ def test_import_open_report_from_the_command_line(tmp_path: Path) -> None:
 def test_bad_input_gets_a_clear_message_and_a_non_zero_exit(tmp_path: Path) -> None:
     broken = tmp_path / "broken.csv"
     broken.write_bytes(BROKEN.encode("utf-8"))
-    result = louzhang(tmp_path, "import", "residents", str(broken))
+    result = louzhang_process(tmp_path, "import", "residents", str(broken))  # a real exit status
     assert result.returncode != 0
     assert "line 2" in result.stderr and "line 3" in result.stderr
     assert "nothing imported" in result.stderr

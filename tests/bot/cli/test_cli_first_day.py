@@ -1,4 +1,6 @@
-"""The command line on a committee's first day, run as a new user would (real subprocesses).
+"""The command line on a committee's first day, run as a new user would (the process boundary:
+a mistyped database URL and `louzhang audit | head` run real subprocesses; the rest calls the
+CLI's main() in this process, see tests/bot/cli/test_cli.py).
 
 Promises:
 - `import template` writes an XLSX or CSV whose header names each column in Chinese and
@@ -23,26 +25,20 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from tests.bot.cli.test_cli import GOOD
+from tests.bot.cli.test_cli import GOOD, louzhang, louzhang_process
 
 
 def run(
     tmp_path: Path, *args: str, url: str | None = None, language: str = "en"
 ) -> subprocess.CompletedProcess[str]:
-    """Run the CLI; these tests read its English words (``language="zh-CN"``: the default)."""
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("LOUZHANG_")},
-        "LOUZHANG_DATABASE_URL": url or f"sqlite://{tmp_path}/day.sqlite3",
-        "LOUZHANG_LANGUAGE": language,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    """Run the CLI (in this process, see :func:`tests.bot.cli.test_cli.louzhang`) on ``url``
+    (default ``day.sqlite3`` in ``tmp_path``); these tests read its English words
+    (``language="zh-CN"``: the default)."""
+    return louzhang(tmp_path, *args, language=language, url=url or _day(tmp_path))
+
+
+def _day(tmp_path: Path) -> str:
+    return f"sqlite://{tmp_path}/day.sqlite3"
 
 
 def test_the_residents_template_names_both_languages_and_imports_as_it_is(
@@ -73,7 +69,9 @@ def test_a_plain_path_is_a_sqlite_database_made_for_its_owner_only(tmp_path: Pat
 
 def test_a_mistyped_database_url_is_explained_and_creates_nothing(tmp_path: Path) -> None:
     before = sorted(p.name for p in tmp_path.iterdir())
-    wrong = run(tmp_path, "survey", "list", url="postgre://louzhang:s3cret@db.example/louzhang")
+    wrong = louzhang_process(
+        tmp_path, "survey", "list", url="postgre://louzhang:s3cret@db.example/louzhang"
+    )  # a real process: what its user sees, exit status and all
     assert wrong.returncode == 2
     assert "LOUZHANG_DATABASE_URL" in wrong.stderr and "postgres://" in wrong.stderr
     assert "s3cret" not in wrong.stderr and "Traceback" not in wrong.stderr

@@ -300,6 +300,6 @@ def test_argument_errors_drive_errors_and_the_demo_in_the_staff_language(
     assert late.returncode == 2 and words["cancelled"] in late.stderr, late.stderr
 
     (tmp_path / "demo").mkdir()
-    demo = louzhang(tmp_path / "demo", "demo", "seed", language=language, timeout=180)
+    demo = louzhang(tmp_path / "demo", "demo", "seed", language=language)
     assert demo.returncode == 0, demo.stderr
     assert all(w in demo.stdout for w in words["demo"]), demo.stdout

@@ -25,6 +25,7 @@ from tests.audio import voice_note
 from tests.conftest import free_port, make_settings
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
+from tests.pace import FAKE_PACE, SETTINGS_PACE
 from tests.waiting import wait_for
 
 SID = "AC" + "0123456789abcdef" * 2
@@ -61,7 +62,7 @@ async def staff_app(db: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     base = f"http://127.0.0.1:{port}"
     async with (
         FakeTwilio(account_sid=SID, auth_token=TOKEN) as tw,
-        FakeTelegram(token="123:TEST") as tg,
+        FakeTelegram(token="123:TEST", **FAKE_PACE) as tg,
     ):
         settings = make_settings(
             database_url=db,
@@ -74,6 +75,7 @@ async def staff_app(db: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
             telegram_token="123:TEST",
             telegram_api_url=tg.url,
             telegram_mode="webhook",
+            **SETTINGS_PACE,
         )
         services = build_services(settings)
         runner = web.AppRunner(create_app(services))
