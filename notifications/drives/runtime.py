@@ -425,7 +425,7 @@ class DriveRuntime:
         lead_minutes = max(1, round(drive.lead_s / 60))
         # Interleave the batches called now: every point's first message goes out first.
         call_lists = [
-            self._messages(drive, b, members.get(b.id, []), contacts, points, "call", now)
+            self._messages(drive, b, members.get(b.id, []), contacts, points, "call")
             for b in to_call
         ]
         outgoing: list[Outgoing] = []
@@ -439,7 +439,6 @@ class DriveRuntime:
                 contacts,
                 points,
                 "ready",
-                now,
                 minutes=lead_minutes,
             )
             if self.voice_lead > timedelta(0):
@@ -450,7 +449,6 @@ class DriveRuntime:
                     {h: c for h, c in contacts.items() if c.channel == "voice"},
                     points,
                     "call",
-                    now,
                     not_before=batch.call_at - self.voice_lead,
                 )
         slot = _slot(drive)
@@ -530,13 +528,11 @@ class DriveRuntime:
         contacts: dict[int, Contact],
         points: dict[str, DrivePoint],
         kind: str,
-        now: datetime,
         *,
         minutes: int = 0,
         not_before: datetime | None = None,
     ) -> list[Outgoing]:
-        point = points.get(batch.point)
-        location = point.location if point else ""
+        location = points[batch.point].location  # every batch's point is a row of its drive
         out = []
         for part in parts:
             contact = contacts.get(part.household_id)  # type: ignore[attr-defined]
@@ -752,8 +748,7 @@ class DriveRuntime:
         point_name, building = timer.payload["point"], int(timer.payload["building"])
         parts = await DriveHousehold.filter(self._silent_parts(drive, point_name, building))
         contacts = await contacts_for([p.household_id for p in parts], self.enabled)  # type: ignore[attr-defined]
-        point = await DrivePoint.get_or_none(drive_id=drive.id, name=point_name)
-        location = point.location if point else ""
+        location = (await DrivePoint.get(drive_id=drive.id, name=point_name)).location
         outgoing = [
             Outgoing(
                 contact=contacts[p.household_id],  # type: ignore[attr-defined]
