@@ -167,7 +167,7 @@ def _replan(
 
 
 async def _write_times(
-    rows: Iterable[DriveBatch], conn: BaseDBAsyncClient, voice_lead: timedelta | None = None
+    rows: Iterable[DriveBatch], conn: BaseDBAsyncClient, voice_lead: timedelta
 ) -> None:
     for row in rows:
         await (
@@ -175,8 +175,7 @@ async def _write_times(
             .using_db(conn)
             .update(ready_at=row.ready_at, call_at=row.call_at)
         )
-        if voice_lead is not None and row.call_at is not None:
-            await _time_voice_calls(row, row.call_at - voice_lead, conn)
+        await _time_voice_calls(row, row.call_at - voice_lead, conn)
 
 
 async def _time_voice_calls(row: DriveBatch, at: datetime, conn: BaseDBAsyncClient) -> int:

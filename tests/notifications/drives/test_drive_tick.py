@@ -2,21 +2,25 @@
 
 Promises:
 - A silent list names its rooms floor by floor (floor 9 before floor 10), each floor's rooms in
-  order, and goes to the drive estate's staff only (not a same-numbered building's elsewhere).
+  order, and goes to the drive estate's staff only (not a same-numbered building's elsewhere),
+  and to the point's volunteers, not to other staff who work there.
 - One building's silent list leaves the other buildings' last calls and silent lists to come;
   its households are no longer awaited, the others' still are.
+- A building's last call comes a slot after its own last batch even when the point calls
+  another building next; two buildings' silent lists due at once are both counted.
 - A restarted runtime still lists the silent of a building whose batches are all done.
 - A tick reports every message it enqueued: calls, last calls and silent lists together.
 - A skipped batch's households get no last call; a household visited door to door gets none.
 - When a drive ends, its households' digits are no longer taken as replies; another running
   drive is left running, and its timers do not hold this one; the drive's stored time of change
   is the end; the last call reads the location of its own drive's point.
-- Staggered points: a batch finishing at one point never finishes the batch another point is
-  calling; a called batch is done only after its own slot.
-- A "get ready" says the lead in whole minutes (90 s: about 2); a call-up names its point's
-  location; a household that answered the "get ready" is not awaited after the call; a "get
-  ready" already delivered stays delivered when its batch is called, a queued one is cancelled
-  then; a call marks the drive changed; a tick counts the calls and messages of every drive.
+- A batch whose slot is over is done; a batch another drive is still calling (a longer slot)
+  is not.
+- A "get ready" says the lead in whole minutes (90 s: about 2; 30 s: about 1); a call-up names
+  its point's location; a household that answered the "get ready" is not awaited after the
+  call; a "get ready" already delivered stays delivered when its batch is called, a queued one
+  is cancelled then; a call marks the drive changed; a tick counts every drive's calls and
+  messages.
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ async def test_silent_lists_per_building_in_floor_order_to_the_estates_staff(db:
     admin = await Staff.create(name="admin", role="admin", telegram_chat_id=5, language="en")
     stranger = await Staff.create(name="c", role="cadre", telegram_chat_id=6, language="en")
     await StaffBuilding.create(staff=stranger, building=other_one)
+    await Staff.create(name="l", role="logistics", point="A", telegram_chat_id=7)  # not a volunteer
     clock = FakeClock(T0)
     drive, _ = await start(clock, options(estate=estate.id))
     runtime = DriveRuntime(clock=clock)
@@ -130,6 +135,8 @@ async def test_the_end_of_a_drive_closes_its_replies_and_leaves_other_drives(db:
         clock, options(points=[("B", [2])], start=T0 + 5 * MIN, interval=10 * MIN)
     )
     runtime = DriveRuntime(clock=clock)
+    clock.set(T0 + 5 * MIN)  # the other drive's first batch
+    await runtime.tick()
     clock.set(T0 + 10 * MIN)  # floor 2 called; floor 1, the building's last batch, skipped
     await runtime.tick()
     await runtime.skip(drive.id, "A")
@@ -178,3 +185,32 @@ async def test_a_call_after_the_get_ready_in_two_drives_at_once(db: str) -> None
     await runtime.tick()
     states = dict(await DriveBatch.all().values_list("drive_id", "state"))
     assert states == {drive.id: "done", other.id: "called"}
+
+
+async def test_each_building_of_a_point_gets_its_last_call_after_its_own_last_batch(
+    db: str,
+) -> None:
+    await small_estate(buildings=3, floors=1, per_floor=1)
+    clock = FakeClock(T0)
+    await start(clock, options(points=[("A", [1, 2]), ("B", [3])]))
+    runtime = DriveRuntime(clock=clock)
+    clock.set(T0 + 10 * MIN)
+    await runtime.tick()
+    first = [row.building for row in await DriveBatch.filter(state="called", point="A")]
+    clock.set(T0 + 15 * MIN)  # the point's next building is called; the first's last call
+    done = await runtime.tick()
+    assert sorted(await rooms_of(await sent("last_call"))) == [f"{first[0]}-101", "3-101"]
+    assert done.messages == 1 + 2
+    clock.set(T0 + 20 * MIN)  # silent lists of the first building and of building 3 at once
+    done = await runtime.tick()
+    assert done.silent == 2
+
+
+async def test_a_get_ready_half_a_minute_ahead_says_about_one_minute(db: str) -> None:
+    await small_estate(buildings=1, floors=1, per_floor=1)
+    clock = FakeClock(T0)
+    await start(clock, options(points=[("A", [1])], lead=timedelta(seconds=30)))
+    clock.set(T0 + 10 * MIN - timedelta(seconds=30))
+    await DriveRuntime(clock=clock).tick()
+    [ready] = await sent("ready")
+    assert "约1分钟后" in ready.body["text"]
