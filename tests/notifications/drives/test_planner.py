@@ -13,6 +13,7 @@ estates are in test_planner_properties.py):
   capacity gets a part of its own; parts are numbered.
 - Home-bound and positive households are never called; they go door to door at the point
   serving their building, "positive" winning as the reason.
+- /next refuses a naive time or one whose zone has no offset; a plan without points says so.
 - Bad requests raise PlanError (naive start, interval <= 0, negative lead, unknown order, no
   point, unnamed or twice-named point, capacity < 1, no buildings, a building twice or unknown
   or misfiled, floors < 1, a household twice, off its building or floor, negative people).
@@ -30,7 +31,7 @@ estates are in test_planner_properties.py):
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -460,6 +461,12 @@ def test_plan_helpers() -> None:
         plan.point("A").batch(3)
 
 
+def test_a_plan_without_points_says_so() -> None:
+    plan = Plan((), START, MIN, MIN)
+    with pytest.raises(PlanError, match=r"^no point 'A' in this drive \(points: none\)$"):
+        plan.point("A")
+
+
 def test_empty_plan_finishes_at_start() -> None:
     plan = plan_drive(request([PointSpec("A", (1,))], estate((1, 3, []))))
     assert plan.finish_at == START
@@ -533,9 +540,17 @@ def test_shift_zero_after_everything_and_whole_point() -> None:
     assert call_times(early) == [(1, "13:30"), (2, "13:35"), (3, "13:40"), (4, "13:45")]
 
 
-def test_next_needs_an_aware_time() -> None:
-    with pytest.raises(PlanError, match="timezone-aware"):
-        reschedule_from(four_floor_plan(), "A", 2, datetime(2022, 4, 10, 14, 2))
+class _NoOffset(tzinfo):
+    """A time zone that does not know its offset: the time is as good as naive."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+
+@pytest.mark.parametrize("zone", [None, _NoOffset()])
+def test_next_needs_an_aware_time(zone: tzinfo | None) -> None:
+    with pytest.raises(PlanError, match=r"^the new call time must be timezone-aware$"):
+        reschedule_from(four_floor_plan(), "A", 2, datetime(2022, 4, 10, 14, 2, tzinfo=zone))
 
 
 def test_next_across_time_zones_uses_the_instant() -> None:
