@@ -20,8 +20,9 @@ Promises of notifications/drives.py (tests here and in test_drive_runtime.py):
   cancelled drive answers "closed" and records nothing; an answered household is not awaited.
 - Home-bound and positive households are never called; they are visited door to door.
 - A call-up reads per channel: SMS gets the short text; chat the long text, the reply buttons
-  (the call) and the SMS text as its fallback; voice the SMS text and a script in the contact's
-  language (Mandarin when there is no script in it).
+  (the call, labelled in the contact's language) and the SMS text as its fallback (the "get
+  ready" too); voice the SMS text and a script in the contact's language (Mandarin when there
+  is no script in it) naming the room, point, location and, to get ready, the minutes.
 """
 
 from __future__ import annotations
