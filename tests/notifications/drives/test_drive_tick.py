@@ -14,6 +14,11 @@ Promises:
 - When a drive ends, its households' digits are no longer taken as replies; another running
   drive is left running, and its timers do not hold this one; the drive's stored time of change
   is the end; the last call reads the location of its own drive's point.
+- The next due moment is the earliest of every running drive's (another drive's paused point of
+  the same name holds nothing here; other subsystems' timers do not count); a drive with
+  nothing left is due at once, and the next tick finishes it.
+- A restarted runtime takes replies from households called before the restart at its first
+  tick; a drive ends although another drive still has batches to call.
 - A batch whose slot is over is done; a batch another drive is still calling (a longer slot)
   is not.
 - A "get ready" says the lead in whole minutes (90 s: about 2; 30 s: about 1); a call-up names
@@ -33,7 +38,8 @@ from estate.models import Building, Contact, Estate, Household, Person, Staff, S
 from notifications.drives.models import Drive, DriveBatch, DriveHousehold
 from notifications.drives.runtime import DriveRuntime
 from notifications.drives.texts import DRIVE_TEXTS
-from notifications.models import OutboxMessage
+from notifications.message import Message
+from notifications.models import OutboxMessage, Timer
 from tests.notifications.drives.test_drives import (
     MIN,
     T0,
@@ -140,6 +146,7 @@ async def test_the_end_of_a_drive_closes_its_replies_and_leaves_other_drives(db:
     clock.set(T0 + 10 * MIN)  # floor 2 called; floor 1, the building's last batch, skipped
     await runtime.tick()
     await runtime.skip(drive.id, "A")
+    assert await runtime.next_due() == T0 + 13 * MIN  # the other's "get ready" before our slot
     called = await Household.get(room="201", building__number=1)
     assert await runtime.awaiting(called.id)
     finished: list[int] = []
@@ -214,3 +221,38 @@ async def test_a_get_ready_half_a_minute_ahead_says_about_one_minute(db: str) ->
     await DriveRuntime(clock=clock).tick()
     [ready] = await sent("ready")
     assert "约1分钟后" in ready.body["text"]
+
+
+async def test_two_drives_side_by_side_and_a_restart(db: str) -> None:
+    await small_estate(buildings=2, floors=1, per_floor=1)
+    clock = FakeClock(T0)
+    drive, _ = await start(clock, options(points=[("A", [1])]))
+    later, _ = await start(clock, options(points=[("A", [2])], start=T0 + 60 * MIN))
+    await Timer.create(key="survey:1", kind="reminder", due_at=T0 + MIN)  # not a drive's
+    runtime = DriveRuntime(clock=clock)
+    assert await runtime.next_due() == T0 + 8 * MIN  # the first drive's "get ready"
+    await runtime.pause(later.id, "A")  # the other drive's point A, not this one's
+    assert await runtime.next_due() == T0 + 8 * MIN
+    await runtime.resume(later.id, "A")
+    clock.set(T0 + 10 * MIN)
+    await runtime.tick()
+    restarted = DriveRuntime(clock=clock)
+    clock.set(T0 + 11 * MIN)
+    await restarted.tick()
+    contact = await Contact.get(household__building__number=1)
+    assert await restarted.reply(contact, 1) == Message(text(DRIVE_TEXTS, "ack_1", "zh-CN"))
+    finished = []
+    for minute in (15, 20):  # the slot and the last call (to nobody); the silent list: over
+        clock.set(T0 + minute * MIN)
+        finished += (await restarted.tick()).finished
+    assert finished == [drive.id]  # the other drive still has its batch to call
+
+
+async def test_a_drive_with_nothing_left_is_due_now(db: str) -> None:
+    await small_estate(buildings=1, floors=1, per_floor=1)
+    clock = FakeClock(T0)
+    drive, _ = await start(clock, options(points=[("A", [1])]))
+    runtime = DriveRuntime(clock=clock)
+    await runtime.skip(drive.id, "A")  # its only batch
+    assert await runtime.next_due() == T0  # the next tick finishes it
+    assert (await runtime.tick()).finished == [drive.id]

@@ -298,6 +298,7 @@ async def test_adaptive_pace_advances_when_enough_replied_but_not_before_the_min
     assert (await DriveBatch.get(drive_id=drive.id, seq=3)).state == "called"
     # The building's last call comes the maximum after its last batch.
     assert (await Timer.get(kind=LAST_CALL)).due_at == T0 + 32 * MIN
+    assert await runtime.next_due() == T0 + 32 * MIN
 
 
 @pytest.mark.parametrize(
