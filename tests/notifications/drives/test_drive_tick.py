@@ -5,7 +5,7 @@ Promises:
   order, and goes to the drive estate's staff only (not a same-numbered building's elsewhere),
   and to the point's volunteers, not to other staff who work there.
 - One building's silent list leaves the other buildings' last calls and silent lists to come;
-  its households are no longer awaited, the others' still are.
+  its households are no longer awaited, the others' still are (also after a restart).
 - A building's last call comes a slot after its own last batch even when the point calls
   another building next; two buildings' silent lists due at once are both counted.
 - A restarted runtime still lists the silent of a building whose batches are all done.
@@ -103,6 +103,8 @@ async def test_silent_lists_per_building_in_floor_order_to_the_estates_staff(db:
     [first] = await Household.filter(building=one, room="1001")
     [second] = await Household.filter(building=two, room="1001")
     assert not await runtime.awaiting(first.id) and await runtime.awaiting(second.id)
+    restarted = DriveRuntime(clock=clock)  # the same from the rows
+    assert not await restarted.awaiting(first.id) and await restarted.awaiting(second.id)
     clock.set(T0 + 30 * MIN)  # building 2's silent list, by a restarted runtime
     done = await DriveRuntime(clock=clock).tick()
     assert (done.silent, done.finished) == (3, [drive.id])
