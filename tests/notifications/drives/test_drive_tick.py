@@ -19,6 +19,8 @@ Promises:
   nothing left is due at once, and the next tick finishes it.
 - A restarted runtime takes replies from households called before the restart at its first
   tick; a drive ends although another drive still has batches to call.
+- A point called late reads its whole schedule while another point's "get ready" still goes
+  out, once; points called at once go in the points' order, whatever their batches' numbers.
 - A batch whose slot is over is done; a batch another drive is still calling (a longer slot)
   is not.
 - A "get ready" says the lead in whole minutes (90 s: about 2; 30 s: about 1); a call-up names
@@ -258,3 +260,31 @@ async def test_a_drive_with_nothing_left_is_due_now(db: str) -> None:
     await runtime.skip(drive.id, "A")  # its only batch
     assert await runtime.next_due() == T0  # the next tick finishes it
     assert (await runtime.tick()).finished == [drive.id]
+
+
+async def test_a_late_point_reads_its_schedule_and_the_other_point_still_gets_ready(
+    db: str,
+) -> None:
+    await small_estate(buildings=2, floors=2, per_floor=1)
+    clock = FakeClock(T0)
+    drive, _ = await start(clock)  # points A (building 1) and B (building 2)
+    runtime = DriveRuntime(clock=clock)
+    await runtime.pause(drive.id, "B")
+    clock.set(T0 + MIN)
+    await runtime.resume(drive.id, "B")  # B a minute later: ready 06:09, called 06:11
+    clock.set(T0 + 10 * MIN + timedelta(seconds=30))  # A half a minute late; B's "get ready"
+    done = await runtime.tick()
+    assert (done.called, done.messages) == (1, 2)
+    assert await rooms_of(await sent("call")) == ["1-201"]
+    assert await rooms_of(await sent("ready")) == ["2-201"]
+
+
+async def test_points_called_at_once_go_in_the_points_order_whatever_their_seq(db: str) -> None:
+    await small_estate(buildings=2, floors=2, per_floor=1)
+    clock = FakeClock(T0)
+    drive, _ = await start(clock)
+    runtime = DriveRuntime(clock=clock)
+    await runtime.skip(drive.id, "A")  # A's second batch takes the first slot
+    clock.set(T0 + 10 * MIN)
+    await runtime.tick()
+    assert await rooms_of(await sent("call")) == ["1-101", "2-201"]
