@@ -368,6 +368,7 @@ class DriveRuntime:
             row = by_id[action.batch_id]
             if isinstance(action, planner.Call):
                 row.ready_at, row.call_at = action.ready_at, action.call_at
+                row.ready_dropped = action.drop_ready
                 to_call.append(row)
             elif isinstance(action, planner.Move):
                 row.ready_at, row.call_at = action.ready_at, action.call_at
@@ -461,7 +462,6 @@ class DriveRuntime:
                     .update(state=BatchState.DONE)
                 )
             for row in to_call:
-                dropped = row.state == BatchState.WAITING and drive.lead_s > 0
                 await (
                     DriveBatch.filter(id=row.id, state__in=sources(BatchState.CALLED))
                     .using_db(conn)
@@ -470,7 +470,7 @@ class DriveRuntime:
                         called_at=now,
                         call_at=row.call_at,
                         ready_at=row.ready_at,
-                        ready_dropped=dropped,
+                        ready_dropped=row.ready_dropped,
                     )
                 )
                 # A "get ready" still queued for this batch is late now: drop it.
