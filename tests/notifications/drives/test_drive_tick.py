@@ -10,7 +10,8 @@ Promises:
   another building next; two buildings' silent lists due at once are both counted.
 - A restarted runtime still lists the silent of a building whose batches are all done.
 - A tick reports every message it enqueued: calls, last calls and silent lists together.
-- A skipped batch's households get no last call; a household visited door to door gets none.
+- A skipped batch's households get no last call; a household visited door to door gets none;
+  another drive's batches of the same point and building neither hold nor share the last call.
 - When a drive ends, its households' digits are no longer taken as replies; another running
   drive is left running, and its timers do not hold this one; the drive's stored time of change
   is the end; the last call reads the location of its own drive's point.
@@ -125,7 +126,8 @@ async def test_no_last_call_for_a_skipped_batch_or_door_to_door(db: str) -> None
     at_home = await Household.get(room="301")
     clock = FakeClock(T0)
     drive, _ = await start(clock, options(points=[("A", [1])]), positive={at_home.id})
-    await start(clock, options(points=[("A", [1])], start=T0 + 90 * MIN))  # its own point A
+    # Another drive later, its own point A and more batches (one household each).
+    await start(clock, options(points=[("A", [1])], start=T0 + 90 * MIN, capacity=1))
     runtime = DriveRuntime(clock=clock)
     clock.set(T0 + 10 * MIN)  # floor 3 (but 301: door to door); floor 2 is skipped
     await runtime.tick()
