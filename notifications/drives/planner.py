@@ -513,12 +513,8 @@ def _sorted_floors(
             target[household.floor] = [household]
         else:
             bucket.append(household)
-    for bucket in callable_by_floor.values():
-        if len(bucket) > 1:
-            bucket.sort(key=_household_key)
-    for bucket in home_by_floor.values():
-        if len(bucket) > 1:
-            bucket.sort(key=_household_key)
+    for bucket in (*callable_by_floor.values(), *home_by_floor.values()):
+        bucket.sort(key=_household_key)
     return callable_by_floor, home_by_floor
 
 
