@@ -22,6 +22,7 @@ Promises:
   tick; a drive ends although another drive still has batches to call.
 - A point called late reads its whole schedule while another point's "get ready" still goes
   out, once; points called at once go in the points' order, whatever their batches' numbers.
+- The runtime's loop ticks (the due batch is called) until it is stopped.
 - A batch whose slot is over is done; a batch another drive is still calling (a longer slot)
   is not.
 - A "get ready" says the lead in whole minutes (90 s: about 2; 30 s: about 1); a call-up names
@@ -33,6 +34,7 @@ Promises:
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from config.clock import FakeClock
@@ -290,3 +292,15 @@ async def test_points_called_at_once_go_in_the_points_order_whatever_their_seq(d
     clock.set(T0 + 10 * MIN)
     await runtime.tick()
     assert await rooms_of(await sent("call")) == ["1-101", "2-201"]
+
+
+async def test_the_loop_ticks_until_stopped(db: str) -> None:
+    await small_estate(buildings=1, floors=1, per_floor=1)
+    clock = FakeClock(T0 + 10 * MIN)
+    await start(clock, options(points=[("A", [1])], start=T0 + 10 * MIN))
+    runtime = DriveRuntime(clock=clock)
+    stop = asyncio.Event()
+    called: list[int] = []
+    runtime.on_tick.append(lambda result: (called.append(result.called), stop.set()))
+    await asyncio.wait_for(runtime.run(stop), timeout=5)
+    assert called == [1] and len(await sent("call")) == 1
