@@ -513,12 +513,8 @@ def _sorted_floors(
             target[household.floor] = [household]
         else:
             bucket.append(household)
-    for bucket in callable_by_floor.values():
-        if len(bucket) > 1:
-            bucket.sort(key=_household_key)
-    for bucket in home_by_floor.values():
-        if len(bucket) > 1:
-            bucket.sort(key=_household_key)
+    for bucket in (*callable_by_floor.values(), *home_by_floor.values()):
+        bucket.sort(key=_household_key)
     return callable_by_floor, home_by_floor
 
 
@@ -564,16 +560,13 @@ def plan_drive(request: PlanRequest) -> Plan:
                 if not members:
                     continue
                 parts = _split(members, point.capacity)
-                whole = len(parts) == 1
                 for index, part in enumerate(parts, start=1):
                     moment = start_utc + interval * seq
                     call_at = moment.astimezone(zone)
                     ready_at = (moment - lead).astimezone(zone)
                     seq += 1
-                    if whole:  # the floors of the group that have someone to call
-                        floors = tuple(f for f in group if f in callable_by_floor)
-                    else:
-                        floors = tuple(dict.fromkeys(h.floor for h in part))
+                    # the floors of the part that have someone to call, in calling order
+                    floors = tuple(dict.fromkeys(h.floor for h in part))
                     batches.append(
                         Batch(
                             point=point.name,

@@ -167,7 +167,7 @@ def _replan(
 
 
 async def _write_times(
-    rows: Iterable[DriveBatch], conn: BaseDBAsyncClient, voice_lead: timedelta | None = None
+    rows: Iterable[DriveBatch], conn: BaseDBAsyncClient, voice_lead: timedelta
 ) -> None:
     for row in rows:
         await (
@@ -175,8 +175,7 @@ async def _write_times(
             .using_db(conn)
             .update(ready_at=row.ready_at, call_at=row.call_at)
         )
-        if voice_lead is not None and row.call_at is not None:
-            await _time_voice_calls(row, row.call_at - voice_lead, conn)
+        await _time_voice_calls(row, row.call_at - voice_lead, conn)
 
 
 async def _time_voice_calls(row: DriveBatch, at: datetime, conn: BaseDBAsyncClient) -> int:
@@ -369,6 +368,7 @@ class DriveRuntime:
             row = by_id[action.batch_id]
             if isinstance(action, planner.Call):
                 row.ready_at, row.call_at = action.ready_at, action.call_at
+                row.ready_dropped = action.drop_ready
                 to_call.append(row)
             elif isinstance(action, planner.Move):
                 row.ready_at, row.call_at = action.ready_at, action.call_at
@@ -425,7 +425,7 @@ class DriveRuntime:
         lead_minutes = max(1, round(drive.lead_s / 60))
         # Interleave the batches called now: every point's first message goes out first.
         call_lists = [
-            self._messages(drive, b, members.get(b.id, []), contacts, points, "call", now)
+            self._messages(drive, b, members.get(b.id, []), contacts, points, "call")
             for b in to_call
         ]
         outgoing: list[Outgoing] = []
@@ -439,7 +439,6 @@ class DriveRuntime:
                 contacts,
                 points,
                 "ready",
-                now,
                 minutes=lead_minutes,
             )
             if self.voice_lead > timedelta(0):
@@ -450,7 +449,6 @@ class DriveRuntime:
                     {h: c for h, c in contacts.items() if c.channel == "voice"},
                     points,
                     "call",
-                    now,
                     not_before=batch.call_at - self.voice_lead,
                 )
         slot = _slot(drive)
@@ -464,7 +462,6 @@ class DriveRuntime:
                     .update(state=BatchState.DONE)
                 )
             for row in to_call:
-                dropped = row.state == BatchState.WAITING and drive.lead_s > 0
                 await (
                     DriveBatch.filter(id=row.id, state__in=sources(BatchState.CALLED))
                     .using_db(conn)
@@ -473,7 +470,7 @@ class DriveRuntime:
                         called_at=now,
                         call_at=row.call_at,
                         ready_at=row.ready_at,
-                        ready_dropped=dropped,
+                        ready_dropped=row.ready_dropped,
                     )
                 )
                 # A "get ready" still queued for this batch is late now: drop it.
@@ -530,13 +527,11 @@ class DriveRuntime:
         contacts: dict[int, Contact],
         points: dict[str, DrivePoint],
         kind: str,
-        now: datetime,
         *,
         minutes: int = 0,
         not_before: datetime | None = None,
     ) -> list[Outgoing]:
-        point = points.get(batch.point)
-        location = point.location if point else ""
+        location = points[batch.point].location  # every batch's point is a row of its drive
         out = []
         for part in parts:
             contact = contacts.get(part.household_id)  # type: ignore[attr-defined]
@@ -752,8 +747,7 @@ class DriveRuntime:
         point_name, building = timer.payload["point"], int(timer.payload["building"])
         parts = await DriveHousehold.filter(self._silent_parts(drive, point_name, building))
         contacts = await contacts_for([p.household_id for p in parts], self.enabled)  # type: ignore[attr-defined]
-        point = await DrivePoint.get_or_none(drive_id=drive.id, name=point_name)
-        location = point.location if point else ""
+        location = (await DrivePoint.get(drive_id=drive.id, name=point_name)).location
         outgoing = [
             Outgoing(
                 contact=contacts[p.household_id],  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from notifications.drives.runtime import (
 )
 from notifications.drives.texts import DRIVE_TEXTS, resident_text
 from notifications.models import OutboxMessage, Priority, Timer
+from notifications.voice_script import callup_spec
 from tests.notifications.drives.test_drives import (
     MIN,
     T0,
@@ -345,13 +346,30 @@ async def test_resident_message_per_channel(db: str) -> None:
     assert [row[0].data for row in chat.buttons] == [
         f"{REPLY_PREFIX}{part.id}:{n}" for n in (1, 2, 3)
     ]
+    assert [row[0].label for row in chat.buttons] == [
+        text(DRIVE_TEXTS, f"button_{n}", "en") for n in (1, 2, 3)
+    ]
     assert chat.extra["alt"]["sms"]["text"] == sms_call
     ready = runtime.resident_message("ready", part, contact, location="East gate", minutes=3)
     assert ready.text == resident_text("ready", "en", sms=False, minutes=3, **values)
+    assert ready.extra["alt"]["sms"]["text"] == resident_text(
+        "ready", "en", sms=True, minutes=3, **values
+    )
     contact.channel = "voice"
     voice = runtime.resident_message("call", part, contact, location="East gate")
     assert voice.text == sms_call
-    assert voice.extra["voice"]["lang"] == "en" and voice.extra["voice"]["part"] == part.id
+    spec = dict(
+        lang="en",
+        part=part.id,
+        building=part.building,
+        floor=part.floor,
+        room=part.room,
+        point=part.point,
+        location="East gate",
+    )
+    assert voice.extra["voice"] == callup_spec("call", **spec)  # type: ignore[arg-type]
+    ready = runtime.resident_message("ready", part, contact, location="East gate", minutes=3)
+    assert ready.extra["voice"] == callup_spec("ready", minutes=3, **spec)  # type: ignore[arg-type]
     contact.language = "zh-HK"  # no voice script in that language: Mandarin
     assert (
         runtime.resident_message("call", part, contact, location="").extra["voice"]["lang"]

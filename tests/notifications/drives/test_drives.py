@@ -10,7 +10,8 @@ Promises of notifications/drives.py (tests here and in test_drive_runtime.py):
   the pause, /skip drops the next batch (and its queued "get ready"); impossible ones refuse.
 - A pace command for a point the drive lacks is refused naming the drive and its points; one
   for a finished drive says it is done; /next on one point leaves the other points' times alone.
-- Adaptive pace: the next batch goes once `share` replied 1, never before min_interval.
+- Adaptive pace: the next batch goes once `share` replied 1, never before min_interval; with
+  too few replies at max_interval; the last call comes max_interval after the last batch.
 - A called batch is done after its slot; the building's last call goes a slot after its last
   batch to the silent only; one slot later the still silent are flagged and listed.
 - The silent list goes only to the building's cadres and officers, the point's volunteers and
@@ -19,8 +20,9 @@ Promises of notifications/drives.py (tests here and in test_drive_runtime.py):
   cancelled drive answers "closed" and records nothing; an answered household is not awaited.
 - Home-bound and positive households are never called; they are visited door to door.
 - A call-up reads per channel: SMS gets the short text; chat the long text, the reply buttons
-  (the call) and the SMS text as its fallback; voice the SMS text and a script in the contact's
-  language (Mandarin when there is no script in it).
+  (the call, labelled in the contact's language) and the SMS text as its fallback (the "get
+  ready" too); voice the SMS text and a script in the contact's language (Mandarin when there
+  is no script in it) naming the room, point, location and, to get ready, the minutes.
 """
 
 from __future__ import annotations
@@ -35,11 +37,11 @@ from estate.models import Building, Contact, Estate, Household, Person, Staff, S
 from notifications.drives import planner
 from notifications.drives.models import DriveBatch, DriveHousehold
 from notifications.drives.parse import parse_reply
-from notifications.drives.runtime import DriveError, DriveRuntime, building_staff
+from notifications.drives.runtime import LAST_CALL, DriveError, DriveRuntime, building_staff
 from notifications.drives.setup import DriveOptions, create_drive, preview
 from notifications.drives.status import load_status, render_status
 from notifications.drives.texts import DRIVE_TEXTS
-from notifications.models import OutboxMessage, Priority
+from notifications.models import OutboxMessage, Priority, Timer
 
 T0 = datetime(2022, 4, 10, 6, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
@@ -286,8 +288,17 @@ async def test_adaptive_pace_advances_when_enough_replied_but_not_before_the_min
     await runtime.tick()
     second = await DriveBatch.get(drive_id=drive.id, seq=2)
     assert second.state == "called" and second.called_at == T0 + 12 * MIN
-    # Nobody replies to the second: it still moves on at the maximum.
+    # Nobody replies to the second: it still moves on at the maximum, not at the minimum.
     assert (await DriveBatch.get(drive_id=drive.id, seq=3)).call_at == T0 + 22 * MIN
+    clock.set(T0 + 14 * MIN)
+    await runtime.tick()
+    assert (await DriveBatch.get(drive_id=drive.id, seq=3)).state != "called"
+    clock.set(T0 + 22 * MIN)
+    await runtime.tick()
+    assert (await DriveBatch.get(drive_id=drive.id, seq=3)).state == "called"
+    # The building's last call comes the maximum after its last batch.
+    assert (await Timer.get(kind=LAST_CALL)).due_at == T0 + 32 * MIN
+    assert await runtime.next_due() == T0 + 32 * MIN
 
 
 @pytest.mark.parametrize(

@@ -7,13 +7,14 @@ estates are in test_planner_properties.py):
 - Floors in the drive's order (top-down by default, or bottom-up), grouped one floor, half a
   building (lower half 1..ceil(F/2)) or N floors; groups and floors with nobody to call make
   no batch and leave no gap.
-- Within a floor: by entrance, then natural room order ("902" < "1201"), then id; the input
-  order does not matter.
+- Within a floor: by entrance, then natural room order ("902" < "1201", "1202" < "1202A"),
+  then id; the input order does not matter.
 - Capacity splits a batch into parts in calling order, households whole; a household above
   capacity gets a part of its own; parts are numbered.
 - Home-bound and positive households are never called; they go door to door at the point
   serving their building, "positive" winning as the reason.
-- Bad requests raise PlanError (naive start, interval <= 0, negative lead, unknown order, no
+- /next refuses a naive time or one whose zone has no offset; a plan without points says so.
+- Bad requests raise PlanError (naive start or one whose zone has no offset, interval <= 0, negative lead, unknown order, no
   point, unnamed or twice-named point, capacity < 1, no buildings, a building twice or unknown
   or misfiled, floors < 1, a household twice, off its building or floor, negative people).
 - Times are elapsed time, also across a DST change and across time zones.
@@ -30,7 +31,7 @@ estates are in test_planner_properties.py):
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -56,6 +57,13 @@ from notifications.drives.planner import (
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime(2022, 4, 10, 14, 0, tzinfo=SHANGHAI)
 MIN = timedelta(minutes=1)
+
+
+class _NoOffset(tzinfo):
+    """A time zone that does not know its offset: the time is as good as naive."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
 
 
 def at(hour: int, minute: int, second: int = 0) -> datetime:
@@ -189,6 +197,7 @@ def test_households_within_a_floor_by_entrance_then_natural_room_order() -> None
             [
                 hh(1, 1, 12, room="1210"),
                 hh(2, 1, 12, room="1202"),
+                hh(7, 1, 12, room="1202A"),
                 hh(3, 1, 12, room="12B"),
                 hh(4, 1, 12, room="12A"),
                 hh(5, 1, 12, room="1201", entrance="2"),
@@ -197,7 +206,7 @@ def test_households_within_a_floor_by_entrance_then_natural_room_order() -> None
         )
     )
     plan = plan_drive(request([PointSpec("A", (1,))], buildings))
-    assert plan.batches()[0].household_ids == (4, 3, 2, 1, 6, 5)
+    assert plan.batches()[0].household_ids == (4, 3, 2, 7, 1, 6, 5)
 
 
 def test_input_order_does_not_matter() -> None:
@@ -384,6 +393,10 @@ def test_bad_requests_raise_plan_error(
     ("changes", "message"),
     [
         ({"start": datetime(2022, 4, 10, 14, 0)}, "the start time must be timezone-aware"),
+        (
+            {"start": datetime(2022, 4, 10, 14, 0, tzinfo=_NoOffset())},
+            "the start time must be timezone-aware",
+        ),
         ({"interval": timedelta(0)}, "the interval between batches must be longer than zero"),
         ({"lead": -MIN}, "the lead time cannot be negative"),
         ({"order": "sideways"}, "unknown order 'sideways'; use top-down or bottom-up"),
@@ -460,6 +473,12 @@ def test_plan_helpers() -> None:
         plan.point("A").batch(3)
 
 
+def test_a_plan_without_points_says_so() -> None:
+    plan = Plan((), START, MIN, MIN)
+    with pytest.raises(PlanError, match=r"^no point 'A' in this drive \(points: none\)$"):
+        plan.point("A")
+
+
 def test_empty_plan_finishes_at_start() -> None:
     plan = plan_drive(request([PointSpec("A", (1,))], estate((1, 3, []))))
     assert plan.finish_at == START
@@ -533,9 +552,10 @@ def test_shift_zero_after_everything_and_whole_point() -> None:
     assert call_times(early) == [(1, "13:30"), (2, "13:35"), (3, "13:40"), (4, "13:45")]
 
 
-def test_next_needs_an_aware_time() -> None:
-    with pytest.raises(PlanError, match="timezone-aware"):
-        reschedule_from(four_floor_plan(), "A", 2, datetime(2022, 4, 10, 14, 2))
+@pytest.mark.parametrize("zone", [None, _NoOffset()])
+def test_next_needs_an_aware_time(zone: tzinfo | None) -> None:
+    with pytest.raises(PlanError, match=r"^the new call time must be timezone-aware$"):
+        reschedule_from(four_floor_plan(), "A", 2, datetime(2022, 4, 10, 14, 2, tzinfo=zone))
 
 
 def test_next_across_time_zones_uses_the_instant() -> None:
