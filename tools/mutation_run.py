@@ -13,8 +13,10 @@ the ``mutants/*.meta`` files that `mutmut results`, `mutmut show` and tools/muta
 - A mutant runs only the tests of its module's group that reached its function, earlier killers
   of that function first, then fastest first (tests/mutation_order.py), and stops at the first
   failure (exit 1: killed). All passing is exit 0: survived. No test: 33.
-- Timeouts as mutmut's: a CPU limit of 2 x 15 x (estimate + 1 s), a wall limit of half that
-  (exit 36).
+- Timeouts as mutmut's, from its settings in pyproject.toml: a wall limit of
+  ``timeout_multiplier x (estimate + timeout_constant)`` (exit 36; the estimate is the stats
+  pass's time for the mutant's tests) and a CPU limit of twice that. A mutant that makes a
+  test wait forever costs the whole wall limit.
 - Each child gets its own temporary folder (removed when it ends) and writes nothing to the log.
 
 `mutmut run NAME` still re-checks one mutant the slow, standard way (tests/conftest.py applies
@@ -123,8 +125,12 @@ class MutantLoop:
     """A pytest plugin: instead of running the collected tests, judge every mutant in a fork."""
 
     def __init__(self, mutants: list[Mutant], jobs: int) -> None:
+        from mutmut.configuration import config
+
         self.mutants = mutants
         self.jobs = jobs
+        self.timeout_multiplier = float(config().timeout_multiplier)
+        self.timeout_constant = float(config().timeout_constant)
         self.scratch = Path(tempfile.mkdtemp(prefix="louzhang-mutants-"))
         self.counts: dict[str, int] = {"killed": 0, "survived": 0, "timeout": 0, "no tests": 0}
 
@@ -189,7 +195,8 @@ class MutantLoop:
         return True
 
     def _start(self, mutant: Mutant, items: list[Any]) -> Child:
-        cpu_limit = ceil((mutant.estimate + 1.0) * 15 * 2)
+        wall_limit = (mutant.estimate + self.timeout_constant) * self.timeout_multiplier
+        cpu_limit = ceil(wall_limit * 2)
         pid = os.fork()
         if pid == 0:  # the child: never returns
             code = 2
@@ -198,7 +205,7 @@ class MutantLoop:
             finally:
                 os._exit(code)
         now = time.monotonic()
-        return Child(mutant, pid, os.pidfd_open(pid), now, now + (mutant.estimate + 1.0) * 15)
+        return Child(mutant, pid, os.pidfd_open(pid), now, now + wall_limit)
 
     def _reap(self, child: Child, ended: bool) -> int:
         """The child's exit code; one still running past its wall limit is killed (timeout)."""
