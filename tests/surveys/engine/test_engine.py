@@ -26,6 +26,12 @@ table tests here. Promises of ``surveys.engine.walk``:
 * ``start(previous=...)`` keeps only answers the engine could have saved -> 08, 19,
   test_stored_values_are_sanitized
 * ``path_str`` joins the parts of a path with dots -> test_path_str
+* ``question_at`` finds the question a path points at (a repeat item's question, the
+  add-another yes/no up to ``max_items``) and None for any other path -> test_question_at
+* a reason key gives its text in both languages with ``{min}``/``{max}`` filled in; an
+  unknown key gives the constraint text -> test_reason_text
+* a repeat item's answer whose question turns irrelevant after Back is removed, and announced
+  (AnswerCleared) only when it held a value -> test_irrelevant_item_answer_is_cleared
 """
 
 from __future__ import annotations
@@ -35,7 +41,17 @@ from typing import Any
 import pytest
 
 from surveys.definition import load_builtin, load_definition
-from surveys.engine import Ask, Back, Invalid, SessionState, Text, path_str
+from surveys.engine import (
+    AnswerCleared,
+    AnswerSaved,
+    Ask,
+    Back,
+    Invalid,
+    SessionState,
+    Skip,
+    Text,
+    path_str,
+)
 from surveys.engine import walk as engine
 
 ANTIGEN = load_builtin("antigen")
@@ -213,3 +229,107 @@ def test_limits_are_shown_as_written(text: str, shown: str, hidden: str | None) 
     assert shown in ask.error["en"]
     if hidden:
         assert hidden not in ask.error["en"]
+
+
+MEDICATION = load_builtin("medication")
+PEOPLE = load_definition(
+    """
+slug: people
+version: 1
+title: {zh-CN: 家人, en: People}
+questions:
+  - name: people
+    type: repeat
+    label: {zh-CN: 家人, en: People}
+    add_another: {zh-CN: 还有别人吗？, en: "Anyone else?"}
+    questions:
+      - {name: age, type: integer, label: {zh-CN: 年龄, en: Age}}
+      - name: school
+        type: text
+        required: false
+        relevant: "age < 18"
+        label: {zh-CN: 学校, en: School}
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("defn", "path", "expected"),
+    [
+        (MEDICATION, None, None),
+        (MEDICATION, (), None),
+        (MEDICATION, (1,), None),
+        (MEDICATION, ("nope",), None),
+        (MEDICATION, ("needs_medicine",), "needs_medicine"),
+        (MEDICATION, ("medicines",), "medicines"),
+        (MEDICATION, ("needs_medicine", 1, "drug"), None),
+        (MEDICATION, ("medicines", 1), None),
+        (MEDICATION, ("medicines", 1, "drug", "x"), None),
+        (MEDICATION, ("medicines", 1, "drug"), "drug"),
+        (MEDICATION, ("medicines", 10, "hospital"), "hospital"),
+        (MEDICATION, ("medicines", 11, "drug"), None),
+        (MEDICATION, ("medicines", 0, "drug"), None),
+        (MEDICATION, ("medicines", -1, "drug"), None),
+        (MEDICATION, ("medicines", True, "drug"), None),
+        (MEDICATION, ("medicines", "1", "drug"), None),
+        (MEDICATION, ("medicines", 1, "nope"), None),
+        (MEDICATION, ("medicines", 1, 3), None),
+        (MEDICATION, ("medicines", 2, "add_another"), "add_another"),
+        (MEDICATION, ("medicines", 11, "add_another"), None),
+        (PEOPLE, ("people", 500, "age"), "age"),
+        (PEOPLE, ("people", 1, "add_another"), "add_another"),
+    ],
+)
+def test_question_at(defn: Any, path: Any, expected: str | None) -> None:
+    question = engine.question_at(defn, path)
+    if expected is None:
+        assert question is None
+    else:
+        assert question is not None and question.name == expected
+
+
+def test_question_at_add_another_is_the_groups_yes_no() -> None:
+    question = engine.question_at(MEDICATION, ("medicines", 1, "add_another"))
+    assert question is not None and question.type == "yes_no"
+    assert question.label["en"] == "Is there another medicine to register?"
+
+
+@pytest.mark.parametrize(
+    ("reason", "values", "expected"),
+    [
+        (
+            "too_small",
+            {"min": "35"},
+            {"zh-CN": "不能小于 35，请重新回复。", "en": "It must be at least 35."},
+        ),
+        (
+            "too_large",
+            {"max": "42.5"},
+            {"zh-CN": "不能大于 42.5，请重新回复。", "en": "It must be at most 42.5."},
+        ),
+        ("required", {}, {"zh-CN": "这道题需要回答。", "en": "This question needs an answer."}),
+        ("no_such_reason", {}, engine.REASON_TEXT["constraint"]),
+        (
+            "not_a_number",
+            {},
+            {"zh-CN": "请回复一个数字，如 3。", "en": "Please reply with a number, e.g. 3."},
+        ),
+    ],
+)
+def test_reason_text(reason: str, values: dict[str, str], expected: dict[str, str]) -> None:
+    assert engine.reason_text(reason, **values) == expected
+
+
+@pytest.mark.parametrize(("school", "announced"), [(Text("Hill"), True), (Skip(), False)])
+def test_irrelevant_item_answer_is_cleared(school: Any, announced: bool) -> None:
+    """Promise: an item answer that turns irrelevant after Back is removed from the item."""
+    state, _ = engine.start(PEOPLE, channel="telegram")
+    for inbound in [Text("10"), school, Back(), Back()]:
+        state, _ = engine.handle(PEOPLE, state, inbound, channel="telegram")
+    assert state.cursor == ("people", 1, "age")
+    state, events = engine.handle(PEOPLE, state, Text("30"), channel="telegram")
+    assert state.answers == {"people": [{"age": 30}]}
+    cleared = [e for e in events if isinstance(e, AnswerCleared)]
+    assert cleared == ([AnswerCleared(("people", 1, "school"))] if announced else [])
+    assert events[0] == AnswerSaved(("people", 1, "age"), 30)
+    assert isinstance(events[-1], Ask) and events[-1].path == ("people", 1, "add_another")
