@@ -32,10 +32,15 @@ table tests here. Promises of ``surveys.engine.walk``:
   unknown key gives the constraint text -> test_reason_text
 * a repeat item's answer whose question turns irrelevant after Back is removed, and announced
   (AnswerCleared) only when it held a value -> test_irrelevant_item_answer_is_cleared
+* the add-another question carries no previous answer on the way forward, "no" when Back
+  reopens a closed group and "yes" when a later item exists -> test_add_another_previous
+* ``handle`` never changes the state it was given (a repeat item's answer goes into the new
+  state only) -> test_handle_leaves_the_given_state_alone
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -333,3 +338,34 @@ def test_irrelevant_item_answer_is_cleared(school: Any, announced: bool) -> None
     assert cleared == ([AnswerCleared(("people", 1, "school"))] if announced else [])
     assert events[0] == AnswerSaved(("people", 1, "age"), 30)
     assert isinstance(events[-1], Ask) and events[-1].path == ("people", 1, "add_another")
+
+
+def test_add_another_previous() -> None:
+    """Promise: add-another shows the earlier choice only when there was one."""
+    state, _ = engine.start(PEOPLE, channel="telegram")
+    state, events = engine.handle(PEOPLE, state, Text("30"), channel="telegram")
+    ask = events[-1]
+    assert isinstance(ask, Ask) and ask.path == ("people", 1, "add_another")
+    assert ask.previous is None
+    state, _ = engine.handle(PEOPLE, state, Text("no"), channel="telegram")
+    assert state.status == "completed"
+    state, events = engine.handle(PEOPLE, state, Back(), channel="telegram")
+    ask = events[-1]
+    assert isinstance(ask, Ask) and ask.path == ("people", 1, "add_another")
+    assert ask.previous == "no"
+    state, _ = engine.handle(PEOPLE, state, Text("yes"), channel="telegram")
+    state, _ = engine.handle(PEOPLE, state, Text("40"), channel="telegram")
+    for _ in range(2):  # back to item 2's age, then to item 1's add-another
+        state, events = engine.handle(PEOPLE, state, Back(), channel="telegram")
+    ask = events[-1]
+    assert isinstance(ask, Ask) and ask.path == ("people", 1, "add_another")
+    assert ask.previous == "yes"
+
+
+def test_handle_leaves_the_given_state_alone() -> None:
+    state, _ = engine.start(PEOPLE, channel="telegram")
+    state, _ = engine.handle(PEOPLE, state, Text("10"), channel="telegram")
+    before = copy.deepcopy(state.answers)
+    new_state, _ = engine.handle(PEOPLE, state, Text("Hill"), channel="telegram")
+    assert new_state.answers == {"people": [{"age": 10, "school": "Hill"}]}
+    assert state.answers == before == {"people": [{"age": 10}]}
