@@ -34,6 +34,8 @@ table tests here. Promises of ``surveys.engine.walk``:
   (AnswerCleared) only when it held a value -> test_irrelevant_item_answer_is_cleared
 * the add-another question carries no previous answer on the way forward, "no" when Back
   reopens a closed group and "yes" when a later item exists -> test_add_another_previous
+* a repeat group cleared as irrelevant starts afresh when it is relevant again: its
+  add-another carries no earlier "no" -> test_a_cleared_group_starts_afresh
 * ``handle`` never changes the state it was given (a repeat item's answer goes into the new
   state only) -> test_handle_leaves_the_given_state_alone
 """
@@ -369,3 +371,34 @@ def test_handle_leaves_the_given_state_alone() -> None:
     new_state, _ = engine.handle(PEOPLE, state, Text("Hill"), channel="telegram")
     assert new_state.answers == {"people": [{"age": 10, "school": "Hill"}]}
     assert state.answers == before == {"people": [{"age": 10}]}
+
+
+GATED = load_definition(
+    """
+slug: gated
+version: 1
+title: {zh-CN: 孩子, en: Children}
+questions:
+  - {name: has, type: yes_no, label: {zh-CN: 有孩子吗？, en: "Any children?"}}
+  - name: kids
+    type: repeat
+    relevant: "has = 'yes'"
+    label: {zh-CN: 孩子, en: Children}
+    add_another: {zh-CN: 还有吗？, en: "Another child?"}
+    questions:
+      - {name: age, type: integer, label: {zh-CN: 年龄, en: Age}}
+"""
+)
+
+
+def test_a_cleared_group_starts_afresh() -> None:
+    state, _ = engine.start(GATED, channel="telegram")
+    for inbound in [Text("yes"), Text("5"), Text("no"), Back(), Back(), Back(), Text("no")]:
+        state, events = engine.handle(GATED, state, inbound, channel="telegram")
+    assert state.status == "completed" and state.answers == {"has": "no"}
+    assert AnswerCleared(("kids",)) in events
+    for inbound in [Back(), Text("yes"), Text("6")]:
+        state, events = engine.handle(GATED, state, inbound, channel="telegram")
+    ask = events[-1]
+    assert isinstance(ask, Ask) and ask.path == ("kids", 1, "add_another")
+    assert ask.previous is None
