@@ -36,6 +36,9 @@ table tests here. Promises of ``surveys.engine.walk``:
   reopens a closed group and "yes" when a later item exists -> test_add_another_previous
 * a repeat group cleared as irrelevant starts afresh when it is relevant again: its
   add-another carries no earlier "no" -> test_a_cleared_group_starts_afresh
+* Back to a question the survey no longer has changes nothing (Invalid ``unknown_position``)
+  -> test_back_to_a_question_gone_from_the_survey
+* an ordinary Ask is no redraw -> test_add_another_previous
 * ``handle`` never changes the state it was given (a repeat item's answer goes into the new
   state only) -> test_handle_leaves_the_given_state_alone
 """
@@ -43,6 +46,7 @@ table tests here. Promises of ``surveys.engine.walk``:
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import pytest
@@ -348,7 +352,7 @@ def test_add_another_previous() -> None:
     state, events = engine.handle(PEOPLE, state, Text("30"), channel="telegram")
     ask = events[-1]
     assert isinstance(ask, Ask) and ask.path == ("people", 1, "add_another")
-    assert ask.previous is None
+    assert ask.previous is None and not ask.redraw
     state, _ = engine.handle(PEOPLE, state, Text("no"), channel="telegram")
     assert state.status == "completed"
     state, events = engine.handle(PEOPLE, state, Back(), channel="telegram")
@@ -402,3 +406,11 @@ def test_a_cleared_group_starts_afresh() -> None:
     ask = events[-1]
     assert isinstance(ask, Ask) and ask.path == ("kids", 1, "add_another")
     assert ask.previous is None
+
+
+def test_back_to_a_question_gone_from_the_survey() -> None:
+    state, _ = engine.start(ANTIGEN, channel="telegram")
+    state = dataclasses.replace(state, history=(("gone",),))
+    new_state, events = engine.handle(ANTIGEN, state, Back(), channel="telegram")
+    assert events == (Invalid(("gone",), "unknown_position"),)
+    assert new_state == state
