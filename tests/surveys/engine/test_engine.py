@@ -39,6 +39,8 @@ table tests here. Promises of ``surveys.engine.walk``:
 * Back to a question the survey no longer has changes nothing (Invalid ``unknown_position``)
   -> test_back_to_a_question_gone_from_the_survey
 * an ordinary Ask is no redraw -> test_add_another_previous
+* a note (or an image shown as its SMS text) is shown only: no previous answer, no Back
+  button, and the cursor stays on the questions -> test_notes_are_shown_only
 * ``handle`` never changes the state it was given (a repeat item's answer goes into the new
   state only) -> test_handle_leaves_the_given_state_alone
 """
@@ -414,3 +416,32 @@ def test_back_to_a_question_gone_from_the_survey() -> None:
     new_state, events = engine.handle(ANTIGEN, state, Back(), channel="telegram")
     assert events == (Invalid(("gone",), "unknown_position"),)
     assert new_state == state
+
+
+SHOWN = load_definition(
+    """
+slug: shown
+version: 1
+title: {zh-CN: 照片, en: Photos}
+questions:
+  - {name: people, type: integer, label: {zh-CN: 几人？, en: "How many?"}}
+  - {name: hello, type: note, label: {zh-CN: 谢谢, en: Thanks}}
+  - name: photo
+    type: image
+    label: {zh-CN: 请发照片, en: Send a photo}
+    sms_alternative: {zh-CN: 请留着检测卡, en: Keep the cassettes}
+  - {name: done, type: yes_no, label: {zh-CN: 都好吗？, en: "All fine?"}}
+"""
+)
+
+
+def test_notes_are_shown_only() -> None:
+    state, _ = engine.start(SHOWN, channel="sms", previous={"hello": "x", "photo": "p"})
+    state, _ = engine.handle(SHOWN, state, Text("2"), channel="sms")
+    state, events = engine.handle(SHOWN, state, Back(), channel="sms")
+    assert state.cursor == ("people",)
+    state, events = engine.handle(SHOWN, state, Text("3"), channel="sms")
+    asks = [e for e in events if isinstance(e, Ask)]
+    assert [a.path for a in asks] == [("hello",), ("photo",), ("done",)]
+    assert [(a.previous, a.can_back) for a in asks[:2]] == [(None, False), (None, False)]
+    assert asks[2].can_back and state.cursor == ("done",)
