@@ -41,6 +41,8 @@ table tests here. Promises of ``surveys.engine.walk``:
 * an ordinary Ask is no redraw -> test_add_another_previous
 * a note (or an image shown as its SMS text) is shown only: no previous answer, no Back
   button, and the cursor stays on the questions -> test_notes_are_shown_only
+* a select_multiple button press redraws the question with the ticked options; Back to it
+  ticks the stored options again; a wrong reply keeps the ticks -> test_select_multiple_ticks
 * ``handle`` never changes the state it was given (a repeat item's answer goes into the new
   state only) -> test_handle_leaves_the_given_state_alone
 """
@@ -59,10 +61,12 @@ from surveys.engine import (
     AnswerSaved,
     Ask,
     Back,
+    Done,
     Invalid,
     SessionState,
     Skip,
     Text,
+    Toggle,
     path_str,
 )
 from surveys.engine import walk as engine
@@ -354,7 +358,7 @@ def test_add_another_previous() -> None:
     state, events = engine.handle(PEOPLE, state, Text("30"), channel="telegram")
     ask = events[-1]
     assert isinstance(ask, Ask) and ask.path == ("people", 1, "add_another")
-    assert ask.previous is None and not ask.redraw
+    assert ask.previous is None and ask.redraw is False
     state, _ = engine.handle(PEOPLE, state, Text("no"), channel="telegram")
     assert state.status == "completed"
     state, events = engine.handle(PEOPLE, state, Back(), channel="telegram")
@@ -445,3 +449,41 @@ def test_notes_are_shown_only() -> None:
     assert [a.path for a in asks] == [("hello",), ("photo",), ("done",)]
     assert [(a.previous, a.can_back) for a in asks[:2]] == [(None, False), (None, False)]
     assert asks[2].can_back and state.cursor == ("done",)
+
+
+TICKS = load_definition(
+    """
+slug: ticks
+version: 1
+title: {zh-CN: 多选, en: Several}
+questions:
+  - name: m
+    type: select_multiple
+    label: {zh-CN: 多选, en: Several}
+    choices:
+      - {value: a, label: {zh-CN: 甲, en: A}}
+      - {value: b, label: {zh-CN: 乙, en: B}}
+      - {value: c, label: {zh-CN: 丙, en: C}}
+  - {name: done, type: yes_no, label: {zh-CN: 好吗？, en: "Fine?"}}
+"""
+)
+
+
+def test_select_multiple_ticks() -> None:
+    state, events = engine.start(TICKS, channel="telegram")
+    first = events[-1]
+    assert isinstance(first, Ask) and first.selected == () and first.redraw is False
+    state, events = engine.handle(TICKS, state, Toggle("c"), channel="telegram")
+    state, events = engine.handle(TICKS, state, Toggle("a"), channel="telegram")
+    redraw = events[-1]
+    assert isinstance(redraw, Ask) and redraw.redraw is True and redraw.selected == ("a", "c")
+    state, events = engine.handle(TICKS, state, Done(), channel="telegram")
+    assert state.answers == {"m": ["a", "c"]} and state.cursor == ("done",)
+    state, events = engine.handle(TICKS, state, Back(), channel="telegram")
+    back = events[-1]
+    assert isinstance(back, Ask) and back.path == ("m",)
+    assert back.selected == ("a", "c") and back.redraw is False
+    state, events = engine.handle(TICKS, state, Toggle("a"), channel="telegram")
+    state, events = engine.handle(TICKS, state, Text("9"), channel="telegram")
+    again = events[-1]
+    assert isinstance(again, Ask) and again.error is not None and again.selected == ("c",)
