@@ -43,6 +43,8 @@ table tests here. Promises of ``surveys.engine.walk``:
   button, and the cursor stays on the questions -> test_notes_are_shown_only
 * a select_multiple button press redraws the question with the ticked options; Back to it
   ticks the stored options again; a wrong reply keeps the ticks -> test_select_multiple_ticks
+* an irrelevant repeat group is skipped and the walk goes on with the next question
+  -> test_an_irrelevant_group_is_skipped
 * ``handle`` never changes the state it was given (a repeat item's answer goes into the new
   state only) -> test_handle_leaves_the_given_state_alone
 """
@@ -383,8 +385,7 @@ def test_handle_leaves_the_given_state_alone() -> None:
     assert state.answers == before == {"people": [{"age": 10}]}
 
 
-GATED = load_definition(
-    """
+GATED_SOURCE = """
 slug: gated
 version: 1
 title: {zh-CN: 孩子, en: Children}
@@ -398,7 +399,7 @@ questions:
     questions:
       - {name: age, type: integer, label: {zh-CN: 年龄, en: Age}}
 """
-)
+GATED = load_definition(GATED_SOURCE)
 
 
 def test_a_cleared_group_starts_afresh() -> None:
@@ -487,3 +488,13 @@ def test_select_multiple_ticks() -> None:
     state, events = engine.handle(TICKS, state, Text("9"), channel="telegram")
     again = events[-1]
     assert isinstance(again, Ask) and again.error is not None and again.selected == ("c",)
+
+
+def test_an_irrelevant_group_is_skipped() -> None:
+    defn = load_definition(
+        GATED_SOURCE + '  - {name: fine, type: yes_no, label: {zh-CN: 好吗？, en: "Fine?"}}\n'
+    )
+    state, _ = engine.start(defn, channel="telegram")
+    state, events = engine.handle(defn, state, Text("no"), channel="telegram")
+    assert state.status == "active" and state.cursor == ("fine",)
+    assert isinstance(events[-1], Ask) and events[-1].path == ("fine",)
