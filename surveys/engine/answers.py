@@ -306,7 +306,7 @@ def _plain_index(text: str) -> int | None:
     """A bare number (``1``, ``一``, ``１``) as written, or None: no units allowed."""
     if text.isascii() and text.isdigit():
         return None if _too_long(text) else int(text)
-    value = parse_chinese_number(text) if all(ch in _CN_CHARS for ch in text) else None
+    value = parse_chinese_number(text)  # None for any text with a non-numeral character
     return value if isinstance(value, int) else None
 
 

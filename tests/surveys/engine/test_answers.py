@@ -21,6 +21,9 @@ Promises of ``surveys.engine.answers`` (each has a test below that fails when it
   (SMS: 1 = yes, 2 = no) -> test_yes_no, test_yes_no_rejects, test_yes_no_numbered
 * a choice is picked by its 1-based number or a whole alias, never by part of an alias
   -> test_parse_choice, test_choice_alias_must_match_whole
+* a fraction (``一点五``) or a number of thousands of digits is no choice, and never crashes
+  the parser -> test_parse_choice_fail
+* a zero word is the number 0 itself, as ``0`` is -> test_parse_number_zero_words
 * several choices: separators, compact ``13`` only when unambiguous; sorted, no duplicates
   -> test_parse_choices, test_parse_choices_fail
 * dates in the usual forms; forms without a year need today; impossible dates fail
@@ -208,6 +211,12 @@ def test_parse_number_keeps_int_or_float() -> None:
     assert parse_number("3.5").value == 3.5
 
 
+@pytest.mark.parametrize("text", ["没有", "无人", "None", "nobody", " zero。"])
+def test_parse_number_zero_words(text: str) -> None:
+    assert parse_number(text) == parse_number("0")
+    assert parse_number(text).value == 0
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -296,7 +305,14 @@ def test_parse_choice(text: str, expected: int) -> None:
 
 @pytest.mark.parametrize(
     ("text", "reason"),
-    [("0", "no_such_choice"), ("4", "no_such_choice"), ("明天", "no_such_choice"), ("", "empty")],
+    [
+        ("0", "no_such_choice"),
+        ("4", "no_such_choice"),
+        ("明天", "no_such_choice"),
+        ("", "empty"),
+        ("一点五", "no_such_choice"),
+        ("1" * 5000, "no_such_choice"),
+    ],
 )
 def test_parse_choice_fail(text: str, reason: str) -> None:
     assert parse_choice(text, URGENCY).reason == reason

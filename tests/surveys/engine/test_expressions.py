@@ -431,6 +431,12 @@ def test_precedence(src: str, expected: Any) -> None:
         ("selected(symptoms, .)", "rash", False),
         ("selected(., name)", "Li", True),
         ("(.) = 2", 2, True),
+        (". > 1 or . < 0", 5, True),
+        (". > 1 or . < 0", -1, True),
+        (". > 1 or . < 0", 0.5, False),
+        (". > 0 and . < 10", 5, True),
+        ("tested < .", 5, True),
+        ("1 + .", 2, 3),
     ],
 )
 def test_current_everywhere(src: str, current: Any, expected: Any) -> None:
