@@ -166,6 +166,22 @@ def _replan(
     return kept
 
 
+async def _last_call_timer(
+    drive_id: int, batch: DriveBatch, due_at: datetime, conn: BaseDBAsyncClient
+) -> None:
+    """The building's last call, once: after its last batch is called (or the last one to call
+    is skipped)."""
+    await Timer.get_or_create(
+        key=f"drive:{drive_id}:last:{batch.point}:{batch.building}",
+        defaults={
+            "kind": LAST_CALL,
+            "due_at": due_at,
+            "payload": {"drive": drive_id, "point": batch.point, "building": batch.building},
+        },
+        using_db=conn,
+    )
+
+
 async def _write_times(
     rows: Iterable[DriveBatch], conn: BaseDBAsyncClient, voice_lead: timedelta
 ) -> None:
@@ -483,19 +499,7 @@ class DriveRuntime:
                     .update(status=OutboxStatus.CANCELLED, error="called", updated_at=now)
                 )
                 if row in last_of_building:
-                    await Timer.get_or_create(
-                        key=f"drive:{drive.id}:last:{row.point}:{row.building}",
-                        defaults={
-                            "kind": LAST_CALL,
-                            "due_at": now + slot,
-                            "payload": {
-                                "drive": drive.id,
-                                "point": row.point,
-                                "building": row.building,
-                            },
-                        },
-                        using_db=conn,
-                    )
+                    await _last_call_timer(drive.id, row, now + slot, conn)
             for row in to_ready:
                 await (
                     DriveBatch.filter(id=row.id, state__in=sources(BatchState.READY))
@@ -966,8 +970,10 @@ class DriveRuntime:
         return paused_for
 
     async def skip(self, drive_id: int, point: str) -> DriveBatch:
-        """``/skip``: the point's next batch is not called; the batches after it move up."""
-        await self._running(drive_id)
+        """``/skip``: the point's next batch is not called; the batches after it move up. If it
+        was its building's last batch to call, the building's called households get their last
+        call a slot from now (it would have come a slot after the skipped batch's call)."""
+        drive = await self._running(drive_id)
         await self._point(drive_id, point)
         pending = await self._waiting(drive_id, point)
         if not pending:
@@ -975,7 +981,16 @@ class DriveRuntime:
         skipped = pending[0]
         kept = _replan(pending, lambda plan, name: planner.skip_batch(plan, name, skipped.seq))
         now = self.clock.now()
+        building_called = await DriveBatch.filter(
+            drive_id=drive_id,
+            point=skipped.point,
+            building=skipped.building,
+            called_at__isnull=False,
+        ).exists()
+        ends_building = building_called and await self._last_of_building(drive_id, skipped)
         async with in_transaction() as conn:
+            if ends_building:
+                await _last_call_timer(drive_id, skipped, now + _slot(drive), conn)
             await (
                 DriveBatch.filter(id=skipped.id, state__in=sources(BatchState.SKIPPED))
                 .using_db(conn)

@@ -11,6 +11,8 @@ Promises:
 - A restarted runtime still lists the silent of a building whose batches are all done.
 - A tick reports every message it enqueued: calls, last calls and silent lists together.
 - A skipped batch's households get no last call; a household visited door to door gets none;
+  when a building's last batch to call is skipped after an earlier one was called, the called
+  households still get their last call (a slot after the skip) and the silent list follows;
   another drive's batches of the same point and building neither hold nor share the last call.
 - When a drive ends, its households' digits are no longer taken as replies; another running
   drive is left running, and its timers do not hold this one; the drive's stored time of change
@@ -138,6 +140,28 @@ async def test_no_last_call_for_a_skipped_batch_or_door_to_door(db: str) -> None
         clock.set(T0 + minute * MIN)
         await runtime.tick()
     assert sorted(await rooms_of(await sent("last_call"))) == ["1-101", "1-102", "1-302"]
+
+
+async def test_a_buildings_last_batch_skipped_after_a_call_still_brings_its_last_call(
+    db: str,
+) -> None:
+    await small_estate(buildings=1, floors=2, per_floor=1)
+    clock = FakeClock(T0)
+    drive, _ = await start(clock, options(points=[("A", [1])]))
+    runtime = DriveRuntime(clock=clock)
+    clock.set(T0 + 10 * MIN)  # floor 2 called
+    await runtime.tick()
+    clock.set(T0 + 12 * MIN)  # floor 1, the building's last batch, skipped
+    assert (await runtime.skip(drive.id, "A")).floors == [1]
+    clock.set(T0 + 15 * MIN)  # floor 2's slot is over
+    await runtime.tick()
+    assert await sent("last_call") == []
+    clock.set(T0 + 17 * MIN)  # the last call, a slot from the skip
+    await runtime.tick()
+    assert await rooms_of(await sent("last_call")) == ["1-201"]
+    clock.set(T0 + 22 * MIN)  # then the silent list, and the drive is done
+    done = await runtime.tick()
+    assert (done.silent, done.finished) == (1, [drive.id])
 
 
 async def test_the_end_of_a_drive_closes_its_replies_and_leaves_other_drives(db: str) -> None:
