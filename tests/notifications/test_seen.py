@@ -5,6 +5,8 @@ Promises:
   a duplicate arriving in the same moment, and a repeat after a restart (the mark is durable);
 - marks asked for together are written in one transaction, and each is decided on its own;
 - a forgotten mark (handling failed) lets the provider's retry be handled.
+- forgetting a mark forgets only that provider's message: another provider's message with the
+  same key, and the provider's other messages, stay seen;
 - a key is told apart by its first 64 characters (the stored length), when marked and forgotten;
 - a burst that mixes providers decides each provider's keys on their own;
 - a mark another process writes between our look and our write is still a repeat, and the
@@ -52,6 +54,16 @@ async def test_a_forgotten_mark_lets_the_retry_be_handled(db: str) -> None:
     assert await marks.first_time("sms", "SM5", now=NOW) is True
     await marks.forget("sms", "SM5")
     assert await marks.first_time("sms", "SM5", now=NOW) is True
+
+
+async def test_forgetting_a_mark_forgets_only_that_providers_message(db: str) -> None:
+    marks = SeenMarks()
+    for provider, key in [("sms", "K5"), ("telegram", "K5"), ("sms", "K6")]:
+        assert await marks.first_time(provider, key, now=NOW) is True
+    await marks.forget("sms", "K5")
+    assert await marks.first_time("telegram", "K5", now=NOW) is False  # a shared key
+    assert await marks.first_time("sms", "K6", now=NOW) is False
+    assert await marks.first_time("sms", "K5", now=NOW) is True
 
 
 async def test_a_mark_written_by_another_process_meanwhile_is_a_repeat(db: str) -> None:
