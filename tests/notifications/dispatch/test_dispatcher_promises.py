@@ -23,6 +23,8 @@ Promises of notifications/dispatcher.py (each has a test here or in test_dispatc
 - A failure is recorded at the moment of the provider's answer, its reason cut to 300
   characters (100 for the contact's status reason).
 - /metrics counts every message sent, retried, failed and unreachable.
+- The copy goes only to the same household, on a channel this process sends, and a running
+  dispatcher sends it at once (its channel's loop is woken).
 - Recovery: claimed and in-flight rows of a previous run are requeued, the in-flight counted.
 - The limits: Telegram 30/s and 1/s per chat (+20 ms), SMS segments/s; none when disabled.
 - Calls: at most the account's calls per second (one per 1/cps s when under one a second), at
@@ -1010,3 +1012,44 @@ async def test_a_failure_is_recorded_when_the_answer_came_with_the_reason_cut_to
     await chat.refresh_from_db()
     assert (chat.status, chat.status_reason) == ("unreachable", "x" * 100)
     assert chat.updated_at == start + timedelta(seconds=6)
+
+
+# ---- who gets the copy ------------------------------------------------------------------------
+
+
+async def test_the_copy_goes_to_the_same_household_on_a_channel_being_sent(db: str) -> None:
+    """A neighbour on a better channel is never chosen; a contact on a channel this process
+    does not send (SMS off) is passed over for the household's second chat."""
+    clock = FakeClock()
+    home = await household()
+    chat = await Contact.create(household=home, channel="telegram", address="5")
+    second_chat = await Contact.create(household=home, channel="telegram", address="8")
+    await Contact.create(household=home, channel="sms", address="+8613800000001")
+    await Contact.create(household=await household(1), channel="local", address="n1")
+    await enqueue(Outgoing(contact=chat, message=Message("hi"), key="k"), now=clock.now())
+    channel = FakeChannel(outcomes=[Unreachable("blocked", "403")])
+    await one_pass(make(db, clock, channel, FakeChannel("local")))
+    copies = await OutboxMessage.exclude(idempotency_key="k").values_list("contact_id", "channel")
+    assert copies == [(second_chat.id, "telegram")]
+
+
+async def test_the_copy_is_sent_at_once_by_a_running_dispatcher(db: str) -> None:
+    clock = FakeClock()
+    home = await household()
+    chat = await Contact.create(household=home, channel="telegram", address="5")
+    await Contact.create(household=home, channel="sms", address="+8613800000001")
+    sms = FakeChannel("sms")
+    dispatcher = Dispatcher(
+        {"telegram": FakeChannel(outcomes=[Unreachable("blocked", "403")]), "sms": sms},
+        clock=clock,
+        settings=make_settings(database_url=db),
+        limits_enabled=False,
+        poll_interval=60.0,  # an idle loop looks again only after a minute unless woken
+    )
+    stop = asyncio.Event()
+    await enqueue(Outgoing(contact=chat, message=Message("hi"), key="k"), now=clock.now())
+    task = asyncio.create_task(dispatcher.run(stop))
+    await wait_for(lambda: sms.sent, limit=3.0)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert sms.sent == [("+8613800000001", "hi")]
