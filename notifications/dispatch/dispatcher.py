@@ -590,9 +590,7 @@ class Dispatcher:
             status="active",
             channel__in=[c for c in FALLBACK_ORDER if c in self.channels],
         ).exclude(id=contact.id)
-        others.sort(
-            key=lambda c: (FALLBACK_ORDER.index(c.channel), c.channel == contact.channel, c.id)
-        )
+        others.sort(key=lambda c: (FALLBACK_ORDER.index(c.channel), c.id))
         target = next((c for c in others if c.channel != contact.channel), None) or (
             others[0] if others else None
         )
