@@ -4,6 +4,7 @@ Promises:
 - the first request naming a message is told it is new; every repeat is not: a retry later,
   a duplicate arriving in the same moment, and a repeat after a restart (the mark is durable);
 - marks asked for together are written in one transaction, and each is decided on its own;
+  a request is answered at once (the batch waits only for the requests ready now);
 - a forgotten mark (handling failed) lets the provider's retry be handled.
 - forgetting a mark forgets only that provider's message: another provider's message with the
   same key, and the provider's other messages, stay seen;
@@ -42,6 +43,14 @@ async def test_duplicates_in_the_same_moment_get_one_effect(db: str) -> None:
     results = await asyncio.gather(*(marks.first_time("sms", k, now=NOW) for k in keys))
     assert results == [True, True, False, True, False, False]
     assert await InboundSeen.filter(provider="sms").count() == 3
+
+
+async def test_a_request_is_answered_at_once(db: str) -> None:
+    marks = SeenMarks()
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    assert await marks.first_time("sms", "SM4", now=NOW) is True
+    assert loop.time() - start < 0.9  # not a second's wait for a batch to fill
 
 
 async def test_a_mark_outlives_a_restart(db: str) -> None:
