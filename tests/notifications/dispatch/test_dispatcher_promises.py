@@ -25,6 +25,7 @@ Promises of notifications/dispatcher.py (each has a test here or in test_dispatc
 - /metrics counts every message sent, retried, failed and unreachable.
 - The copy goes only to the same household, on a channel this process sends, and a running
   dispatcher sends it at once (its channel's loop is woken).
+- At most 64 sends are in flight at once; the next waits for one to complete.
 - Recovery: claimed and in-flight rows of a previous run are requeued, the in-flight counted.
 - The limits: Telegram 30/s and 1/s per chat (+20 ms), SMS segments/s; none when disabled.
 - Calls: at most the account's calls per second (one per 1/cps s when under one a second), at
@@ -1053,3 +1054,28 @@ async def test_the_copy_is_sent_at_once_by_a_running_dispatcher(db: str) -> None
     stop.set()
     await asyncio.wait_for(task, 5)
     assert sms.sent == [("+8613800000001", "hi")]
+
+
+async def test_at_most_64_sends_are_in_flight_at_once(db: str) -> None:
+    clock = FakeClock()
+    await enqueue_many(
+        [
+            Outgoing(
+                contact=None, message=Message("slow"), key=f"k{i}", channel="local", address=f"{i}"
+            )
+            for i in range(66)
+        ],
+        now=clock.now(),
+    )
+    channel = Scripted()
+    channel.name = "local"
+    dispatcher = make(db, clock, channel)
+    task = asyncio.create_task(dispatcher.run_once("local"))
+    await wait_for(lambda: len(channel.sent) >= 64)
+    for _ in range(20):
+        await asyncio.sleep(0)  # yields: a 65th send would start now
+    assert len(channel.sent) == 64 and not task.done()
+    channel.gate.set()
+    assert await task == 66
+    await dispatcher.drain_in_flight()
+    assert len(channel.sent) == 66
