@@ -4,7 +4,8 @@ Promises of notifications/dispatcher.py (each has a test here or in test_dispatc
 - Never sends to a contact who opted out (STOP) or is unreachable: the row fails, no call.
 - Never sends an expired message (a "get ready" whose batch was called): status expired.
 - Claims due rows only, most urgent priority first, then in id order, on its own channel,
-  in batches of a quarter second at the channel's rate, under a lease.
+  in batches of a quarter second at the channel's rate, under a lease that names the process
+  (host:pid) unless a worker id is given.
 - Records the attempt before the call; a success is sent/accepted with the provider's id.
 - Telegram: at most 30 a second and one a second per chat; a chat's later rows are given back
   (the attempt not spent), all due at the same time so they stay in order.
@@ -39,7 +40,9 @@ Twilio servers are in test_dispatcher.py.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import socket
 from datetime import timedelta
 
 import pytest
@@ -267,6 +270,16 @@ async def test_claim_takes_a_batch_leases_it_and_skips_claimed_rows(db: str) -> 
     assert all(r.lease_owner == "me" and r.lease_until == now + LEASE for r in claimed)
     assert [r.idempotency_key for r in await dispatcher.claim("telegram", 10)] == ["k3", "k4"]
     assert await dispatcher.claim("telegram", 10) == []
+
+
+async def test_a_claim_names_this_process_by_default(db: str) -> None:
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(contact=None, message=Message("x"), key="k", channel="telegram", address="1"),
+        now=clock.now(),
+    )
+    await make(db, clock).claim("telegram", 1)
+    assert (await row("k")).lease_owner == f"{socket.gethostname()}:{os.getpid()}"
 
 
 def test_claim_size_is_a_quarter_second_at_the_channel_rate() -> None:
