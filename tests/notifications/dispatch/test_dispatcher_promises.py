@@ -27,7 +27,8 @@ Promises of notifications/dispatcher.py (each has a test here or in test_dispatc
 - The copy goes only to the same household, on a channel this process sends, and a running
   dispatcher sends it at once (its channel's loop is woken).
 - At most 64 sends are in flight at once; the next waits for one to complete.
-- Recovery: claimed and in-flight rows of a previous run are requeued, the in-flight counted.
+- Recovery: claimed and in-flight rows of a previous run are requeued, the in-flight counted;
+  with one process (SQLite) also those whose lease has not run out, the lease cleared.
 - The limits: Telegram 30/s and 1/s per chat (+20 ms), SMS segments/s; none when disabled.
 - Calls: at most the account's calls per second (one per 1/cps s when under one a second), at
   most voice_max_concurrent live, also when the rate limits are off; no reserve for call-ups.
@@ -676,6 +677,26 @@ async def test_recovery_requeues_what_a_previous_run_left(db: str) -> None:
         back = await row(key)
         assert (back.status, back.lease_owner, back.updated_at) == ("queued", None, clock.now())
     assert (await row("k2")).status == "sent"
+
+
+async def test_one_process_recovers_even_leases_not_yet_run_out(db: str) -> None:
+    """On SQLite (one process) a restart within the lease still requeues the rows the previous
+    run left, their lease cleared."""
+    clock = FakeClock()
+    now = clock.now()
+    await enqueue_many(
+        [
+            Outgoing(contact=None, message=Message(k), key=k, channel="telegram", address="1")
+            for k in ("a", "b")
+        ],
+        now=now,
+    )
+    lease = now + timedelta(seconds=30)
+    await OutboxMessage.filter(idempotency_key="a").update(status="sending", lease_until=lease)
+    await OutboxMessage.filter(idempotency_key="b").update(status="claimed", lease_until=lease)
+    assert await make(db, clock).recover() == 1
+    rows = await OutboxMessage.all().order_by("id")
+    assert [(r.status, r.lease_until) for r in rows] == [("queued", None)] * 2
 
 
 async def test_run_stops_and_gives_back_what_it_claimed(db: str) -> None:
