@@ -149,8 +149,8 @@ async def record_delivery(update: DeliveryUpdate, *, now: datetime) -> bool:
     row = await _row_of(update.provider_id)
     if row is None:
         return False
-    rank = STATUS_ORDER.get(update.status, 0)
-    if rank <= STATUS_ORDER.get(row.status, 0):
+    rank = STATUS_ORDER[update.status]  # parse_status gives only outbox statuses
+    if rank <= STATUS_ORDER[row.status]:
         return False
     # The condition is checked by the UPDATE itself: callbacks for one message arrive
     # concurrently (sent and delivered close together) and the later one must not be dropped

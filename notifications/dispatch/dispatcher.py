@@ -153,7 +153,6 @@ class Dispatcher:
         self.on_unreachable: list[UnreachableHook] = []
         self._wake = {name: asyncio.Event() for name in self.channels}
         self._urgent: set[str] = set()  # channels with call-ups enqueued since their last claim
-        self._saturated: set[str] = set()  # call channels at their live-call limit
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
         self._sent: list[OutboxMessage] = []
@@ -172,7 +171,6 @@ class Dispatcher:
         rest back and claims again (the call-ups first)."""
         for name, event in self._wake.items():
             if channel is None or channel == name:
-                self._saturated.discard(name)
                 if urgent:
                     self._urgent.add(name)
                     sender = self.limits[name].sender
@@ -342,7 +340,6 @@ class Dispatcher:
             live = await live_calls(channel, self.clock.now(), self.settings.voice_call_timeout)
             size = min(size, limits.live - len(live))
             if size <= 0:
-                self._saturated.add(channel)
                 return 0
             busy = set(live)
         rows = await self.claim(channel, size, busy=busy)
@@ -528,7 +525,6 @@ class Dispatcher:
             self.stats.unreachable += 1
             new_status = "opted_out" if exc.opted_out else "unreachable"
             await self._give_up(row, contact, exc.code, reason, now, contact_status=new_status)
-            contact.status = new_status
         else:
             await self._give_up(row, None, exc.code, reason, now)
             self.stats.failed += 1
@@ -594,9 +590,7 @@ class Dispatcher:
             status="active",
             channel__in=[c for c in FALLBACK_ORDER if c in self.channels],
         ).exclude(id=contact.id)
-        others.sort(
-            key=lambda c: (FALLBACK_ORDER.index(c.channel), c.channel == contact.channel, c.id)
-        )
+        others.sort(key=lambda c: (FALLBACK_ORDER.index(c.channel), c.id))
         target = next((c for c in others if c.channel != contact.channel), None) or (
             others[0] if others else None
         )

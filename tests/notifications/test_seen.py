@@ -4,13 +4,17 @@ Promises:
 - the first request naming a message is told it is new; every repeat is not: a retry later,
   a duplicate arriving in the same moment, and a repeat after a restart (the mark is durable);
 - marks asked for together are written in one transaction, and each is decided on its own;
+  a request is answered at once (the batch waits only for the requests ready now); a burst
+  that mixes repeats and new marks is written in one go (never one by one), with its moment;
 - a forgotten mark (handling failed) lets the provider's retry be handled.
+- forgetting a mark forgets only that provider's message: another provider's message with the
+  same key, and the provider's other messages, stay seen;
 - a key is told apart by its first 64 characters (the stored length), when marked and forgotten;
 - a burst that mixes providers decides each provider's keys on their own;
 - a mark another process writes between our look and our write is still a repeat, and the
   other marks of the burst are still written, with the moment they were seen;
 - when the marks cannot be written, every request waiting on them fails (the provider
-  retries), and later requests are handled again.
+  retries), and later requests are handled again, also one made while the write was failing.
 """
 
 from __future__ import annotations
@@ -42,6 +46,14 @@ async def test_duplicates_in_the_same_moment_get_one_effect(db: str) -> None:
     assert await InboundSeen.filter(provider="sms").count() == 3
 
 
+async def test_a_request_is_answered_at_once(db: str) -> None:
+    marks = SeenMarks()
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    assert await marks.first_time("sms", "SM4", now=NOW) is True
+    assert loop.time() - start < 0.9  # not a second's wait for a batch to fill
+
+
 async def test_a_mark_outlives_a_restart(db: str) -> None:
     assert await SeenMarks().first_time("sms", "SM9", now=NOW) is True
     assert await SeenMarks().first_time("sms", "SM9", now=NOW) is False
@@ -52,6 +64,16 @@ async def test_a_forgotten_mark_lets_the_retry_be_handled(db: str) -> None:
     assert await marks.first_time("sms", "SM5", now=NOW) is True
     await marks.forget("sms", "SM5")
     assert await marks.first_time("sms", "SM5", now=NOW) is True
+
+
+async def test_forgetting_a_mark_forgets_only_that_providers_message(db: str) -> None:
+    marks = SeenMarks()
+    for provider, key in [("sms", "K5"), ("telegram", "K5"), ("sms", "K6")]:
+        assert await marks.first_time(provider, key, now=NOW) is True
+    await marks.forget("sms", "K5")
+    assert await marks.first_time("telegram", "K5", now=NOW) is False  # a shared key
+    assert await marks.first_time("sms", "K6", now=NOW) is False
+    assert await marks.first_time("sms", "K5", now=NOW) is True
 
 
 async def test_a_mark_written_by_another_process_meanwhile_is_a_repeat(db: str) -> None:
@@ -120,3 +142,53 @@ async def test_when_marks_cannot_be_written_the_waiting_requests_fail(
     assert [str(r) for r in results] == ["database is gone"] * 3
     assert all(isinstance(r, RuntimeError) for r in results)
     assert await marks.first_time("sms", "SM1", now=NOW) is True
+
+
+async def test_a_burst_of_repeats_and_new_marks_is_written_in_one_go(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    earlier = datetime(2026, 4, 9, 6, 0, tzinfo=UTC)
+    await InboundSeen.create(provider="sms", key="K1", seen_at=earlier)
+
+    async def one_by_one(**fields: object) -> None:
+        raise AssertionError("written one by one")
+
+    monkeypatch.setattr(InboundSeen, "create", one_by_one)
+    marks = SeenMarks()
+    results = await asyncio.gather(
+        marks.first_time("sms", "K1", now=NOW),
+        marks.first_time("sms", "K2", now=NOW),
+        marks.first_time("telegram", "K1", now=NOW),
+    )
+    assert results == [False, True, True]
+    rows = await InboundSeen.all().order_by("provider", "key")
+    assert [(r.provider, r.key, r.seen_at) for r in rows] == [
+        ("sms", "K1", earlier),
+        ("sms", "K2", NOW),
+        ("telegram", "K1", NOW),
+    ]
+
+
+async def test_a_request_made_while_a_write_fails_is_still_answered(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failing, fail_now = asyncio.Event(), asyncio.Event()
+    write = seen_module._mark_new
+
+    async def fails_once(batch: list[tuple[str, str]], now: datetime) -> set[tuple[str, str]]:
+        if not failing.is_set():
+            failing.set()
+            await fail_now.wait()  # the next request arrives while this write is failing
+            raise RuntimeError("database is gone")
+        return await write(batch, now)
+
+    monkeypatch.setattr(seen_module, "_mark_new", fails_once)
+    marks = SeenMarks()
+    first = asyncio.create_task(marks.first_time("sms", "SM1", now=NOW))
+    await failing.wait()
+    second = asyncio.create_task(marks.first_time("sms", "SM2", now=NOW))
+    await asyncio.sleep(0)  # a yield: the second request is made
+    fail_now.set()
+    with pytest.raises(RuntimeError):
+        await first
+    assert await asyncio.wait_for(second, 5) is True

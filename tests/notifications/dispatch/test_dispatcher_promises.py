@@ -4,7 +4,8 @@ Promises of notifications/dispatcher.py (each has a test here or in test_dispatc
 - Never sends to a contact who opted out (STOP) or is unreachable: the row fails, no call.
 - Never sends an expired message (a "get ready" whose batch was called): status expired.
 - Claims due rows only, most urgent priority first, then in id order, on its own channel,
-  in batches of a quarter second at the channel's rate, under a lease.
+  in batches of a quarter second at the channel's rate, under a lease that names the process
+  (host:pid) unless a worker id is given.
 - Records the attempt before the call; a success is sent/accepted with the provider's id.
 - Telegram: at most 30 a second and one a second per chat; a chat's later rows are given back
   (the attempt not spent), all due at the same time so they stay in order.
@@ -16,7 +17,18 @@ Promises of notifications/dispatcher.py (each has a test here or in test_dispatc
 - Unreachable: the contact is marked (opted_out or unreachable), the household's next contact
   (another channel first, with the channel's own text) gets a copy with the same priority,
   ref and expiry, and the hooks are told; PermanentFailure fails the message only.
-- Recovery: claimed and in-flight rows of a previous run are requeued, the in-flight counted.
+- A message to a contact found opted out or unreachable at the claim also goes to the
+  household's next contact (the hooks are told); a contact deleted meanwhile stops nothing else.
+- One message's retry or failure never touches another row: a message still being sent is not
+  sent twice or failed; a message already reported delivered is neither retried nor failed.
+- A failure is recorded at the moment of the provider's answer, its reason cut to 300
+  characters (100 for the contact's status reason).
+- /metrics counts every message sent, retried, failed and unreachable.
+- The copy goes only to the same household, on a channel this process sends, and a running
+  dispatcher sends it at once (its channel's loop is woken).
+- At most 64 sends are in flight at once; the next waits for one to complete.
+- Recovery: claimed and in-flight rows of a previous run are requeued, the in-flight counted;
+  with one process (SQLite) also those whose lease has not run out, the lease cleared.
 - The limits: Telegram 30/s and 1/s per chat (+20 ms), SMS segments/s; none when disabled.
 - Calls: at most the account's calls per second (one per 1/cps s when under one a second), at
   most voice_max_concurrent live, also when the rate limits are off; no reserve for call-ups.
@@ -29,12 +41,15 @@ Twilio servers are in test_dispatcher.py.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import socket
 from datetime import timedelta
 
 import pytest
 
 import notifications.dispatch.dispatcher as dispatcher_module
+from bot.web.metrics import render_metrics
 from config.clock import FakeClock
 from estate.models import Building, Contact, Estate, Household
 from notifications.channels.base import (
@@ -256,6 +271,16 @@ async def test_claim_takes_a_batch_leases_it_and_skips_claimed_rows(db: str) -> 
     assert all(r.lease_owner == "me" and r.lease_until == now + LEASE for r in claimed)
     assert [r.idempotency_key for r in await dispatcher.claim("telegram", 10)] == ["k3", "k4"]
     assert await dispatcher.claim("telegram", 10) == []
+
+
+async def test_a_claim_names_this_process_by_default(db: str) -> None:
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(contact=None, message=Message("x"), key="k", channel="telegram", address="1"),
+        now=clock.now(),
+    )
+    await make(db, clock).claim("telegram", 1)
+    assert (await row("k")).lease_owner == f"{socket.gethostname()}:{os.getpid()}"
 
 
 def test_claim_size_is_a_quarter_second_at_the_channel_rate() -> None:
@@ -654,6 +679,26 @@ async def test_recovery_requeues_what_a_previous_run_left(db: str) -> None:
     assert (await row("k2")).status == "sent"
 
 
+async def test_one_process_recovers_even_leases_not_yet_run_out(db: str) -> None:
+    """On SQLite (one process) a restart within the lease still requeues the rows the previous
+    run left, their lease cleared."""
+    clock = FakeClock()
+    now = clock.now()
+    await enqueue_many(
+        [
+            Outgoing(contact=None, message=Message(k), key=k, channel="telegram", address="1")
+            for k in ("a", "b")
+        ],
+        now=now,
+    )
+    lease = now + timedelta(seconds=30)
+    await OutboxMessage.filter(idempotency_key="a").update(status="sending", lease_until=lease)
+    await OutboxMessage.filter(idempotency_key="b").update(status="claimed", lease_until=lease)
+    assert await make(db, clock).recover() == 1
+    rows = await OutboxMessage.all().order_by("id")
+    assert [(r.status, r.lease_until) for r in rows] == [("queued", None)] * 2
+
+
 async def test_run_stops_and_gives_back_what_it_claimed(db: str) -> None:
     clock = FakeClock()
     await enqueue(
@@ -771,3 +816,300 @@ async def test_with_several_workers_only_expired_leases_are_recovered(db: str) -
     assert await dispatcher.recover() == 1
     status = dict(await OutboxMessage.all().values_list("idempotency_key", "status"))
     assert status == {"k0": "sending", "k1": "queued", "k2": "claimed", "k3": "queued"}
+
+
+# ---- one message's outcome leaves the others alone ----------------------------------------
+
+
+class Scripted(FakeChannel):
+    """Each text has its outcome: "retry" and "refused" fail at once, "slow" waits for
+    ``gate``, anything else succeeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def send(self, address: str, message: Message) -> SendResult:
+        self.sent.append((address, message.text))
+        if message.text == "retry":
+            raise RetryLater("busy")
+        if message.text == "refused":
+            raise PermanentFailure("bad request", "400")
+        if message.text == "slow":
+            await self.gate.wait()
+        return SendResult(provider_id=f"p-{message.text}")
+
+
+async def test_a_retry_or_a_failure_leaves_a_message_still_being_sent_alone(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The slow call is never sent a second time, nor failed, because another message of its
+    batch was retried or refused meanwhile."""
+    monkeypatch.setattr(dispatcher_module, "backoff", lambda attempts, **_: 3.0)
+    clock = FakeClock()
+    await enqueue_many(
+        [
+            Outgoing(contact=None, message=Message(t), key=t, channel="telegram", address=a)
+            for t, a in [("retry", "1"), ("slow", "2"), ("refused", "3")]
+        ],
+        now=clock.now(),
+    )
+    channel = Scripted()
+    dispatcher = make(db, clock, channel)
+    assert await dispatcher.run_once("telegram") == 3
+    await wait_for(lambda: len(dispatcher._tasks) == 1)  # only the slow call is left
+    statuses = dict(await OutboxMessage.all().values_list("idempotency_key", "status"))
+    assert statuses == {"retry": "queued", "slow": "sending", "refused": "failed"}
+    clock.advance(3)
+    assert await dispatcher.run_once("telegram") == 1  # the retried one, not the slow call
+    channel.gate.set()
+    await dispatcher.drain_in_flight()
+    assert sorted(channel.sent) == [("1", "retry"), ("1", "retry"), ("2", "slow"), ("3", "refused")]
+    slow = await row("slow")
+    assert (slow.status, slow.attempts, slow.provider_id) == ("sent", 1, "p-slow")
+    assert (await row("refused")).status == "failed"
+
+
+class DeliveredThen(FakeChannel):
+    """The provider delivered the message, and its report reached us before its API answer,
+    which is an error (a timeout after the provider had it, a confused gateway)."""
+
+    async def send(self, address: str, message: Message) -> SendResult:
+        self.sent.append((address, message.text))
+        await OutboxMessage.filter(idempotency_key=message.text).update(status="delivered")
+        if message.text == "retry":
+            raise RetryLater("timeout")
+        raise PermanentFailure("bad gateway answer", "400")
+
+
+async def test_a_message_reported_delivered_is_neither_retried_nor_failed(db: str) -> None:
+    clock = FakeClock()
+    await enqueue_many(
+        [
+            Outgoing(contact=None, message=Message(t), key=t, channel="telegram", address=a)
+            for t, a in [("retry", "1"), ("refused", "2")]
+        ],
+        now=clock.now(),
+    )
+    channel = DeliveredThen()
+    dispatcher = make(db, clock, channel)
+    await one_pass(dispatcher)
+    clock.advance(700)
+    assert await one_pass(dispatcher) == 0  # nothing is sent twice
+    assert len(channel.sent) == 2
+    for key in ("retry", "refused"):
+        assert (await row(key)).status == "delivered"
+
+
+# ---- what /metrics shows ------------------------------------------------------------------
+
+
+def metric(text: str, outcome: str) -> float:
+    line = f'louzhang_dispatcher_messages{{outcome="{outcome}"}} '
+    return float(next(x for x in text.splitlines() if x.startswith(line))[len(line) :])
+
+
+async def test_metrics_count_every_outcome_of_the_pass(db: str) -> None:
+    clock = FakeClock()
+    homes = [await household(n) for n in range(2)]
+    chats = [
+        await Contact.create(household=home, channel="telegram", address=f"5{n}")
+        for n, home in enumerate(homes)
+    ]
+    await enqueue_many(
+        [Outgoing(contact=c, message=Message("u"), key=f"u{c.id}") for c in chats]
+        + [
+            Outgoing(contact=None, message=Message(k), key=k, channel="telegram", address=k)
+            for k in ("f1", "f2", "r1", "r2", "ok")
+        ],
+        now=clock.now(),
+    )
+    channel = FakeChannel(
+        outcomes=[
+            Unreachable("blocked", "403"),
+            Unreachable("blocked", "403"),
+            PermanentFailure("bad", "400"),
+            PermanentFailure("bad", "400"),
+            RetryLater("busy"),
+            RetryLater("busy"),
+        ]
+    )
+    dispatcher = make(db, clock, channel)
+    await one_pass(dispatcher)
+    text = (await render_metrics(clock, dispatcher)).decode()
+    counts = {o: metric(text, o) for o in ("sent", "retried", "failed", "unreachable")}
+    assert counts == {"sent": 1, "retried": 2, "failed": 2, "unreachable": 2}
+    assert dispatcher.stats.last_errors[-1].split() == ["telegram", "busy"]  # no code shown
+
+
+# ---- a contact no longer active ---------------------------------------------------------------
+
+
+async def test_a_message_to_an_opted_out_contact_goes_to_the_households_next_contact(
+    db: str,
+) -> None:
+    clock = FakeClock()
+    home = await household()
+    gone = await Contact.create(household=home, channel="telegram", address="5", status="opted_out")
+    sms = await Contact.create(household=home, channel="sms", address="+8613800000001")
+    await enqueue(Outgoing(contact=gone, message=Message("x"), key="k"), now=clock.now())
+    told: list[int | None] = []
+
+    async def hook(message: OutboxMessage, target: Contact | None) -> None:
+        told.append(target.id if target else None)
+
+    channel = FakeChannel()
+    dispatcher = make(db, clock, channel, FakeChannel("sms"))
+    dispatcher.on_unreachable.append(hook)
+    await one_pass(dispatcher)
+    assert channel.sent == [] and told == [sms.id]
+    copy = await OutboxMessage.get(idempotency_key=f"k|fb{sms.id}")
+    assert (copy.channel, copy.address, copy.status) == ("sms", sms.address, "queued")
+
+
+async def test_a_contact_deleted_while_its_message_was_claimed_stops_nothing_else(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staff removed a contact between the claim and the send (its messages go with it): the
+    rest of the batch is still sent."""
+    clock = FakeClock()
+    home = await household()
+    leaving = await Contact.create(household=home, channel="telegram", address="5")
+    staying = await Contact.create(household=await household(1), channel="telegram", address="6")
+    await enqueue_many(
+        [
+            Outgoing(contact=leaving, message=Message("a"), key="a"),
+            Outgoing(contact=staying, message=Message("b"), key="b"),
+        ],
+        now=clock.now(),
+    )
+    channel = FakeChannel()
+    dispatcher = make(db, clock, channel)
+    claim = dispatcher.claim
+
+    async def claim_then_delete(*args: object, **kwargs: object) -> list[OutboxMessage]:
+        rows = await claim(*args, **kwargs)  # type: ignore[arg-type]
+        await leaving.delete()
+        return rows
+
+    monkeypatch.setattr(dispatcher, "claim", claim_then_delete)
+    assert await one_pass(dispatcher) == 2
+    assert channel.sent == [("6", "b")]
+    assert (await row("b")).status == "sent"
+    assert await OutboxMessage.filter(idempotency_key="a").count() == 0
+
+
+# ---- what is recorded of a failure ------------------------------------------------------------
+
+
+class SlowAnswer(FakeChannel):
+    """A provider that takes two seconds to answer."""
+
+    def __init__(self, clock: FakeClock, outcomes: list[object]) -> None:
+        super().__init__(outcomes=outcomes)
+        self.clock = clock
+
+    async def send(self, address: str, message: Message) -> SendResult:
+        self.clock.advance(2)
+        return await super().send(address, message)
+
+
+async def test_a_failure_is_recorded_when_the_answer_came_with_the_reason_cut_to_fit(
+    db: str,
+) -> None:
+    clock = FakeClock()
+    home = await household()
+    chat = await Contact.create(household=home, channel="telegram", address="5")
+    await enqueue_many(
+        [
+            Outgoing(contact=None, message=Message("r"), key="r", channel="telegram", address="1"),
+            Outgoing(contact=None, message=Message("f"), key="f", channel="telegram", address="2"),
+            Outgoing(contact=chat, message=Message("u"), key="u"),
+        ],
+        now=clock.now(),
+    )
+    long = "x" * 400
+    dispatcher = make(
+        db,
+        clock,
+        SlowAnswer(
+            clock,
+            [RetryLater(long, "500"), PermanentFailure("bad", "400"), Unreachable(long, "403")],
+        ),
+    )
+    start = clock.now()
+    await one_pass(dispatcher)
+    retried, failed, unreachable = await row("r"), await row("f"), await row("u")
+    assert (retried.status, retried.error) == ("queued", "x" * 300)
+    assert retried.updated_at == start + timedelta(seconds=2)
+    assert (failed.status, failed.updated_at) == ("failed", start + timedelta(seconds=4))
+    assert unreachable.error == "x" * 300
+    await chat.refresh_from_db()
+    assert (chat.status, chat.status_reason) == ("unreachable", "x" * 100)
+    assert chat.updated_at == start + timedelta(seconds=6)
+
+
+# ---- who gets the copy ------------------------------------------------------------------------
+
+
+async def test_the_copy_goes_to_the_same_household_on_a_channel_being_sent(db: str) -> None:
+    """A neighbour on a better channel is never chosen; a contact on a channel this process
+    does not send (SMS off) is passed over for the household's second chat."""
+    clock = FakeClock()
+    home = await household()
+    chat = await Contact.create(household=home, channel="telegram", address="5")
+    second_chat = await Contact.create(household=home, channel="telegram", address="8")
+    await Contact.create(household=home, channel="sms", address="+8613800000001")
+    await Contact.create(household=await household(1), channel="local", address="n1")
+    await enqueue(Outgoing(contact=chat, message=Message("hi"), key="k"), now=clock.now())
+    channel = FakeChannel(outcomes=[Unreachable("blocked", "403")])
+    await one_pass(make(db, clock, channel, FakeChannel("local")))
+    copies = await OutboxMessage.exclude(idempotency_key="k").values_list("contact_id", "channel")
+    assert copies == [(second_chat.id, "telegram")]
+
+
+async def test_the_copy_is_sent_at_once_by_a_running_dispatcher(db: str) -> None:
+    clock = FakeClock()
+    home = await household()
+    chat = await Contact.create(household=home, channel="telegram", address="5")
+    await Contact.create(household=home, channel="sms", address="+8613800000001")
+    sms = FakeChannel("sms")
+    dispatcher = Dispatcher(
+        {"telegram": FakeChannel(outcomes=[Unreachable("blocked", "403")]), "sms": sms},
+        clock=clock,
+        settings=make_settings(database_url=db),
+        limits_enabled=False,
+        poll_interval=60.0,  # an idle loop looks again only after a minute unless woken
+    )
+    stop = asyncio.Event()
+    await enqueue(Outgoing(contact=chat, message=Message("hi"), key="k"), now=clock.now())
+    task = asyncio.create_task(dispatcher.run(stop))
+    await wait_for(lambda: sms.sent, limit=3.0)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert sms.sent == [("+8613800000001", "hi")]
+
+
+async def test_at_most_64_sends_are_in_flight_at_once(db: str) -> None:
+    clock = FakeClock()
+    await enqueue_many(
+        [
+            Outgoing(
+                contact=None, message=Message("slow"), key=f"k{i}", channel="local", address=f"{i}"
+            )
+            for i in range(66)
+        ],
+        now=clock.now(),
+    )
+    channel = Scripted()
+    channel.name = "local"
+    dispatcher = make(db, clock, channel)
+    task = asyncio.create_task(dispatcher.run_once("local"))
+    await wait_for(lambda: len(channel.sent) >= 64)
+    for _ in range(20):
+        await asyncio.sleep(0)  # yields: a 65th send would start now
+    assert len(channel.sent) == 64 and not task.done()
+    channel.gate.set()
+    assert await task == 66
+    await dispatcher.drain_in_flight()
+    assert len(channel.sent) == 66

@@ -4,7 +4,8 @@ Promises (each has a test below):
 - Telegram: at most ``limit`` sends (30) in any window of a second plus the margin (10 ms).
 - A send holds its slot from its start until it completes; the window counts from completion.
 - While call-ups go (600 s after the last), ordinary traffic leaves ceil(20%) of the window free.
-- Call-ups may use the whole window; the reserve ends after the urgent spell.
+- Call-ups may use the whole window; the reserve ends after the urgent spell; an ordinary
+  send (an acquire not marked urgent) never starts the reserve.
 - SMS: a token bucket of ``rate`` segments a second (2% margin), burst capped at one second's
   worth (at least one); a long message runs it into debt; ordinary traffic leaves 20% of the
   burst for call-ups.
@@ -282,6 +283,17 @@ async def test_sliding_window_acquire_returns_done_and_marks_urgent() -> None:
     assert window._last_urgent == 3.0
     assert await window.acquire(abort=lambda: True) is None
     assert window._in_flight == 1  # an aborted wait takes no slot
+
+
+async def test_an_ordinary_send_does_not_start_the_call_up_reserve() -> None:
+    clock = FakeClock()
+    window = SlidingWindow(10, clock, margin=0.0)
+    done = await window.acquire()
+    assert done is not None
+    done()
+    for _ in range(8):
+        window.take()
+    assert window.wait_time() == 0  # 9 of 10: no call-up, so no reserve of 2
 
 
 async def test_a_wait_is_aborted_within_the_check_interval() -> None:

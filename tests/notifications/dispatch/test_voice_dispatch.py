@@ -4,7 +4,9 @@ a status callback that beats the dispatcher's record of the call is not overwrit
 
 Promises:
 - a placed call is recorded on its own row only: accepted when Twilio answered, its call sid,
-  no error left from an earlier attempt, and it counts as sent in the dispatcher's figures."""
+  no error left from an earlier attempt, and it counts as sent in the dispatcher's figures.
+- the numbers with a live call are the numbers of the voice rows placed and not final (an SMS
+  to the same number, or a call that ended, does not count)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from datetime import timedelta
 from config.clock import FakeClock, SystemClock
 from estate.models import Building, Contact, Estate, Household
 from notifications.channels.base import SendResult
-from notifications.dispatch.dispatcher import Dispatcher
+from notifications.dispatch.dispatcher import Dispatcher, live_calls
 from notifications.message import Message
 from notifications.models import OutboxMessage, Priority
 from notifications.outbox import Outgoing, enqueue_many
@@ -187,3 +189,22 @@ async def test_a_placed_call_is_recorded_on_its_row_and_counted(db: str) -> None
         assert row.updated_at == row.sent_at
     assert rows["s"].status == "sending"
     assert d.stats.sent == 2
+
+
+async def test_the_numbers_with_a_live_call_are_those_of_calls_not_yet_ended(db: str) -> None:
+    clock = FakeClock()
+    now = clock.now()
+    await enqueue_many(
+        [
+            Outgoing(contact=None, message=Message(k), key=k, channel=ch, address=a)
+            for k, ch, a in [
+                ("live", "voice", "+8613800000001"),
+                ("ended", "voice", "+8613800000002"),
+                ("sms", "sms", "+8613800000003"),
+            ]
+        ],
+        now=now,
+    )
+    for key, status in [("live", "accepted"), ("ended", "delivered"), ("sms", "accepted")]:
+        await OutboxMessage.filter(idempotency_key=key).update(status=status, updated_at=now)
+    assert await live_calls("voice", now, 60.0) == ["+8613800000001"]
