@@ -279,7 +279,10 @@ def main() -> int:
     from mutmut.configuration import config
 
     os.chdir(ROOT)
-    jobs = int(os.environ.get("MUTATION_JOBS") or os.cpu_count() or 2)
+    # Twice the cores: many mutants' tests mostly wait (a test waiting out its limit for a
+    # message the mutant never sends, a hang until the wall limit), and a waiting child holds
+    # its place without using a core.
+    jobs = int(os.environ.get("MUTATION_JOBS") or 2 * (os.cpu_count() or 2))
     mutants = prepare(jobs)
     say(
         f"{len(mutants)} mutants, {sum(1 for m in mutants if m.tests)} with tests; {jobs} at a time"
