@@ -54,6 +54,7 @@ class Mutant:
     data: Any  # mutmut's SourceFileMutationData of its file
     tests: list[str]
     estimate: float
+    result: int | None  # an exit code from an earlier, stopped run of this tree
 
 
 @dataclass
@@ -104,7 +105,7 @@ def prepare(jobs: int) -> list[Mutant]:
     durations = state().duration_by_test
     mutants_root = ROOT / "mutants"
     mutants: list[Mutant] = []
-    for data, name, _result in found:
+    for data, name, result in found:
         name = name.replace("__init__.", "")
         reached = state().tests_by_mangled_function_name.get(
             mangled_name_from_mutant_name(name), set()
@@ -114,7 +115,7 @@ def prepare(jobs: int) -> list[Mutant]:
         tests = [t for t in reached if judges is None or t.startswith(judges)]
         estimate = sum(durations.get(t, 0.0) for t in tests)
         data.meta_path = ROOT / data.meta_path  # saved from inside mutants/
-        mutants.append(Mutant(name, data, tests, estimate))
+        mutants.append(Mutant(name, data, tests, estimate, result))
     # mutmut's order: the cheapest first; a function's mutants stay together.
     mutants.sort(key=lambda m: (m.estimate, m.name.rsplit("__mutmut_", 1)[0]))
     assert config().pytest_add_cli_args_test_selection
@@ -155,8 +156,12 @@ class MutantLoop:
         gc.freeze()  # the children share the parent's heap; no collector walks it again
         started = last_report = time.monotonic()
         running: dict[int, Child] = {}
-        queue = deque(self.mutants)
-        done = 0
+        # A run stopped midway goes on where it stopped (`make mutation` starts afresh).
+        queue = deque(m for m in self.mutants if m.result is None)
+        for mutant in self.mutants:
+            if mutant.result is not None:
+                self._count(mutant.result)
+        done = len(self.mutants) - len(queue)
         dirty: dict[int, Any] = {}
         while queue or running:
             while queue and len(running) < self.jobs:
@@ -217,11 +222,15 @@ class MutantLoop:
         return os.waitstatus_to_exitcode(status) if ended else TIMEOUT_EXIT
 
     def _record(self, mutant: Mutant, code: int, seconds: float) -> None:
-        from mutmut.stats import status_by_exit_code
 
         mutant.data.exit_code_by_key[mutant.name] = code
         mutant.data.durations_by_key[mutant.name] = seconds
         mutant.data.estimated_time_of_tests_by_mutant[mutant.name] = mutant.estimate
+        self._count(code)
+
+    def _count(self, code: int) -> None:
+        from mutmut.stats import status_by_exit_code
+
         status = status_by_exit_code[code]
         self.counts[status] = self.counts.get(status, 0) + 1
 
