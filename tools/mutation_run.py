@@ -176,10 +176,10 @@ class MutantLoop:
                 done += 1
             if running:
                 wait = max(0.0, min(c.deadline for c in running.values()) - time.monotonic())
-                select.select(list(running), [], [], wait)
+                ended_fds = set(select.select(list(running), [], [], wait)[0])
                 now = time.monotonic()
                 for pidfd, child in list(running.items()):
-                    ended = bool(select.select([pidfd], [], [], 0)[0])
+                    ended = pidfd in ended_fds
                     if ended or child.deadline <= now:
                         del running[pidfd]
                         self._record(child.mutant, self._reap(child, ended), now - child.started)
