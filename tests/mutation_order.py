@@ -82,6 +82,11 @@ def order(mutant: str, nodeids: list[str]) -> list[str]:
     return sorted(nodeids, key=lambda nodeid: (-kills[nodeid], durations.get(nodeid, 0.0)))
 
 
+def duration(nodeid: str) -> float:
+    """The stats pass's time for one test (0 when unknown)."""
+    return (_durations or {}).get(nodeid, 0.0)
+
+
 def record_kill(mutant: str, nodeid: str) -> None:
     """Note that ``nodeid`` killed ``mutant`` (one short line appended: atomic between the
     parallel children)."""

@@ -5,8 +5,9 @@ The last line is `mutation: killed=K survived=S timeout=T score=0.NN`, where
 score = (killed + timeout) / (killed + timeout + survived). Mutants that no test reached
 ("no tests") count as survived. Survivors that are truly equivalent to the original code are
 listed, each with a one-line reason, in `tests/mutation_equivalents.txt`; they are left out of
-the score and counted apart. A listed name that no longer exists is reported, so the file
-cannot rot silently.
+the score and counted apart (tools/mutation_run.py does not run them: "skipped", exit 34). A
+listed name that no longer exists, or that a test killed (`MUTATION_CHECK_EQUIVALENTS=1`), is
+reported, so the file cannot rot silently.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ EQUIVALENTS = ROOT / "tests" / "mutation_equivalents.txt"
 KILLED = {1, 3, 37}
 TIMEOUT = {36, -24, 24, 152, 255}
 SURVIVED = {0, 5, 33}
+SKIPPED = 34
 
 
 def load_equivalents() -> dict[str, str]:
@@ -50,16 +52,19 @@ def main() -> int:
     seen: set[str] = set()
     per_module: dict[str, Counter[str]] = defaultdict(Counter)
     survivors: list[str] = []
+    killed_equivalents: list[str] = []
     for meta in metas:
         module = str(meta.relative_to(MUTANTS))[: -len(".meta")]
         codes = json.loads(meta.read_text(encoding="utf-8")).get("exit_code_by_key", {})
         for name, code in codes.items():
             seen.add(name)
+            if name in equivalents and code in KILLED:
+                killed_equivalents.append(name)
             if code in KILLED:
                 per_module[module]["killed"] += 1
             elif code in TIMEOUT:
                 per_module[module]["timeout"] += 1
-            elif name in equivalents:
+            elif name in equivalents and code in SURVIVED | {SKIPPED}:
                 per_module[module]["equivalent"] += 1
             elif code in SURVIVED:
                 per_module[module]["survived"] += 1
@@ -84,6 +89,8 @@ def main() -> int:
     stale = sorted(set(equivalents) - seen)
     for name in stale:
         print(f"stale entry in {EQUIVALENTS.name}: {name}", file=sys.stderr)
+    for name in killed_equivalents:
+        print(f"listed in {EQUIVALENTS.name} but killed: {name}", file=sys.stderr)
     if "-v" in sys.argv:
         for name in survivors:
             print(f"survived: {name}")

@@ -15,8 +15,13 @@ the ``mutants/*.meta`` files that `mutmut results`, `mutmut show` and tools/muta
   failure (exit 1: killed). All passing is exit 0: survived. No test: 33.
 - Timeouts as mutmut's, from its settings in pyproject.toml: a wall limit of
   ``timeout_multiplier x (estimate + timeout_constant)`` (exit 36; the estimate is the stats
-  pass's time for the mutant's tests) and a CPU limit of twice that. A mutant that makes a
-  test wait forever costs the whole wall limit.
+  pass's time for the mutant's tests) and a CPU limit of twice that. The same limit also holds
+  for each test on its own (its own time in the stats pass), so a mutant that makes its first
+  test wait forever is a timeout after ~10 s, not after the limit of all its tests together.
+- Mutants listed in tests/mutation_equivalents.txt (reviewed: no behaviour tells them apart, so
+  they survive every test) are not run; they are recorded as "skipped" (exit 34), which
+  tools/mutation.py counts as equivalent. ``MUTATION_CHECK_EQUIVALENTS=1`` runs them too (a
+  listed mutant that is then killed is reported, and its entry can go).
 - Each child gets its own temporary folder (removed when it ends) and writes nothing to the log.
 
 `mutmut run NAME` still re-checks one mutant the slow, standard way (tests/conftest.py applies
@@ -42,10 +47,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mutation import load_equivalents  # tools/mutation.py, next to this file
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_EXIT = 36
 NO_TESTS_EXIT = 33
+
+
+SKIPPED_EXIT = 34
 
 
 @dataclass
@@ -125,11 +134,12 @@ def prepare(jobs: int) -> list[Mutant]:
 class MutantLoop:
     """A pytest plugin: instead of running the collected tests, judge every mutant in a fork."""
 
-    def __init__(self, mutants: list[Mutant], jobs: int) -> None:
+    def __init__(self, mutants: list[Mutant], jobs: int, equivalents: frozenset[str]) -> None:
         from mutmut.configuration import config
 
         self.mutants = mutants
         self.jobs = jobs
+        self.equivalents = equivalents
         self.timeout_multiplier = float(config().timeout_multiplier)
         self.timeout_constant = float(config().timeout_constant)
         self.scratch = Path(tempfile.mkdtemp(prefix="louzhang-mutants-"))
@@ -166,9 +176,14 @@ class MutantLoop:
         while queue or running:
             while queue and len(running) < self.jobs:
                 mutant = queue.popleft()
+                if mutant.name in self.equivalents:
+                    self._record(mutant, SKIPPED_EXIT, 0.0)
+                    dirty[id(mutant.data)] = mutant.data
+                    done += 1
+                    continue
                 if mutant.tests:
                     ordered = mutation_order.order(mutant.name, mutant.tests)
-                    child = self._start(mutant, [items[t] for t in ordered])
+                    child = self._start(mutant, ordered, items)
                     running[child.pidfd] = child
                     continue
                 self._record(mutant, NO_TESTS_EXIT, 0.0)
@@ -193,20 +208,28 @@ class MutantLoop:
                 elapsed = last_report - started
                 say(
                     f"{done}/{len(self.mutants)} mutants in {elapsed:.0f} s "
-                    f"({done / max(elapsed, 1e-9):.1f}/s): "
+                    f"({done / max(elapsed, 1e-9):.1f}/s, load {os.getloadavg()[0]:.1f}): "
                     + ", ".join(f"{k} {v}" for k, v in self.counts.items())
                 )
         shutil.rmtree(self.scratch, ignore_errors=True)
         return True
 
-    def _start(self, mutant: Mutant, items: list[Any]) -> Child:
-        wall_limit = (mutant.estimate + self.timeout_constant) * self.timeout_multiplier
+    def _limit(self, seconds: float) -> float:
+        return (seconds + self.timeout_constant) * self.timeout_multiplier
+
+    def _start(self, mutant: Mutant, tests: list[str], items: dict[str, Any]) -> Child:
+        from tests import mutation_order
+
+        wall_limit = self._limit(mutant.estimate)
         cpu_limit = ceil(wall_limit * 2)
+        limits = [self._limit(mutation_order.duration(t)) for t in tests]
         pid = os.fork()
         if pid == 0:  # the child: never returns
             code = 2
             try:
-                code = _judge(mutant.name, items, self.scratch / str(os.getpid()), cpu_limit)
+                scratch = self.scratch / str(os.getpid())
+                run = [items[t] for t in tests]
+                code = _judge(mutant.name, run, scratch, cpu_limit, limits)
             finally:
                 os._exit(code)
         now = time.monotonic()
@@ -251,8 +274,11 @@ class MutantLoop:
             raise RuntimeError("forced fail: the tests passed with every trampoline set to fail")
 
 
-def _judge(mutant: str, items: list[Any], scratch: Path, cpu_limit: int) -> int:
-    """In the child: switch the mutant on and run the tests until one fails (1) or none (0)."""
+def _judge(
+    mutant: str, items: list[Any], scratch: Path, cpu_limit: int, limits: list[float] | None = None
+) -> int:
+    """In the child: switch the mutant on and run the tests until one fails (1) or none (0);
+    a test still running after its own wall limit ends the child as a timeout (36)."""
     from _pytest.runner import runtestprotocol
     from mutmut.mutation.trampoline import set_mutant_under_test
 
@@ -266,7 +292,10 @@ def _judge(mutant: str, items: list[Any], scratch: Path, cpu_limit: int) -> int:
     factory._given_basetemp = scratch
     factory._basetemp = None
     set_mutant_under_test(mutant)
-    for item in items:
+    signal.signal(signal.SIGALRM, lambda *_: os._exit(TIMEOUT_EXIT))
+    for i, item in enumerate(items):
+        if limits:
+            signal.setitimer(signal.ITIMER_REAL, limits[i])
         reports = runtestprotocol(item, log=False, nextitem=None)
         if any(report.failed for report in reports):
             if mutant != "fail":
@@ -293,12 +322,14 @@ def main() -> int:
     # its place without using a core.
     jobs = int(os.environ.get("MUTATION_JOBS") or 2 * (os.cpu_count() or 2))
     mutants = prepare(jobs)
+    check_equivalents = os.environ.get("MUTATION_CHECK_EQUIVALENTS") == "1"
+    equivalents = frozenset() if check_equivalents else frozenset(load_equivalents())
     say(
         f"{len(mutants)} mutants, {sum(1 for m in mutants if m.tests)} with tests; {jobs} at a time"
     )
     os.chdir(ROOT / "mutants")
     os.environ["MUTANT_UNDER_TEST"] = ""
-    loop = MutantLoop(mutants, jobs)
+    loop = MutantLoop(mutants, jobs, equivalents)
     args = ["--rootdir=.", "--tb=native", "-q", "-s", "-p", "no:randomly"]
     code = pytest.main(
         args
