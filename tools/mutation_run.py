@@ -5,11 +5,14 @@ Why not `mutmut run`'s own loop: it starts a new pytest session (configuration, 
 collection) in every forked child, ~0.15-0.3 s before the first test runs, and the run has ~9,700
 mutants to judge within 30 minutes on 2 cores. Here the parent collects the tests once; a child
 only sets the mutant and runs its tests' protocol. Everything else is mutmut's own: the mutants,
-the trampolines that switch them on (``MUTANT_UNDER_TEST``), the stats pass, the exit codes and
-the ``mutants/*.meta`` files that `mutmut results`, `mutmut show` and tools/mutation.py read.
+the trampolines that switch them on (``MUTANT_UNDER_TEST``) and record which test reached which
+function, the stats file, the exit codes and the ``mutants/*.meta`` files that `mutmut results`,
+`mutmut show` and tools/mutation.py read.
 
-- mutmut's stats pass runs every selected test on the original code first; it must pass (it is
-  the clean run), then a forced-fail check proves the trampolines are live.
+- The stats pass runs every selected test on the original code first, in forks of the same
+  session that take the tests one by one from a shared queue (mutmut's own runs them in one
+  process, after a collection of its own); it must pass (it is the clean run), then a
+  forced-fail check proves the trampolines are live.
 - A mutant runs only the tests of its module's group that reached its function, earlier killers
   of that function first, then fastest first (tests/mutation_order.py), and stops at the first
   failure (exit 1: killed). All passing is exit 0: survived. No test: 33.
@@ -30,7 +33,9 @@ the same groups and order).
 
 from __future__ import annotations
 
+import fcntl
 import gc
+import json
 import os
 import re
 import resource
@@ -75,21 +80,19 @@ class Child:
     deadline: float
 
 
-def prepare(jobs: int) -> list[Mutant]:
-    """mutmut: copy the sources, write the mutants, run the stats pass (the clean run)."""
+def prepare(jobs: int) -> bool:
+    """mutmut: copy the sources and write the mutants; load the stats of an earlier, stopped
+    run of this tree. False: there are none, the session runs the stats pass."""
     from mutmut.__main__ import (
+        _refresh_change_detection_baseline,
         collect_or_load_stats,
-        collect_source_file_mutation_data,
         copy_also_copy_files,
         copy_src_dir,
         create_mutants,
         setup_source_paths,
         store_lines_covered_by_tests,
     )
-    from mutmut.configuration import config
     from mutmut.mutation.trampoline import set_mutant_under_test
-    from mutmut.state import state
-    from mutmut.utils.format_utils import mangled_name_from_mutant_name
     from mutmut.workers.isolation import get_mutant_runner
 
     set_mutant_under_test("mutant_generation")
@@ -98,19 +101,27 @@ def prepare(jobs: int) -> list[Mutant]:
     copy_src_dir()
     copy_also_copy_files()
     setup_source_paths()  # from here on, `tests` and the sources import from mutants/
-    from tests import mutation_order
-
     store_lines_covered_by_tests()
     generated = create_mutants(jobs)
     say(f"mutants written in {time.monotonic() - started:.0f} s ({generated.mutated} files)")
+    if (ROOT / "mutants" / "mutmut-stats.json").exists():
+        collect_or_load_stats(get_mutant_runner(jobs), apply_config_invalidation=True)
+        return True
+    _refresh_change_detection_baseline()
+    return False
 
-    started = time.monotonic()
-    collect_or_load_stats(get_mutant_runner(jobs), apply_config_invalidation=True)
-    say(
-        f"stats pass (every selected test on the original code) in {time.monotonic() - started:.0f} s"
-    )
 
-    found, _ = collect_source_file_mutation_data(mutant_names=())
+def mutants_from_stats() -> list[Mutant]:
+    """Every mutant with the tests of its group that reached its function (mutmut's stats)."""
+    from mutmut.__main__ import collect_source_file_mutation_data
+    from mutmut.state import state
+    from mutmut.utils.file_utils import change_cwd
+    from mutmut.utils.format_utils import mangled_name_from_mutant_name
+
+    from tests import mutation_order
+
+    with change_cwd(ROOT):
+        found, _ = collect_source_file_mutation_data(mutant_names=())
     durations = state().duration_by_test
     mutants_root = ROOT / "mutants"
     mutants: list[Mutant] = []
@@ -127,17 +138,17 @@ def prepare(jobs: int) -> list[Mutant]:
         mutants.append(Mutant(name, data, tests, estimate, result))
     # mutmut's order: the cheapest first; a function's mutants stay together.
     mutants.sort(key=lambda m: (m.estimate, m.name.rsplit("__mutmut_", 1)[0]))
-    assert config().pytest_add_cli_args_test_selection
     return mutants
 
 
 class MutantLoop:
     """A pytest plugin: instead of running the collected tests, judge every mutant in a fork."""
 
-    def __init__(self, mutants: list[Mutant], jobs: int, equivalents: frozenset[str]) -> None:
+    def __init__(self, stats_loaded: bool, jobs: int, equivalents: frozenset[str]) -> None:
         from mutmut.configuration import config
 
-        self.mutants = mutants
+        self.stats_loaded = stats_loaded
+        self.mutants: list[Mutant] = []
         self.jobs = jobs
         self.equivalents = equivalents
         self.timeout_multiplier = float(config().timeout_multiplier)
@@ -148,9 +159,24 @@ class MutantLoop:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: Any) -> bool:
         from tests import mutation_order
+        from tests.conftest import sqlite_template
 
-        # A second collection in one process escapes non-ASCII test ids once more (pytest keeps
-        # the escaped ids on the parametrize mark): the stats pass's ids are matched unescaped.
+        sqlite_template()  # made once here, not in the children
+        if not self.stats_loaded:
+            started = time.monotonic()
+            self._stats_pass(session.items)
+            say(
+                f"stats pass (every selected test on the original code, {self.jobs} at a time) "
+                f"in {time.monotonic() - started:.0f} s"
+            )
+        self.mutants = mutants_from_stats()
+        say(
+            f"{len(self.mutants)} mutants, {sum(1 for m in self.mutants if m.tests)} with tests; "
+            f"{self.jobs} at a time"
+        )
+        # Stats from an earlier process may escape non-ASCII test ids once more than this
+        # collection does (pytest keeps the escaped ids on the parametrize mark): ids are
+        # matched unescaped.
         items = {_unescaped(item.nodeid): item for item in session.items}
         for mutant in self.mutants:
             mutant.tests = [_unescaped(t) for t in mutant.tests]
@@ -159,9 +185,6 @@ class MutantLoop:
             raise RuntimeError(
                 f"{len(missing)} tests of the stats pass were not collected: {sorted(missing)[:3]}"
             )
-        from tests.conftest import sqlite_template
-
-        sqlite_template()  # made once here, not in every child
         self._forced_fail(items)
         gc.freeze()  # the children share the parent's heap; no collector walks it again
         started = last_report = time.monotonic()
@@ -213,6 +236,54 @@ class MutantLoop:
                 )
         shutil.rmtree(self.scratch, ignore_errors=True)
         return True
+
+    def _stats_pass(self, items: list[Any]) -> None:
+        """mutmut's stats pass, in forks of this session: each child takes the next test from a
+        shared pipe (4-byte reads are atomic), runs it on the original code and notes which
+        mutated functions it reached and how long it took. Every test must pass (the clean
+        run). The result is mutmut's own stats file."""
+        from mutmut.mutation.trampoline import set_mutant_under_test
+        from mutmut.state import state
+        from mutmut.stats import save_stats
+        from mutmut.utils.file_utils import change_cwd
+
+        read_fd, write_fd = os.pipe()
+        # All of it is in the pipe before a child reads (1 MiB holds 262,144 tests), so every
+        # 4-byte read gets one whole test number.
+        fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+        os.write(write_fd, b"".join(i.to_bytes(4, "little") for i in range(len(items))))
+        os.close(write_fd)
+        folder = self.scratch / "stats"
+        folder.mkdir()
+        pids = []
+        for n in range(self.jobs):
+            pid = os.fork()
+            if pid == 0:  # the child: never returns
+                code = 2
+                try:
+                    set_mutant_under_test("stats")
+                    code = _stats_child(items, read_fd, folder / str(n), self.scratch / f"s{n}")
+                finally:
+                    os._exit(code)
+            pids.append(pid)
+        os.close(read_fd)
+        codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
+        failures = [f.read_text("utf-8") for f in sorted(folder.glob("*.failed"))]
+        if failures or any(codes):
+            raise RuntimeError(
+                "the clean run failed (every selected test must pass on the original code):\n"
+                + "\n".join(failures or [f"stats children ended with {codes}"])
+            )
+        for result in sorted(folder.glob("*.json")):
+            found = json.loads(result.read_text("utf-8"))
+            for function, tests in found["tests_by_function"].items():
+                state().tests_by_mangled_function_name[function].update(tests)
+            state().duration_by_test.update(found["durations"])
+            for function, callers in found["dependencies"].items():
+                state().function_dependencies[function].update(callers)
+        state().stats_time = sum(state().duration_by_test.values())
+        with change_cwd(ROOT):
+            save_stats()
 
     def _limit(self, seconds: float) -> float:
         return (seconds + self.timeout_constant) * self.timeout_multiplier
@@ -304,6 +375,48 @@ def _judge(
     return 0
 
 
+def _stats_child(items: list[Any], read_fd: int, out: Path, scratch: Path) -> int:
+    """In a stats child: run tests taken from the pipe until it is empty; 0 if all passed."""
+    from _pytest.runner import runtestprotocol
+    from mutmut.state import state
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    factory = items[0].config._tmp_path_factory
+    factory._given_basetemp = scratch
+    factory._basetemp = None
+    tests_by_function: dict[str, list[str]] = {}
+    durations: dict[str, float] = {}
+    code = 0
+    while chunk := os.read(read_fd, 4):
+        item = items[int.from_bytes(chunk, "little")]
+        state()._stats.clear()
+        reports = runtestprotocol(item, log=False, nextitem=None)
+        for function in state()._stats:
+            tests_by_function.setdefault(function, []).append(item.nodeid)
+        durations[item.nodeid] = sum(r.duration for r in reports if r.when == "call")
+        failed = [r for r in reports if r.failed]
+        if failed:
+            out.with_suffix(".failed").write_text(
+                f"{item.nodeid}\n{failed[0].longreprtext}", encoding="utf-8"
+            )
+            code = 1
+            break
+    dependencies = {f: sorted(c) for f, c in state().function_dependencies.items()}
+    out.with_suffix(".json").write_text(
+        json.dumps(
+            {
+                "tests_by_function": tests_by_function,
+                "durations": durations,
+                "dependencies": dependencies,
+            }
+        ),
+        encoding="utf-8",
+    )
+    return code
+
+
 def _unescaped(nodeid: str) -> str:
     """Repeated backslashes of an escaped character collapsed to one: ``a[\\\\u697c]`` -> ``a[\\u697c]``."""
     return re.sub(r"\\+(?=[uUx][0-9a-fA-F])", lambda _: "\\", nodeid)
@@ -321,15 +434,13 @@ def main() -> int:
     # message the mutant never sends, a hang until the wall limit), and a waiting child holds
     # its place without using a core.
     jobs = int(os.environ.get("MUTATION_JOBS") or 2 * (os.cpu_count() or 2))
-    mutants = prepare(jobs)
+    stats_loaded = prepare(jobs)
     check_equivalents = os.environ.get("MUTATION_CHECK_EQUIVALENTS") == "1"
     equivalents = frozenset() if check_equivalents else frozenset(load_equivalents())
-    say(
-        f"{len(mutants)} mutants, {sum(1 for m in mutants if m.tests)} with tests; {jobs} at a time"
-    )
     os.chdir(ROOT / "mutants")
     os.environ["MUTANT_UNDER_TEST"] = ""
-    loop = MutantLoop(mutants, jobs, equivalents)
+    os.environ["MUTMUT_DEPENDENCY_DEPTH"] = str(config().dependency_tracking_depth)
+    loop = MutantLoop(stats_loaded, jobs, equivalents)
     args = ["--rootdir=.", "--tb=native", "-q", "-s", "-p", "no:randomly"]
     code = pytest.main(
         args
