@@ -155,6 +155,8 @@ class MutantLoop:
         self.timeout_constant = float(config().timeout_constant)
         self.scratch = Path(tempfile.mkdtemp(prefix="louzhang-mutants-"))
         self.counts: dict[str, int] = {"killed": 0, "survived": 0, "timeout": 0, "no tests": 0}
+        self.cpu_seconds = 0.0  # the children's, to tell whether more at a time would help
+        self.child_seconds = 0.0
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: Any) -> bool:
@@ -231,7 +233,8 @@ class MutantLoop:
                 elapsed = last_report - started
                 say(
                     f"{done}/{len(self.mutants)} mutants in {elapsed:.0f} s "
-                    f"({done / max(elapsed, 1e-9):.1f}/s, load {os.getloadavg()[0]:.1f}): "
+                    f"({done / max(elapsed, 1e-9):.1f}/s, load {os.getloadavg()[0]:.1f}, "
+                    f"children busy {self.cpu_seconds / max(self.child_seconds, 1e-9):.0%}): "
                     + ", ".join(f"{k} {v}" for k, v in self.counts.items())
                 )
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -310,7 +313,9 @@ class MutantLoop:
         """The child's exit code; one still running past its wall limit is killed (timeout)."""
         if not ended:
             os.kill(child.pid, signal.SIGKILL)
-        _, status = os.waitpid(child.pid, 0)
+        _, status, usage = os.wait4(child.pid, 0)
+        self.cpu_seconds += usage.ru_utime + usage.ru_stime
+        self.child_seconds += time.monotonic() - child.started
         os.close(child.pidfd)
         shutil.rmtree(self.scratch / str(child.pid), ignore_errors=True)
         return os.waitstatus_to_exitcode(status) if ended else TIMEOUT_EXIT
