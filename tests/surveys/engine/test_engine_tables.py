@@ -148,6 +148,8 @@ class _Odd:
     [
         (_at(("gone",)), Text("1"), "unknown_position"),
         (_at(("m",)), Choice("a"), "stale"),
+        (_at(("n",)), Choice("yes"), "stale"),
+        (_at(("s",)), Choice("c"), "stale"),
         (_at(("s",)), Toggle("a"), "stale"),
         (_at(("s",)), Done(), "stale"),
         (_at(("n",)), Photo("f"), "unexpected_photo"),
