@@ -452,15 +452,14 @@ class _Run:
 
     # -- answering -----------------------------------------------------------------------
     def accept(self, path: Path, value: Any) -> None:
-        """A valid answer at the cursor: save it and move on."""
-        self.bad_tries = 0
-        self.pending = []
+        """A valid answer at the cursor: save it and move on (the next ask() or complete()
+        resets the wrong-answer count and the toggles)."""
         self.history.append(path)
         if path[-1] == ADD_ANOTHER and len(path) == 3:
             group, number = str(path[0]), int(path[1])
             if value == "yes":
-                self.closed.discard(group)
-                self.item(group, number + 1)
+                if len(self.items(group)) <= number:  # reopened after its last item
+                    self.closed.discard(group)
                 first = self.defn.question(group)
                 assert first is not None
                 self.walk((group, number + 1, first.questions[0].name))
@@ -538,8 +537,8 @@ def _parse_text(
             return [question.choices[i].value for i in result.value]
     else:
         return _error("stale")
-    if not result.ok:
-        return _error(result.reason or "constraint")
+    if result.reason is not None:
+        return _error(result.reason)
     return result.value
 
 
@@ -628,15 +627,10 @@ def _handle_active(run: _Run, inbound: Inbound) -> None:
             return
         value = None
     elif isinstance(inbound, Keep):
-        usable, value = (
-            (previous in ("yes", "no"), previous)
-            if path[-1] == ADD_ANOTHER
-            else _stored_value(question, previous)
-        )
+        usable, value = _stored_value(question, previous)  # a fresh list for select_multiple
         if previous is None or not usable:
             run.events.append(Invalid(path, "nothing_to_keep"))
             return
-        value = copy.deepcopy(value)
     else:
         run.events.append(Invalid(path, "stale"))
         return
@@ -658,10 +652,7 @@ def _back(run: _Run) -> None:
         return
     path = run.history.pop()
     run.status = "active"
-    run.pending = []
-    run.bad_tries = 0
-    run.cursor = None  # so ask() treats it as a new question
-    run.ask(path)
+    run.ask(path)  # a path other than the cursor: a new question (no bad tries, own toggles)
 
 
 # ------------------------------------------------------------------------------------- public
@@ -769,7 +760,7 @@ def _sanitize(defn: SurveyDefinition, previous: Mapping[str, Any]) -> dict[str, 
                     if item_question.answerable and item_question.name in raw_item:
                         usable, clean = _stored_value(item_question, raw_item[item_question.name])
                         if usable:
-                            item[item_question.name] = copy.deepcopy(clean)
+                            item[item_question.name] = clean  # immutable or a fresh list
                 items.append(item)
             if question.max_items is not None:
                 items = items[: question.max_items]
@@ -777,7 +768,7 @@ def _sanitize(defn: SurveyDefinition, previous: Mapping[str, Any]) -> dict[str, 
         elif question.answerable:
             usable, clean = _stored_value(question, value)
             if usable:
-                out[question.name] = copy.deepcopy(clean)
+                out[question.name] = clean
     return out
 
 
