@@ -65,3 +65,52 @@ def test_earlier_killers_first_then_fastest_first(mutants_root: Path) -> None:
     assert mutation_order.order(FUNCTION, tests) == ["t/mid.py::c", "t/slow.py::a", "t/fast.py::b"]
     other = "notifications.drives.parse.x__normalise__mutmut_1"
     assert mutation_order.order(other, tests) == ["t/fast.py::b", "t/mid.py::c", "t/slow.py::a"]
+
+
+BODY = '''    """Doc."""
+    total = a + b
+    if total > 3:
+        return total
+    items = [
+        a,
+        b,
+    ]
+    return len(items)
+'''
+
+
+def copies(*variants: tuple[str, str]) -> str:
+    """A mutants file: the original copy, then each (signature, body) variant as mutant N."""
+    source = f"def x_f__mutmut_orig(a, b=1):\n{BODY}\n"
+    for n, (signature, body) in enumerate(variants, start=1):
+        source += f"def x_f__mutmut_{n}({signature}):\n{body}\n"
+    return source
+
+
+def spans_of(source: str, n: int) -> list[tuple[int, int]] | None:
+    found = mutation_order.functions(source)
+    return mutation_order.changed_spans(
+        source.splitlines(), found["x_f__mutmut_orig"], found[f"x_f__mutmut_{n}"]
+    )
+
+
+def test_a_mutant_is_judged_by_the_tests_that_ran_its_statement() -> None:
+    source = copies(
+        ("a, b=1", BODY.replace("a + b", "a - b")),
+        ("a, b=1", BODY.replace("total > 3", "total >= 3")),
+        ("a, b=1", BODY.replace("        b,\n", "        None,\n")),
+        ("a, b=2", BODY),
+        ("a, b=1", BODY.replace("    return len(items)\n", "    return None\n")),
+    )
+    # lines: 1 def, 2 doc, 3 total, 4-5 if/return, 6-9 items = [...], 10 return len
+    assert spans_of(source, 1) == [(3, 3)]
+    assert spans_of(source, 2) == [(4, 5)]  # the condition: the whole if statement
+    assert spans_of(source, 3) == [(6, 9)]  # a line of a statement over several lines
+    assert spans_of(source, 4) is None  # a default: every call sees it
+    assert spans_of(source, 5) == [(10, 10)]
+
+    lines_run = {3: {"t1", "t2"}, 4: {"t1", "t2"}, 5: {"t2"}, 6: {"t1"}, 10: {"t1"}}
+    assert mutation_order.ran_any([(3, 3)], lines_run) == {"t1", "t2"}
+    assert mutation_order.ran_any([(6, 9)], lines_run) == {"t1"}
+    assert mutation_order.ran_any([(5, 5), (10, 10)], lines_run) == {"t1", "t2"}
+    assert mutation_order.ran_any([(7, 8)], lines_run) == set()  # no test ran it
