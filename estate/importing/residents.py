@@ -46,7 +46,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from config.clock import SystemClock, local_today
@@ -85,7 +84,9 @@ REQUIRED_COLUMNS = ("building", "room", "name")
 REPLACED_BY_IMPORT = "replaced by import"  # status_reason of contacts an import retired
 MAX_NAME = 100
 _T = TypeVar("_T")
-_BATCH = 200  # rows per bulk statement: stays under SQLite's bound-parameter limit
+# Rows per bulk update: its CASE statement binds about three values per row and field, which
+# stays under SQLite's bound-parameter limit (bulk_create inserts row by row: no limit there).
+_BATCH = 200
 
 # Other names accepted in the header, compared after NFKC, lower case, spaces/dashes -> "_".
 _ALIASES = {
@@ -769,38 +770,38 @@ async def apply_residents(
     report = ImportReport(estate=estate_name, rows=len(rows), dry_run=dry_run)
     numbers = sorted({row.building for row in rows})
     if dry_run:
-        state = await _load(estate_name, numbers, None)
-        _Applier(state, rows, today, report, None).plan()
+        state = await _load(estate_name, numbers)
+        _Applier(state, rows, today, report).plan()
         return report
-    async with in_transaction() as conn:
-        state = await _load(estate_name, numbers, conn)
-        await _Applier(state, rows, today, report, conn).run()
+    # Inside in_transaction() every query of this task runs in the transaction (Tortoise keeps
+    # the transaction's connection in a context variable), so none needs ``using_db``.
+    async with in_transaction():
+        state = await _load(estate_name, numbers)
+        await _Applier(state, rows, today, report).run()
     return report
 
 
-async def _load(estate_name: str, numbers: list[int], conn: BaseDBAsyncClient | None) -> _State:
-    estate = await Estate.filter(name=estate_name).using_db(conn).first()
+async def _load(estate_name: str, numbers: list[int]) -> _State:
+    estate = await Estate.filter(name=estate_name).first()
     state = _State(estate, {}, {}, defaultdict(list), defaultdict(list))
     if estate is None:
         return state
-    await _load_buildings(state, conn)
+    await _load_buildings(state)
     ids = [state.buildings[n].id for n in numbers if n in state.buildings]
     if ids:
-        await _load_below(state, ids, conn)
+        await _load_below(state, ids)
     return state
 
 
-async def _load_buildings(state: _State, conn: BaseDBAsyncClient | None) -> None:
+async def _load_buildings(state: _State) -> None:
     assert state.estate is not None
-    buildings = await Building.filter(estate_id=state.estate.id).using_db(conn)
+    buildings = await Building.filter(estate_id=state.estate.id)
     state.buildings = {building.number: building for building in buildings}
 
 
-async def _load_below(
-    state: _State, building_ids: list[int], conn: BaseDBAsyncClient | None
-) -> None:
+async def _load_below(state: _State, building_ids: list[int]) -> None:
     numbers = {b.id: b.number for b in state.buildings.values()}
-    households = await Household.filter(building_id__in=building_ids).using_db(conn).order_by("id")
+    households = await Household.filter(building_id__in=building_ids).order_by("id")
     state.households = {}
     for household in households:
         key = (numbers[household.building_id], household.room)  # type: ignore[attr-defined]
@@ -808,15 +809,11 @@ async def _load_below(
         # A room found in several entrances: prefer the one without an entrance, else the oldest.
         if current is None or (current.entrance and not household.entrance):
             state.households[key] = household
-    people = await (
-        Person.filter(household__building_id__in=building_ids).using_db(conn).order_by("id")
-    )
+    people = await Person.filter(household__building_id__in=building_ids).order_by("id")
     state.people = defaultdict(list)
     for person in people:
         state.people[person.household_id].append(person)  # type: ignore[attr-defined]
-    contacts = await (
-        Contact.filter(household__building_id__in=building_ids).using_db(conn).order_by("id")
-    )
+    contacts = await Contact.filter(household__building_id__in=building_ids).order_by("id")
     state.contacts = defaultdict(list)
     for contact in contacts:
         state.contacts[contact.household_id].append(contact)  # type: ignore[attr-defined]
@@ -831,12 +828,10 @@ class _Applier:
         rows: Sequence[ResidentRow],
         today: date,
         report: ImportReport,
-        conn: BaseDBAsyncClient | None,
     ) -> None:
         self.state = state
         self.today = today
         self.report = report
-        self.conn = conn
         self.by_household: dict[tuple[int, str], list[ResidentRow]] = defaultdict(list)
         for row in rows:
             self.by_household[(row.building, row.room)].append(row)
@@ -861,16 +856,15 @@ class _Applier:
     # -- planning and writing ---------------------------------------------------------------
 
     async def run(self) -> None:
-        conn = self.conn
         if self.state.estate is None:
-            self.state.estate = await Estate.create(name=self.report.estate, using_db=conn)
+            self.state.estate = await Estate.create(name=self.report.estate)
             self.report.estate_created = True
         new_buildings, changed_buildings = self._diff_buildings()
         if new_buildings:
-            await Building.bulk_create(new_buildings, batch_size=_BATCH, using_db=conn)
-            await _load_buildings(self.state, conn)
+            await Building.bulk_create(new_buildings)
+            await _load_buildings(self.state)
         if changed_buildings:
-            await Building.bulk_update(changed_buildings, ["floors"], _BATCH, using_db=conn)
+            await Building.bulk_update(changed_buildings, ["floors"], _BATCH)
         self.report.buildings_created = len(new_buildings)
         self.report.buildings_updated = len(changed_buildings)
         building_ids = [self.state.buildings[b].id for b, _ in self.by_household]
@@ -878,32 +872,28 @@ class _Applier:
 
         new_households, changed_households = self._diff_households()
         if new_households:
-            await Household.bulk_create(new_households, batch_size=_BATCH, using_db=conn)
-            await _load_below(self.state, building_ids, conn)
+            await Household.bulk_create(new_households)
+            await _load_below(self.state, building_ids)
         if changed_households:
-            await Household.bulk_update(
-                changed_households, _HOUSEHOLD_FIELDS, _BATCH, using_db=conn
-            )
+            await Household.bulk_update(changed_households, _HOUSEHOLD_FIELDS, _BATCH)
         self.report.households_created = len(new_households)
         self.report.households_updated = len(changed_households)
 
         new_people, changed_people = self._diff_people()
         if new_people:
-            await Person.bulk_create(new_people, batch_size=_BATCH, using_db=conn)
+            await Person.bulk_create(new_people)
         if changed_people:
-            await Person.bulk_update(changed_people, _PERSON_FIELDS, _BATCH, using_db=conn)
+            await Person.bulk_update(changed_people, _PERSON_FIELDS, _BATCH)
         if new_people:
-            await _load_below(self.state, building_ids, conn)
+            await _load_below(self.state, building_ids)
         self.report.people_created = len(new_people)
         self.report.people_updated = len(changed_people)
 
         new_contacts, changed_contacts = self._diff_contacts()
         if new_contacts:
-            await Contact.bulk_create(new_contacts, batch_size=_BATCH, using_db=conn)
+            await Contact.bulk_create(new_contacts)
         for contact in changed_contacts:  # rare; save() keeps updated_at right
-            await contact.save(
-                update_fields=["person_id", "language", "status", "status_reason"], using_db=conn
-            )
+            await contact.save(update_fields=["person_id", "language", "status", "status_reason"])
         self.report.contacts_created = len(new_contacts)
         self.report.contacts_updated = len(changed_contacts)
 
