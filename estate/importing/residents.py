@@ -521,14 +521,13 @@ def parse_residents(table: Table, *, region: str = "CN", today: date) -> ParsedR
         checker.check(line, cells)
     # Problems name a column by the header the file used (室号, not room): that is what the
     # person who fixes the file sees in it.
-    used = {
-        column: " ".join(str(table.header[index]).split())
-        for column, index in positions.items()
-        if index < len(table.header) and str(table.header[index]).strip()
+    # (positions holds only the header's non-blank cells; a problem of no column gets None.)
+    used: dict[str | None, str] = {
+        column: " ".join(table.header[index].split()) for column, index in positions.items()
     }
 
     def labelled(problems: list[Problem]) -> list[Problem]:
-        return [replace(p, label=used.get(p.column)) if p.column else p for p in problems]
+        return [replace(p, label=used.get(p.column)) for p in problems]
 
     return ParsedResidents(checker.rows, labelled(checker.problems), labelled(checker.warnings))
 
@@ -576,7 +575,7 @@ class _RowChecker:
         if len(self.problems) > before:
             return
         if phone is not None:
-            self._check_phone_use(line, building, room, phone, channel or "sms")
+            self._check_phone_use(line, building, room, phone, channel)
         self.rows.append(
             ResidentRow(
                 line=line,
@@ -692,7 +691,7 @@ class _RowChecker:
             )
 
     def _check_phone_use(
-        self, line: int, building: int, room: str, phone: str, channel: str
+        self, line: int, building: int, room: str, phone: str, channel: str | None
     ) -> None:
         if channel != "voice" and not is_mobile(phone):
             self.warnings.append(_problem_of(line, "phone", "landline_sms", mask_phone(phone)))
@@ -751,7 +750,6 @@ class _State:
 
 @dataclass(slots=True)
 class _PersonView:
-    name: str
     birth_year: int | None
     phone: str | None
     channel: str
@@ -929,7 +927,6 @@ class _Applier:
                     Household(
                         building_id=building.id if building else 0,
                         room=key[1],
-                        entrance="",
                         **flags,
                     )
                 )
@@ -1051,7 +1048,6 @@ def _merge_people(existing: Iterable[Person], rows: Sequence[ResidentRow]) -> li
         else:
             merged.append(
                 _PersonView(
-                    person.name,
                     person.birth_year,
                     person.phone,
                     person.channel,
@@ -1064,9 +1060,7 @@ def _merge_people(existing: Iterable[Person], rows: Sequence[ResidentRow]) -> li
 
 
 def _view(row: ResidentRow) -> _PersonView:
-    return _PersonView(
-        row.name, row.birth_year, row.phone, row.channel, row.language, row.home_bound
-    )
+    return _PersonView(row.birth_year, row.phone, row.channel, row.language, row.home_bound)
 
 
 def _household_flags(people: Sequence[_PersonView], today: date) -> dict[str, Any]:
@@ -1087,6 +1081,6 @@ def _household_flags(people: Sequence[_PersonView], today: date) -> dict[str, An
         ),
         "lives_alone": len(people) == 1,
         "home_bound": any(p.home_bound for p in people),
-        "language": people[0].language if people else "zh-CN",
+        "language": people[0].language,  # a household in the file has a person
         "preferred_channel": preferred,
     }
