@@ -760,7 +760,7 @@ class _PersonView:
 async def apply_residents(
     rows: Sequence[ResidentRow],
     *,
-    estate_name: str = "default",
+    estate_name: str,
     dry_run: bool = False,
     today: date,
 ) -> ImportReport:
