@@ -890,8 +890,8 @@ class _Applier:
         new_contacts, changed_contacts = self._diff_contacts()
         if new_contacts:
             await Contact.bulk_create(new_contacts)
-        for contact in changed_contacts:  # rare; save() keeps updated_at right
-            await contact.save(update_fields=["person_id", "language", "status", "status_reason"])
+        for contact in changed_contacts:  # rare; save() sets updated_at when it is listed
+            await contact.save(update_fields=_CONTACT_FIELDS)
         self.report.contacts_created = len(new_contacts)
         self.report.contacts_updated = len(changed_contacts)
 
@@ -1014,6 +1014,7 @@ _HOUSEHOLD_FIELDS = [
     "preferred_channel",
 ]
 _PERSON_FIELDS = ["birth_year", "phone", "channel", "language", "home_bound", "notes"]
+_CONTACT_FIELDS = ["person_id", "language", "status", "status_reason", "updated_at"]
 
 
 def _person_values(row: ResidentRow) -> dict[str, Any]:

@@ -11,7 +11,8 @@ idempotent. The promises (the checks of single rows: tests/estate/importing/test
 - a building's floors only grow; a room found in several entrances maps to the one without an
   entrance;
 - one contact per phone per household (voice or sms; telegram people get sms); a replaced
-  number is retired (unreachable, "replaced by import") and revived when it comes back;
+  number is retired (unreachable, "replaced by import", its change time set) and revived when it
+  comes back;
   opted-out and Telegram contacts are never touched, nor is a number the carrier rejected;
 - household flags come from all its people: elderly (60+ this year), lives alone, home-bound,
   the first person's language, preferred channel telegram > sms > voice > none (people kept
@@ -24,6 +25,7 @@ idempotent. The promises (the checks of single rows: tests/estate/importing/test
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -499,3 +501,12 @@ async def test_a_dry_run_into_a_known_household_without_people(tmp_path: Path) -
 async def test_phones_are_read_in_the_region_asked_for(tmp_path: Path) -> None:
     await run(write(tmp_path, "building,room,name,phone\n7,1203,A,020 7946 0000\n"), region="GB")
     assert (await Person.get()).phone == "+442079460000"
+
+
+async def test_a_contact_the_import_retires_shows_when_it_changed(tmp_path: Path) -> None:
+    await run(write(tmp_path, "building,room,name,phone\n7,301,A,13800138001\n"))
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    await Contact.all().update(updated_at=long_ago)
+    await run(write(tmp_path, "building,room,name,phone\n7,301,A,13800138002\n", "b.csv"))
+    retired = await Contact.get(address="+8613800138001")
+    assert retired.status == "unreachable" and retired.updated_at > long_ago
