@@ -5,6 +5,7 @@
 - a file refused as a whole names the file (and a missing one its folder), with the reason;
 - a macro workbook (.xlsm) reads like an .xlsx; old Mac line ends (CR) read, and a quoted cell's
   own line breaks are kept as written;
+- the delimiter is a comma, semicolon or tab, never a letter of the header;
 - the bilingual template header (楼号/building) is understood; a header cell naming two columns
   is unknown, a blank one between columns is skipped; an unknown column alone is a problem, and
   the "first line must be the header" hint only comes when unknown cells outnumber known ones;
@@ -689,3 +690,8 @@ def test_the_import_day_is_the_committees_day_not_the_machines(
         monkeypatch.undo()
         time.tzset()
         get_settings.cache_clear()
+
+
+def test_letters_in_the_header_are_never_taken_for_the_delimiter(tmp_path: Path) -> None:
+    [problem] = problems_of(write(tmp_path, "building,room,name,XXXX\n7,1203,A,\n"))
+    assert str(problem).startswith("line 1: header: unknown columns 'XXXX': ")
