@@ -781,7 +781,7 @@ async def apply_residents(
 
 async def _load(estate_name: str, numbers: list[int]) -> _State:
     estate = await Estate.filter(name=estate_name).first()
-    state = _State(estate, {}, {}, defaultdict(list), defaultdict(list))
+    state = _State(estate, {}, {}, {}, {})  # people and contacts come with their households
     if estate is None:
         return state
     await _load_buildings(state)
