@@ -744,8 +744,9 @@ class _State:
     estate: Estate | None
     buildings: dict[int, Building]
     households: dict[tuple[int, str], Household]  # (building number, room)
-    people: dict[int, list[Person]]  # household id -> people by id
-    contacts: dict[int, list[Contact]]  # household id -> contacts
+    # Loaded with the households (_load_below) and only read for a household found above.
+    people: dict[int, list[Person]] = field(default_factory=dict)  # household id -> people by id
+    contacts: dict[int, list[Contact]] = field(default_factory=dict)  # household id -> contacts
 
 
 @dataclass(slots=True)
@@ -781,7 +782,7 @@ async def apply_residents(
 
 async def _load(estate_name: str, numbers: list[int]) -> _State:
     estate = await Estate.filter(name=estate_name).first()
-    state = _State(estate, {}, {}, {}, {})  # people and contacts come with their households
+    state = _State(estate, {}, {})
     if estate is None:
         return state
     await _load_buildings(state)
