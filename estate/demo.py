@@ -97,22 +97,25 @@ class SeedReport:
         )
 
 
-def demo_rows(seed: int = 7, *, today: date | None = None) -> list[dict[str, str]]:
+def demo_rows(
+    seed: int = 7, *, today: date | None = None, households: int = HOUSEHOLDS
+) -> list[dict[str, str]]:
     """The demo estate as import rows (keys: :data:`estate.importing.residents.COLUMNS`).
 
     Deterministic for a given ``seed`` and year; ``today`` (default: the current date) sets
     the year from which birth years are computed, so ages stay the same whatever the year.
+    ``households`` shrinks the estate (same buildings, fewer occupied flats) for quick tests.
     """
-    return _generate(seed, (today or local_day()).year)[1]
+    return _generate(seed, (today or local_day()).year, households)[1]
 
 
-def _generate(seed: int, year: int) -> tuple[dict[int, int], list[dict[str, str]]]:
+def _generate(seed: int, year: int, households: int) -> tuple[dict[int, int], list[dict[str, str]]]:
     """(floors of each building, import rows) for the demo estate."""
     rng = random.Random(seed)
-    floors, flats = _flats(rng)
+    floors, flats = _flats(rng, households)
     phones = iter(range(FIRST_PHONE + 1, FIRST_PHONE + 100_000))
     rows: list[dict[str, str]] = []
-    for building, floor, room in sorted(rng.sample(flats, HOUSEHOLDS)):
+    for building, floor, room in sorted(rng.sample(flats, households)):
         english = rng.random() < 0.02
         members, sms_only = _household(rng, english)
         _assign_channels(rng, members, sms_only)
@@ -140,12 +143,14 @@ def _generate(seed: int, year: int) -> tuple[dict[int, int], list[dict[str, str]
     return floors, rows
 
 
-def write_demo_csv(path: Path, seed: int = 7, *, today: date | None = None) -> int:
+def write_demo_csv(
+    path: Path, seed: int = 7, *, today: date | None = None, households: int = HOUSEHOLDS
+) -> int:
     """Write :func:`demo_rows` as a CSV in the import format (UTF-8 with BOM, as Excel saves it).
 
     Returns the number of resident rows written.
     """
-    rows = demo_rows(seed, today=today)
+    rows = demo_rows(seed, today=today, households=households)
     with Path(path).open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(COLUMNS), lineterminator="\r\n")
         writer.writeheader()
@@ -153,12 +158,14 @@ def write_demo_csv(path: Path, seed: int = 7, *, today: date | None = None) -> i
     return len(rows)
 
 
-async def seed_demo(*, seed: int = 7, today: date, estate_name: str = "demo") -> SeedReport:
+async def seed_demo(
+    *, seed: int = 7, today: date, estate_name: str = "demo", households: int = HOUSEHOLDS
+) -> SeedReport:
     """Create the demo estate unless ``estate_name`` already has buildings (then report it)."""
     estate = await Estate.filter(name=estate_name).first()
     if estate is not None and await Building.filter(estate_id=estate.id).exists():
         return await _report(estate, seed, today, already_seeded=True)
-    floors, rows = _generate(seed, today.year)
+    floors, rows = _generate(seed, today.year, households)
     table = Table(1, list(COLUMNS), [(i, [r[c] for c in COLUMNS]) for i, r in enumerate(rows, 2)])
     parsed = parse_residents(table, region="CN", today=today)
     if parsed.problems:  # a bug in the generator, not a user error
@@ -195,8 +202,10 @@ async def _report(estate: Estate, seed: int, today: date, *, already_seeded: boo
     )
 
 
-def _flats(rng: random.Random) -> tuple[dict[int, int], list[tuple[int, int, str]]]:
-    """Floors per building and every flat; redrawn until flats comfortably exceed HOUSEHOLDS."""
+def _flats(
+    rng: random.Random, households: int
+) -> tuple[dict[int, int], list[tuple[int, int, str]]]:
+    """Floors per building and every flat; redrawn until flats comfortably exceed households."""
     while True:
         heights: dict[int, int] = {}
         flats: list[tuple[int, int, str]] = []
@@ -208,7 +217,7 @@ def _flats(rng: random.Random) -> tuple[dict[int, int], list[tuple[int, int, str
                 for floor in range(1, heights[building] + 1)
                 for unit in range(1, per_floor + 1)
             )
-        if len(flats) >= HOUSEHOLDS * 1.05:
+        if len(flats) >= households * 1.05:
             return heights, flats
 
 

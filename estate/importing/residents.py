@@ -46,7 +46,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from config.clock import SystemClock, local_today
@@ -85,7 +84,9 @@ REQUIRED_COLUMNS = ("building", "room", "name")
 REPLACED_BY_IMPORT = "replaced by import"  # status_reason of contacts an import retired
 MAX_NAME = 100
 _T = TypeVar("_T")
-_BATCH = 200  # rows per bulk statement: stays under SQLite's bound-parameter limit
+# Rows per bulk update: its CASE statement binds about three values per row and field, which
+# stays under SQLite's bound-parameter limit (bulk_create inserts row by row: no limit there).
+_BATCH = 200
 
 # Other names accepted in the header, compared after NFKC, lower case, spaces/dashes -> "_".
 _ALIASES = {
@@ -520,14 +521,13 @@ def parse_residents(table: Table, *, region: str = "CN", today: date) -> ParsedR
         checker.check(line, cells)
     # Problems name a column by the header the file used (室号, not room): that is what the
     # person who fixes the file sees in it.
-    used = {
-        column: " ".join(str(table.header[index]).split())
-        for column, index in positions.items()
-        if index < len(table.header) and str(table.header[index]).strip()
+    # (positions holds only the header's non-blank cells; a problem of no column gets None.)
+    used: dict[str | None, str] = {
+        column: " ".join(table.header[index].split()) for column, index in positions.items()
     }
 
     def labelled(problems: list[Problem]) -> list[Problem]:
-        return [replace(p, label=used.get(p.column)) if p.column else p for p in problems]
+        return [replace(p, label=used.get(p.column)) for p in problems]
 
     return ParsedResidents(checker.rows, labelled(checker.problems), labelled(checker.warnings))
 
@@ -575,7 +575,7 @@ class _RowChecker:
         if len(self.problems) > before:
             return
         if phone is not None:
-            self._check_phone_use(line, building, room, phone, channel or "sms")
+            self._check_phone_use(line, building, room, phone, channel)
         self.rows.append(
             ResidentRow(
                 line=line,
@@ -691,7 +691,7 @@ class _RowChecker:
             )
 
     def _check_phone_use(
-        self, line: int, building: int, room: str, phone: str, channel: str
+        self, line: int, building: int, room: str, phone: str, channel: str | None
     ) -> None:
         if channel != "voice" and not is_mobile(phone):
             self.warnings.append(_problem_of(line, "phone", "landline_sms", mask_phone(phone)))
@@ -744,13 +744,13 @@ class _State:
     estate: Estate | None
     buildings: dict[int, Building]
     households: dict[tuple[int, str], Household]  # (building number, room)
-    people: dict[int, list[Person]]  # household id -> people by id
-    contacts: dict[int, list[Contact]]  # household id -> contacts
+    # Loaded with the households (_load_below) and only read for a household found above.
+    people: dict[int, list[Person]] = field(default_factory=dict)  # household id -> people by id
+    contacts: dict[int, list[Contact]] = field(default_factory=dict)  # household id -> contacts
 
 
 @dataclass(slots=True)
 class _PersonView:
-    name: str
     birth_year: int | None
     phone: str | None
     channel: str
@@ -761,7 +761,7 @@ class _PersonView:
 async def apply_residents(
     rows: Sequence[ResidentRow],
     *,
-    estate_name: str = "default",
+    estate_name: str,
     dry_run: bool = False,
     today: date,
 ) -> ImportReport:
@@ -769,38 +769,38 @@ async def apply_residents(
     report = ImportReport(estate=estate_name, rows=len(rows), dry_run=dry_run)
     numbers = sorted({row.building for row in rows})
     if dry_run:
-        state = await _load(estate_name, numbers, None)
-        _Applier(state, rows, today, report, None).plan()
+        state = await _load(estate_name, numbers)
+        _Applier(state, rows, today, report).plan()
         return report
-    async with in_transaction() as conn:
-        state = await _load(estate_name, numbers, conn)
-        await _Applier(state, rows, today, report, conn).run()
+    # Inside in_transaction() every query of this task runs in the transaction (Tortoise keeps
+    # the transaction's connection in a context variable), so none needs ``using_db``.
+    async with in_transaction():
+        state = await _load(estate_name, numbers)
+        await _Applier(state, rows, today, report).run()
     return report
 
 
-async def _load(estate_name: str, numbers: list[int], conn: BaseDBAsyncClient | None) -> _State:
-    estate = await Estate.filter(name=estate_name).using_db(conn).first()
-    state = _State(estate, {}, {}, defaultdict(list), defaultdict(list))
+async def _load(estate_name: str, numbers: list[int]) -> _State:
+    estate = await Estate.filter(name=estate_name).first()
+    state = _State(estate, {}, {})
     if estate is None:
         return state
-    await _load_buildings(state, conn)
+    await _load_buildings(state)
     ids = [state.buildings[n].id for n in numbers if n in state.buildings]
     if ids:
-        await _load_below(state, ids, conn)
+        await _load_below(state, ids)
     return state
 
 
-async def _load_buildings(state: _State, conn: BaseDBAsyncClient | None) -> None:
+async def _load_buildings(state: _State) -> None:
     assert state.estate is not None
-    buildings = await Building.filter(estate_id=state.estate.id).using_db(conn)
+    buildings = await Building.filter(estate_id=state.estate.id)
     state.buildings = {building.number: building for building in buildings}
 
 
-async def _load_below(
-    state: _State, building_ids: list[int], conn: BaseDBAsyncClient | None
-) -> None:
+async def _load_below(state: _State, building_ids: list[int]) -> None:
     numbers = {b.id: b.number for b in state.buildings.values()}
-    households = await Household.filter(building_id__in=building_ids).using_db(conn).order_by("id")
+    households = await Household.filter(building_id__in=building_ids).order_by("id")
     state.households = {}
     for household in households:
         key = (numbers[household.building_id], household.room)  # type: ignore[attr-defined]
@@ -808,15 +808,11 @@ async def _load_below(
         # A room found in several entrances: prefer the one without an entrance, else the oldest.
         if current is None or (current.entrance and not household.entrance):
             state.households[key] = household
-    people = await (
-        Person.filter(household__building_id__in=building_ids).using_db(conn).order_by("id")
-    )
+    people = await Person.filter(household__building_id__in=building_ids).order_by("id")
     state.people = defaultdict(list)
     for person in people:
         state.people[person.household_id].append(person)  # type: ignore[attr-defined]
-    contacts = await (
-        Contact.filter(household__building_id__in=building_ids).using_db(conn).order_by("id")
-    )
+    contacts = await Contact.filter(household__building_id__in=building_ids).order_by("id")
     state.contacts = defaultdict(list)
     for contact in contacts:
         state.contacts[contact.household_id].append(contact)  # type: ignore[attr-defined]
@@ -831,12 +827,10 @@ class _Applier:
         rows: Sequence[ResidentRow],
         today: date,
         report: ImportReport,
-        conn: BaseDBAsyncClient | None,
     ) -> None:
         self.state = state
         self.today = today
         self.report = report
-        self.conn = conn
         self.by_household: dict[tuple[int, str], list[ResidentRow]] = defaultdict(list)
         for row in rows:
             self.by_household[(row.building, row.room)].append(row)
@@ -861,16 +855,15 @@ class _Applier:
     # -- planning and writing ---------------------------------------------------------------
 
     async def run(self) -> None:
-        conn = self.conn
         if self.state.estate is None:
-            self.state.estate = await Estate.create(name=self.report.estate, using_db=conn)
+            self.state.estate = await Estate.create(name=self.report.estate)
             self.report.estate_created = True
         new_buildings, changed_buildings = self._diff_buildings()
         if new_buildings:
-            await Building.bulk_create(new_buildings, batch_size=_BATCH, using_db=conn)
-            await _load_buildings(self.state, conn)
+            await Building.bulk_create(new_buildings)
+            await _load_buildings(self.state)
         if changed_buildings:
-            await Building.bulk_update(changed_buildings, ["floors"], _BATCH, using_db=conn)
+            await Building.bulk_update(changed_buildings, ["floors"], _BATCH)
         self.report.buildings_created = len(new_buildings)
         self.report.buildings_updated = len(changed_buildings)
         building_ids = [self.state.buildings[b].id for b, _ in self.by_household]
@@ -878,32 +871,28 @@ class _Applier:
 
         new_households, changed_households = self._diff_households()
         if new_households:
-            await Household.bulk_create(new_households, batch_size=_BATCH, using_db=conn)
-            await _load_below(self.state, building_ids, conn)
+            await Household.bulk_create(new_households)
+            await _load_below(self.state, building_ids)
         if changed_households:
-            await Household.bulk_update(
-                changed_households, _HOUSEHOLD_FIELDS, _BATCH, using_db=conn
-            )
+            await Household.bulk_update(changed_households, _HOUSEHOLD_FIELDS, _BATCH)
         self.report.households_created = len(new_households)
         self.report.households_updated = len(changed_households)
 
         new_people, changed_people = self._diff_people()
         if new_people:
-            await Person.bulk_create(new_people, batch_size=_BATCH, using_db=conn)
+            await Person.bulk_create(new_people)
         if changed_people:
-            await Person.bulk_update(changed_people, _PERSON_FIELDS, _BATCH, using_db=conn)
+            await Person.bulk_update(changed_people, _PERSON_FIELDS, _BATCH)
         if new_people:
-            await _load_below(self.state, building_ids, conn)
+            await _load_below(self.state, building_ids)
         self.report.people_created = len(new_people)
         self.report.people_updated = len(changed_people)
 
         new_contacts, changed_contacts = self._diff_contacts()
         if new_contacts:
-            await Contact.bulk_create(new_contacts, batch_size=_BATCH, using_db=conn)
-        for contact in changed_contacts:  # rare; save() keeps updated_at right
-            await contact.save(
-                update_fields=["person_id", "language", "status", "status_reason"], using_db=conn
-            )
+            await Contact.bulk_create(new_contacts)
+        for contact in changed_contacts:  # rare; save() sets updated_at when it is listed
+            await contact.save(update_fields=_CONTACT_FIELDS)
         self.report.contacts_created = len(new_contacts)
         self.report.contacts_updated = len(changed_contacts)
 
@@ -939,7 +928,6 @@ class _Applier:
                     Household(
                         building_id=building.id if building else 0,
                         room=key[1],
-                        entrance="",
                         **flags,
                     )
                 )
@@ -1027,6 +1015,7 @@ _HOUSEHOLD_FIELDS = [
     "preferred_channel",
 ]
 _PERSON_FIELDS = ["birth_year", "phone", "channel", "language", "home_bound", "notes"]
+_CONTACT_FIELDS = ["person_id", "language", "status", "status_reason", "updated_at"]
 
 
 def _person_values(row: ResidentRow) -> dict[str, Any]:
@@ -1061,7 +1050,6 @@ def _merge_people(existing: Iterable[Person], rows: Sequence[ResidentRow]) -> li
         else:
             merged.append(
                 _PersonView(
-                    person.name,
                     person.birth_year,
                     person.phone,
                     person.channel,
@@ -1074,9 +1062,7 @@ def _merge_people(existing: Iterable[Person], rows: Sequence[ResidentRow]) -> li
 
 
 def _view(row: ResidentRow) -> _PersonView:
-    return _PersonView(
-        row.name, row.birth_year, row.phone, row.channel, row.language, row.home_bound
-    )
+    return _PersonView(row.birth_year, row.phone, row.channel, row.language, row.home_bound)
 
 
 def _household_flags(people: Sequence[_PersonView], today: date) -> dict[str, Any]:
@@ -1097,6 +1083,6 @@ def _household_flags(people: Sequence[_PersonView], today: date) -> dict[str, An
         ),
         "lives_alone": len(people) == 1,
         "home_bound": any(p.home_bound for p in people),
-        "language": people[0].language if people else "zh-CN",
+        "language": people[0].language,  # a household in the file has a person
         "preferred_channel": preferred,
     }

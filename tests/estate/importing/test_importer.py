@@ -11,16 +11,21 @@ idempotent. The promises (the checks of single rows: tests/estate/importing/test
 - a building's floors only grow; a room found in several entrances maps to the one without an
   entrance;
 - one contact per phone per household (voice or sms; telegram people get sms); a replaced
-  number is retired (unreachable, "replaced by import") and revived when it comes back;
-  opted-out and Telegram contacts are never touched;
+  number is retired (unreachable, "replaced by import", its change time set) and revived when it
+  comes back;
+  opted-out and Telegram contacts are never touched, nor is a number the carrier rejected;
 - household flags come from all its people: elderly (60+ this year), lives alone, home-bound,
-  the first person's language, preferred channel telegram > sms > voice > none;
+  the first person's language, preferred channel telegram > sms > voice > none (people kept
+  from before count with their age, phone, language and needs);
+- a dry run counts the people of a household that exists but has nobody in it yet;
+- a refused file is named in the refusal; phones are read in the region asked for;
 - a dry run writes nothing and counts the same; the summary says what was (or would be) done;
 - estates are separate.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -211,6 +216,7 @@ async def test_broken_file_is_rejected_whole(tmp_path: Path, case: str) -> None:
     with pytest.raises(ImportProblems) as caught:
         await run(write(tmp_path, text))
     assert [(p.line, p.column) for p in caught.value.problems] == where
+    assert str(caught.value).startswith("residents.csv: ")
     assert "nothing was imported" in str(caught.value)
     assert await snapshot() == before
 
@@ -273,7 +279,8 @@ async def test_changes_are_updates_not_duplicates(tmp_path: Path) -> None:
     # Back to the first file: the old contacts come back, no duplicates.
     back = await run(write(tmp_path, GOOD_CSV))
     assert back.contacts_created == 0
-    assert (await Contact.get(address="+8613800138000")).status == "active"
+    revived = await Contact.get(address="+8613800138000")
+    assert (revived.status, revived.status_reason) == ("active", "")
     assert (await Contact.get(address="+8613700137000")).status == "unreachable"
 
 
@@ -453,3 +460,53 @@ async def test_a_dry_run_on_a_known_estate_counts_updates(tmp_path: Path) -> Non
     assert await snapshot() == before
     real = await run(write(tmp_path, changed, name="c.csv"))
     assert counts(real) == counts(dry)
+
+
+async def test_a_number_the_carrier_rejected_is_not_revived_by_an_import(tmp_path: Path) -> None:
+    await run(write(tmp_path, "building,room,name,phone\n7,301,A,13800138001\n"))
+    contact = await Contact.get()
+    contact.status, contact.status_reason = "unreachable", "21211 invalid number"
+    await contact.save()
+    report = await run(write(tmp_path, "building,room,name,phone\n7,301,A,13800138001\n"))
+    assert report.contacts_updated == 0
+    again = await Contact.get(id=contact.id)
+    assert (again.status, again.status_reason) == ("unreachable", "21211 invalid number")
+
+
+async def test_people_outside_the_file_keep_their_age_phone_language_and_needs(
+    tmp_path: Path,
+) -> None:
+    header = "building,room,name,phone,birth_year,channel,language,home_bound\n"
+    await run(write(tmp_path, header + "7,302,A,13800138000,1940,voice,en,yes\n"))
+    await run(write(tmp_path, header + "7,302,B,,1990,,zh,no\n", name="b.csv"))
+    home = await household(7, "302")
+    assert (home.elderly, home.home_bound, home.language, home.preferred_channel) == (
+        True,
+        True,
+        "en",
+        "voice",
+    )
+
+
+async def test_a_dry_run_into_a_known_household_without_people(tmp_path: Path) -> None:
+    estate = await Estate.create(name="default")
+    building = await Building.create(estate=estate, number=7, floors=12)
+    await Household.create(building=building, room="1203", floor=12)
+    text = "building,room,name,phone\n7,1203,A,13800138000\n"
+    report = await run(write(tmp_path, text), dry_run=True)
+    assert (report.people_created, report.contacts_created) == (1, 1)
+    assert await Person.all().count() == 0
+
+
+async def test_phones_are_read_in_the_region_asked_for(tmp_path: Path) -> None:
+    await run(write(tmp_path, "building,room,name,phone\n7,1203,A,020 7946 0000\n"), region="GB")
+    assert (await Person.get()).phone == "+442079460000"
+
+
+async def test_a_contact_the_import_retires_shows_when_it_changed(tmp_path: Path) -> None:
+    await run(write(tmp_path, "building,room,name,phone\n7,301,A,13800138001\n"))
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    await Contact.all().update(updated_at=long_ago)
+    await run(write(tmp_path, "building,room,name,phone\n7,301,A,13800138002\n", "b.csv"))
+    retired = await Contact.get(address="+8613800138001")
+    assert retired.status == "unreachable" and retired.updated_at > long_ago

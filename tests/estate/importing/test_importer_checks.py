@@ -1,7 +1,19 @@
 """Reading and checking resident files, without a database: every problem, by file line.
 
 - a workbook that cannot be opened is refused naming the file and the error, in either language;
-- a formula cell is read as the value Excel saved with it, never as the formula.
+- a formula cell is read as the value Excel saved with it, never as the formula;
+- a file refused as a whole names the file (and a missing one its folder), with the reason;
+- a macro workbook (.xlsm) reads like an .xlsx; old Mac line ends (CR) read, and a quoted cell's
+  own line breaks are kept as written;
+- the delimiter is a comma, semicolon or tab, never a letter of the header;
+- the bilingual template header (楼号/building) is understood; a header cell naming two columns
+  is unknown, a blank one between columns is skipped; an unknown column alone is a problem, and
+  the "first line must be the header" hint only comes when unknown cells outnumber known ones;
+- a refused header gives no rows and no warnings; a problem names its column by the file's
+  header with its spaces tidied ("Birth Year"); a refused name is shown in its problem;
+- phone numbers without +country are read in the region the import is asked for;
+- rows whose building is unreadable are not compared with each other as duplicates;
+- the import's "today" is the committee's day (LOUZHANG_TIMEZONE), not the machine's.
 """
 
 from __future__ import annotations
@@ -228,7 +240,10 @@ def test_value_in_a_column_without_header(tmp_path: Path) -> None:
         (b"building,room,name\r\n", "header but no residents"),
         (b"PK\x03\x04rest", "rename it to .xlsx"),
         (b"\x00\x01\x02", "not a text file"),
-        (b"\xef\xbb\xbfbuilding,room,name\n7,1203,\xff\xfe\n", "says it is Unicode but is not"),
+        (
+            b"\xef\xbb\xbfbuilding,room,name\n7,1203,\xff\xfe\n",
+            "says it is Unicode but is not (invalid start byte)",
+        ),
     ],
 )
 def test_unreadable_csv(tmp_path: Path, content: bytes, message: str) -> None:
@@ -239,6 +254,8 @@ def test_unreadable_csv(tmp_path: Path, content: bytes, message: str) -> None:
     [problem] = caught.value.problems
     assert problem.line is None
     assert message in str(problem)
+    assert caught.value.path == path
+    assert str(caught.value).startswith("r.csv: 1 problem; nothing was imported")
 
 
 def test_bad_quotes_point_at_the_line(tmp_path: Path) -> None:
@@ -246,6 +263,11 @@ def test_bad_quotes_point_at_the_line(tmp_path: Path) -> None:
     with pytest.raises(ImportProblems) as caught:
         read_table(path)
     assert [p.line for p in caught.value.problems] == [3]
+    assert caught.value.path == path
+    assert str(caught.value).splitlines() == [
+        "r.csv: 1 problem; nothing was imported",
+        "  line 3: cannot read this CSV line (',' expected after '\"'): check its quotes",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -263,6 +285,14 @@ def test_unsupported_files(tmp_path: Path, name: str, message: str) -> None:
     with pytest.raises(ImportProblems) as caught:
         read_table(tmp_path / name)
     assert message in str(caught.value)
+    assert caught.value.path == tmp_path / name
+    assert str(caught.value).startswith(f"{name}: 1 problem; nothing was imported")
+
+
+def test_a_missing_file_is_named_with_its_folder(tmp_path: Path) -> None:
+    with pytest.raises(ImportProblems) as caught:
+        read_table(tmp_path / "missing.csv")
+    assert str(caught.value).splitlines()[1] == f"  file not found: {tmp_path / 'missing.csv'}"
 
 
 def test_problems_text() -> None:
@@ -463,6 +493,7 @@ def test_a_folder_is_not_a_file(tmp_path: Path) -> None:
     assert [p.message for p in caught.value.problems] == [
         f"{tmp_path / 'd.csv'} is a folder, not a file"
     ]
+    assert caught.value.path == tmp_path / "d.csv"
 
 
 def test_text_that_is_neither_utf8_nor_gb18030(tmp_path: Path) -> None:
@@ -473,6 +504,7 @@ def test_text_that_is_neither_utf8_nor_gb18030(tmp_path: Path) -> None:
     assert [p.message for p in caught.value.problems] == [
         "the text is neither UTF-8 nor GB18030/GBK: save it as CSV UTF-8"
     ]
+    assert caught.value.path == path
 
 
 def test_excel_cells_read_as_text() -> None:
@@ -549,3 +581,117 @@ def test_a_formula_cell_is_read_as_the_value_excel_saved(tmp_path: Path) -> None
                 assert b"<v>1203</v>" in data
             target.writestr(item, data)
     assert read_table(path).rows == [(2, ["7", "1203", "王芳"])]
+
+
+def test_a_macro_workbook_is_read_like_an_xlsx(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["building", "room", "name"])
+    sheet.append([7, 1203, "王芳"])
+    path = tmp_path / "r.xlsm"
+    book.save(path)
+    assert read_table(path).rows == [(2, ["7", "1203", "王芳"])]
+
+
+def test_old_mac_line_ends_and_a_multi_line_cell_are_kept_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_bytes(b'building,room,name,notes\r7,1203,A,"x\r\ny"\r7,1204,B,z\r')
+    rows, problems = check(path)
+    assert problems == []
+    assert [(row.line, row.notes) for row in rows] == [(2, "x\r\ny"), (4, "z")]
+
+
+def test_the_bilingual_template_header_is_understood(tmp_path: Path) -> None:
+    header = "楼号/building,室号/room,姓名/name,电话/phone"
+    rows, problems = check(write(tmp_path, f"{header}\n7,1203,A,13800138000\n"))
+    assert problems == []
+    assert [(r.building, r.room, r.name, r.phone) for r in rows] == [
+        (7, "1203", "A", "+8613800138000")
+    ]
+
+
+def test_a_header_cell_naming_two_different_columns_is_unknown(tmp_path: Path) -> None:
+    [problem] = problems_of(write(tmp_path, "building,room,name,电话/notes\n7,1203,A,x\n"))
+    assert str(problem).startswith("line 1: header: unknown columns '电话/notes': expected ")
+
+
+def test_a_blank_header_cell_between_columns_is_skipped(tmp_path: Path) -> None:
+    rows, problems = check(write(tmp_path, "building,,room,name\n7,,1203,A\n"))
+    assert problems == []
+    assert [(r.building, r.room, r.name) for r in rows] == [(7, "1203", "A")]
+
+
+def test_an_unknown_column_alone_is_a_problem_without_the_first_line_hint(
+    tmp_path: Path,
+) -> None:
+    [extra] = problems_of(write(tmp_path, "building,room,name,foo\n7,1203,A,x\n"))
+    assert str(extra).startswith("line 1: header: unknown columns 'foo': expected ")
+    [even] = problems_of(write(tmp_path, "building,foo\n7,x\n", name="even.csv"))
+    assert str(even).startswith(
+        "line 1: header: unknown columns 'foo'; missing columns room, name: expected "
+    )
+    assert "first line" not in str(even)
+
+
+def test_a_wrong_header_gives_no_rows_and_no_warnings(tmp_path: Path) -> None:
+    parsed = parse_residents(read_table(write(tmp_path, "building,rooom\n7,1203\n")), today=TODAY)
+    assert (parsed.rows, len(parsed.problems), parsed.warnings) == ([], 1, [])
+
+
+def test_a_two_word_header_names_its_column_in_problems(tmp_path: Path) -> None:
+    text = "building,room,name,Birth   Year\n7,1203,A,1800\n"
+    [problem] = problems_of(write(tmp_path, text))
+    assert str(problem).startswith("line 2: Birth Year '1800': ")
+
+
+def test_a_name_with_a_control_character_is_shown_in_the_problem(tmp_path: Path) -> None:
+    [problem] = problems_of(write(tmp_path, 'building,room,name\n7,1203,"王\x07小明"\n'))
+    assert problem.value == "王\x07小明"
+    assert "'王\x07小明'" in str(problem)
+
+
+def test_phones_are_read_in_the_region_asked_for(tmp_path: Path) -> None:
+    table = read_table(write(tmp_path, "building,room,name,phone\n7,1203,A,020 7946 0000\n"))
+    [row] = parse_residents(table, region="GB", today=TODAY).rows
+    assert row.phone == "+442079460000"
+
+
+def test_rows_with_an_unreadable_building_are_not_compared_with_each_other(
+    tmp_path: Path,
+) -> None:
+    text = "building,room,name\nx,1203,A\nx,1203,A\n"
+    problems = problems_of(write(tmp_path, text))
+    assert [(p.line, p.column) for p in problems] == [(2, "building"), (3, "building")]
+
+
+def test_the_import_day_is_the_committees_day_not_the_machines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+    from datetime import UTC, date, datetime
+
+    from config.clock import FakeClock
+    from config.settings import get_settings
+    from estate.importing import residents
+
+    monkeypatch.setenv("TZ", "UTC")  # the machine: UTC, where it is still 10 April
+    time.tzset()
+    monkeypatch.setenv("LOUZHANG_TIMEZONE", "Asia/Shanghai")  # 11 April already
+    get_settings.cache_clear()
+    monkeypatch.setattr(
+        residents, "SystemClock", lambda: FakeClock(datetime(2022, 4, 10, 20, 0, tzinfo=UTC))
+    )
+    try:
+        assert residents.local_day() == date(2022, 4, 11)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+        get_settings.cache_clear()
+
+
+def test_letters_in_the_header_are_never_taken_for_the_delimiter(tmp_path: Path) -> None:
+    [problem] = problems_of(write(tmp_path, "building,room,name,XXXX\n7,1203,A,\n"))
+    assert str(problem).startswith("line 1: header: unknown columns 'XXXX': ")
