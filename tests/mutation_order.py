@@ -1,10 +1,5 @@
 """Which tests judge a mutant under `make mutation`, and in what order (tests/conftest.py's hooks).
 
-- a mutant changes one statement of one function; a test that never ran that statement on the
-  original code (the stats pass records the lines each test ran) behaves the same under the
-  mutant, so only the tests that ran it judge the mutant (a change to the signature or the
-  decorators reaches every call: then every test that reached the function judges it);
-
 mutmut runs one pytest session per mutant, in a fork of one parent process, and stops at the
 first failing test. So a mutant costs the tests run before the one that kills it:
 
@@ -20,12 +15,10 @@ first failing test. So a mutant costs the tests run before the one that kills it
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import tomllib
 from collections import Counter
-from difflib import SequenceMatcher
 from pathlib import Path
 
 KILLS = "mutmut-kills"
@@ -92,56 +85,6 @@ def order(mutant: str, nodeids: list[str]) -> list[str]:
 def duration(nodeid: str) -> float:
     """The stats pass's time for one test (0 when unknown)."""
     return (_durations or {}).get(nodeid, 0.0)
-
-
-Span = tuple[int, int]
-Function = ast.FunctionDef | ast.AsyncFunctionDef
-
-
-def functions(source: str) -> dict[str, Function]:
-    """Every function (and method) of a module by name."""
-    return {
-        node.name: node
-        for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-    }
-
-
-def changed_spans(lines: list[str], orig: Function, mutant: Function) -> list[Span] | None:
-    """The line spans (first, last), in the original copy ``orig``, of the statements that the
-    copy ``mutant`` changes: the innermost statement around each changed line (the whole
-    function for a line between statements). None when the signature or the decorators
-    differ (every call sees those)."""
-    if ast.dump(orig.args) != ast.dump(mutant.args) or [
-        ast.dump(d) for d in orig.decorator_list
-    ] != [ast.dump(d) for d in mutant.decorator_list]:
-        return None
-    first, mutant_first = orig.body[0].lineno, mutant.body[0].lineno
-    old = lines[first - 1 : orig.end_lineno]
-    new = lines[mutant_first - 1 : mutant.end_lineno]
-    statements = [n for n in ast.walk(orig) if isinstance(n, ast.stmt) and n is not orig]
-    whole = (first, orig.end_lineno or first)
-    spans: set[Span] = set()
-    for tag, i1, i2, _, _ in SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
-        if tag == "equal":
-            continue
-        # lines removed or replaced; for a pure insertion, the lines on either side
-        changed = range(i1, i2) if i2 > i1 else range(max(i1 - 1, 0), min(i1 + 1, len(old)))
-        for index in changed:
-            line = first + index
-            around = [s for s in statements if s.lineno <= line <= (s.end_lineno or s.lineno)]
-            inner = min(around, key=lambda s: (s.end_lineno or s.lineno) - s.lineno, default=None)
-            spans.add(whole if inner is None else (inner.lineno, inner.end_lineno or inner.lineno))
-    return sorted(spans) or [whole]
-
-
-def ran_any(spans: list[Span], lines_run: dict[int, set[str]]) -> set[str]:
-    """The tests that ran a line within any of ``spans`` (``lines_run``: line -> tests)."""
-    found: set[str] = set()
-    for first, last in spans:
-        for line in range(first, last + 1):
-            found |= lines_run.get(line, set())
-    return found
 
 
 def record_kill(mutant: str, nodeid: str) -> None:

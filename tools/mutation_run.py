@@ -111,13 +111,8 @@ def prepare(jobs: int) -> bool:
     return False
 
 
-LinesRun = dict[str, dict[int, set[str]]]  # mutated file (under mutants/) -> line -> tests
-LINES_FILE = "louzhang-lines-run.json"
-
-
-def mutants_from_stats(lines_run: LinesRun | None) -> list[Mutant]:
-    """Every mutant with the tests that judge it: those of its group that reached its function
-    (mutmut's stats) and, when the lines each test ran are known, ran the changed statement."""
+def mutants_from_stats() -> list[Mutant]:
+    """Every mutant with the tests of its group that reached its function (mutmut's stats)."""
     from mutmut.__main__ import collect_source_file_mutation_data
     from mutmut.state import state
     from mutmut.utils.file_utils import change_cwd
@@ -129,7 +124,6 @@ def mutants_from_stats(lines_run: LinesRun | None) -> list[Mutant]:
         found, _ = collect_source_file_mutation_data(mutant_names=())
     durations = state().duration_by_test
     mutants_root = ROOT / "mutants"
-    parsed: dict[str, tuple[list[str], dict[str, Any]]] = {}
     mutants: list[Mutant] = []
     for data, name, result in found:
         name = name.replace("__init__.", "")
@@ -139,18 +133,6 @@ def mutants_from_stats(lines_run: LinesRun | None) -> list[Mutant]:
         module = mutation_order.module_of(name)
         judges = mutation_order.judges(mutants_root, module) if module else None
         tests = [t for t in reached if judges is None or t.startswith(judges)]
-        if lines_run is not None and tests:
-            path = str(data.path)
-            if path not in parsed:
-                source = (mutants_root / path).read_text("utf-8")
-                parsed[path] = (source.splitlines(), mutation_order.functions(source))
-            lines, functions = parsed[path]
-            copy = name.rsplit(".", 1)[-1]
-            orig = functions[mutation_order.function_of(copy) + "__mutmut_orig"]
-            spans = mutation_order.changed_spans(lines, orig, functions[copy])
-            if spans is not None:
-                ran = mutation_order.ran_any(spans, lines_run.get(path, {}))
-                tests = [t for t in tests if t in ran]
         estimate = sum(durations.get(t, 0.0) for t in tests)
         data.meta_path = ROOT / data.meta_path  # saved from inside mutants/
         mutants.append(Mutant(name, data, tests, estimate, result))
@@ -182,29 +164,17 @@ class MutantLoop:
         from tests.conftest import sqlite_template
 
         sqlite_template()  # made once here, not in the children
-        lines_file = ROOT / "mutants" / LINES_FILE
-        lines_run: LinesRun | None = None
         if not self.stats_loaded:
             started = time.monotonic()
-            lines_run = self._stats_pass(session.items)
+            self._stats_pass(session.items)
             say(
                 f"stats pass (every selected test on the original code, {self.jobs} at a time) "
                 f"in {time.monotonic() - started:.0f} s"
             )
-            lines_file.write_text(
-                json.dumps(
-                    {f: {n: sorted(t) for n, t in by.items()} for f, by in lines_run.items()}
-                ),
-                encoding="utf-8",
-            )
-        elif lines_file.exists():
-            saved = json.loads(lines_file.read_text("utf-8"))
-            lines_run = {f: {int(n): set(t) for n, t in by.items()} for f, by in saved.items()}
-        self.mutants = mutants_from_stats(lines_run)
+        self.mutants = mutants_from_stats()
         say(
             f"{len(self.mutants)} mutants, {sum(1 for m in self.mutants if m.tests)} with tests; "
-            f"{self.jobs} at a time; their tests took {sum(m.estimate for m in self.mutants):.0f} s "
-            "in the stats pass"
+            f"{self.jobs} at a time"
         )
         # Stats from an earlier process may escape non-ASCII test ids once more than this
         # collection does (pytest keeps the escaped ids on the parametrize mark): ids are
@@ -270,12 +240,11 @@ class MutantLoop:
         shutil.rmtree(self.scratch, ignore_errors=True)
         return True
 
-    def _stats_pass(self, items: list[Any]) -> LinesRun:
+    def _stats_pass(self, items: list[Any]) -> None:
         """mutmut's stats pass, in forks of this session: each child takes the next test from a
         shared pipe (4-byte reads are atomic), runs it on the original code and notes which
-        mutated functions it reached, how long it took and (coverage.py, one context per test)
-        which lines of the mutated files it ran. Every test must pass (the clean run). The
-        result is mutmut's own stats file, and the lines run."""
+        mutated functions it reached and how long it took. Every test must pass (the clean
+        run). The result is mutmut's own stats file."""
         from mutmut.mutation.trampoline import set_mutant_under_test
         from mutmut.state import state
         from mutmut.stats import save_stats
@@ -289,7 +258,6 @@ class MutantLoop:
         os.close(write_fd)
         folder = self.scratch / "stats"
         folder.mkdir()
-        mutated = sorted(str(m)[: -len(".meta")] for m in (ROOT / "mutants").rglob("*.py.meta"))
         pids = []
         for n in range(self.jobs):
             pid = os.fork()
@@ -297,8 +265,7 @@ class MutantLoop:
                 code = 2
                 try:
                     set_mutant_under_test("stats")
-                    out, scratch = folder / str(n), self.scratch / f"s{n}"
-                    code = _stats_child(items, read_fd, out, scratch, mutated)
+                    code = _stats_child(items, read_fd, folder / str(n), self.scratch / f"s{n}")
                 finally:
                     os._exit(code)
             pids.append(pid)
@@ -310,14 +277,8 @@ class MutantLoop:
                 "the clean run failed (every selected test must pass on the original code):\n"
                 + "\n".join(failures or [f"stats children ended with {codes}"])
             )
-        lines_run: LinesRun = {}
-        mutants_root = str(ROOT / "mutants") + os.sep
         for result in sorted(folder.glob("*.json")):
             found = json.loads(result.read_text("utf-8"))
-            for path, by_line in found["lines"].items():
-                into = lines_run.setdefault(path.removeprefix(mutants_root), {})
-                for line, indices in by_line.items():
-                    into.setdefault(int(line), set()).update(items[i].nodeid for i in indices)
             for function, tests in found["tests_by_function"].items():
                 state().tests_by_mangled_function_name[function].update(tests)
             state().duration_by_test.update(found["durations"])
@@ -326,7 +287,6 @@ class MutantLoop:
         state().stats_time = sum(state().duration_by_test.values())
         with change_cwd(ROOT):
             save_stats()
-        return lines_run
 
     def _limit(self, seconds: float) -> float:
         return (seconds + self.timeout_constant) * self.timeout_multiplier
@@ -420,11 +380,8 @@ def _judge(
     return 0
 
 
-def _stats_child(
-    items: list[Any], read_fd: int, out: Path, scratch: Path, mutated: list[str]
-) -> int:
+def _stats_child(items: list[Any], read_fd: int, out: Path, scratch: Path) -> int:
     """In a stats child: run tests taken from the pipe until it is empty; 0 if all passed."""
-    import coverage
     from _pytest.runner import runtestprotocol
     from mutmut.state import state
 
@@ -437,13 +394,9 @@ def _stats_child(
     tests_by_function: dict[str, list[str]] = {}
     durations: dict[str, float] = {}
     code = 0
-    lines = coverage.Coverage(data_file=None, include=mutated, config_file=False)
-    lines.start()
     while chunk := os.read(read_fd, 4):
-        index = int.from_bytes(chunk, "little")
-        item = items[index]
+        item = items[int.from_bytes(chunk, "little")]
         state()._stats.clear()
-        lines.switch_context(str(index))
         reports = runtestprotocol(item, log=False, nextitem=None)
         for function in state()._stats:
             tests_by_function.setdefault(function, []).append(item.nodeid)
@@ -455,15 +408,6 @@ def _stats_child(
             )
             code = 1
             break
-    lines.stop()
-    data = lines.get_data()
-    lines_by_file = {
-        path: {
-            line: [int(c) for c in contexts if c]
-            for line, contexts in data.contexts_by_lineno(path).items()
-        }
-        for path in data.measured_files()
-    }
     dependencies = {f: sorted(c) for f, c in state().function_dependencies.items()}
     out.with_suffix(".json").write_text(
         json.dumps(
@@ -471,7 +415,6 @@ def _stats_child(
                 "tests_by_function": tests_by_function,
                 "durations": durations,
                 "dependencies": dependencies,
-                "lines": lines_by_file,
             }
         ),
         encoding="utf-8",
