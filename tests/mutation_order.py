@@ -7,8 +7,8 @@ first failing test. So a mutant costs the tests run before the one that kills it
   pyproject.toml, longest path prefix wins);
 - the tests that killed earlier mutants of the same function run first (mutmut runs a
   function's mutants one after another; each kill is appended to a small file per function under
-  ``mutmut-kills/`` in the mutants folder), then the rest, fastest first (mutmut's stats pass
-  timed each test);
+  ``mutmut-kills/`` in the mutants folder), then the tests of the module's own test files (named
+  after it), then the rest; fastest first within each (mutmut's stats pass timed each test);
 - pyproject.toml and mutmut's stats file are read once, in mutmut's parent process during its
   clean-test pass, and the forked children inherit them (reading them per mutant cost ~30 ms).
 """
@@ -76,10 +76,20 @@ def judges(root: Path, module: str) -> tuple[str, ...] | None:
 
 def order(mutant: str, nodeids: list[str]) -> list[str]:
     """``nodeids`` in the order to run them: earlier killers of this function first (the most
-    kills first), then the rest fastest first."""
+    kills first), then the tests of the module's own test files (named after it:
+    ``test_outbox*.py`` for ``outbox.py``), then the rest; fastest first within each."""
     durations = _durations or {}
     kills = _kills(function_of(mutant))
-    return sorted(nodeids, key=lambda nodeid: (-kills[nodeid], durations.get(nodeid, 0.0)))
+    module = module_of(mutant)
+    stem = Path(module).stem if module else None
+
+    def own(nodeid: str) -> bool:
+        return stem is not None and stem in Path(nodeid.split("::", 1)[0]).name
+
+    return sorted(
+        nodeids,
+        key=lambda nodeid: (-kills[nodeid], not own(nodeid), durations.get(nodeid, 0.0)),
+    )
 
 
 def duration(nodeid: str) -> float:

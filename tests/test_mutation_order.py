@@ -3,8 +3,8 @@
 Promises:
 - a mutant's name gives its source file and its function (methods included);
 - a mutant is judged by its module group's tests, the longest matching path prefix winning;
-- tests that killed earlier mutants of the same function run first, the most kills first; the
-  rest run fastest first;
+- tests that killed earlier mutants of the same function run first, the most kills first; then
+  the tests of the module's own test files (named after it); the rest run fastest first;
 - kills of one function do not reorder another function's tests.
 """
 
@@ -65,3 +65,18 @@ def test_earlier_killers_first_then_fastest_first(mutants_root: Path) -> None:
     assert mutation_order.order(FUNCTION, tests) == ["t/mid.py::c", "t/slow.py::a", "t/fast.py::b"]
     other = "notifications.drives.parse.x__normalise__mutmut_1"
     assert mutation_order.order(other, tests) == ["t/fast.py::b", "t/mid.py::c", "t/slow.py::a"]
+
+
+def test_the_modules_own_tests_before_the_others(mutants_root: Path) -> None:
+    tests = ["t/slow.py::a", "t/test_parse_reply.py::own", "t/fast.py::b", "t/test_other.py::x"]
+    assert mutation_order.order(FUNCTION, tests) == [
+        "t/test_parse_reply.py::own",  # parse.py's own test file, though slower than fast.py
+        "t/test_other.py::x",
+        "t/fast.py::b",
+        "t/slow.py::a",
+    ]
+    mutation_order.record_kill(FUNCTION, "t/slow.py::a")
+    assert mutation_order.order(FUNCTION, tests)[:2] == [
+        "t/slow.py::a",
+        "t/test_parse_reply.py::own",
+    ]
