@@ -10,7 +10,8 @@ function, the stats file, the exit codes and the ``mutants/*.meta`` files that `
 `mutmut show` and tools/mutation.py read.
 
 - The stats pass runs every selected test on the original code first, in forks of the same
-  session that take the tests one by one from a shared queue (mutmut's own runs them in one
+  session (one per core) that take the tests one by one from a shared queue; a test that fails
+  there runs again alone (a real-time limit on a busy machine) (mutmut's own runs them in one
   process, after a collection of its own); it must pass (it is the clean run), then a
   forced-fail check proves the trampolines are live.
 - A mutant runs only the tests of its module's group that reached its function, earlier killers
@@ -168,7 +169,7 @@ class MutantLoop:
             started = time.monotonic()
             self._stats_pass(session.items)
             say(
-                f"stats pass (every selected test on the original code, {self.jobs} at a time) "
+                "stats pass (every selected test on the original code, one per core) "
                 f"in {time.monotonic() - started:.0f} s"
             )
         self.mutants = mutants_from_stats()
@@ -241,42 +242,60 @@ class MutantLoop:
         return True
 
     def _stats_pass(self, items: list[Any]) -> None:
-        """mutmut's stats pass, in forks of this session: each child takes the next test from a
-        shared pipe (4-byte reads are atomic), runs it on the original code and notes which
-        mutated functions it reached and how long it took. Every test must pass (the clean
-        run). The result is mutmut's own stats file."""
-        from mutmut.mutation.trampoline import set_mutant_under_test
+        """mutmut's stats pass, in forks of this session, one per core: each child takes the
+        next test from a shared pipe, runs it on the original code and notes which mutated
+        functions it reached and how long it took. Every test must pass (the clean run); one
+        that failed beside the others (a real-time limit on a busy machine) runs again alone,
+        and must pass then. The result is mutmut's own stats file."""
         from mutmut.state import state
         from mutmut.stats import save_stats
         from mutmut.utils.file_utils import change_cwd
+
+        failed = self._stats_round(items, list(range(len(items))), os.cpu_count() or 2)
+        if failed:
+            names = ", ".join(items[i].nodeid for i in failed)
+            say(
+                f"stats pass: {len(failed)} tests failed beside the others, run again alone: {names}"
+            )
+            failed = self._stats_round(items, sorted(failed), 1)
+            if failed:
+                raise RuntimeError(
+                    "the clean run failed (every selected test must pass on the original code):\n"
+                    + "\n".join(f"{items[i].nodeid}\n{text}" for i, text in failed.items())
+                )
+        state().stats_time = sum(state().duration_by_test.values())
+        with change_cwd(ROOT):
+            save_stats()
+
+    def _stats_round(self, items: list[Any], indices: list[int], children: int) -> dict[int, str]:
+        """Run ``indices`` of ``items`` in ``children`` forks; merge what the passing tests
+        reached into mutmut's state; the failures (index -> report)."""
+        from mutmut.mutation.trampoline import set_mutant_under_test
+        from mutmut.state import state
 
         read_fd, write_fd = os.pipe()
         # All of it is in the pipe before a child reads (1 MiB holds 262,144 tests), so every
         # 4-byte read gets one whole test number.
         fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, 1 << 20)
-        os.write(write_fd, b"".join(i.to_bytes(4, "little") for i in range(len(items))))
+        os.write(write_fd, b"".join(i.to_bytes(4, "little") for i in indices))
         os.close(write_fd)
-        folder = self.scratch / "stats"
-        folder.mkdir()
+        folder = Path(tempfile.mkdtemp(prefix="stats-", dir=self.scratch))
         pids = []
-        for n in range(self.jobs):
+        for n in range(children):
             pid = os.fork()
             if pid == 0:  # the child: never returns
                 code = 2
                 try:
                     set_mutant_under_test("stats")
-                    code = _stats_child(items, read_fd, folder / str(n), self.scratch / f"s{n}")
+                    code = _stats_child(items, read_fd, folder / str(n), folder / f"tmp{n}")
                 finally:
                     os._exit(code)
             pids.append(pid)
         os.close(read_fd)
         codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
-        failures = [f.read_text("utf-8") for f in sorted(folder.glob("*.failed"))]
-        if failures or any(codes):
-            raise RuntimeError(
-                "the clean run failed (every selected test must pass on the original code):\n"
-                + "\n".join(failures or [f"stats children ended with {codes}"])
-            )
+        if any(codes):
+            raise RuntimeError(f"the clean run's children ended with {codes}")
+        failed: dict[int, str] = {}
         for result in sorted(folder.glob("*.json")):
             found = json.loads(result.read_text("utf-8"))
             for function, tests in found["tests_by_function"].items():
@@ -284,9 +303,8 @@ class MutantLoop:
             state().duration_by_test.update(found["durations"])
             for function, callers in found["dependencies"].items():
                 state().function_dependencies[function].update(callers)
-        state().stats_time = sum(state().duration_by_test.values())
-        with change_cwd(ROOT):
-            save_stats()
+            failed.update({int(i): text for i, text in found["failed"].items()})
+        return failed
 
     def _limit(self, seconds: float) -> float:
         return (seconds + self.timeout_constant) * self.timeout_multiplier
@@ -381,7 +399,8 @@ def _judge(
 
 
 def _stats_child(items: list[Any], read_fd: int, out: Path, scratch: Path) -> int:
-    """In a stats child: run tests taken from the pipe until it is empty; 0 if all passed."""
+    """In a stats child: run tests taken from the pipe until it is empty, and write what each
+    passing test reached and how long it took, and the failures."""
     from _pytest.runner import runtestprotocol
     from mutmut.state import state
 
@@ -393,21 +412,19 @@ def _stats_child(items: list[Any], read_fd: int, out: Path, scratch: Path) -> in
     factory._basetemp = None
     tests_by_function: dict[str, list[str]] = {}
     durations: dict[str, float] = {}
-    code = 0
+    failed: dict[int, str] = {}
     while chunk := os.read(read_fd, 4):
-        item = items[int.from_bytes(chunk, "little")]
+        index = int.from_bytes(chunk, "little")
+        item = items[index]
         state()._stats.clear()
         reports = runtestprotocol(item, log=False, nextitem=None)
+        failures = [r for r in reports if r.failed]
+        if failures:
+            failed[index] = failures[0].longreprtext
+            continue
         for function in state()._stats:
             tests_by_function.setdefault(function, []).append(item.nodeid)
         durations[item.nodeid] = sum(r.duration for r in reports if r.when == "call")
-        failed = [r for r in reports if r.failed]
-        if failed:
-            out.with_suffix(".failed").write_text(
-                f"{item.nodeid}\n{failed[0].longreprtext}", encoding="utf-8"
-            )
-            code = 1
-            break
     dependencies = {f: sorted(c) for f, c in state().function_dependencies.items()}
     out.with_suffix(".json").write_text(
         json.dumps(
@@ -415,11 +432,12 @@ def _stats_child(items: list[Any], read_fd: int, out: Path, scratch: Path) -> in
                 "tests_by_function": tests_by_function,
                 "durations": durations,
                 "dependencies": dependencies,
+                "failed": failed,
             }
         ),
         encoding="utf-8",
     )
-    return code
+    return 0
 
 
 def _unescaped(nodeid: str) -> str:
