@@ -32,6 +32,13 @@ Promises of notifications/dispatcher.py (each has a test here or in test_dispatc
 - The limits: Telegram 30/s and 1/s per chat (+20 ms), SMS segments/s; none when disabled.
 - Calls: at most the account's calls per second (one per 1/cps s when under one a second), at
   most voice_max_concurrent live, also when the rate limits are off; no reserve for call-ups.
+- A login link is forgotten once sent (the row keeps a placeholder text).
+- Call-ups announced before a claim hold nothing back in it; announced during a pass, the
+  call-ups claimed still go out and the ordinary messages behind them go back unspent.
+- A copy never goes to a contact of the household who opted out, even on a channel being sent.
+- The recovered in-flight figure adds up every recovery.
+- Waiting for the sends (drain) returns once every finished send is written as sent, and also
+  when recording a send's outcome failed.
 
 No HTTP and no sleeping: each test enqueues rows, runs one claim-and-send pass, waits for the
 sends it started and reads the rows back. The end-to-end tests against the fake Telegram and
@@ -45,6 +52,7 @@ import os
 import random
 import socket
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -68,7 +76,7 @@ from notifications.dispatch.dispatcher import (
 from notifications.dispatch.ratelimit import PerKeySpacing, SlidingWindow, TokenBucket
 from notifications.message import Message
 from notifications.models import OutboxMessage, Priority
-from notifications.outbox import Outgoing, enqueue, enqueue_many
+from notifications.outbox import FORGOTTEN, Outgoing, enqueue, enqueue_many
 from tests.conftest import make_settings
 from tests.waiting import wait_for
 
@@ -559,10 +567,12 @@ async def test_the_fallback_copy_without_an_alt_is_the_plain_text(db: str) -> No
     other_chat = await Contact.create(household=home, channel="telegram", address="8")
     await Contact.create(household=home, channel="sms", address="+86138", status="opted_out")
     await enqueue(Outgoing(contact=chat, message=Message("hi"), key="k"), now=clock.now())
-    dispatcher = make(db, clock, FakeChannel(outcomes=[Unreachable("blocked", "403")]))
-    await one_pass(dispatcher)
+    channel = FakeChannel(outcomes=[Unreachable("blocked", "403")])
+    # SMS is sent by this process, but the household's number opted out: never its copy.
+    await one_pass(make(db, clock, channel, FakeChannel("sms")))
     copy = await OutboxMessage.get(idempotency_key=f"k|fb{other_chat.id}")
     assert (copy.channel, copy.body["text"]) == ("telegram", "hi")  # same channel, last resort
+    assert await OutboxMessage.all().count() == 2  # the message and its one copy
 
 
 async def test_no_fallback_for_an_edit_or_when_nobody_else_is_reachable(db: str) -> None:
@@ -1113,3 +1123,137 @@ async def test_at_most_64_sends_are_in_flight_at_once(db: str) -> None:
     assert await task == 66
     await dispatcher.drain_in_flight()
     assert len(channel.sent) == 66
+
+
+# ---- more promises of a pass ------------------------------------------------------------------
+
+
+async def test_a_login_link_is_forgotten_once_sent(db: str) -> None:
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(
+            contact=None,
+            message=Message("https://x/login/secret"),
+            key="k",
+            purpose="login",
+            channel="telegram",
+            address="1",
+        ),
+        now=clock.now(),
+    )
+    channel = FakeChannel()
+    await one_pass(make(db, clock, channel))
+    assert channel.sent == [("1", "https://x/login/secret")]
+    sent = await row("k")
+    assert sent.status == "sent" and sent.body["text"] == FORGOTTEN.text
+
+
+async def test_an_announcement_holds_ordinary_messages_back_only_until_the_next_claim(
+    db: str,
+) -> None:
+    """Call-ups announced before a claim are claimed first by it; the ordinary messages of that
+    claim (and of the next ones) are then sent as usual."""
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(contact=None, message=Message("s"), key="s", channel="telegram", address="1"),
+        now=clock.now(),
+    )
+    channel = FakeChannel()
+    dispatcher = make(db, clock, channel)
+    dispatcher.notify("telegram", urgent=True)
+    assert await one_pass(dispatcher) == 1
+    assert channel.sent == [("1", "s")]
+
+
+async def test_call_ups_announced_during_a_pass_still_go_out_the_rest_waits(db: str) -> None:
+    """A drive enqueues call-ups while a pass is under way (here: while it fails a message to
+    an opted-out contact): the call-ups already claimed go out, the ordinary messages behind
+    them go back unspent, for the next claim to take the new call-ups first."""
+    clock = FakeClock()
+    gone = await Contact.create(
+        household=await household(), channel="telegram", address="5", status="opted_out"
+    )
+    await enqueue_many(
+        [
+            Outgoing(contact=gone, message=Message("x"), key="x"),
+            Outgoing(
+                contact=None,
+                message=Message("come down"),
+                key="c",
+                channel="telegram",
+                address="6",
+                priority=Priority.CALLUP,
+            ),
+            Outgoing(contact=None, message=Message("s"), key="s", channel="telegram", address="7"),
+        ],
+        now=clock.now(),
+    )
+    channel = FakeChannel()
+    dispatcher = make(db, clock, channel)
+
+    async def drive_enqueued(message: OutboxMessage, target: Contact | None) -> None:
+        dispatcher.notify("telegram", urgent=True)
+
+    dispatcher.on_unreachable.append(drive_enqueued)
+    assert await one_pass(dispatcher) == 3
+    assert channel.sent == [("6", "come down")]
+    waiting = await row("s")
+    assert (waiting.status, waiting.attempts, waiting.lease_owner) == ("queued", 0, None)
+
+
+async def test_the_recovered_figure_adds_up_every_recovery(db: str) -> None:
+    clock = FakeClock()
+    dispatcher = make(db, clock)
+    for key in ("a", "b"):
+        await enqueue(
+            Outgoing(contact=None, message=Message(key), key=key, channel="telegram", address="1"),
+            now=clock.now(),
+        )
+        await OutboxMessage.filter(idempotency_key=key).update(status="sending")
+        assert await dispatcher.recover() == 1
+    assert dispatcher.stats.recovered_in_flight == 2
+
+
+async def test_a_send_whose_outcome_could_not_be_recorded_does_not_break_the_drain(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database fails in the middle of recording a refusal: waiting for the sends still
+    returns (the error stays with its send), so the dispatcher can stop."""
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(contact=None, message=Message("x"), key="k", channel="telegram", address="1"),
+        now=clock.now(),
+    )
+
+    async def database_away(rows: object) -> int:
+        raise ConnectionError("database away")
+
+    monkeypatch.setattr(dispatcher_module, "forget_secrets", database_away)
+    dispatcher = make(db, clock, FakeChannel(outcomes=[PermanentFailure("bad", "400")]))
+    await dispatcher.run_once("telegram")
+    await dispatcher.drain_in_flight()  # does not raise
+    assert (await row("k")).status == "failed"
+
+
+async def test_waiting_for_the_sends_waits_until_they_are_recorded(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When drain_in_flight returns (a stopping worker is about to exit), every finished send is
+    written as sent: none is left "sending" for the next start to send again."""
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(contact=None, message=Message("x"), key="k", channel="telegram", address="1"),
+        now=clock.now(),
+    )
+    written: list[int] = []
+    update_many = dispatcher_module.update_many
+
+    async def recording(*args: Any, **kwargs: Any) -> None:
+        await update_many(*args, **kwargs)
+        written.append(len(args[2]))
+
+    monkeypatch.setattr(dispatcher_module, "update_many", recording)
+    dispatcher = make(db, clock)
+    await dispatcher.run_once("telegram")
+    await dispatcher.drain_in_flight()
+    assert written == [1]  # already, with no await in between
