@@ -6,7 +6,8 @@ Promises of notifications/dispatcher.py (each has a test here or in test_dispatc
 - Claims due rows only, most urgent priority first, then in id order, on its own channel,
   in batches of a quarter second at the channel's rate, under a lease that names the process
   (host:pid) unless a worker id is given.
-- Records the attempt before the call; a success is sent/accepted with the provider's id.
+- Records the attempt (with its time) before the call; a success is sent/accepted with the
+  provider's id.
 - Telegram: at most 30 a second and one a second per chat; a chat's later rows are given back
   (the attempt not spent), all due at the same time so they stay in order.
 - Call-ups cut in: an ordinary message waiting for a slot is given back when call-ups arrive,
@@ -1257,3 +1258,31 @@ async def test_waiting_for_the_sends_waits_until_they_are_recorded(
     await dispatcher.run_once("telegram")
     await dispatcher.drain_in_flight()
     assert written == [1]  # already, with no await in between
+
+
+async def test_the_attempt_is_recorded_at_its_own_time(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim took two seconds: the row in flight says when its attempt began, not when it
+    was claimed."""
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(contact=None, message=Message("slow"), key="k", channel="telegram", address="1"),
+        now=clock.now(),
+    )
+    channel = Scripted()
+    dispatcher = make(db, clock, channel)
+    claim = dispatcher.claim
+
+    async def slow_claim(*args: Any, **kwargs: Any) -> list[OutboxMessage]:
+        rows = await claim(*args, **kwargs)
+        clock.advance(2)
+        return rows
+
+    monkeypatch.setattr(dispatcher, "claim", slow_claim)
+    await dispatcher.run_once("telegram")
+    in_flight = await row("k")
+    assert (in_flight.status, in_flight.attempts) == ("sending", 1)
+    assert in_flight.updated_at == clock.now()
+    channel.gate.set()
+    await dispatcher.drain_in_flight()
