@@ -298,6 +298,9 @@ class Dispatcher:
                     await asyncio.wait_for(wake.wait(), STANDBY_RETRY)
                 wake.clear()
                 continue
+            # Cleared before the pass, not after it: a wake-up that comes while the pass finds
+            # nothing (a message enqueued, the stop) ends the wait below at once.
+            wake.clear()
             try:
                 handled = await self.run_once(channel)
             except asyncio.CancelledError:
@@ -307,7 +310,6 @@ class Dispatcher:
                 handled = 0
             if handled:
                 continue
-            wake.clear()
             if self.limits[channel].live is not None:
                 # Calls: what is due may wait for a live call to end (its final status
                 # callback wakes the loop), so never spin on it.
