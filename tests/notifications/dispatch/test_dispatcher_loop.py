@@ -2,15 +2,18 @@
 
 Promises:
 - A standby process (another process owns the rate-limited sender) sends nothing, asks again
-  every STANDBY_RETRY seconds, and sends once it owns the sender.
+  every STANDBY_RETRY seconds, and sends once it owns the sender; with PostgreSQL away it
+  sends nothing on a rate-limited sender (with the limits off, every process sends).
 - A row due again soon (a retry) is sent when it is due, not at the next poll.
 - A wake-up that comes while a pass finds nothing (here: the stop) is not lost.
-- A call waiting for a free line is placed by the next poll once a live call ended.
+- A call waiting for a free line is placed by the next poll once a live call ended; while
+  every line is busy the loop waits for that poll, it does not spin.
 - The loop never spins: idle, or after an error (a claim that failed), it looks again only
   after the poll interval.
 - A cancelled run (Ctrl-C) still stops its loops cooperatively, at once.
 - A loop stuck at the stop is cancelled after stop_timeout; what it had claimed goes back to
-  the queue (lease cleared), and another process's claims are left alone.
+  the queue (lease cleared), and another process's claims are left alone; a message sent but
+  not recorded stays in flight through the stop, for the next start to count.
 """
 
 from __future__ import annotations
@@ -106,6 +109,20 @@ async def test_a_standby_process_sends_once_it_owns_the_sender(
     await stopped(stop, task)
     assert channel.sent == [("1", "1")]
     assert asked_at_send[0] >= 3  # two noes, then the sender was ours (asked again since)
+
+
+async def test_with_postgresql_away_a_rate_limited_sender_sends_nothing(db: str) -> None:
+    """Several processes on PostgreSQL: a rate-limited sender is sent only by the process that
+    owns it. If ownership cannot be checked (the database is away), this process does not send
+    rather than risk doubling the rate; with the rate limits off every process sends."""
+    settings = make_settings(database_url="postgres://louzhang@127.0.0.1:1/louzhang")
+    clock = FakeClock()
+    limited = Dispatcher({"telegram": FakeChannel()}, clock=clock, settings=settings)
+    assert await limited._may_send("telegram") is False
+    unlimited = Dispatcher(
+        {"telegram": FakeChannel()}, clock=clock, settings=settings, limits_enabled=False
+    )
+    assert await unlimited._may_send("telegram") is True
 
 
 # ---- when the loop looks again ------------------------------------------------------------------
@@ -207,6 +224,38 @@ async def test_the_loop_never_spins_idle_or_after_an_error(
     assert errors == ["dispatcher loop error on telegram"]
 
 
+async def test_a_voice_loop_with_every_line_busy_waits_for_the_poll(db: str) -> None:
+    """Every line is on a call and a notice waits: the loop looks again after its poll interval
+    (or when a call's final status wakes it), it does not spin on the waiting notice."""
+    c0, c1 = await voice_contacts(2)
+    clock = FakeClock()
+    await enqueue_many(
+        [Outgoing(contact=c, message=Message("n"), key=f"n{c.id}") for c in (c0, c1)],
+        now=clock.now(),
+    )
+    stub = StubCalls()
+    d = Dispatcher(
+        {"voice": stub},  # type: ignore[dict-item]
+        clock=clock,
+        settings=make_settings(voice_calls_per_second=1000, voice_max_concurrent=1),
+        poll_interval=1.0,
+    )
+    passes: list[int] = []
+    run_once = d.run_once
+
+    async def counted(channel: str) -> int:
+        passes.append(await run_once(channel))
+        return passes[-1]
+
+    d.run_once = counted  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    task = asyncio.create_task(d.run(stop))
+    await wait_for(lambda: len(passes) >= 2)
+    await asyncio.sleep(0.05)  # a spinning loop passes again many times meanwhile
+    await stopped(stop, task)
+    assert passes == [1, 0] and len(stub.placed) == 1
+
+
 # ---- stopping -----------------------------------------------------------------------------------
 
 
@@ -256,3 +305,25 @@ async def test_a_stuck_loop_is_cancelled_and_its_claims_go_back(db: str) -> None
     assert (back.status, back.lease_owner, back.lease_until) == ("queued", None, None)
     other = await row("2")
     assert (other.status, other.lease_owner) == ("claimed", "other")
+
+
+async def test_a_message_sent_but_not_recorded_is_counted_in_flight_at_the_next_start(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing "sent" failed (the database was away): the row stays "sending" through the stop,
+    so the next start counts it as in flight (it may reach the recipient twice)."""
+
+    async def database_away(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("database away")
+
+    monkeypatch.setattr(dispatcher_module, "update_many", database_away)
+    clock = FakeClock()
+    await queued(clock, "1")
+    channel = FakeChannel()
+    d = dispatcher(db, clock, channel, poll_interval=60.0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(d.run(stop))
+    await wait_for(lambda: channel.sent)
+    await stopped(stop, task)
+    assert (await row("1")).status == "sending"
+    assert await dispatcher(db, clock, FakeChannel()).recover() == 1

@@ -34,6 +34,7 @@ Promises of notifications/dispatcher.py (each has a test here or in test_dispatc
 - Calls: at most the account's calls per second (one per 1/cps s when under one a second), at
   most voice_max_concurrent live, also when the rate limits are off; no reserve for call-ups.
 - A login link is forgotten once sent (the row keeps a placeholder text).
+- A message reaches a channel that places no calls exactly as enqueued.
 - Call-ups announced before a claim hold nothing back in it; announced during a pass, the
   call-ups claimed still go out and the ordinary messages behind them go back unspent.
 - A copy never goes to a contact of the household who opted out, even on a channel being sent.
@@ -1286,3 +1287,23 @@ async def test_the_attempt_is_recorded_at_its_own_time(
     assert in_flight.updated_at == clock.now()
     channel.gate.set()
     await dispatcher.drain_in_flight()
+
+
+async def test_a_message_reaches_its_channel_as_it_was_enqueued(db: str) -> None:
+    """Only a channel placing calls gets the outbox row's id with the message (its status
+    routes name the row); any other channel gets the message as enqueued, nothing added."""
+    clock = FakeClock()
+    message = Message("x", extra={"reply_to": 7})
+    await enqueue(
+        Outgoing(contact=None, message=message, key="k", channel="telegram", address="1"),
+        now=clock.now(),
+    )
+    got: list[Message] = []
+
+    class Recording(FakeChannel):
+        async def send(self, address: str, message: Message) -> SendResult:
+            got.append(message)
+            return await super().send(address, message)
+
+    await one_pass(make(db, clock, Recording()))
+    assert got == [message]
