@@ -35,6 +35,7 @@ Promises of notifications/dispatcher.py (each has a test here or in test_dispatc
   most voice_max_concurrent live, also when the rate limits are off; no reserve for call-ups.
 - A login link is forgotten once sent (the row keeps a placeholder text).
 - A message reaches a channel that places no calls exactly as enqueued.
+- An SMS is charged its segments against the sender's rate.
 - Call-ups announced before a claim hold nothing back in it; announced during a pass, the
   call-ups claimed still go out and the ordinary messages behind them go back unspent.
 - A copy never goes to a contact of the household who opted out, even on a channel being sent.
@@ -626,12 +627,13 @@ async def test_ordinary_messages_give_way_when_call_ups_are_announced(db: str) -
     for _ in range(sender.limit - sender.reserved):  # ordinary traffic has used its share
         sender.take()
     task = asyncio.create_task(dispatcher.run_once("telegram"))
+    await wait_for(lambda: OutboxMessage.filter(status="sending").exists())
     for _ in range(20):
         await asyncio.sleep(0)
     assert not task.done()  # the survey message waits for a slot ...
     dispatcher.notify("telegram", urgent=True)  # ... until call-ups are enqueued
     clock.advance(0.01)
-    assert await task == 3
+    assert await asyncio.wait_for(task, 1.0) == 3
     await dispatcher.drain_in_flight()
     assert channel.sent == []
     rows = await OutboxMessage.all()
@@ -1307,3 +1309,33 @@ async def test_a_message_reaches_its_channel_as_it_was_enqueued(db: str) -> None
 
     await one_pass(make(db, clock, Recording()))
     assert got == [message]
+
+
+async def test_an_sms_is_charged_its_segments(db: str) -> None:
+    """A four-segment SMS uses four seconds' worth of a 4-segments-a-second sender: the next
+    SMS waits until the bucket has refilled."""
+    clock = FakeClock()
+    await enqueue_many(
+        [
+            Outgoing(contact=None, message=Message(t), key=t, channel="sms", address=a)
+            for t, a in (("long", "+1"), ("short", "+2"))
+        ],
+        now=clock.now(),
+    )
+
+    class Segments(FakeChannel):
+        def cost(self, message: Message) -> int:
+            return 4 if message.text == "long" else 1
+
+    channel = Segments("sms")
+    dispatcher = make(db, clock, channel, limits=True, sms_segments_per_second=4)
+    assert await one_pass(dispatcher, "sms") == 1
+    task = asyncio.create_task(dispatcher.run_once("sms"))
+    await wait_for(lambda: OutboxMessage.filter(idempotency_key="short", status="sending").exists())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert channel.sent == [("+1", "long")] and not task.done()
+    clock.advance(1.0)
+    assert await asyncio.wait_for(task, 1.0) == 1
+    await dispatcher.drain_in_flight()
+    assert channel.sent == [("+1", "long"), ("+2", "short")]
