@@ -36,6 +36,8 @@ Promises of notifications/dispatcher.py (each has a test here or in test_dispatc
 - A login link is forgotten once sent (the row keeps a placeholder text).
 - A message reaches a channel that places no calls exactly as enqueued.
 - An SMS is charged its segments against the sender's rate.
+- A late message expires at the time of the pass, unless a delivery report came meanwhile.
+- A call-up waiting for a slot keeps its place when more call-ups are announced.
 - Call-ups announced before a claim hold nothing back in it; announced during a pass, the
   call-ups claimed still go out and the ordinary messages behind them go back unspent.
 - A copy never goes to a contact of the household who opted out, even on a channel being sent.
@@ -1339,3 +1341,73 @@ async def test_an_sms_is_charged_its_segments(db: str) -> None:
     assert await asyncio.wait_for(task, 1.0) == 1
     await dispatcher.drain_in_flight()
     assert channel.sent == [("+1", "long"), ("+2", "short")]
+
+
+async def test_a_late_message_is_recorded_expired_at_the_pass_unless_a_report_came(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two late messages, claimed by a claim that took two seconds, during which the delivery
+    report of an earlier attempt of one of them came: that one stays delivered, the other
+    expires at the time of the pass."""
+    clock = FakeClock()
+    late = clock.now() - timedelta(seconds=1)
+    await enqueue_many(
+        [
+            Outgoing(
+                contact=None,
+                message=Message(k),
+                key=k,
+                channel="telegram",
+                address=a,
+                expires_at=late,
+            )
+            for k, a in (("late", "1"), ("reported", "2"))
+        ],
+        now=clock.now(),
+    )
+    channel = FakeChannel()
+    dispatcher = make(db, clock, channel)
+    claim = dispatcher.claim
+
+    async def slow_claim(*args: Any, **kwargs: Any) -> list[OutboxMessage]:
+        rows = await claim(*args, **kwargs)
+        clock.advance(2)
+        await OutboxMessage.filter(idempotency_key="reported").update(status="delivered")
+        return rows
+
+    monkeypatch.setattr(dispatcher, "claim", slow_claim)
+    assert await one_pass(dispatcher) == 2
+    assert channel.sent == []
+    expired = await row("late")
+    assert (expired.status, expired.updated_at) == ("expired", clock.now())
+    assert (await row("reported")).status == "delivered"
+
+
+async def test_a_call_up_waiting_for_a_slot_keeps_its_place_when_more_are_announced(
+    db: str,
+) -> None:
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(
+            contact=None,
+            message=Message("come down"),
+            key="c",
+            channel="telegram",
+            address="1",
+            priority=Priority.CALLUP,
+        ),
+        now=clock.now(),
+    )
+    channel = FakeChannel()
+    dispatcher = make(db, clock, channel, limits=True)
+    sender = dispatcher.limits["telegram"].sender
+    assert isinstance(sender, SlidingWindow)
+    for _ in range(sender.limit):  # every slot, the reserve too, is taken
+        sender.take()
+    task = asyncio.create_task(dispatcher.run_once("telegram"))
+    await wait_for(lambda: OutboxMessage.filter(status="sending").exists())
+    dispatcher.notify("telegram", urgent=True)  # more call-ups enqueued
+    clock.advance(sender.window)
+    assert await asyncio.wait_for(task, 1.0) == 1
+    await dispatcher.drain_in_flight()
+    assert channel.sent == [("1", "come down")]
