@@ -36,12 +36,15 @@ Promises of notifications/dispatcher.py (each has a test here or in test_dispatc
 - A login link is forgotten once sent (the row keeps a placeholder text).
 - A message reaches a channel that places no calls exactly as enqueued.
 - An SMS is charged its segments against the sender's rate.
-- A late message expires at the time of the pass, unless a delivery report came meanwhile.
+- A late message expires, a message goes back, at the time of the pass; neither over a
+  delivery report that came meanwhile.
 - A call-up waiting for a slot keeps its place when more call-ups are announced.
+- A chat's later message goes back at the time of the pass; giving the rest of a pass back
+  leaves a message still being sent alone (never sent twice).
 - Call-ups announced before a claim hold nothing back in it; announced during a pass, the
   call-ups claimed still go out and the ordinary messages behind them go back unspent.
 - A copy never goes to a contact of the household who opted out, even on a channel being sent.
-- The recovered in-flight figure adds up every recovery.
+- The recovered in-flight and expired figures add up (every recovery, every pass).
 - Waiting for the sends (drain) returns once every finished send is written as sent, and also
   when recording a send's outcome failed.
 
@@ -1205,6 +1208,7 @@ async def test_call_ups_announced_during_a_pass_still_go_out_the_rest_waits(db: 
     assert channel.sent == [("6", "come down")]
     waiting = await row("s")
     assert (waiting.status, waiting.attempts, waiting.lease_owner) == ("queued", 0, None)
+    assert (await row("c")).status == "sent"  # given back: only the rows not sent
 
 
 async def test_the_recovered_figure_adds_up_every_recovery(db: str) -> None:
@@ -1343,12 +1347,12 @@ async def test_an_sms_is_charged_its_segments(db: str) -> None:
     assert channel.sent == [("+1", "long"), ("+2", "short")]
 
 
-async def test_a_late_message_is_recorded_expired_at_the_pass_unless_a_report_came(
+async def test_a_pass_records_at_its_own_time_and_never_over_a_report(
     db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two late messages, claimed by a claim that took two seconds, during which the delivery
-    report of an earlier attempt of one of them came: that one stays delivered, the other
-    expires at the time of the pass."""
+    """The claim took two seconds; meanwhile call-ups were announced (the ordinary messages go
+    back) and the delivery reports of earlier attempts of two rows came. A late message expires
+    and a message goes back, each at the time of the pass; the reported rows stay delivered."""
     clock = FakeClock()
     late = clock.now() - timedelta(seconds=1)
     await enqueue_many(
@@ -1358,10 +1362,10 @@ async def test_a_late_message_is_recorded_expired_at_the_pass_unless_a_report_ca
                 message=Message(k),
                 key=k,
                 channel="telegram",
-                address=a,
-                expires_at=late,
+                address=str(i),
+                expires_at=late if k.startswith("late") else None,
             )
-            for k, a in (("late", "1"), ("reported", "2"))
+            for i, k in enumerate(("late", "late reported", "back", "back reported"))
         ],
         now=clock.now(),
     )
@@ -1372,15 +1376,22 @@ async def test_a_late_message_is_recorded_expired_at_the_pass_unless_a_report_ca
     async def slow_claim(*args: Any, **kwargs: Any) -> list[OutboxMessage]:
         rows = await claim(*args, **kwargs)
         clock.advance(2)
-        await OutboxMessage.filter(idempotency_key="reported").update(status="delivered")
+        dispatcher.notify("telegram", urgent=True)
+        await OutboxMessage.filter(idempotency_key__endswith="reported").update(status="delivered")
         return rows
 
     monkeypatch.setattr(dispatcher, "claim", slow_claim)
-    assert await one_pass(dispatcher) == 2
+    assert await one_pass(dispatcher) == 4
     assert channel.sent == []
-    expired = await row("late")
+    expired, back = await row("late"), await row("back")
     assert (expired.status, expired.updated_at) == ("expired", clock.now())
-    assert (await row("reported")).status == "delivered"
+    assert (back.status, back.updated_at, back.next_attempt_at) == (
+        "queued",
+        clock.now(),
+        clock.now(),
+    )
+    for key in ("late reported", "back reported"):
+        assert (await row(key)).status == "delivered"
 
 
 async def test_a_call_up_waiting_for_a_slot_keeps_its_place_when_more_are_announced(
@@ -1411,3 +1422,85 @@ async def test_a_call_up_waiting_for_a_slot_keeps_its_place_when_more_are_announ
     assert await asyncio.wait_for(task, 1.0) == 1
     await dispatcher.drain_in_flight()
     assert channel.sent == [("1", "come down")]
+
+
+async def test_the_expired_figure_adds_up_over_passes(db: str) -> None:
+    clock = FakeClock()
+    dispatcher = make(db, clock)
+    for key in ("a", "b"):
+        await enqueue(
+            Outgoing(
+                contact=None,
+                message=Message(key),
+                key=key,
+                channel="telegram",
+                address=key,
+                expires_at=clock.now(),
+            ),
+            now=clock.now(),
+        )
+        assert await one_pass(dispatcher) == 1
+    assert dispatcher.stats.expired == 2
+
+
+async def test_a_chats_later_message_goes_back_at_the_time_of_the_pass(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    await enqueue_many(
+        [
+            Outgoing(contact=None, message=Message(k), key=k, channel="telegram", address="1")
+            for k in ("a", "b")
+        ],
+        now=clock.now(),
+    )
+    dispatcher = make(db, clock, limits=True)
+    claim = dispatcher.claim
+
+    async def slow_claim(*args: Any, **kwargs: Any) -> list[OutboxMessage]:
+        rows = await claim(*args, **kwargs)
+        clock.advance(2)
+        return rows
+
+    monkeypatch.setattr(dispatcher, "claim", slow_claim)
+    await one_pass(dispatcher)
+    waiting = await row("b")
+    assert (waiting.status, waiting.updated_at) == ("queued", clock.now())
+
+
+async def test_giving_the_rest_of_a_pass_back_leaves_a_message_being_sent_alone(
+    db: str,
+) -> None:
+    """Call-ups are announced during a pass whose call-up is still being sent: the ordinary
+    message behind it goes back, the call-up in flight does not (it is never sent twice)."""
+    clock = FakeClock()
+    gone = await Contact.create(
+        household=await household(), channel="telegram", address="5", status="opted_out"
+    )
+    await enqueue_many(
+        [
+            Outgoing(contact=gone, message=Message("x"), key="x"),
+            Outgoing(
+                contact=None,
+                message=Message("slow"),
+                key="c",
+                channel="telegram",
+                address="6",
+                priority=Priority.CALLUP,
+            ),
+            Outgoing(contact=None, message=Message("s"), key="s", channel="telegram", address="7"),
+        ],
+        now=clock.now(),
+    )
+    channel = Scripted()
+    dispatcher = make(db, clock, channel)
+
+    async def drive_enqueued(message: OutboxMessage, target: Contact | None) -> None:
+        dispatcher.notify("telegram", urgent=True)
+
+    dispatcher.on_unreachable.append(drive_enqueued)
+    assert await dispatcher.run_once("telegram") == 3
+    assert await dispatcher.run_once("telegram") == 1  # the ordinary message, given back
+    channel.gate.set()
+    await dispatcher.drain_in_flight()
+    assert sorted(channel.sent) == [("6", "slow"), ("7", "s")]
