@@ -46,6 +46,7 @@ FALLBACK_ORDER = ("telegram", "local", "sms")
 LEASE = timedelta(seconds=60)
 CALL_SPACING = 5.0  # seconds a second call to a number waits behind the first
 STANDBY_RETRY = 2.0  # seconds between a standby process's attempts to own a sender
+STOP_TIMEOUT = 10.0  # seconds a stopping loop may take to finish its pass before it is cancelled
 SENT_FIELDS = (
     "status",
     "provider_id",
@@ -207,7 +208,7 @@ class Dispatcher:
     def _single_process(self) -> bool:
         return self.settings.database_url.startswith("sqlite")
 
-    async def run(self, stop: asyncio.Event, *, stop_timeout: float = 10.0) -> None:
+    async def run(self, stop: asyncio.Event, *, stop_timeout: float = STOP_TIMEOUT) -> None:
         await self.recover()
         loops = [asyncio.create_task(self._channel_loop(name, stop)) for name in self.channels]
         try:
@@ -298,6 +299,9 @@ class Dispatcher:
                     await asyncio.wait_for(wake.wait(), STANDBY_RETRY)
                 wake.clear()
                 continue
+            # Cleared before the pass, not after it: a wake-up that comes while the pass finds
+            # nothing (a message enqueued, the stop) ends the wait below at once.
+            wake.clear()
             try:
                 handled = await self.run_once(channel)
             except asyncio.CancelledError:
@@ -307,7 +311,6 @@ class Dispatcher:
                 handled = 0
             if handled:
                 continue
-            wake.clear()
             if self.limits[channel].live is not None:
                 # Calls: what is due may wait for a live call to end (its final status
                 # callback wakes the loop), so never spin on it.

@@ -6,7 +6,8 @@ Promises of notifications/dispatcher.py (each has a test here or in test_dispatc
 - Claims due rows only, most urgent priority first, then in id order, on its own channel,
   in batches of a quarter second at the channel's rate, under a lease that names the process
   (host:pid) unless a worker id is given.
-- Records the attempt before the call; a success is sent/accepted with the provider's id.
+- Records the attempt (with its time) before the call; a success is sent/accepted with the
+  provider's id.
 - Telegram: at most 30 a second and one a second per chat; a chat's later rows are given back
   (the attempt not spent), all due at the same time so they stay in order.
 - Call-ups cut in: an ordinary message waiting for a slot is given back when call-ups arrive,
@@ -32,6 +33,20 @@ Promises of notifications/dispatcher.py (each has a test here or in test_dispatc
 - The limits: Telegram 30/s and 1/s per chat (+20 ms), SMS segments/s; none when disabled.
 - Calls: at most the account's calls per second (one per 1/cps s when under one a second), at
   most voice_max_concurrent live, also when the rate limits are off; no reserve for call-ups.
+- A login link is forgotten once sent (the row keeps a placeholder text).
+- A message reaches a channel that places no calls exactly as enqueued.
+- An SMS is charged its segments against the sender's rate.
+- A late message expires, a message goes back, at the time of the pass; neither over a
+  delivery report that came meanwhile.
+- A call-up waiting for a slot keeps its place when more call-ups are announced.
+- A chat's later message goes back at the time of the pass; giving the rest of a pass back
+  leaves a message still being sent alone (never sent twice).
+- Call-ups announced before a claim hold nothing back in it; announced during a pass, the
+  call-ups claimed still go out and the ordinary messages behind them go back unspent.
+- A copy never goes to a contact of the household who opted out, even on a channel being sent.
+- The recovered in-flight and expired figures add up (every recovery, every pass).
+- Waiting for the sends (drain) returns once every finished send is written as sent, and also
+  when recording a send's outcome failed.
 
 No HTTP and no sleeping: each test enqueues rows, runs one claim-and-send pass, waits for the
 sends it started and reads the rows back. The end-to-end tests against the fake Telegram and
@@ -45,6 +60,7 @@ import os
 import random
 import socket
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -68,7 +84,7 @@ from notifications.dispatch.dispatcher import (
 from notifications.dispatch.ratelimit import PerKeySpacing, SlidingWindow, TokenBucket
 from notifications.message import Message
 from notifications.models import OutboxMessage, Priority
-from notifications.outbox import Outgoing, enqueue, enqueue_many
+from notifications.outbox import FORGOTTEN, Outgoing, enqueue, enqueue_many
 from tests.conftest import make_settings
 from tests.waiting import wait_for
 
@@ -559,10 +575,12 @@ async def test_the_fallback_copy_without_an_alt_is_the_plain_text(db: str) -> No
     other_chat = await Contact.create(household=home, channel="telegram", address="8")
     await Contact.create(household=home, channel="sms", address="+86138", status="opted_out")
     await enqueue(Outgoing(contact=chat, message=Message("hi"), key="k"), now=clock.now())
-    dispatcher = make(db, clock, FakeChannel(outcomes=[Unreachable("blocked", "403")]))
-    await one_pass(dispatcher)
+    channel = FakeChannel(outcomes=[Unreachable("blocked", "403")])
+    # SMS is sent by this process, but the household's number opted out: never its copy.
+    await one_pass(make(db, clock, channel, FakeChannel("sms")))
     copy = await OutboxMessage.get(idempotency_key=f"k|fb{other_chat.id}")
     assert (copy.channel, copy.body["text"]) == ("telegram", "hi")  # same channel, last resort
+    assert await OutboxMessage.all().count() == 2  # the message and its one copy
 
 
 async def test_no_fallback_for_an_edit_or_when_nobody_else_is_reachable(db: str) -> None:
@@ -614,12 +632,13 @@ async def test_ordinary_messages_give_way_when_call_ups_are_announced(db: str) -
     for _ in range(sender.limit - sender.reserved):  # ordinary traffic has used its share
         sender.take()
     task = asyncio.create_task(dispatcher.run_once("telegram"))
+    await wait_for(lambda: OutboxMessage.filter(status="sending").exists())
     for _ in range(20):
         await asyncio.sleep(0)
     assert not task.done()  # the survey message waits for a slot ...
     dispatcher.notify("telegram", urgent=True)  # ... until call-ups are enqueued
     clock.advance(0.01)
-    assert await task == 3
+    assert await asyncio.wait_for(task, 1.0) == 3
     await dispatcher.drain_in_flight()
     assert channel.sent == []
     rows = await OutboxMessage.all()
@@ -1113,3 +1132,375 @@ async def test_at_most_64_sends_are_in_flight_at_once(db: str) -> None:
     assert await task == 66
     await dispatcher.drain_in_flight()
     assert len(channel.sent) == 66
+
+
+# ---- more promises of a pass ------------------------------------------------------------------
+
+
+async def test_a_login_link_is_forgotten_once_sent(db: str) -> None:
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(
+            contact=None,
+            message=Message("https://x/login/secret"),
+            key="k",
+            purpose="login",
+            channel="telegram",
+            address="1",
+        ),
+        now=clock.now(),
+    )
+    channel = FakeChannel()
+    await one_pass(make(db, clock, channel))
+    assert channel.sent == [("1", "https://x/login/secret")]
+    sent = await row("k")
+    assert sent.status == "sent" and sent.body["text"] == FORGOTTEN.text
+
+
+async def test_an_announcement_holds_ordinary_messages_back_only_until_the_next_claim(
+    db: str,
+) -> None:
+    """Call-ups announced before a claim are claimed first by it; the ordinary messages of that
+    claim (and of the next ones) are then sent as usual."""
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(contact=None, message=Message("s"), key="s", channel="telegram", address="1"),
+        now=clock.now(),
+    )
+    channel = FakeChannel()
+    dispatcher = make(db, clock, channel)
+    dispatcher.notify("telegram", urgent=True)
+    assert await one_pass(dispatcher) == 1
+    assert channel.sent == [("1", "s")]
+
+
+async def test_call_ups_announced_during_a_pass_still_go_out_the_rest_waits(db: str) -> None:
+    """A drive enqueues call-ups while a pass is under way (here: while it fails a message to
+    an opted-out contact): the call-ups already claimed go out, the ordinary messages behind
+    them go back unspent, for the next claim to take the new call-ups first."""
+    clock = FakeClock()
+    gone = await Contact.create(
+        household=await household(), channel="telegram", address="5", status="opted_out"
+    )
+    await enqueue_many(
+        [
+            Outgoing(contact=gone, message=Message("x"), key="x"),
+            Outgoing(
+                contact=None,
+                message=Message("come down"),
+                key="c",
+                channel="telegram",
+                address="6",
+                priority=Priority.CALLUP,
+            ),
+            Outgoing(contact=None, message=Message("s"), key="s", channel="telegram", address="7"),
+        ],
+        now=clock.now(),
+    )
+    channel = FakeChannel()
+    dispatcher = make(db, clock, channel)
+
+    async def drive_enqueued(message: OutboxMessage, target: Contact | None) -> None:
+        dispatcher.notify("telegram", urgent=True)
+
+    dispatcher.on_unreachable.append(drive_enqueued)
+    assert await one_pass(dispatcher) == 3
+    assert channel.sent == [("6", "come down")]
+    waiting = await row("s")
+    assert (waiting.status, waiting.attempts, waiting.lease_owner) == ("queued", 0, None)
+    assert (await row("c")).status == "sent"  # given back: only the rows not sent
+
+
+async def test_the_recovered_figure_adds_up_every_recovery(db: str) -> None:
+    clock = FakeClock()
+    dispatcher = make(db, clock)
+    for key in ("a", "b"):
+        await enqueue(
+            Outgoing(contact=None, message=Message(key), key=key, channel="telegram", address="1"),
+            now=clock.now(),
+        )
+        await OutboxMessage.filter(idempotency_key=key).update(status="sending")
+        assert await dispatcher.recover() == 1
+    assert dispatcher.stats.recovered_in_flight == 2
+
+
+async def test_a_send_whose_outcome_could_not_be_recorded_does_not_break_the_drain(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database fails in the middle of recording a refusal: waiting for the sends still
+    returns (the error stays with its send), so the dispatcher can stop."""
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(contact=None, message=Message("x"), key="k", channel="telegram", address="1"),
+        now=clock.now(),
+    )
+
+    async def database_away(rows: object) -> int:
+        raise ConnectionError("database away")
+
+    monkeypatch.setattr(dispatcher_module, "forget_secrets", database_away)
+    dispatcher = make(db, clock, FakeChannel(outcomes=[PermanentFailure("bad", "400")]))
+    await dispatcher.run_once("telegram")
+    await dispatcher.drain_in_flight()  # does not raise
+    assert (await row("k")).status == "failed"
+
+
+async def test_waiting_for_the_sends_waits_until_they_are_recorded(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When drain_in_flight returns (a stopping worker is about to exit), every finished send is
+    written as sent: none is left "sending" for the next start to send again."""
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(contact=None, message=Message("x"), key="k", channel="telegram", address="1"),
+        now=clock.now(),
+    )
+    written: list[int] = []
+    update_many = dispatcher_module.update_many
+
+    async def recording(*args: Any, **kwargs: Any) -> None:
+        await update_many(*args, **kwargs)
+        written.append(len(args[2]))
+
+    monkeypatch.setattr(dispatcher_module, "update_many", recording)
+    dispatcher = make(db, clock)
+    await dispatcher.run_once("telegram")
+    await dispatcher.drain_in_flight()
+    assert written == [1]  # already, with no await in between
+
+
+async def test_the_attempt_is_recorded_at_its_own_time(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim took two seconds: the row in flight says when its attempt began, not when it
+    was claimed."""
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(contact=None, message=Message("slow"), key="k", channel="telegram", address="1"),
+        now=clock.now(),
+    )
+    channel = Scripted()
+    dispatcher = make(db, clock, channel)
+    claim = dispatcher.claim
+
+    async def slow_claim(*args: Any, **kwargs: Any) -> list[OutboxMessage]:
+        rows = await claim(*args, **kwargs)
+        clock.advance(2)
+        return rows
+
+    monkeypatch.setattr(dispatcher, "claim", slow_claim)
+    await dispatcher.run_once("telegram")
+    in_flight = await row("k")
+    assert (in_flight.status, in_flight.attempts) == ("sending", 1)
+    assert in_flight.updated_at == clock.now()
+    channel.gate.set()
+    await dispatcher.drain_in_flight()
+
+
+async def test_a_message_reaches_its_channel_as_it_was_enqueued(db: str) -> None:
+    """Only a channel placing calls gets the outbox row's id with the message (its status
+    routes name the row); any other channel gets the message as enqueued, nothing added."""
+    clock = FakeClock()
+    message = Message("x", extra={"reply_to": 7})
+    await enqueue(
+        Outgoing(contact=None, message=message, key="k", channel="telegram", address="1"),
+        now=clock.now(),
+    )
+    got: list[Message] = []
+
+    class Recording(FakeChannel):
+        async def send(self, address: str, message: Message) -> SendResult:
+            got.append(message)
+            return await super().send(address, message)
+
+    await one_pass(make(db, clock, Recording()))
+    assert got == [message]
+
+
+async def test_an_sms_is_charged_its_segments(db: str) -> None:
+    """A four-segment SMS uses four seconds' worth of a 4-segments-a-second sender: the next
+    SMS waits until the bucket has refilled."""
+    clock = FakeClock()
+    await enqueue_many(
+        [
+            Outgoing(contact=None, message=Message(t), key=t, channel="sms", address=a)
+            for t, a in (("long", "+1"), ("short", "+2"))
+        ],
+        now=clock.now(),
+    )
+
+    class Segments(FakeChannel):
+        def cost(self, message: Message) -> int:
+            return 4 if message.text == "long" else 1
+
+    channel = Segments("sms")
+    dispatcher = make(db, clock, channel, limits=True, sms_segments_per_second=4)
+    assert await one_pass(dispatcher, "sms") == 1
+    task = asyncio.create_task(dispatcher.run_once("sms"))
+    await wait_for(lambda: OutboxMessage.filter(idempotency_key="short", status="sending").exists())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert channel.sent == [("+1", "long")] and not task.done()
+    clock.advance(1.0)
+    assert await asyncio.wait_for(task, 1.0) == 1
+    await dispatcher.drain_in_flight()
+    assert channel.sent == [("+1", "long"), ("+2", "short")]
+
+
+async def test_a_pass_records_at_its_own_time_and_never_over_a_report(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim took two seconds; meanwhile call-ups were announced (the ordinary messages go
+    back) and the delivery reports of earlier attempts of two rows came. A late message expires
+    and a message goes back, each at the time of the pass; the reported rows stay delivered."""
+    clock = FakeClock()
+    late = clock.now() - timedelta(seconds=1)
+    await enqueue_many(
+        [
+            Outgoing(
+                contact=None,
+                message=Message(k),
+                key=k,
+                channel="telegram",
+                address=str(i),
+                expires_at=late if k.startswith("late") else None,
+            )
+            for i, k in enumerate(("late", "late reported", "back", "back reported"))
+        ],
+        now=clock.now(),
+    )
+    channel = FakeChannel()
+    dispatcher = make(db, clock, channel)
+    claim = dispatcher.claim
+
+    async def slow_claim(*args: Any, **kwargs: Any) -> list[OutboxMessage]:
+        rows = await claim(*args, **kwargs)
+        clock.advance(2)
+        dispatcher.notify("telegram", urgent=True)
+        await OutboxMessage.filter(idempotency_key__endswith="reported").update(status="delivered")
+        return rows
+
+    monkeypatch.setattr(dispatcher, "claim", slow_claim)
+    assert await one_pass(dispatcher) == 4
+    assert channel.sent == []
+    expired, back = await row("late"), await row("back")
+    assert (expired.status, expired.updated_at) == ("expired", clock.now())
+    assert (back.status, back.updated_at, back.next_attempt_at) == (
+        "queued",
+        clock.now(),
+        clock.now(),
+    )
+    for key in ("late reported", "back reported"):
+        assert (await row(key)).status == "delivered"
+
+
+async def test_a_call_up_waiting_for_a_slot_keeps_its_place_when_more_are_announced(
+    db: str,
+) -> None:
+    clock = FakeClock()
+    await enqueue(
+        Outgoing(
+            contact=None,
+            message=Message("come down"),
+            key="c",
+            channel="telegram",
+            address="1",
+            priority=Priority.CALLUP,
+        ),
+        now=clock.now(),
+    )
+    channel = FakeChannel()
+    dispatcher = make(db, clock, channel, limits=True)
+    sender = dispatcher.limits["telegram"].sender
+    assert isinstance(sender, SlidingWindow)
+    for _ in range(sender.limit):  # every slot, the reserve too, is taken
+        sender.take()
+    task = asyncio.create_task(dispatcher.run_once("telegram"))
+    await wait_for(lambda: OutboxMessage.filter(status="sending").exists())
+    dispatcher.notify("telegram", urgent=True)  # more call-ups enqueued
+    clock.advance(sender.window)
+    assert await asyncio.wait_for(task, 1.0) == 1
+    await dispatcher.drain_in_flight()
+    assert channel.sent == [("1", "come down")]
+
+
+async def test_the_expired_figure_adds_up_over_passes(db: str) -> None:
+    clock = FakeClock()
+    dispatcher = make(db, clock)
+    for key in ("a", "b"):
+        await enqueue(
+            Outgoing(
+                contact=None,
+                message=Message(key),
+                key=key,
+                channel="telegram",
+                address=key,
+                expires_at=clock.now(),
+            ),
+            now=clock.now(),
+        )
+        assert await one_pass(dispatcher) == 1
+    assert dispatcher.stats.expired == 2
+
+
+async def test_a_chats_later_message_goes_back_at_the_time_of_the_pass(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    await enqueue_many(
+        [
+            Outgoing(contact=None, message=Message(k), key=k, channel="telegram", address="1")
+            for k in ("a", "b")
+        ],
+        now=clock.now(),
+    )
+    dispatcher = make(db, clock, limits=True)
+    claim = dispatcher.claim
+
+    async def slow_claim(*args: Any, **kwargs: Any) -> list[OutboxMessage]:
+        rows = await claim(*args, **kwargs)
+        clock.advance(2)
+        return rows
+
+    monkeypatch.setattr(dispatcher, "claim", slow_claim)
+    await one_pass(dispatcher)
+    waiting = await row("b")
+    assert (waiting.status, waiting.updated_at) == ("queued", clock.now())
+
+
+async def test_giving_the_rest_of_a_pass_back_leaves_a_message_being_sent_alone(
+    db: str,
+) -> None:
+    """Call-ups are announced during a pass whose call-up is still being sent: the ordinary
+    message behind it goes back, the call-up in flight does not (it is never sent twice)."""
+    clock = FakeClock()
+    gone = await Contact.create(
+        household=await household(), channel="telegram", address="5", status="opted_out"
+    )
+    await enqueue_many(
+        [
+            Outgoing(contact=gone, message=Message("x"), key="x"),
+            Outgoing(
+                contact=None,
+                message=Message("slow"),
+                key="c",
+                channel="telegram",
+                address="6",
+                priority=Priority.CALLUP,
+            ),
+            Outgoing(contact=None, message=Message("s"), key="s", channel="telegram", address="7"),
+        ],
+        now=clock.now(),
+    )
+    channel = Scripted()
+    dispatcher = make(db, clock, channel)
+
+    async def drive_enqueued(message: OutboxMessage, target: Contact | None) -> None:
+        dispatcher.notify("telegram", urgent=True)
+
+    dispatcher.on_unreachable.append(drive_enqueued)
+    assert await dispatcher.run_once("telegram") == 3
+    assert await dispatcher.run_once("telegram") == 1  # the ordinary message, given back
+    channel.gate.set()
+    await dispatcher.drain_in_flight()
+    assert sorted(channel.sent) == [("6", "slow"), ("7", "s")]

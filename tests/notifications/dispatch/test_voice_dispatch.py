@@ -6,7 +6,10 @@ Promises:
 - a placed call is recorded on its own row only: accepted when Twilio answered, its call sid,
   no error left from an earlier attempt, and it counts as sent in the dispatcher's figures.
 - the numbers with a live call are the numbers of the voice rows placed and not final (an SMS
-  to the same number, or a call that ended, does not count)."""
+  to the same number, or a call that ended, does not count); a call with no news for
+  voice_call_timeout seconds no longer counts.
+- a second notice to a number in one claim waits CALL_SPACING seconds (attempt unspent) and the
+  rest of the claim is still called; a number on a call is passed over at the claim."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from datetime import timedelta
 from config.clock import FakeClock, SystemClock
 from estate.models import Building, Contact, Estate, Household
 from notifications.channels.base import SendResult
-from notifications.dispatch.dispatcher import Dispatcher, live_calls
+from notifications.dispatch.dispatcher import CALL_SPACING, Dispatcher, live_calls
 from notifications.message import Message
 from notifications.models import OutboxMessage, Priority
 from notifications.outbox import Outgoing, enqueue_many
@@ -207,4 +210,79 @@ async def test_the_numbers_with_a_live_call_are_those_of_calls_not_yet_ended(db:
     )
     for key, status in [("live", "accepted"), ("ended", "delivered"), ("sms", "accepted")]:
         await OutboxMessage.filter(idempotency_key=key).update(status=status, updated_at=now)
+    assert await live_calls("voice", now, 60.0) == ["+8613800000001"]
+
+
+async def test_a_second_message_to_a_number_in_one_claim_waits_behind_the_first(
+    db: str,
+) -> None:
+    """Two notices to one number in one claim: the first is called, the second is given back
+    (attempt unspent) for CALL_SPACING seconds, and the rest of the claim is still called."""
+    c0, c1 = await voice_contacts(2)
+    clock = FakeClock()
+    await enqueue_many(
+        [
+            Outgoing(contact=c0, message=Message("a"), key="a"),
+            Outgoing(contact=c0, message=Message("b"), key="b"),
+            Outgoing(contact=c1, message=Message("c"), key="c"),
+        ],
+        now=clock.now(),
+    )
+    stub = StubCalls()
+    d = Dispatcher(
+        {"voice": stub},  # type: ignore[dict-item]
+        clock=clock,
+        settings=make_settings(voice_calls_per_second=1000, voice_max_concurrent=3),
+    )
+    assert await d.run_once("voice") == 3
+    await d.drain_in_flight()
+    assert [a for a, _ in stub.placed] == [c0.address, c1.address]
+    waiting = await OutboxMessage.get(idempotency_key="b")
+    assert (waiting.status, waiting.attempts, waiting.lease_owner) == ("queued", 0, None)
+    assert waiting.next_attempt_at == clock.now() + timedelta(seconds=CALL_SPACING)
+
+
+async def test_a_number_with_a_live_call_is_passed_over_at_the_claim(db: str) -> None:
+    """The next notice in line is to a number still on a call: the free line goes to the next
+    number instead."""
+    c0, c1 = await voice_contacts(2)
+    clock = FakeClock()
+    await enqueue_many([Outgoing(contact=c0, message=Message("a"), key="a")], now=clock.now())
+    stub = StubCalls()
+    d = Dispatcher(
+        {"voice": stub},  # type: ignore[dict-item]
+        clock=clock,
+        settings=make_settings(voice_calls_per_second=1000, voice_max_concurrent=2),
+    )
+    await d.run_once("voice")
+    await d.drain_in_flight()
+    await enqueue_many(
+        [
+            Outgoing(contact=c0, message=Message("b"), key="b"),
+            Outgoing(contact=c1, message=Message("c"), key="c"),
+        ],
+        now=clock.now(),
+    )
+    await d.run_once("voice")
+    await d.drain_in_flight()
+    assert [a for a, _ in stub.placed] == [c0.address, c1.address]
+    assert (await OutboxMessage.get(idempotency_key="b")).status == "queued"
+
+
+async def test_a_call_with_no_news_for_too_long_stops_counting_as_live(db: str) -> None:
+    clock = FakeClock()
+    now = clock.now()
+    await enqueue_many(
+        [
+            Outgoing(contact=None, message=Message(k), key=k, channel="voice", address=a)
+            for k, a in [("recent", "+8613800000001"), ("silent", "+8613800000002")]
+        ],
+        now=now,
+    )
+    await OutboxMessage.filter(idempotency_key="recent").update(
+        status="accepted", updated_at=now - timedelta(seconds=60)
+    )
+    await OutboxMessage.filter(idempotency_key="silent").update(
+        status="accepted", updated_at=now - timedelta(seconds=61)
+    )
     assert await live_calls("voice", now, 60.0) == ["+8613800000001"]
