@@ -7,6 +7,10 @@ Promises:
 - the count returned is the number of messages withdrawn;
 - once a one-time login link has left the outbox its text is removed from the database; other
   messages keep theirs;
+- a message to an SMS number is stored with the number of SMS segments it costs (GSM-7 and
+  UCS-2 alike, by contact or by a bare number); any other channel is one;
+- a key, and each part's key of a split message, fits the outbox column (190 characters);
+- enqueueing nothing stores nothing and reports 0;
 - a provider's delivery report only moves a message forwards (a late or repeated report
   changes nothing), keeps the error code, and marks the contact only when the code says the
   contact opted out or cannot be reached.
@@ -28,6 +32,7 @@ from notifications.outbox import (
     cancel,
     enqueue_many,
     forget_secrets,
+    part_key,
     record_delivery,
 )
 
@@ -157,3 +162,52 @@ async def test_a_report_without_an_error_code_leaves_the_contact_alone(db: str) 
     update = DeliveryUpdate("SM1", "failed", None, ContactEffect.UNREACHABLE)
     assert await record_delivery(update, now=LATER) is True
     assert (await Contact.get()).status == "active"
+
+
+async def test_an_sms_is_stored_with_the_segments_it_costs(db: str) -> None:
+    estate = await Estate.create(name="s")
+    building = await Building.create(estate=estate, number=1, floors=10)
+    home = await Household.create(building=building, floor=1, room="101")
+    sms = await Contact.create(household=home, channel="sms", address="+8613800138000")
+    chat = await Contact.create(household=home, channel="telegram", address="42")
+    long_latin, long_chinese = "a" * 200, "楼" * 71  # 2 parts of 153 GSM-7 / 67 UCS-2
+    count = await enqueue_many(
+        [
+            Outgoing(contact=sms, message=Message("short"), key="one"),
+            Outgoing(contact=sms, message=Message(long_latin), key="latin"),
+            Outgoing(contact=sms, message=Message(long_chinese), key="chinese"),
+            Outgoing(
+                contact=None,
+                message=Message(long_latin),
+                key="bare",
+                channel="sms",
+                address="+8613800138001",
+            ),
+            Outgoing(contact=chat, message=Message(long_latin), key="chat"),
+        ],
+        now=NOW,
+    )
+    assert count == 5
+    rows = {r.idempotency_key: r for r in await OutboxMessage.all()}
+    assert {key: row.segments for key, row in rows.items()} == {
+        "one": 1,
+        "latin": 2,
+        "chinese": 2,
+        "bare": 2,
+        "chat": 1,
+    }
+    assert {row.status for row in rows.values()} == {"queued"}
+
+
+async def test_enqueueing_nothing_stores_nothing(db: str) -> None:
+    assert await enqueue_many([], now=NOW) == 0
+    assert await OutboxMessage.all().count() == 0
+
+
+def test_every_key_fits_the_outbox_column() -> None:
+    long = "k" * 300
+    assert part_key(long, 1) == "k" * 190
+    assert part_key("short", 1) == "short"
+    assert part_key(long, 2) == "k" * 184 + "|part2"
+    assert part_key("short", 12) == "short|part12"
+    assert all(len(part_key(long, n)) == 190 for n in (1, 2, 10, 100))
