@@ -21,7 +21,7 @@ function, the stats file, the exit codes and the ``mutants/*.meta`` files that `
   ``timeout_multiplier x (estimate + timeout_constant)`` (exit 36; the estimate is the stats
   pass's time for the mutant's tests) and a CPU limit of twice that. The same limit also holds
   for each test on its own (its own time in the stats pass), so a mutant that makes its first
-  test wait forever is a timeout after ~10 s, not after the limit of all its tests together.
+  test wait forever is a timeout after ~5 s, not after the limit of all its tests together.
 - Mutants listed in tests/mutation_equivalents.txt (reviewed: no behaviour tells them apart, so
   they survive every test) are not run; they are recorded as "skipped" (exit 34), which
   tools/mutation.py counts as equivalent. ``MUTATION_CHECK_EQUIVALENTS=1`` runs them too (a
