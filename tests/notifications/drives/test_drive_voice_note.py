@@ -2,7 +2,10 @@
 with the remaining "come down now" call-ups of its buildings: voice households' calls play it
 (queued calls included, those already placed not), Telegram households get the note right
 after their call-up, other buildings and "get ready" calls are unchanged; the last call to a silent voice household
-plays it too, a chat's last call is the text alone."""
+plays it too, a chat's last call is the text alone. A note attached before a batch is called
+goes out with that batch's call-ups as they are made: the voice call names the recording, the
+chat gets the note in its own language, naming its building, as urgent as a call-up's reply and
+due with it."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from config.clock import FakeClock
 from estate.models import Contact, Household
 from notifications.drives.models import Drive, DriveBatch
 from notifications.drives.runtime import DriveRuntime
-from notifications.models import OutboxMessage
+from notifications.models import OutboxMessage, Priority
 from notifications.voice_script import Play, Say, script_for
 from tests.notifications.drives.test_drives import MIN, T0, options, small_estate, start
 
@@ -111,3 +114,30 @@ async def test_the_last_call_plays_the_note_to_voice_households_only(db: str) ->
         assert row.body["extra"]["audio"] == {"name": NOTE["name"]}
     for row in chats:
         assert "audio" not in (row.body.get("extra") or {})
+
+
+async def test_a_note_attached_first_goes_with_each_call_up_as_it_is_made(db: str) -> None:
+    clock = FakeClock(T0)
+    drive, runtime = await mixed_drive(clock)
+    await Contact.filter(household__building__number=2).update(language="en")
+    await runtime.tick()
+    await runtime.attach_audio(drive.id, [1, 2], NOTE)
+    for minute in (8, 10, 13):  # batch 1 called at both points, batch 2 readied
+        clock.set(T0 + minute * MIN)
+        await runtime.tick()
+
+    [call_a] = await calls(drive.id, 1, "A")
+    assert call_a.body["extra"]["audio"] == {"name": NOTE["name"]}  # no Telegram id to Twilio
+    readied = await OutboxMessage.filter(ref__endswith=":ready")
+    assert readied and all("audio" not in (r.body.get("extra") or {}) for r in readied)
+
+    [call_b] = await calls(drive.id, 1, "B")
+    batch_b = await DriveBatch.get(drive_id=drive.id, seq=1, point="B")
+    [note_b] = await OutboxMessage.filter(ref=f"drive:{drive.id}:b{batch_b.id}:voice")
+    assert "audio" not in (call_b.body.get("extra") or {})
+    assert note_b.body["text"] == "🎙 A voice message from your building's officer (bldg 2)."
+    assert note_b.body["extra"]["audio"] == NOTE
+    assert (note_b.address, note_b.channel) == (call_b.address, "telegram")
+    assert (call_b.purpose, note_b.purpose) == ("callup", "callup")
+    assert (call_b.priority, note_b.priority) == (int(Priority.CALLUP), int(Priority.REPLY))
+    assert note_b.next_attempt_at == call_b.next_attempt_at
