@@ -330,6 +330,12 @@ questions:
     add_another: {zh-CN: 还有吗？, en: "More?"}
     questions:
       - {name: years, type: integer, label: {zh-CN: 年龄, en: Age}}
+  - name: m
+    type: select_multiple
+    label: {zh-CN: 多选, en: Several}
+    choices:
+      - {value: a, label: {zh-CN: 甲, en: A}}
+      - {value: b, label: {zh-CN: 乙, en: B}}
 """
 )
 
@@ -351,6 +357,8 @@ def _state(**fields: Any) -> SessionState:
         (_state(cursor=("hello",)), ["cursor ('hello',) rests on a note"]),
         (_state(cursor=("first",)), ["cursor ('first',) rests on a repeat"]),
         (_state(cursor=("s",), pending=("a",)), ["pending toggles do not match the question"]),
+        (_state(cursor=("m",), pending=("a", "b")), []),  # every option toggled is fine
+        (_state(cursor=("m",), pending=("a", "x")), ["pending toggles do not match the question"]),
         (_state(history=(("gone",),)), ["history entry ('gone',) does not point at a question"]),
         (_state(answers={"second": [1]}), ["repeat 'second' is not a list of items"]),
         (_state(answers={"second": [{}, {}]}), ["repeat 'second' has more than 1 items"]),
