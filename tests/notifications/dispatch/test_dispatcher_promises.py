@@ -1174,11 +1174,11 @@ async def test_an_announcement_holds_ordinary_messages_back_only_until_the_next_
     assert channel.sent == [("1", "s")]
 
 
-async def test_call_ups_announced_during_a_pass_still_go_out_the_rest_waits(db: str) -> None:
-    """A drive enqueues call-ups while a pass is under way (here: while it fails a message to
-    an opted-out contact): the call-ups already claimed go out, the ordinary messages behind
-    them go back unspent, for the next claim to take the new call-ups first."""
-    clock = FakeClock()
+async def _call_ups_announced_mid_pass(
+    db: str, clock: FakeClock, channel: Any, callup: str
+) -> Dispatcher:
+    """Three rows on one claim: one to an opted-out contact, a call-up (``callup``) and an
+    ordinary message; failing the first announces call-ups (an urgent notify), as a drive does."""
     gone = await Contact.create(
         household=await household(), channel="telegram", address="5", status="opted_out"
     )
@@ -1187,7 +1187,7 @@ async def test_call_ups_announced_during_a_pass_still_go_out_the_rest_waits(db: 
             Outgoing(contact=gone, message=Message("x"), key="x"),
             Outgoing(
                 contact=None,
-                message=Message("come down"),
+                message=Message(callup),
                 key="c",
                 channel="telegram",
                 address="6",
@@ -1197,13 +1197,22 @@ async def test_call_ups_announced_during_a_pass_still_go_out_the_rest_waits(db: 
         ],
         now=clock.now(),
     )
-    channel = FakeChannel()
     dispatcher = make(db, clock, channel)
 
     async def drive_enqueued(message: OutboxMessage, target: Contact | None) -> None:
         dispatcher.notify("telegram", urgent=True)
 
     dispatcher.on_unreachable.append(drive_enqueued)
+    return dispatcher
+
+
+async def test_call_ups_announced_during_a_pass_still_go_out_the_rest_waits(db: str) -> None:
+    """A drive enqueues call-ups while a pass is under way (here: while it fails a message to
+    an opted-out contact): the call-ups already claimed go out, the ordinary messages behind
+    them go back unspent, for the next claim to take the new call-ups first."""
+    clock = FakeClock()
+    channel = FakeChannel()
+    dispatcher = await _call_ups_announced_mid_pass(db, clock, channel, "come down")
     assert await one_pass(dispatcher) == 3
     assert channel.sent == [("6", "come down")]
     waiting = await row("s")
@@ -1474,31 +1483,8 @@ async def test_giving_the_rest_of_a_pass_back_leaves_a_message_being_sent_alone(
     """Call-ups are announced during a pass whose call-up is still being sent: the ordinary
     message behind it goes back, the call-up in flight does not (it is never sent twice)."""
     clock = FakeClock()
-    gone = await Contact.create(
-        household=await household(), channel="telegram", address="5", status="opted_out"
-    )
-    await enqueue_many(
-        [
-            Outgoing(contact=gone, message=Message("x"), key="x"),
-            Outgoing(
-                contact=None,
-                message=Message("slow"),
-                key="c",
-                channel="telegram",
-                address="6",
-                priority=Priority.CALLUP,
-            ),
-            Outgoing(contact=None, message=Message("s"), key="s", channel="telegram", address="7"),
-        ],
-        now=clock.now(),
-    )
     channel = Scripted()
-    dispatcher = make(db, clock, channel)
-
-    async def drive_enqueued(message: OutboxMessage, target: Contact | None) -> None:
-        dispatcher.notify("telegram", urgent=True)
-
-    dispatcher.on_unreachable.append(drive_enqueued)
+    dispatcher = await _call_ups_announced_mid_pass(db, clock, channel, "slow")
     assert await dispatcher.run_once("telegram") == 3
     assert await dispatcher.run_once("telegram") == 1  # the ordinary message, given back
     channel.gate.set()
