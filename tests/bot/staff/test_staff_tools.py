@@ -342,8 +342,10 @@ async def test_officer_answers_by_proxy_and_the_positive_alert_goes_once(
     services = live["services"]
     await services.runtime.open_round("antigen", buildings=[7, 9])
     start = await say(tg, OFFICER7, "/answer 7-1204 antigen", replies=2)
-    assert "代 7-1204" in body(start[0])
-    question = start[1]
+    # The header and the first question leave in one dispatcher pass as two requests; at the
+    # tests' fast per-chat pace a loaded machine can deliver them in either order.
+    [header] = [m for m in start if "代 7-1204" in body(m)]
+    [question] = [m for m in start if m is not header]
     assert "抗原" in body(question)
     (second,) = await press(tg, OFFICER7, question, "是")
     assert "几人" in body(second)
