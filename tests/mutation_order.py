@@ -78,7 +78,6 @@ def order(mutant: str, nodeids: list[str]) -> list[str]:
     """``nodeids`` in the order to run them: earlier killers of this function first (the most
     kills first), then the tests of the module's own test files (named after it:
     ``test_outbox*.py`` for ``outbox.py``), then the rest; fastest first within each."""
-    durations = _durations or {}
     kills = _kills(function_of(mutant))
     module = module_of(mutant)
     stem = Path(module).stem if module else None
@@ -88,7 +87,7 @@ def order(mutant: str, nodeids: list[str]) -> list[str]:
 
     return sorted(
         nodeids,
-        key=lambda nodeid: (-kills[nodeid], not own(nodeid), durations.get(nodeid, 0.0)),
+        key=lambda nodeid: (-kills[nodeid], not own(nodeid), duration(nodeid)),
     )
 
 

@@ -58,9 +58,7 @@ from mutation import load_equivalents  # tools/mutation.py, next to this file
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_EXIT = 36
 NO_TESTS_EXIT = 33
-
-
-SKIPPED_EXIT = 34
+SKIPPED_EXIT = 34  # mutmut's "skipped": a listed equivalent, not run
 
 
 @dataclass
@@ -339,7 +337,6 @@ class MutantLoop:
         return os.waitstatus_to_exitcode(status) if ended else TIMEOUT_EXIT
 
     def _record(self, mutant: Mutant, code: int, seconds: float) -> None:
-
         mutant.data.exit_code_by_key[mutant.name] = code
         mutant.data.durations_by_key[mutant.name] = seconds
         mutant.data.estimated_time_of_tests_by_mutant[mutant.name] = mutant.estimate
@@ -360,7 +357,7 @@ class MutantLoop:
             code = 2
             try:
                 some = [items[m.tests[0]] for m in tested]
-                code = _judge("fail", some, self.scratch / "fail", 120)
+                code = _judge("fail", some, self.scratch / "fail", 120, [60.0] * len(some))
             finally:
                 os._exit(code)
         _, status = os.waitpid(pid, 0)
@@ -369,7 +366,7 @@ class MutantLoop:
 
 
 def _judge(
-    mutant: str, items: list[Any], scratch: Path, cpu_limit: int, limits: list[float] | None = None
+    mutant: str, items: list[Any], scratch: Path, cpu_limit: int, limits: list[float]
 ) -> int:
     """In the child: switch the mutant on and run the tests until one fails (1) or none (0);
     a test still running after its own wall limit ends the child as a timeout (36)."""
@@ -378,18 +375,12 @@ def _judge(
 
     from tests import mutation_order
 
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
+    _quiet_child(items, scratch)
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_limit + int(time.process_time()),) * 2)
-    factory = items[0].config._tmp_path_factory
-    factory._given_basetemp = scratch
-    factory._basetemp = None
     set_mutant_under_test(mutant)
     signal.signal(signal.SIGALRM, lambda *_: os._exit(TIMEOUT_EXIT))
-    for i, item in enumerate(items):
-        if limits:
-            signal.setitimer(signal.ITIMER_REAL, limits[i])
+    for item, limit in zip(items, limits, strict=True):
+        signal.setitimer(signal.ITIMER_REAL, limit)
         reports = runtestprotocol(item, log=False, nextitem=None)
         if any(report.failed for report in reports):
             if mutant != "fail":
@@ -398,18 +389,24 @@ def _judge(
     return 0
 
 
-def _stats_child(items: list[Any], read_fd: int, out: Path, scratch: Path) -> int:
-    """In a stats child: run tests taken from the pipe until it is empty, and write what each
-    passing test reached and how long it took, and the failures."""
-    from _pytest.runner import runtestprotocol
-    from mutmut.state import state
-
+def _quiet_child(items: list[Any], scratch: Path) -> None:
+    """In a forked child: nothing to the log, and the tests' temporary folders under
+    ``scratch`` (each child its own)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     factory = items[0].config._tmp_path_factory
     factory._given_basetemp = scratch
     factory._basetemp = None
+
+
+def _stats_child(items: list[Any], read_fd: int, out: Path, scratch: Path) -> int:
+    """In a stats child: run tests taken from the pipe until it is empty, and write what each
+    passing test reached and how long it took, and the failures."""
+    from _pytest.runner import runtestprotocol
+    from mutmut.state import state
+
+    _quiet_child(items, scratch)
     tests_by_function: dict[str, list[str]] = {}
     durations: dict[str, float] = {}
     failed: dict[int, str] = {}
