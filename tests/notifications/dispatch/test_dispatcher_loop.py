@@ -47,6 +47,26 @@ def dispatcher(db: str, clock: FakeClock, *channels: Any, **kwargs: Any) -> Disp
     )
 
 
+async def two_notices_one_line(
+    *, poll_interval: float
+) -> tuple[list[Contact], StubCalls, Dispatcher]:
+    """Two voice households with a notice each, and a dispatcher with one line to call on."""
+    contacts = await voice_contacts(2)
+    clock = FakeClock()
+    await enqueue_many(
+        [Outgoing(contact=c, message=Message("n"), key=f"n{c.id}") for c in contacts],
+        now=clock.now(),
+    )
+    stub = StubCalls()
+    d = Dispatcher(
+        {"voice": stub},  # type: ignore[dict-item]
+        clock=clock,
+        settings=make_settings(voice_calls_per_second=1000, voice_max_concurrent=1),
+        poll_interval=poll_interval,
+    )
+    return contacts, stub, d
+
+
 async def queued(clock: FakeClock, *texts: str, after: float = 0.0) -> None:
     """Messages to the chats named by their texts, due ``after`` seconds from now."""
     await enqueue_many(
@@ -176,19 +196,7 @@ async def test_a_stop_that_comes_while_a_pass_finds_nothing_ends_the_run_at_once
 async def test_a_call_waiting_for_a_line_is_placed_once_a_live_call_ended(db: str) -> None:
     """Nothing wakes the loop when Twilio's final status is recorded elsewhere: its next poll
     finds the free line."""
-    c0, c1 = await voice_contacts(2)
-    clock = FakeClock()
-    await enqueue_many(
-        [Outgoing(contact=c, message=Message("n"), key=f"n{c.id}") for c in (c0, c1)],
-        now=clock.now(),
-    )
-    stub = StubCalls()
-    d = Dispatcher(
-        {"voice": stub},  # type: ignore[dict-item]
-        clock=clock,
-        settings=make_settings(voice_calls_per_second=1000, voice_max_concurrent=1),
-        poll_interval=0.01,
-    )
+    (c0, c1), stub, d = await two_notices_one_line(poll_interval=0.01)
     stop = asyncio.Event()
     task = asyncio.create_task(d.run(stop))
     await wait_for(lambda: stub.placed)
@@ -227,19 +235,7 @@ async def test_the_loop_never_spins_idle_or_after_an_error(
 async def test_a_voice_loop_with_every_line_busy_waits_for_the_poll(db: str) -> None:
     """Every line is on a call and a notice waits: the loop looks again after its poll interval
     (or when a call's final status wakes it), it does not spin on the waiting notice."""
-    c0, c1 = await voice_contacts(2)
-    clock = FakeClock()
-    await enqueue_many(
-        [Outgoing(contact=c, message=Message("n"), key=f"n{c.id}") for c in (c0, c1)],
-        now=clock.now(),
-    )
-    stub = StubCalls()
-    d = Dispatcher(
-        {"voice": stub},  # type: ignore[dict-item]
-        clock=clock,
-        settings=make_settings(voice_calls_per_second=1000, voice_max_concurrent=1),
-        poll_interval=1.0,
-    )
+    _, stub, d = await two_notices_one_line(poll_interval=1.0)
     passes: list[int] = []
     run_once = d.run_once
 

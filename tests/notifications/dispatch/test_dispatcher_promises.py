@@ -143,6 +143,25 @@ async def one_pass(dispatcher: Dispatcher, channel: str = "telegram") -> int:
     return handled
 
 
+def window_of(dispatcher: Dispatcher) -> SlidingWindow:
+    """The Telegram sender's sliding window (a dispatcher made with its limits on)."""
+    sender = dispatcher.limits["telegram"].sender
+    assert isinstance(sender, SlidingWindow)
+    return sender
+
+
+def call_up(text: str, address: str, key: str = "c") -> Outgoing:
+    """A call-up to a bare Telegram chat."""
+    return Outgoing(
+        contact=None,
+        message=Message(text),
+        key=key,
+        channel="telegram",
+        address=address,
+        priority=Priority.CALLUP,
+    )
+
+
 async def row(key: str) -> OutboxMessage:
     return await OutboxMessage.get(idempotency_key=key)
 
@@ -236,14 +255,7 @@ async def test_most_urgent_first_then_in_order_and_only_due_rows(db: str) -> Non
             address="2",
             not_before=now + timedelta(seconds=5),
         ),
-        Outgoing(
-            contact=None,
-            message=Message("call"),
-            key="c",
-            channel="telegram",
-            address="3",
-            priority=Priority.CALLUP,
-        ),
+        call_up("call", "3"),
         Outgoing(
             contact=None, message=Message("sms"), key="m", channel="sms", address="+8613800000000"
         ),
@@ -625,8 +637,7 @@ async def test_ordinary_messages_give_way_when_call_ups_are_announced(db: str) -
     )
     channel = FakeChannel()
     dispatcher = make(db, clock, channel, limits=True)
-    sender = dispatcher.limits["telegram"].sender
-    assert isinstance(sender, SlidingWindow)
+    sender = window_of(dispatcher)
     dispatcher.notify("telegram", urgent=True)
     assert "telegram" in dispatcher._urgent and sender._last_urgent == clock.monotonic()
     for _ in range(sender.limit - sender.reserved):  # ordinary traffic has used its share
@@ -647,21 +658,10 @@ async def test_ordinary_messages_give_way_when_call_ups_are_announced(db: str) -
 
 async def test_a_call_up_takes_the_reserved_slot_at_once(db: str) -> None:
     clock = FakeClock()
-    await enqueue(
-        Outgoing(
-            contact=None,
-            message=Message("come down"),
-            key="c",
-            channel="telegram",
-            address="1",
-            priority=Priority.CALLUP,
-        ),
-        now=clock.now(),
-    )
+    await enqueue(call_up("come down", "1"), now=clock.now())
     channel = FakeChannel()
     dispatcher = make(db, clock, channel, limits=True)
-    sender = dispatcher.limits["telegram"].sender
-    assert isinstance(sender, SlidingWindow)
+    sender = window_of(dispatcher)
     sender.note_urgent()
     for _ in range(sender.limit - sender.reserved):
         sender.take()
@@ -762,17 +762,7 @@ def test_errors_keep_the_last_ten() -> None:
 async def test_a_stopping_dispatcher_gives_its_batch_back_unspent(db: str) -> None:
     clock = FakeClock()
     await enqueue_many(
-        [
-            Outgoing(
-                contact=None,
-                message=Message(f"{i}"),
-                key=f"k{i}",
-                channel="telegram",
-                address=f"{i}",
-                priority=Priority.CALLUP,
-            )
-            for i in range(2)
-        ],
+        [call_up(f"{i}", f"{i}", key=f"k{i}") for i in range(2)],
         now=clock.now(),
     )
     channel = FakeChannel()
@@ -798,8 +788,7 @@ async def test_the_rate_slot_is_held_until_the_call_completes(db: str) -> None:
             return await super().send(address, message)
 
     dispatcher = make(db, clock, SlowChannel(), limits=True)
-    sender = dispatcher.limits["telegram"].sender
-    assert isinstance(sender, SlidingWindow)
+    sender = window_of(dispatcher)
     await dispatcher.run_once("telegram")
     assert sender._in_flight == 1 and sender._done == []
     gate.set()
@@ -1185,14 +1174,7 @@ async def _call_ups_announced_mid_pass(
     await enqueue_many(
         [
             Outgoing(contact=gone, message=Message("x"), key="x"),
-            Outgoing(
-                contact=None,
-                message=Message(callup),
-                key="c",
-                channel="telegram",
-                address="6",
-                priority=Priority.CALLUP,
-            ),
+            call_up(callup, "6"),
             Outgoing(contact=None, message=Message("s"), key="s", channel="telegram", address="7"),
         ],
         now=clock.now(),
@@ -1407,21 +1389,10 @@ async def test_a_call_up_waiting_for_a_slot_keeps_its_place_when_more_are_announ
     db: str,
 ) -> None:
     clock = FakeClock()
-    await enqueue(
-        Outgoing(
-            contact=None,
-            message=Message("come down"),
-            key="c",
-            channel="telegram",
-            address="1",
-            priority=Priority.CALLUP,
-        ),
-        now=clock.now(),
-    )
+    await enqueue(call_up("come down", "1"), now=clock.now())
     channel = FakeChannel()
     dispatcher = make(db, clock, channel, limits=True)
-    sender = dispatcher.limits["telegram"].sender
-    assert isinstance(sender, SlidingWindow)
+    sender = window_of(dispatcher)
     for _ in range(sender.limit):  # every slot, the reserve too, is taken
         sender.take()
     task = asyncio.create_task(dispatcher.run_once("telegram"))
